@@ -1,0 +1,1 @@
+"""The litestar app: routes, request/response structs, auth guards and error mapping."""

@@ -1,0 +1,256 @@
+"""Organization routes: commands through POST/PATCH/DELETE, reads from the read model."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from anyio import to_thread
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import Parameter
+
+from api.auth import operator_guard
+from api.errors import ApiException
+from api.middleware import ensure_request_id
+from api.schemas import (
+    CommandAccepted,
+    CreateOrganizationBody,
+    History,
+    HistoryItem,
+    OrganizationOut,
+    OrganizationPage,
+    PaginationInfo,
+    SuspendBody,
+    UpdateOrganizationBody,
+)
+from commands import history as audit
+from commands.runner import Context, Result
+from domain.organization import decider as org
+from domain.organization.commands import (
+    ChangePlan,
+    CreateOrganization,
+    DeleteOrganization,
+    OrganizationCommand,
+    ReactivateOrganization,
+    RenameOrganization,
+    SuspendOrganization,
+    UpdateSettings,
+)
+from domain.organization.events import OrganizationSettings
+from infra.container import Container
+from projections import organization_queries as queries
+from projections.status import wait_for
+
+MinPosition = Annotated[int | None, Parameter(query="min_position", ge=0, required=False)]
+STATUSES = ("active", "suspended", "deleted")
+
+
+def container_of(request: Request) -> Container:
+    return request.app.state.container  # type: ignore[no-any-return]
+
+
+def context_of(request: Request) -> Context:
+    request_id = ensure_request_id(request.scope)
+    return Context(actor=request.scope["state"]["actor"], request_id=request_id,
+                   correlation_id=request.headers.get("x-correlation-id", "")[:128] or request_id)
+
+
+def expected_version(request: Request) -> int | None:
+    raw = request.headers.get("if-match", "").strip()
+    if not raw or raw == "*":
+        return None
+    raw = raw.removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise ApiException(400, "invalid_parameter", "If-Match must be a version, like \"3\"")
+    return int(raw)
+
+
+def accepted(result: Result, status: int = 200) -> Response[CommandAccepted]:
+    return Response(CommandAccepted(id=result.stream_id, version=result.version,
+                                    position=result.position),
+                    status_code=status, headers={"ETag": f'"{result.version}"'})
+
+
+def out(row: dict[str, Any]) -> OrganizationOut:
+    settings = row["settings"] if isinstance(row["settings"], dict) else json.loads(row["settings"])
+    return OrganizationOut(
+        id=row["id"], name=row["name"], slug=row["slug"], plan=row["plan"],
+        settings=msgspec.convert(settings, OrganizationSettings), status=row["status"],
+        version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"],
+        deleted_at=row["deleted_at"])
+
+
+async def caught_up(container: Container, min_position: int | None) -> None:
+    if min_position is None:
+        return
+    timeout = container.settings.read_wait_timeout_ms / 1000
+    if not await wait_for(container.pool, "organizations", min_position, timeout):
+        raise ApiException(503, "not_caught_up",
+                           f"the read model has not reached position {min_position} yet",
+                           headers={"Retry-After": "1"})
+
+
+def parse_as_of(raw: str) -> tuple[int | None, datetime | None]:
+    if raw.isdigit():
+        return int(raw), None
+    try:
+        at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiException(400, "invalid_parameter",
+                           "as_of must be a version number or an ISO 8601 time") from None
+    return None, at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def patch_plan(body: UpdateOrganizationBody):  # type: ignore[no-untyped-def]
+    """The commands a PATCH body asks for, given the organization's current state."""
+
+    def plan(state: org.Organization) -> list[OrganizationCommand]:
+        commands: list[OrganizationCommand] = []
+        if body.name is not None:
+            commands.append(RenameOrganization(name=body.name))
+        if body.plan is not None:
+            commands.append(ChangePlan(plan=body.plan))
+        if body.settings is not None:
+            merged = merge(msgspec.to_builtins(state.settings), msgspec.to_builtins(body.settings))
+            commands.append(UpdateSettings(settings=msgspec.convert(merged, OrganizationSettings)))
+        return commands
+
+    return plan
+
+
+def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON merge of a settings patch: nested objects merge, lists and scalars replace."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = merge(base[key], value)
+        elif value is not None:
+            merged[key] = value
+    return merged
+
+
+class OrganizationController(Controller):
+    path = "/v1/organizations"
+    guards = [operator_guard]  # noqa: RUF012
+    tags = ["organizations"]  # noqa: RUF012
+
+    @post("/", status_code=201, summary="Create an organization")
+    async def create(self, request: Request, data: CreateOrganizationBody,
+                     ) -> Response[CommandAccepted]:
+        c, ctx = container_of(request), context_of(request)
+        command = CreateOrganization(name=data.name, slug=data.slug, plan=data.plan,
+                                     settings=data.settings)
+        result = await to_thread.run_sync(c.organizations.create, ctx, command)
+        response = accepted(result, 201)
+        response.headers["Location"] = f"/v1/organizations/{result.stream_id}"
+        return response
+
+    @patch("/{organization_id:uuid}", summary="Rename, change plan or update settings")
+    async def update(self, request: Request, organization_id: UUID,
+                     data: UpdateOrganizationBody) -> Response[CommandAccepted]:
+        return await self._run(request, organization_id, patch_plan(data))
+
+    @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend")
+    async def suspend(self, request: Request, organization_id: UUID,
+                      data: SuspendBody | None = None) -> Response[CommandAccepted]:
+        reason = data.reason if data else ""
+        return await self._run(request, organization_id, SuspendOrganization(reason=reason))
+
+    @post("/{organization_id:uuid}/reactivate", status_code=200, summary="Reactivate")
+    async def reactivate(self, request: Request, organization_id: UUID,
+                         ) -> Response[CommandAccepted]:
+        return await self._run(request, organization_id, ReactivateOrganization())
+
+    @delete("/{organization_id:uuid}", status_code=200, summary="Delete (soft)")
+    async def remove(self, request: Request, organization_id: UUID) -> Response[CommandAccepted]:
+        return await self._run(request, organization_id, DeleteOrganization())
+
+    async def _run(self, request: Request, organization_id: UUID, commands: Any,
+                   ) -> Response[CommandAccepted]:
+        c, ctx, expected = container_of(request), context_of(request), expected_version(request)
+        result = await to_thread.run_sync(
+            c.organizations.handle, ctx, organization_id, commands, expected)
+        return accepted(result)
+
+    @get("/{organization_id:uuid}", summary="Get an organization (optionally as of the past)")
+    async def read(self, request: Request, organization_id: UUID, min_position: MinPosition,
+                   as_of: Annotated[str | None, Parameter(required=False, max_length=64)] = None,
+                   ) -> Response[OrganizationOut]:
+        c = container_of(request)
+        if as_of is not None:
+            found = await self._as_of(c, organization_id, as_of)
+        else:
+            await caught_up(c, min_position)
+            async with c.pool.connection() as conn:
+                row = await queries.get(conn, organization_id)
+            found = out(row) if row else None
+        if found is None:
+            raise ApiException(404, "not_found", "organization not found")
+        return Response(found, headers={"ETag": f'"{found.version}"'})
+
+    async def _as_of(self, c: Container, organization_id: UUID, raw: str,
+                     ) -> OrganizationOut | None:
+        version, at = parse_as_of(raw)
+        past = await to_thread.run_sync(
+            lambda: audit.organization_as_of(c.store, organization_id, version=version, at=at))
+        if past is None:
+            return None
+        s = past.state
+        return OrganizationOut(id=organization_id, name=s.name, slug=s.slug, plan=s.plan,
+                               settings=s.settings, status=s.status, version=past.version,
+                               created_at=past.created_at, updated_at=past.updated_at,
+                               deleted_at=past.deleted_at)
+
+    @get("/", summary="List organizations (cursor pagination, creation order)")
+    async def list_(self, request: Request, min_position: MinPosition,
+                    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+                    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+                    before: Annotated[str | None, Parameter(max_length=200)] = None,
+                    status: Annotated[list[str] | None, Parameter(required=False)] = None,
+                    ) -> OrganizationPage:
+        c = container_of(request)
+        statuses = status or ["active", "suspended"]
+        if any(s not in STATUSES for s in statuses):
+            raise ApiException(400, "invalid_parameter", f"status must be one of {STATUSES}")
+        after_pos = _cursor(cursor) if cursor else None
+        before_pos = _cursor(before) if before else None
+        await caught_up(c, min_position)
+        async with c.pool.connection() as conn:
+            rows, more, total = await queries.page(
+                conn, after=after_pos, before=before_pos, limit=limit, statuses=statuses)
+        first, last = (rows[0], rows[-1]) if rows else (None, None)
+        backward = before_pos is not None
+        has_next = more if not backward else True
+        has_prev = (after_pos is not None) if not backward else more
+        return OrganizationPage(data=[out(r) for r in rows], pagination=PaginationInfo(
+            limit=limit, total=total, total_pages=math.ceil(total / limit),
+            has_next=bool(last) and has_next, has_prev=bool(first) and has_prev,
+            next_cursor=queries.encode_cursor(last["created_position"])
+            if last and has_next else None,
+            prev_cursor=queries.encode_cursor(first["created_position"])
+            if first and has_prev else None))
+
+    @get("/{organization_id:uuid}/history", summary="The organization's events, oldest first")
+    async def history(self, request: Request, organization_id: UUID) -> History:
+        c = container_of(request)
+        envelopes = await to_thread.run_sync(audit.history, c.store, organization_id)
+        if not envelopes:
+            raise ApiException(404, "not_found", "organization not found")
+        return History(organization_id=organization_id, data=[
+            HistoryItem(event_id=e.event_id, type=e.event_type, version=e.version,
+                        occurred_at=e.occurred_at, actor=e.actor, request_id=e.request_id,
+                        correlation_id=e.correlation_id, causation_id=e.causation_id,
+                        data={k: v for k, v in msgspec.to_builtins(e.event).items()
+                              if k != "type"})
+            for e in envelopes])
+
+
+def _cursor(raw: str) -> int:
+    position = queries.decode_cursor(raw)
+    if position is None:
+        raise ApiException(400, "invalid_parameter", "the cursor is not valid")
+    return position

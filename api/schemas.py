@@ -1,0 +1,111 @@
+"""Request and response bodies of the HTTP API (camelCase JSON, unknown fields rejected)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from domain.envelope import Actor
+from domain.organization.events import OrganizationSettings, Plan
+
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
+
+
+class _In(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    pass
+
+
+class CreateOrganizationBody(_In):
+    name: Name
+    slug: Slug
+    plan: Plan = "free"
+    settings: OrganizationSettings = OrganizationSettings()
+
+
+class RetentionPatch(_In):
+    logs: int | None = None
+    analytics: int | None = None
+    backups: int | None = None
+
+
+class SecurityPatch(_In):
+    require_https: bool | None = None
+    allowed_origins: list[str] | None = None
+    session_timeout: int | None = None
+
+
+class SettingsPatch(_In):
+    timezone: str | None = None
+    ip_whitelist: list[str] | None = None
+    data_retention: RetentionPatch | None = None
+    security: SecurityPatch | None = None
+
+
+class UpdateOrganizationBody(_In):
+    name: Name | None = None
+    plan: Plan | None = None
+    settings: SettingsPatch | None = None
+
+
+class SuspendBody(_In):
+    reason: Annotated[str, Meta(max_length=1000)] = ""
+
+
+class _Out(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    pass
+
+
+class OrganizationOut(_Out):
+    id: UUID
+    name: str
+    slug: str
+    plan: Plan
+    settings: OrganizationSettings
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class CommandAccepted(_Out):
+    id: UUID
+    version: int
+    position: int | None
+
+
+class PaginationInfo(_Out):
+    limit: int
+    total: int
+    total_pages: int
+    has_next: bool
+    has_prev: bool
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+class OrganizationPage(_Out):
+    data: list[OrganizationOut]
+    pagination: PaginationInfo
+
+
+class HistoryItem(_Out):
+    event_id: UUID
+    type: str
+    version: int
+    occurred_at: datetime
+    actor: Actor
+    request_id: str
+    correlation_id: str
+    causation_id: str
+    data: dict[str, Any]
+
+
+class History(_Out):
+    organization_id: UUID
+    data: list[HistoryItem]

@@ -1,0 +1,1 @@
+"""Use cases: load streams, decide, append with the expected version; retry on conflicts."""

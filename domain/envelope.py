@@ -1,0 +1,65 @@
+"""The envelope every stored event travels in, and the closed union of all event types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from domain.organization.events import OrganizationEvent
+from domain.slug.events import SlugEvent
+
+AnyEvent = OrganizationEvent | SlugEvent
+
+ActorKind = Literal["operator", "user", "api_key", "system"]
+SCHEMA_VERSION = 1
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    kind: ActorKind
+    id: str
+
+
+SYSTEM = Actor(kind="system", id="chronicle")
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """One event with the metadata every consumer needs (DESIGN.md, Events)."""
+
+    event_id: UUID
+    stream_id: UUID
+    stream_type: str
+    version: int
+    organization_id: UUID
+    occurred_at: datetime
+    actor: Actor
+    request_id: str
+    correlation_id: str
+    causation_id: str
+    schema_version: int = SCHEMA_VERSION
+    event: AnyEvent
+
+    @property
+    def event_type(self) -> str:
+        return event_type(self.event)
+
+
+def event_type(event: AnyEvent) -> str:
+    """The persisted tag of an event, for example ``organization.Renamed``."""
+    tag = type(event).__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Envelope)
+
+
+def encode(envelope: Envelope) -> bytes:
+    return _encoder.encode(envelope)
+
+
+def decode(data: bytes) -> Envelope:
+    return _decoder.decode(data)

@@ -1,0 +1,1 @@
+"""The organization aggregate: a tenant of the platform (the seed's Organization)."""

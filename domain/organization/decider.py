@@ -1,0 +1,160 @@
+"""Organization decider: state, evolve (never raises) and decide (every rule lives here)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal, assert_never
+
+import msgspec
+
+from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
+from domain.organization.commands import (
+    ChangePlan,
+    CreateOrganization,
+    DeleteOrganization,
+    OrganizationCommand,
+    ReactivateOrganization,
+    RenameOrganization,
+    SuspendOrganization,
+    UpdateSettings,
+)
+from domain.organization.events import (
+    OrganizationCreated,
+    OrganizationDeleted,
+    OrganizationEvent,
+    OrganizationPlanChanged,
+    OrganizationReactivated,
+    OrganizationRenamed,
+    OrganizationSettings,
+    OrganizationSettingsUpdated,
+    OrganizationSuspended,
+    Plan,
+)
+
+Status = Literal["absent", "active", "suspended", "deleted"]
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+MAX_NAME = 255
+MAX_REASON = 1000
+MAX_LIST_ITEMS = 100
+
+
+class Organization(msgspec.Struct, frozen=True, kw_only=True):
+    status: Status = "absent"
+    name: str = ""
+    slug: str = ""
+    plan: Plan = "free"
+    settings: OrganizationSettings = OrganizationSettings()
+
+
+INITIAL = Organization()
+
+
+def evolve(state: Organization, event: OrganizationEvent) -> Organization:
+    match event:
+        case OrganizationCreated(name=name, slug=slug, plan=plan, settings=settings):
+            return Organization(status="active", name=name, slug=slug, plan=plan,
+                                settings=settings)
+        case OrganizationRenamed(name=name):
+            return msgspec.structs.replace(state, name=name)
+        case OrganizationPlanChanged(plan=plan):
+            return msgspec.structs.replace(state, plan=plan)
+        case OrganizationSettingsUpdated(settings=settings):
+            return msgspec.structs.replace(state, settings=settings)
+        case OrganizationSuspended():
+            return msgspec.structs.replace(state, status="suspended")
+        case OrganizationReactivated():
+            return msgspec.structs.replace(state, status="active")
+        case OrganizationDeleted():
+            return msgspec.structs.replace(state, status="deleted")
+        case _:
+            return state
+
+
+def decide(command: OrganizationCommand, state: Organization) -> list[OrganizationEvent]:
+    match command:
+        case CreateOrganization():
+            if state.status != "absent":
+                raise AlreadyExists("organization already exists")
+            return [OrganizationCreated(
+                name=_valid_name(command.name), slug=_valid_slug(command.slug),
+                plan=command.plan, settings=_valid_settings(command.settings))]
+        case RenameOrganization(name=name):
+            _require_live(state)
+            name = _valid_name(name)
+            return [] if name == state.name else [
+                OrganizationRenamed(name=name, previous_name=state.name)]
+        case ChangePlan(plan=plan):
+            _require_live(state)
+            return [] if plan == state.plan else [
+                OrganizationPlanChanged(plan=plan, previous_plan=state.plan)]
+        case UpdateSettings(settings=settings):
+            _require_live(state)
+            settings = _valid_settings(settings)
+            return [] if settings == state.settings else [
+                OrganizationSettingsUpdated(settings=settings)]
+        case SuspendOrganization(reason=reason):
+            _require_live(state)
+            if state.status == "suspended":
+                raise InvalidState("organization is already suspended")
+            if len(reason) > MAX_REASON:
+                raise InvalidValue(f"reason is longer than {MAX_REASON}", field="reason")
+            return [OrganizationSuspended(reason=reason)]
+        case ReactivateOrganization():
+            _require_live(state)
+            if state.status != "suspended":
+                raise InvalidState("only a suspended organization can be reactivated")
+            return [OrganizationReactivated()]
+        case DeleteOrganization():
+            _require_live(state)
+            return [OrganizationDeleted(slug=state.slug)]
+        case _:
+            assert_never(command)
+
+
+def _require_live(state: Organization) -> None:
+    if state.status == "absent":
+        raise NotFound("organization not found")
+    if state.status == "deleted":
+        raise InvalidState("organization has been deleted")
+
+
+def _valid_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidValue("name must not be blank", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidValue(f"name is longer than {MAX_NAME} characters", field="name")
+    return name
+
+
+def _valid_slug(slug: str) -> str:
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise InvalidValue(
+            "slug must be 1-100 lowercase letters, digits or inner hyphens", field="slug")
+    return slug
+
+
+def _valid_settings(settings: OrganizationSettings) -> OrganizationSettings:
+    if len(settings.ip_whitelist) > MAX_LIST_ITEMS:
+        raise InvalidValue("too many ipWhitelist entries", field="settings.ipWhitelist")
+    for i, cidr in enumerate(settings.ip_whitelist):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise InvalidValue(f"{cidr!r} is not an IP address or CIDR range",
+                               field=f"settings.ipWhitelist[{i}]") from None
+    if len(settings.security.allowed_origins) > MAX_LIST_ITEMS:
+        raise InvalidValue("too many allowedOrigins", field="settings.security.allowedOrigins")
+    if not 1 <= settings.security.session_timeout <= 60 * 24 * 30:
+        raise InvalidValue("sessionTimeout must be between 1 and 43200 minutes",
+                           field="settings.security.sessionTimeout")
+    retention = settings.data_retention
+    for part in ("logs", "analytics", "backups"):
+        if not 1 <= getattr(retention, part) <= 3650:
+            raise InvalidValue(f"dataRetention.{part} must be between 1 and 3650 days",
+                               field=f"settings.dataRetention.{part}")
+    if not settings.timezone or len(settings.timezone) > 64:
+        raise InvalidValue("timezone must be an IANA zone name", field="settings.timezone")
+    return settings

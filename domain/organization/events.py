@@ -1,0 +1,79 @@
+"""Organization events: persisted facts, tagged ``organization.<Name>``; tags are never reused."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Plan = Literal["free", "starter", "professional", "enterprise"]
+PLANS: tuple[Plan, ...] = ("free", "starter", "professional", "enterprise")
+
+
+class DataRetention(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    logs: int = 90
+    analytics: int = 365
+    backups: int = 30
+
+
+class SecuritySettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                       forbid_unknown_fields=True):
+    require_https: bool = True
+    allowed_origins: tuple[str, ...] = ()
+    session_timeout: int = 60
+
+
+class OrganizationSettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                           forbid_unknown_fields=True):
+    timezone: str = "UTC"
+    ip_whitelist: tuple[str, ...] = ()
+    data_retention: DataRetention = DataRetention()
+    security: SecuritySettings = SecuritySettings()
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class OrganizationCreated(_Event, tag="organization.Created"):
+    name: str
+    slug: str
+    plan: Plan
+    settings: OrganizationSettings
+
+
+class OrganizationRenamed(_Event, tag="organization.Renamed"):
+    name: str
+    previous_name: str
+
+
+class OrganizationPlanChanged(_Event, tag="organization.PlanChanged"):
+    plan: Plan
+    previous_plan: Plan
+
+
+class OrganizationSettingsUpdated(_Event, tag="organization.SettingsUpdated"):
+    settings: OrganizationSettings
+
+
+class OrganizationSuspended(_Event, tag="organization.Suspended"):
+    reason: str = ""
+
+
+class OrganizationReactivated(_Event, tag="organization.Reactivated"):
+    pass
+
+
+class OrganizationDeleted(_Event, tag="organization.Deleted"):
+    slug: str
+
+
+OrganizationEvent = (
+    OrganizationCreated
+    | OrganizationRenamed
+    | OrganizationPlanChanged
+    | OrganizationSettingsUpdated
+    | OrganizationSuspended
+    | OrganizationReactivated
+    | OrganizationDeleted
+)

@@ -1,0 +1,1 @@
+"""Adapters, settings, composition root, process runners and the command-line interface."""

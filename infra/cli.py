@@ -1,0 +1,157 @@
+"""The ``chronicle`` command: one subcommand per process and operation."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+from infra.settings import Settings, SettingsError, load_settings
+
+
+def _logging(settings: Settings) -> None:
+    fmt = ('{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
+           '"message":"%(message)s"}' if settings.log_format == "json"
+           else "%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=settings.log_level.upper(), format=fmt, stream=sys.stderr)
+
+
+def _on_sigterm(stop: Callable[[], None]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop())
+
+
+def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.api_workers, log_level=settings.log_level,
+                access_log=False, proxy_headers=False)
+    return 0
+
+
+def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
+    from infra.eventstore import EventStore, datastore_from_url
+    from infra.health import serve
+    from infra.relay import Relay
+
+    relay = Relay(settings, EventStore(datastore_from_url(settings.database_url)))
+    stats = relay.stats
+    server = serve(settings.host, settings.relay_port, "relay",
+                   lambda: {"status": "healthy", "position": stats.position,
+                            "lastError": stats.last_error},
+                   lambda: {"relay_position": stats.position,
+                            "relay_published_total": stats.published,
+                            "relay_failures_total": stats.failures})
+    _on_sigterm(relay.stop)
+    try:
+        relay.run()
+    finally:
+        server.shutdown()
+    return 0
+
+
+def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.health import serve
+    from projections.registry import PROJECTIONS
+    from projections.runtime import Runner
+
+    names = args.projection or list(PROJECTIONS)
+    runners = [Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
+    threads = [threading.Thread(target=r.run, name=f"projector-{r.projection.name}")
+               for r in runners]
+    server = serve(settings.host, settings.projector_port, "projector",
+                   lambda: {"status": "healthy" if all(t.is_alive() for t in threads)
+                            else "unhealthy", "projections": names},
+                   lambda: {f'projector_applied_total{{projection="{r.projection.name}"}}':
+                            r.stats.applied for r in runners})
+    _on_sigterm(lambda: [r.stop() for r in runners])
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    server.shutdown()
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from infra.migrate import migrate
+
+    migrate(settings)
+    return 0
+
+
+def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
+    from infra.seed import seed
+
+    print(seed(settings))
+    return 0
+
+
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg
+
+    from infra.eventstore import EventStore, datastore_from_url
+    from projections.rebuild import REBUILDERS
+    from projections.status import statuses
+
+    store = EventStore(datastore_from_url(settings.database_url))
+    try:
+        if args.action == "status":
+            with psycopg.connect(settings.database_url) as conn:
+                for s in statuses(conn, store.head()):
+                    print(f"{s['projection']:<20} checkpoint={s['checkpoint']} lag={s['lag']}")
+            return 0
+        if args.name not in REBUILDERS:
+            print(f"unknown projection {args.name!r}; one of: {', '.join(REBUILDERS)}",
+                  file=sys.stderr)
+            return 2
+        print(f"rebuilding {args.name} from the event store", flush=True)
+        REBUILDERS[args.name](settings, store, lambda line: print(line, flush=True))
+        print(f"rebuilt {args.name}", flush=True)
+        return 0
+    finally:
+        store.close()
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "api": cmd_api,
+    "relay": cmd_relay,
+    "projector": cmd_projector,
+    "migrate": cmd_migrate,
+    "seed": cmd_seed,
+    "projections": cmd_projections,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chronicle", description="Chronicle processes and tools")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("api", help="serve the HTTP API")
+    sub.add_parser("relay", help="publish the event store to Kafka")
+    projector = sub.add_parser("projector", help="run projections")
+    projector.add_argument("--projection", action="append", help="run only these (repeatable)")
+    sub.add_parser("migrate", help="create tables and topics")
+    sub.add_parser("seed", help="create the demo organization")
+    projections = sub.add_parser("projections", help="projection status and rebuilds")
+    projections.add_argument("action", choices=["status", "rebuild"])
+    projections.add_argument("name", nargs="?", default="")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"chronicle: bad setting: {exc}", file=sys.stderr)
+        return 2
+    _logging(settings)
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

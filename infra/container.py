@@ -1,0 +1,50 @@
+"""The composition root: builds every adapter once from the settings; nothing connects at import."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from confluent_kafka.admin import AdminClient
+from psycopg_pool import AsyncConnectionPool
+
+from commands.organizations import OrganizationCommands
+from infra.eventstore import EventStore, datastore_from_url
+from infra.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    store: EventStore
+    pool: AsyncConnectionPool
+    redis: aioredis.Redis
+    kafka_admin: AdminClient
+    organizations: OrganizationCommands
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Container:
+        store = EventStore(datastore_from_url(
+            settings.database_url, pool_size=settings.db_pool_min,
+            max_overflow=settings.db_pool_max - settings.db_pool_min))
+        pool = AsyncConnectionPool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+            open=False, kwargs={"autocommit": True})
+        return cls(
+            settings=settings, store=store, pool=pool,
+            redis=aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
+                                          socket_connect_timeout=2),
+            kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                                     "socket.timeout.ms": 2000}),
+            organizations=OrganizationCommands(store, retries=settings.command_retries),
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.redis.aclose()
+        self.store.close()

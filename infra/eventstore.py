@@ -1,0 +1,98 @@
+"""The event store: eventsourcing's PostgreSQL recorder behind a msgspec mapper of ours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.conninfo import conninfo_to_dict
+
+from domain.envelope import Envelope, decode, encode
+
+EVENTS_TABLE = "chronicle_events"
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to one of the streams first (stale expected version)."""
+
+
+class Recorded(NamedTuple):
+    position: int
+    envelope: Envelope
+    data: bytes
+
+
+class MsgspecMapper:
+    """Maps envelopes to stored events: the topic is the event tag, the state its JSON bytes.
+
+    The same bytes go to Kafka, so every consumer decodes with ``domain.envelope.decode``.
+    """
+
+    def to_stored_event(self, envelope: Envelope) -> StoredEvent:
+        return StoredEvent(
+            originator_id=envelope.stream_id,
+            originator_version=envelope.version,
+            topic=envelope.event_type,
+            state=encode(envelope),
+        )
+
+    def to_envelope(self, stored: StoredEvent) -> Envelope:
+        return decode(stored.state)
+
+
+def datastore_from_url(url: str, *, pool_size: int = 5,
+                       max_overflow: int = 10) -> PostgresDatastore:
+    params = conninfo_to_dict(url)
+    return PostgresDatastore(
+        dbname=str(params.get("dbname", "chronicle")),
+        host=str(params.get("host", "127.0.0.1")),
+        port=str(params.get("port", 5432)),
+        user=str(params.get("user", "postgres")),
+        password=str(params.get("password", "")),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pre_ping=True,
+        originator_id_type="uuid",
+        lock_timeout=5,
+    )
+
+
+class EventStore:
+    """Append envelopes atomically (optimistic concurrency per stream) and read them back."""
+
+    def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE) -> None:
+        self.datastore = datastore
+        self.recorder = PostgresApplicationRecorder(datastore, events_table_name=table)
+        self.mapper = MsgspecMapper()
+        self.channel = self.recorder.channel_name
+
+    def create_tables(self) -> None:
+        self.recorder.create_table()
+
+    def append(self, envelopes: Sequence[Envelope]) -> list[int]:
+        """Append in one transaction; returns the store positions, in order."""
+        stored = [self.mapper.to_stored_event(e) for e in envelopes]
+        try:
+            positions = self.recorder.insert_events(stored)
+        except IntegrityError as exc:
+            raise ConcurrencyError(str(exc)) from exc
+        return list(positions or [])
+
+    def load(self, stream_id: UUID, *, lte: int | None = None) -> list[Envelope]:
+        events = self.recorder.select_events(stream_id, lte=lte)
+        return [self.mapper.to_envelope(e) for e in events]
+
+    def read(self, after: int, limit: int, stop: int | None = None) -> list[Recorded]:
+        """Events with position > ``after`` in position order (the notification log)."""
+        notes = self.recorder.select_notifications(
+            start=after, limit=limit, stop=stop, inclusive_of_start=False)
+        return [Recorded(n.id, self.mapper.to_envelope(n), n.state) for n in notes]
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        self.datastore.close()

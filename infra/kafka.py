@@ -1,0 +1,61 @@
+"""Kafka adapter: client configuration, topic names and the migration that creates topics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from infra.settings import Settings
+
+AGGREGATES = ("organization", "slug")
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 2,
+        "compression.type": "lz4",
+        "message.timeout.ms": 30000,
+    }
+
+
+def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        # Harmless on real Kafka; the local emulator ignores fetch size limits (INFRA.md).
+        "receive.message.max.bytes": 1_000_000_000,
+    }
+
+
+def event_topics(settings: Settings) -> list[str]:
+    return [settings.topic(a) for a in AGGREGATES]
+
+
+def create_topics(settings: Settings) -> list[str]:
+    """Create the event topics (infinite retention) and the request-log topic; idempotent."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [
+        NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1,
+                 config={"retention.ms": "-1", "cleanup.policy": "delete"})
+        for t in event_topics(settings)
+    ]
+    wanted.append(NewTopic(settings.api_requests_topic, num_partitions=settings.kafka_partitions,
+                           replication_factor=1, config={"retention.ms": str(7 * 86400_000)}))
+    missing = [t for t in wanted if t.topic not in existing]
+    if missing:
+        for topic, future in admin.create_topics(missing, operation_timeout=10).items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
+    return [t.topic for t in missing]

@@ -1,0 +1,121 @@
+"""Settings: every knob from the environment, parsed once into a typed, frozen struct."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Env = Literal["development", "test", "staging", "production"]
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value Chronicle cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Env = "development"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_workers: int = 2
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/chronicle"
+    db_pool_min: int = 2
+    db_pool_max: int = 20
+    db_statement_timeout: int = 30000
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    kafka_bootstrap_servers: str = "127.0.0.1:59092"
+    kafka_topic_prefix: str = "chronicle"
+    kafka_partitions: int = 4
+    clickhouse_url: str = "http://127.0.0.1:58123/chronicle"
+    admin_token: str = ""
+    api_secret: str = ""
+    max_body_bytes: int = 1_048_576
+    read_wait_timeout_ms: int = 5000
+    command_retries: int = 5
+    relay_batch_size: int = 500
+    relay_poll_interval_ms: int = 500
+    relay_port: int = 8091
+    projector_port: int = 8092
+    projector_batch_size: int = 500
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    data_dir: str = str(ROOT / "var")
+
+    def topic(self, aggregate: str) -> str:
+        return f"{self.kafka_topic_prefix}.{aggregate}.v1"
+
+    @property
+    def api_requests_topic(self) -> str:
+        return self.topic("api-requests")
+
+
+# Environment variable -> field. Names follow the seed's list (NODE_ENV became CHRONICLE_ENV).
+ENV_NAMES: dict[str, str] = {
+    "CHRONICLE_ENV": "env",
+    "HOST": "host",
+    "PORT": "port",
+    "API_WORKERS": "api_workers",
+    "DATABASE_URL": "database_url",
+    "DB_POOL_MIN": "db_pool_min",
+    "DB_POOL_MAX": "db_pool_max",
+    "DB_STATEMENT_TIMEOUT": "db_statement_timeout",
+    "REDIS_URL": "redis_url",
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
+    "KAFKA_TOPIC_PREFIX": "kafka_topic_prefix",
+    "KAFKA_PARTITIONS": "kafka_partitions",
+    "CLICKHOUSE_URL": "clickhouse_url",
+    "CHRONICLE_ADMIN_TOKEN": "admin_token",
+    "API_SECRET": "api_secret",
+    "MAX_BODY_BYTES": "max_body_bytes",
+    "READ_WAIT_TIMEOUT_MS": "read_wait_timeout_ms",
+    "COMMAND_RETRIES": "command_retries",
+    "RELAY_BATCH_SIZE": "relay_batch_size",
+    "RELAY_POLL_INTERVAL_MS": "relay_poll_interval_ms",
+    "RELAY_PORT": "relay_port",
+    "PROJECTOR_PORT": "projector_port",
+    "PROJECTOR_BATCH_SIZE": "projector_batch_size",
+    "LOG_LEVEL": "log_level",
+    "LOG_FORMAT": "log_format",
+    "CHRONICLE_DATA_DIR": "data_dir",
+}
+
+_POSITIVE = {
+    "port", "api_workers", "db_pool_min", "db_pool_max", "kafka_partitions", "max_body_bytes",
+    "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from the environment, raising SettingsError naming the bad variable."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for name, field in ENV_NAMES.items():
+        if name in environ and environ[name] != "":
+            raw[field] = environ[name]
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(str(exc))) from None
+    for field in _POSITIVE:
+        if getattr(settings, field) <= 0:
+            raise SettingsError(f"{_env_name(field)} must be a positive integer")
+    if settings.db_pool_min > settings.db_pool_max:
+        raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+    return settings
+
+
+def _env_name(field: str) -> str:
+    return next(name for name, f in ENV_NAMES.items() if f == field)
+
+
+def _explain(message: str) -> str:
+    # msgspec says "... - at `$.port`"; name the environment variable instead.
+    if "`$." in message:
+        field = message.rsplit("`$.", 1)[1].rstrip("`")
+        return f"{_env_name(field)}: {message.split(' - at ')[0]}"
+    return message

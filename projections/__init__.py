@@ -1,0 +1,1 @@
+"""Read models: one module per projection, each idempotent and checkpointed."""

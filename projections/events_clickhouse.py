@@ -1,0 +1,43 @@
+"""The analysts' ``events`` table in ClickHouse: every event, keyed by (stream, version).
+
+ClickHouse has no transactions: rows are written first, then the runner commits the offsets
+in PostgreSQL. A redelivered event lands on the same ReplacingMergeTree key and collapses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+import psycopg
+from clickhouse_connect.driver.client import Client
+
+from projections.runtime import Item
+
+COLUMNS = [
+    "organization_id", "stream_id", "stream_type", "version", "position", "event_id",
+    "event_type", "occurred_at", "actor_kind", "actor_id", "request_id", "correlation_id",
+    "payload",
+]
+
+
+def row(item: Item) -> list[object]:
+    e = item.envelope
+    return [
+        e.organization_id, e.stream_id, e.stream_type, e.version, item.position, e.event_id,
+        e.event_type, e.occurred_at, e.actor.kind, e.actor.id, e.request_id,
+        e.correlation_id, msgspec.json.encode(e.event).decode(),
+    ]
+
+
+class EventsProjection:
+    name = "clickhouse_events"
+    aggregates = ("organization", "slug")
+
+    def __init__(self, client: Client, table: str = "events") -> None:
+        self.client = client
+        self.table = table
+
+    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
+        if items:
+            self.client.insert(self.table, [row(i) for i in items], column_names=COLUMNS)

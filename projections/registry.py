@@ -1,0 +1,33 @@
+"""The projections this deployment runs, by name, and how to build each one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from infra.settings import Settings
+from projections.runtime import Projection
+
+
+class Spec(NamedTuple):
+    aggregates: tuple[str, ...]
+    build: Callable[[Settings], Projection]
+
+
+def _organizations(_settings: Settings) -> Projection:
+    from projections.organizations import OrganizationsProjection
+
+    return OrganizationsProjection()
+
+
+def _clickhouse_events(settings: Settings) -> Projection:
+    from infra import clickhouse
+    from projections.events_clickhouse import EventsProjection
+
+    return EventsProjection(clickhouse.client(settings))
+
+
+PROJECTIONS: dict[str, Spec] = {
+    "organizations": Spec(("organization",), _organizations),
+    "clickhouse_events": Spec(("organization", "slug"), _clickhouse_events),
+}

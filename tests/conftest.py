@@ -1,0 +1,154 @@
+"""Fixtures on the real services: a private database, topic prefix and ClickHouse database per run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+import psycopg
+import pytest
+
+from infra.eventstore import EventStore, datastore_from_url
+from infra.settings import ROOT, Settings, load_settings
+
+ADMIN_TOKEN = "test-operator-token"
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def env_for(settings: Settings, **overrides: str) -> dict[str, str]:
+    """Environment for a `chronicle` subprocess that uses the test run's settings."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "KAFKA_PARTITIONS": str(settings.kafka_partitions),
+        "CLICKHOUSE_URL": settings.clickhouse_url, "CHRONICLE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "LOG_FORMAT": "text", "LOG_LEVEL": "warning",
+        **overrides,
+    })
+    return env
+
+
+def provision() -> Settings:
+    """A fresh database, Kafka topic prefix and ClickHouse database, migrated."""
+    from infra.migrate import migrate
+
+    base = load_settings()
+    run = f"t{int(time.time())}{secrets.token_hex(3)}"
+    try:
+        with psycopg.connect(_with_database(base.database_url, "postgres"), autocommit=True,
+                             connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{run}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable ({exc}); run the tests with `infra/dev test`")
+    ch_base = base.clickhouse_url.rsplit("/", 1)[0]
+    fresh = msgspec.structs.replace(
+        base, database_url=_with_database(base.database_url, run), kafka_topic_prefix=run,
+        clickhouse_url=f"{ch_base}/{run}", admin_token=ADMIN_TOKEN, read_wait_timeout_ms=15000,
+        relay_poll_interval_ms=200, db_pool_min=1, db_pool_max=10)
+    migrate(fresh, log=False)
+    return fresh
+
+
+def deprovision(settings: Settings) -> None:
+    from infra import clickhouse
+
+    run = settings.kafka_topic_prefix
+    with psycopg.connect(_with_database(settings.database_url, "postgres"),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)')
+    ch = clickhouse.client(settings, database="default")
+    ch.command(f"DROP DATABASE IF EXISTS `{run}`")
+    ch.close()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    """The test run's shared environment (served by the session's relay and projectors)."""
+    s = provision()
+    yield s
+    deprovision(s)
+
+
+@pytest.fixture
+def isolated() -> Iterator[Settings]:
+    """An environment of its own, for tests that run and kill their own workers."""
+    s = provision()
+    yield s
+    deprovision(s)
+
+
+@pytest.fixture(scope="session")
+def store(settings: Settings) -> Iterator[EventStore]:
+    s = EventStore(datastore_from_url(settings.database_url, pool_size=4, max_overflow=16))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        yield conn
+
+
+class Workers:
+    """Relay and projector threads inside the test process (killable ones are subprocesses)."""
+
+    def __init__(self, settings: Settings, store: EventStore) -> None:
+        from infra.relay import Relay
+        from projections.registry import PROJECTIONS
+        from projections.runtime import Runner
+
+        self.relay = Relay(settings, store)
+        self.runners = [Runner(settings, spec.build(settings)) for spec in PROJECTIONS.values()]
+        self.threads = [threading.Thread(target=self.relay.run, daemon=True)] + [
+            threading.Thread(target=r.run, daemon=True) for r in self.runners]
+
+    def start(self) -> Workers:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self.relay.stop()
+        for r in self.runners:
+            r.stop()
+        for t in self.threads:
+            t.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def workers(settings: Settings, store: EventStore) -> Iterator[Workers]:
+    w = Workers(settings, store).start()
+    yield w
+    w.stop()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.05,
+               message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def spawn(settings: Settings, *args: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """Start `chronicle <args>` as a real process with the test run's settings."""
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", *args], cwd=ROOT, env=env_for(settings, **env),
+        stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,0 +1,1 @@
+"""Chronicle property tests."""

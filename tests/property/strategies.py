@@ -1,0 +1,177 @@
+"""Hypothesis strategies for Chronicle events, envelopes and organization commands."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC
+
+from hypothesis import strategies as st
+from msgspec.structs import replace
+
+from domain.envelope import Actor, Envelope
+from domain.organization.commands import (
+    ChangePlan,
+    CreateOrganization,
+    DeleteOrganization,
+    OrganizationCommand,
+    ReactivateOrganization,
+    RenameOrganization,
+    SuspendOrganization,
+    UpdateSettings,
+)
+from domain.organization.events import (
+    PLANS,
+    DataRetention,
+    OrganizationCreated,
+    OrganizationDeleted,
+    OrganizationPlanChanged,
+    OrganizationReactivated,
+    OrganizationRenamed,
+    OrganizationSettings,
+    OrganizationSettingsUpdated,
+    OrganizationSuspended,
+    SecuritySettings,
+)
+from domain.slug.events import SlugClaimed, SlugReleased
+
+# Written independently of the decider's pattern, so a drift between the two shows up.
+SLUG_RULE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
+INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+texts = st.text()  # arbitrary unicode; hypothesis leaves out lone surrogates, as JSON must
+utc_datetimes = st.datetimes(timezones=st.just(UTC))
+plans = st.sampled_from(PLANS)
+slugs = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True) | st.sampled_from(
+    ["a", "a" * 100, "a-b", "0"])
+bad_slugs = st.sampled_from(["", "Acme", "-acme", "acme-", "a" * 101, "ac me", "acme\n"]) | (
+    texts.filter(lambda s: SLUG_RULE.fullmatch(s) is None))
+
+
+def _stripped_length_ok(name: str) -> bool:
+    return 0 < len(name.strip()) <= 255
+
+
+names = st.text(min_size=1, max_size=40).filter(_stripped_length_ok) | st.sampled_from(
+    ["Acme", " Acme ", "x" * 255])
+bad_names = st.text(alphabet=" \t\n\r\x0b\x0c\u3000", max_size=5) | st.integers(
+    min_value=256, max_value=400).map(lambda n: "n" * n)
+
+
+# Any well-typed value, valid or not: what the codec must carry.
+
+any_settings = st.builds(
+    OrganizationSettings,
+    timezone=texts,
+    ip_whitelist=st.lists(texts, max_size=3).map(tuple),
+    data_retention=st.builds(DataRetention, logs=INT64, analytics=INT64, backups=INT64),
+    security=st.builds(SecuritySettings, require_https=st.booleans(),
+                       allowed_origins=st.lists(texts, max_size=3).map(tuple),
+                       session_timeout=INT64),
+)
+
+EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
+    OrganizationCreated: st.builds(OrganizationCreated, name=texts, slug=texts, plan=plans,
+                                   settings=any_settings),
+    OrganizationRenamed: st.builds(OrganizationRenamed, name=texts, previous_name=texts),
+    OrganizationPlanChanged: st.builds(OrganizationPlanChanged, plan=plans, previous_plan=plans),
+    OrganizationSettingsUpdated: st.builds(OrganizationSettingsUpdated, settings=any_settings),
+    OrganizationSuspended: st.builds(OrganizationSuspended, reason=texts),
+    OrganizationReactivated: st.builds(OrganizationReactivated),
+    OrganizationDeleted: st.builds(OrganizationDeleted, slug=texts),
+    SlugClaimed: st.builds(SlugClaimed, slug=texts, organization_id=st.uuids()),
+    SlugReleased: st.builds(SlugReleased, slug=texts, organization_id=st.uuids()),
+}
+events = st.one_of(*EVENT_STRATEGIES.values())
+
+actors = st.builds(Actor, kind=st.sampled_from(["operator", "user", "api_key", "system"]),
+                   id=texts)
+
+
+def envelopes(event: st.SearchStrategy = events) -> st.SearchStrategy[Envelope]:
+    return st.builds(
+        Envelope, event_id=st.uuids(), stream_id=st.uuids(), stream_type=texts,
+        version=st.integers(min_value=1, max_value=2**53), organization_id=st.uuids(),
+        occurred_at=utc_datetimes, actor=actors, request_id=texts, correlation_id=texts,
+        causation_id=texts, schema_version=st.integers(min_value=1, max_value=9), event=event)
+
+
+# Settings the decider accepts, and settings it rejects.
+
+
+@st.composite
+def cidrs(draw: st.DrawFn) -> str:
+    address = draw(st.ip_addresses())
+    prefix = draw(st.integers(min_value=0, max_value=address.max_prefixlen))
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return draw(st.sampled_from([str(address), str(network)]))
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+bad_cidrs = st.sampled_from(["", "not-an-ip", "10.0.0.0/33", "300.1.1.1", "::1/129"]) | (
+    texts.filter(lambda s: not _is_network(s)))
+days = st.integers(min_value=1, max_value=3650)
+bad_days = st.integers(max_value=0) | st.integers(min_value=3651)
+
+valid_settings = st.builds(
+    OrganizationSettings,
+    timezone=st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata"]),
+    ip_whitelist=st.lists(cidrs(), max_size=3).map(tuple),
+    data_retention=st.builds(DataRetention, logs=days, analytics=days, backups=days),
+    security=st.builds(SecuritySettings, require_https=st.booleans(),
+                       allowed_origins=st.lists(st.just("https://app.example"),
+                                                max_size=2).map(tuple),
+                       session_timeout=st.integers(min_value=1, max_value=43200)),
+)
+
+
+@st.composite
+def invalid_settings(draw: st.DrawFn) -> OrganizationSettings:
+    base = draw(valid_settings)
+    fault = draw(st.sampled_from(["cidr", "timeout", "retention", "timezone"]))
+    if fault == "cidr":
+        whitelist = [*base.ip_whitelist, draw(bad_cidrs), *draw(st.lists(cidrs(), max_size=2))]
+        return replace(base, ip_whitelist=tuple(whitelist))
+    if fault == "timeout":
+        timeout = draw(st.integers(max_value=0) | st.integers(min_value=43201))
+        return replace(base, security=replace(base.security, session_timeout=timeout))
+    if fault == "retention":
+        part = draw(st.sampled_from(["logs", "analytics", "backups"]))
+        retention = replace(base.data_retention, **{part: draw(bad_days)})
+        return replace(base, data_retention=retention)
+    return replace(base, timezone=draw(st.sampled_from(["", "Z" * 65])))
+
+
+# Organization commands: valid and invalid inputs.
+
+valid_creates = st.builds(CreateOrganization, name=names, slug=slugs, plan=plans,
+                          settings=valid_settings)
+invalid_creates = st.one_of(
+    st.builds(CreateOrganization, name=bad_names, slug=slugs, plan=plans),
+    st.builds(CreateOrganization, name=names, slug=bad_slugs, plan=plans),
+    st.builds(CreateOrganization, name=names, slug=slugs, plan=plans,
+              settings=invalid_settings()),
+)
+valid_renames = st.builds(RenameOrganization, name=names)
+invalid_renames = st.builds(RenameOrganization, name=bad_names)
+plan_changes = st.builds(ChangePlan, plan=plans)
+valid_settings_updates = st.builds(UpdateSettings, settings=valid_settings)
+invalid_settings_updates = st.builds(UpdateSettings, settings=invalid_settings())
+short_reasons = st.text(max_size=50) | st.just("r" * 1000)
+long_reasons = st.integers(min_value=1001, max_value=1100).map(lambda n: "r" * n)
+suspends = st.builds(SuspendOrganization, reason=short_reasons)
+overlong_suspends = st.builds(SuspendOrganization, reason=long_reasons)
+reactivates = st.just(ReactivateOrganization())
+deletes = st.just(DeleteOrganization())
+
+organization_commands: st.SearchStrategy[OrganizationCommand] = st.one_of(
+    valid_creates, invalid_creates, valid_renames, invalid_renames, plan_changes,
+    valid_settings_updates, invalid_settings_updates, suspends, overlong_suspends,
+    reactivates, deletes)

@@ -1,0 +1,238 @@
+"""Organization properties: replay equals live state; invariants over random command sequences."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import reduce
+from uuid import UUID
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from domain.envelope import SYSTEM, Envelope, decode, encode
+from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound
+from domain.organization.commands import (
+    ChangePlan,
+    CreateOrganization,
+    OrganizationCommand,
+    RenameOrganization,
+    SuspendOrganization,
+    UpdateSettings,
+)
+from domain.organization.decider import INITIAL, MAX_NAME, Organization, Status, decide, evolve
+from domain.organization.events import (
+    OrganizationCreated,
+    OrganizationDeleted,
+    OrganizationEvent,
+    OrganizationPlanChanged,
+    OrganizationReactivated,
+    OrganizationRenamed,
+    OrganizationSettingsUpdated,
+    OrganizationSuspended,
+)
+from tests.property import strategies as s
+
+ORG_ID = UUID("00000000-0000-4000-8000-0000000000c1")
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+LIVE: tuple[Status, ...] = ("active", "suspended")
+TRANSITIONS: set[tuple[Status, Status]] = {
+    ("absent", "absent"), ("absent", "active"),
+    ("active", "active"), ("active", "suspended"), ("suspended", "suspended"),
+    ("suspended", "active"), ("active", "deleted"), ("suspended", "deleted"),
+    ("deleted", "deleted"),
+}
+
+
+def stored(event: OrganizationEvent, version: int) -> bytes:
+    return encode(Envelope(
+        event_id=UUID(int=version), stream_id=ORG_ID, stream_type="organization",
+        version=version, organization_id=ORG_ID, occurred_at=EPOCH + timedelta(seconds=version),
+        actor=SYSTEM, request_id="r", correlation_id="c", causation_id="c", event=event))
+
+
+def replay(stream: list[bytes]) -> Organization:
+    envelopes = [decode(data) for data in stream]
+    assert [e.version for e in envelopes] == list(range(1, len(stream) + 1))
+    return reduce(evolve, (e.event for e in envelopes), INITIAL)  # type: ignore[arg-type]
+
+
+@given(first=s.valid_creates | s.invalid_creates,
+       rest=st.lists(s.organization_commands, max_size=25))
+def test_replaying_the_stored_stream_gives_the_state_the_live_commands_produced(
+        first: CreateOrganization, rest: list[OrganizationCommand]) -> None:
+    live, stream = INITIAL, []
+    for command in [first, *rest]:
+        try:
+            events = decide(command, live)
+        except DomainError:
+            continue
+        for event in events:
+            live = evolve(live, event)
+            stream.append(stored(event, len(stream) + 1))
+    assert replay(stream) == live
+
+
+class OrganizationLifecycle(RuleBasedStateMachine):
+    """Drives one organization with random commands against a small independent model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = INITIAL
+        self.events: list[OrganizationEvent] = []
+        self.previous_status: Status = "absent"
+        self.previous_version = 0
+        self.status: Status = "absent"
+        self.name = ""
+        self.slug = ""
+        self.plan = "free"
+        self.settings = INITIAL.settings
+
+    def gate(self) -> type[DomainError] | None:
+        """The rejection every change to a non-live organization gets, before any other rule."""
+        return {"absent": NotFound, "deleted": InvalidState}.get(self.status)
+
+    def run(self, command: OrganizationCommand, *, rejected: type[DomainError] | None,
+            accepted: list[OrganizationEvent] | None = None) -> bool:
+        """Decide, check the outcome against the model, evolve; True if the command passed."""
+        before = self.state
+        snapshot = msgspec.json.encode(before)
+        self.previous_status, self.previous_version = before.status, len(self.events)
+        if rejected is not None:
+            with pytest.raises(DomainError) as caught:
+                decide(command, before)
+            assert type(caught.value) is rejected
+            assert msgspec.json.encode(self.state) == snapshot
+            return False
+        events = decide(command, before)
+        assert msgspec.json.encode(before) == snapshot  # decide never touches its input
+        if accepted is not None:
+            assert events == accepted
+        self.state = reduce(evolve, events, before)
+        self.events.extend(events)
+        return True
+
+    @rule(command=s.valid_creates)
+    def create(self, command: CreateOrganization) -> None:
+        fresh = self.status == "absent"
+        expected = OrganizationCreated(name=command.name.strip(), slug=command.slug,
+                                       plan=command.plan, settings=command.settings)
+        if self.run(command, rejected=None if fresh else AlreadyExists, accepted=[expected]):
+            self.status, self.name, self.slug = "active", expected.name, command.slug
+            self.plan, self.settings = command.plan, command.settings
+
+    @rule(command=s.invalid_creates)
+    def create_with_invalid_input(self, command: CreateOrganization) -> None:
+        self.run(command, rejected=InvalidValue if self.status == "absent" else AlreadyExists)
+
+    @rule(command=s.valid_renames)
+    def rename(self, command: RenameOrganization) -> None:
+        name = command.name.strip()
+        noop = name == self.name
+        accepted = [] if noop else [OrganizationRenamed(name=name, previous_name=self.name)]
+        if self.run(command, rejected=self.gate(), accepted=accepted):
+            self.name = name
+
+    @precondition(lambda self: self.status in LIVE)
+    @rule(padding=st.sampled_from(["", " ", "\t", "\n  "]))
+    def rename_to_the_same_name(self, padding: str) -> None:
+        self.run(RenameOrganization(name=padding + self.name + padding), rejected=None,
+                 accepted=[])
+
+    @rule(command=s.invalid_renames)
+    def rename_to_an_invalid_name(self, command: RenameOrganization) -> None:
+        self.run(command, rejected=self.gate() or InvalidValue)
+
+    @rule(command=s.plan_changes)
+    def change_plan(self, command: ChangePlan) -> None:
+        accepted = [] if command.plan == self.plan else [
+            OrganizationPlanChanged(plan=command.plan, previous_plan=self.plan)]
+        if self.run(command, rejected=self.gate(), accepted=accepted):
+            self.plan = command.plan
+
+    @precondition(lambda self: self.status in LIVE)
+    @rule()
+    def change_to_the_same_plan_and_settings(self) -> None:
+        self.run(ChangePlan(plan=self.state.plan), rejected=None, accepted=[])
+        self.run(UpdateSettings(settings=self.state.settings), rejected=None, accepted=[])
+
+    @rule(command=s.valid_settings_updates)
+    def update_settings(self, command: UpdateSettings) -> None:
+        noop = command.settings == self.settings
+        accepted = [] if noop else [OrganizationSettingsUpdated(settings=command.settings)]
+        if self.run(command, rejected=self.gate(), accepted=accepted):
+            self.settings = command.settings
+
+    @rule(command=s.invalid_settings_updates)
+    def update_to_invalid_settings(self, command: UpdateSettings) -> None:
+        self.run(command, rejected=self.gate() or InvalidValue)
+
+    @rule(command=s.suspends)
+    def suspend(self, command: SuspendOrganization) -> None:
+        again = InvalidState if self.status == "suspended" else None
+        if self.run(command, rejected=self.gate() or again,
+                    accepted=[OrganizationSuspended(reason=command.reason)]):
+            self.status = "suspended"
+
+    @rule(command=s.overlong_suspends)
+    def suspend_with_an_overlong_reason(self, command: SuspendOrganization) -> None:
+        again = InvalidState if self.status == "suspended" else InvalidValue
+        self.run(command, rejected=self.gate() or again)
+
+    @rule(command=s.reactivates)
+    def reactivate(self, command: OrganizationCommand) -> None:
+        not_suspended = InvalidState if self.status == "active" else None
+        if self.run(command, rejected=self.gate() or not_suspended,
+                    accepted=[OrganizationReactivated()]):
+            self.status = "active"
+
+    @rule(command=s.deletes)
+    def delete(self, command: OrganizationCommand) -> None:
+        if self.run(command, rejected=self.gate(), accepted=[OrganizationDeleted(slug=self.slug)]):
+            self.status = "deleted"
+
+    @precondition(lambda self: self.status == "deleted")
+    @rule(command=s.organization_commands)
+    def a_deleted_organization_rejects_every_command(self, command: OrganizationCommand) -> None:
+        expected = AlreadyExists if isinstance(command, CreateOrganization) else InvalidState
+        self.run(command, rejected=expected)
+
+    @invariant()
+    def the_status_follows_the_model(self) -> None:
+        assert self.state.status == self.status
+
+    @invariant()
+    def the_status_only_moves_along_allowed_transitions(self) -> None:
+        assert (self.previous_status, self.state.status) in TRANSITIONS
+
+    @invariant()
+    def the_state_is_what_replaying_the_events_gives(self) -> None:
+        assert reduce(evolve, self.events, INITIAL) == self.state
+        assert (self.state.name, self.state.plan, self.state.settings) == (
+            self.name, self.plan, self.settings)
+
+    @invariant()
+    def a_created_organization_has_a_trimmed_name_within_bounds(self) -> None:
+        if self.state.status != "absent":
+            assert self.state.name == self.state.name.strip()
+            assert 0 < len(self.state.name) <= MAX_NAME
+
+    @invariant()
+    def the_slug_never_changes_after_creation(self) -> None:
+        assert self.state.slug == self.slug
+
+    @invariant()
+    def the_version_never_goes_down(self) -> None:
+        assert len(self.events) >= self.previous_version
+
+    @invariant()
+    def the_stream_starts_with_its_only_creation(self) -> None:
+        created = [i for i, e in enumerate(self.events) if isinstance(e, OrganizationCreated)]
+        assert created == ([0] if self.events else [])
+
+
+OrganizationLifecycle.TestCase.settings = settings(max_examples=60, stateful_step_count=30,
+                                                   deadline=None)
+TestOrganizationLifecycle = OrganizationLifecycle.TestCase
