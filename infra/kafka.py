@@ -27,9 +27,16 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
     return {
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "group.id": group,
+        # Static membership (KIP-345): a worker restarted after a crash takes its partitions
+        # back at once instead of waiting for the group to expire the dead member.
+        "group.instance.id": f"{group}.{settings.projector_instance}",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
+        # A killed member must leave the group quickly so its partitions are reassigned.
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 1000,
+        "max.poll.interval.ms": 30000,
         # Harmless on real Kafka; the local emulator ignores fetch size limits (INFRA.md).
         "receive.message.max.bytes": 1_000_000_000,
     }

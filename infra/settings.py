@@ -42,6 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_port: int = 8091
     projector_port: int = 8092
     projector_batch_size: int = 500
+    projector_instance: str = "0"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     data_dir: str = str(ROOT / "var")
@@ -79,6 +80,7 @@ ENV_NAMES: dict[str, str] = {
     "RELAY_PORT": "relay_port",
     "PROJECTOR_PORT": "projector_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
+    "PROJECTOR_INSTANCE": "projector_instance",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "CHRONICLE_DATA_DIR": "data_dir",

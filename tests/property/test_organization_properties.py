@@ -10,7 +10,13 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from domain.envelope import SYSTEM, Envelope, decode, encode
 from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound
@@ -51,6 +57,11 @@ def stored(event: OrganizationEvent, version: int) -> bytes:
         event_id=UUID(int=version), stream_id=ORG_ID, stream_type="organization",
         version=version, organization_id=ORG_ID, occurred_at=EPOCH + timedelta(seconds=version),
         actor=SYSTEM, request_id="r", correlation_id="c", causation_id="c", event=event))
+
+
+def either(valid: st.SearchStrategy, invalid: st.SearchStrategy) -> st.SearchStrategy:
+    """A command paired with whether its input is valid, for the model to predict the outcome."""
+    return valid.map(lambda c: (c, True)) | invalid.map(lambda c: (c, False))
 
 
 def replay(stream: list[bytes]) -> Organization:
@@ -114,36 +125,40 @@ class OrganizationLifecycle(RuleBasedStateMachine):
         self.events.extend(events)
         return True
 
-    @rule(command=s.valid_creates)
-    def create(self, command: CreateOrganization) -> None:
-        fresh = self.status == "absent"
+    @initialize(command=st.none() | s.valid_creates)
+    def maybe_create(self, command: CreateOrganization | None) -> None:
+        if command is not None:
+            self.create((command, True))
+
+    @rule(case=either(s.valid_creates, s.invalid_creates))
+    def create(self, case: tuple[CreateOrganization, bool]) -> None:
+        command, valid = case
+        if self.status != "absent" or not valid:
+            self.run(command, rejected=InvalidValue if self.status == "absent" else AlreadyExists)
+            return
         expected = OrganizationCreated(name=command.name.strip(), slug=command.slug,
                                        plan=command.plan, settings=command.settings)
-        if self.run(command, rejected=None if fresh else AlreadyExists, accepted=[expected]):
-            self.status, self.name, self.slug = "active", expected.name, command.slug
-            self.plan, self.settings = command.plan, command.settings
+        self.run(command, rejected=None, accepted=[expected])
+        self.status, self.name, self.slug = "active", expected.name, command.slug
+        self.plan, self.settings = command.plan, command.settings
 
-    @rule(command=s.invalid_creates)
-    def create_with_invalid_input(self, command: CreateOrganization) -> None:
-        self.run(command, rejected=InvalidValue if self.status == "absent" else AlreadyExists)
-
-    @rule(command=s.valid_renames)
-    def rename(self, command: RenameOrganization) -> None:
+    @rule(case=either(s.valid_renames, s.invalid_renames))
+    def rename(self, case: tuple[RenameOrganization, bool]) -> None:
+        command, valid = case
         name = command.name.strip()
-        noop = name == self.name
-        accepted = [] if noop else [OrganizationRenamed(name=name, previous_name=self.name)]
-        if self.run(command, rejected=self.gate(), accepted=accepted):
+        accepted = [] if name == self.name else [
+            OrganizationRenamed(name=name, previous_name=self.name)]
+        if self.run(command, rejected=self.gate() or (None if valid else InvalidValue),
+                    accepted=accepted):
             self.name = name
 
     @precondition(lambda self: self.status in LIVE)
     @rule(padding=st.sampled_from(["", " ", "\t", "\n  "]))
-    def rename_to_the_same_name(self, padding: str) -> None:
+    def repeat_the_current_name_plan_and_settings(self, padding: str) -> None:
         self.run(RenameOrganization(name=padding + self.name + padding), rejected=None,
                  accepted=[])
-
-    @rule(command=s.invalid_renames)
-    def rename_to_an_invalid_name(self, command: RenameOrganization) -> None:
-        self.run(command, rejected=self.gate() or InvalidValue)
+        self.run(ChangePlan(plan=self.plan), rejected=None, accepted=[])
+        self.run(UpdateSettings(settings=self.settings), rejected=None, accepted=[])
 
     @rule(command=s.plan_changes)
     def change_plan(self, command: ChangePlan) -> None:
@@ -152,34 +167,22 @@ class OrganizationLifecycle(RuleBasedStateMachine):
         if self.run(command, rejected=self.gate(), accepted=accepted):
             self.plan = command.plan
 
-    @precondition(lambda self: self.status in LIVE)
-    @rule()
-    def change_to_the_same_plan_and_settings(self) -> None:
-        self.run(ChangePlan(plan=self.state.plan), rejected=None, accepted=[])
-        self.run(UpdateSettings(settings=self.state.settings), rejected=None, accepted=[])
-
-    @rule(command=s.valid_settings_updates)
-    def update_settings(self, command: UpdateSettings) -> None:
-        noop = command.settings == self.settings
-        accepted = [] if noop else [OrganizationSettingsUpdated(settings=command.settings)]
-        if self.run(command, rejected=self.gate(), accepted=accepted):
+    @rule(case=either(s.valid_settings_updates, s.invalid_settings_updates))
+    def update_settings(self, case: tuple[UpdateSettings, bool]) -> None:
+        command, valid = case
+        accepted = [] if command.settings == self.settings else [
+            OrganizationSettingsUpdated(settings=command.settings)]
+        if self.run(command, rejected=self.gate() or (None if valid else InvalidValue),
+                    accepted=accepted):
             self.settings = command.settings
 
-    @rule(command=s.invalid_settings_updates)
-    def update_to_invalid_settings(self, command: UpdateSettings) -> None:
-        self.run(command, rejected=self.gate() or InvalidValue)
-
-    @rule(command=s.suspends)
-    def suspend(self, command: SuspendOrganization) -> None:
+    @rule(case=either(s.suspends, s.overlong_suspends))
+    def suspend(self, case: tuple[SuspendOrganization, bool]) -> None:
+        command, valid = case
         again = InvalidState if self.status == "suspended" else None
-        if self.run(command, rejected=self.gate() or again,
+        if self.run(command, rejected=self.gate() or again or (None if valid else InvalidValue),
                     accepted=[OrganizationSuspended(reason=command.reason)]):
             self.status = "suspended"
-
-    @rule(command=s.overlong_suspends)
-    def suspend_with_an_overlong_reason(self, command: SuspendOrganization) -> None:
-        again = InvalidState if self.status == "suspended" else InvalidValue
-        self.run(command, rejected=self.gate() or again)
 
     @rule(command=s.reactivates)
     def reactivate(self, command: OrganizationCommand) -> None:
