@@ -19,7 +19,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "acks": "all",
         "linger.ms": 2,
         "compression.type": "lz4",
-        "message.timeout.ms": 30000,
+        "message.timeout.ms": settings.kafka_delivery_timeout_ms,
     }
 
 

@@ -86,7 +86,7 @@ class Relay:
                 self.settings.topic(e.stream_type), key=str(e.stream_id).encode(),
                 value=record.data, headers=headers(record), on_delivery=delivered)
             self.producer.poll(0)
-        remaining = self.producer.flush(self.settings.relay_poll_interval_ms / 1000 + 30)
+        remaining = self.producer.flush(self.settings.kafka_delivery_timeout_ms / 1000 + 5)
         if errors or remaining:
             self.stats.failures += 1
             self.stats.last_error = str(errors[0]) if errors else f"{remaining} undelivered"

@@ -31,6 +31,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_bootstrap_servers: str = "127.0.0.1:59092"
     kafka_topic_prefix: str = "chronicle"
     kafka_partitions: int = 4
+    kafka_delivery_timeout_ms: int = 30000
     clickhouse_url: str = "http://127.0.0.1:58123/chronicle"
     admin_token: str = ""
     api_secret: str = ""
@@ -69,6 +70,7 @@ ENV_NAMES: dict[str, str] = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
     "KAFKA_TOPIC_PREFIX": "kafka_topic_prefix",
     "KAFKA_PARTITIONS": "kafka_partitions",
+    "KAFKA_DELIVERY_TIMEOUT_MS": "kafka_delivery_timeout_ms",
     "CLICKHOUSE_URL": "clickhouse_url",
     "CHRONICLE_ADMIN_TOKEN": "admin_token",
     "API_SECRET": "api_secret",
@@ -87,7 +89,7 @@ ENV_NAMES: dict[str, str] = {
 }
 
 _POSITIVE = {
-    "port", "api_workers", "db_pool_min", "db_pool_max", "kafka_partitions", "max_body_bytes",
+    "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max", "kafka_partitions", "max_body_bytes",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
 }
 
