@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import operator_guard
 from api.errors import ApiException
@@ -45,7 +45,8 @@ from infra.container import Container
 from projections import organization_queries as queries
 from projections.status import wait_for
 
-MinPosition = Annotated[int | None, Parameter(query="min_position", ge=0, required=False)]
+MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
+OrgId = FromPath[UUID]
 STATUSES = ("active", "suspended", "deleted")
 
 
@@ -139,7 +140,7 @@ class OrganizationController(Controller):
     tags = ["organizations"]  # noqa: RUF012
 
     @post("/", status_code=201, summary="Create an organization")
-    async def create(self, request: Request, data: CreateOrganizationBody,
+    async def create(self, request: Request, data: JSONBody[CreateOrganizationBody],
                      ) -> Response[CommandAccepted]:
         c, ctx = container_of(request), context_of(request)
         command = CreateOrganization(name=data.name, slug=data.slug, plan=data.plan,
@@ -150,23 +151,23 @@ class OrganizationController(Controller):
         return response
 
     @patch("/{organization_id:uuid}", summary="Rename, change plan or update settings")
-    async def update(self, request: Request, organization_id: UUID,
-                     data: UpdateOrganizationBody) -> Response[CommandAccepted]:
+    async def update(self, request: Request, organization_id: OrgId,
+                     data: JSONBody[UpdateOrganizationBody]) -> Response[CommandAccepted]:
         return await self._run(request, organization_id, patch_plan(data))
 
     @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend")
-    async def suspend(self, request: Request, organization_id: UUID,
-                      data: SuspendBody | None = None) -> Response[CommandAccepted]:
+    async def suspend(self, request: Request, organization_id: OrgId,
+                      data: JSONBody[SuspendBody | None] = None) -> Response[CommandAccepted]:
         reason = data.reason if data else ""
         return await self._run(request, organization_id, SuspendOrganization(reason=reason))
 
     @post("/{organization_id:uuid}/reactivate", status_code=200, summary="Reactivate")
-    async def reactivate(self, request: Request, organization_id: UUID,
+    async def reactivate(self, request: Request, organization_id: OrgId,
                          ) -> Response[CommandAccepted]:
         return await self._run(request, organization_id, ReactivateOrganization())
 
     @delete("/{organization_id:uuid}", status_code=200, summary="Delete (soft)")
-    async def remove(self, request: Request, organization_id: UUID) -> Response[CommandAccepted]:
+    async def remove(self, request: Request, organization_id: OrgId) -> Response[CommandAccepted]:
         return await self._run(request, organization_id, DeleteOrganization())
 
     async def _run(self, request: Request, organization_id: UUID, commands: Any,
@@ -177,8 +178,8 @@ class OrganizationController(Controller):
         return accepted(result)
 
     @get("/{organization_id:uuid}", summary="Get an organization (optionally as of the past)")
-    async def read(self, request: Request, organization_id: UUID, min_position: MinPosition,
-                   as_of: Annotated[str | None, Parameter(required=False, max_length=64)] = None,
+    async def read(self, request: Request, organization_id: OrgId, min_position: MinPosition,
+                   as_of: Annotated[str | None, QueryParameter(required=False, max_length=64)] = None,
                    ) -> Response[OrganizationOut]:
         c = container_of(request)
         if as_of is not None:
@@ -207,10 +208,10 @@ class OrganizationController(Controller):
 
     @get("/", summary="List organizations (cursor pagination, creation order)")
     async def list_(self, request: Request, min_position: MinPosition,
-                    limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-                    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-                    before: Annotated[str | None, Parameter(max_length=200)] = None,
-                    status: Annotated[list[str] | None, Parameter(required=False)] = None,
+                    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+                    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                    before: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                    status: Annotated[list[str] | None, QueryParameter(required=False)] = None,
                     ) -> OrganizationPage:
         c = container_of(request)
         statuses = status or ["active", "suspended"]
@@ -235,7 +236,7 @@ class OrganizationController(Controller):
             if first and has_prev else None))
 
     @get("/{organization_id:uuid}/history", summary="The organization's events, oldest first")
-    async def history(self, request: Request, organization_id: UUID) -> History:
+    async def history(self, request: Request, organization_id: OrgId) -> History:
         c = container_of(request)
         envelopes = await to_thread.run_sync(audit.history, c.store, organization_id)
         if not envelopes:
