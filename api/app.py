@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id],
-        exception_handlers=HANDLERS,
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Chronicle", version="1.0.0", path="/docs"),
         debug=False,

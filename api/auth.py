@@ -13,10 +13,10 @@ from domain.envelope import Actor
 OPERATOR = Actor(kind="operator", id="platform-operator")
 
 
-def operator_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def operator_guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     token = connection.app.state.container.settings.admin_token
     header = connection.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
+    scheme, _sep, given = header.partition(" ")
     if not header:
         raise ApiException(401, "unauthorized", "missing Authorization: Bearer <token>",
                            headers={"WWW-Authenticate": 'Bearer realm="chronicle"'})
@@ -24,4 +24,4 @@ def operator_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
             given.strip().encode(), token.encode()):
         raise ApiException(401, "invalid_token", "the bearer token is not valid",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    connection.scope.setdefault("state", {})["actor"] = OPERATOR  # type: ignore[typeddict-unknown-key]
+    connection.scope.setdefault("state", {})["actor"] = OPERATOR

@@ -13,7 +13,7 @@ _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 def ensure_request_id(scope: Scope) -> str:
     """The request's id: the caller's X-Request-Id if well-formed, else a new one."""
-    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state = scope.setdefault("state", {})
     if "request_id" not in state:
         given = next((v.decode("latin-1") for k, v in scope.get("headers", [])
                       if k == b"x-request-id"), "")

@@ -28,6 +28,7 @@ from api.schemas import (
     UpdateOrganizationBody,
 )
 from commands import history as audit
+from commands.organizations import Plan
 from commands.runner import Context, Result
 from domain.organization import decider as org
 from domain.organization.commands import (
@@ -51,7 +52,7 @@ STATUSES = ("active", "suspended", "deleted")
 
 
 def container_of(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]
+    return request.app.state.container
 
 
 def context_of(request: Request) -> Context:
@@ -106,7 +107,7 @@ def parse_as_of(raw: str) -> tuple[int | None, datetime | None]:
     return None, at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def patch_plan(body: UpdateOrganizationBody):  # type: ignore[no-untyped-def]
+def patch_plan(body: UpdateOrganizationBody) -> Plan:
     """The commands a PATCH body asks for, given the organization's current state."""
 
     def plan(state: org.Organization) -> list[OrganizationCommand]:
@@ -136,8 +137,8 @@ def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 class OrganizationController(Controller):
     path = "/v1/organizations"
-    guards = [operator_guard]  # noqa: RUF012
-    tags = ["organizations"]  # noqa: RUF012
+    guards = [operator_guard]
+    tags = ["organizations"]
 
     @post("/", status_code=201, summary="Create an organization")
     async def create(self, request: Request, data: JSONBody[CreateOrganizationBody],

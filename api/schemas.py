@@ -20,39 +20,39 @@ class _In(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unkn
     pass
 
 
-class CreateOrganizationBody(_In):
+class CreateOrganizationBody(_In, frozen=True):
     name: Name
     slug: Slug
     plan: Plan = "free"
     settings: OrganizationSettings = OrganizationSettings()
 
 
-class RetentionPatch(_In):
+class RetentionPatch(_In, frozen=True):
     logs: int | None = None
     analytics: int | None = None
     backups: int | None = None
 
 
-class SecurityPatch(_In):
+class SecurityPatch(_In, frozen=True):
     require_https: bool | None = None
     allowed_origins: list[str] | None = None
     session_timeout: int | None = None
 
 
-class SettingsPatch(_In):
+class SettingsPatch(_In, frozen=True):
     timezone: str | None = None
     ip_whitelist: list[str] | None = None
     data_retention: RetentionPatch | None = None
     security: SecurityPatch | None = None
 
 
-class UpdateOrganizationBody(_In):
+class UpdateOrganizationBody(_In, frozen=True):
     name: Name | None = None
     plan: Plan | None = None
     settings: SettingsPatch | None = None
 
 
-class SuspendBody(_In):
+class SuspendBody(_In, frozen=True):
     reason: Annotated[str, Meta(max_length=1000)] = ""
 
 
@@ -60,7 +60,7 @@ class _Out(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     pass
 
 
-class OrganizationOut(_Out):
+class OrganizationOut(_Out, frozen=True):
     id: UUID
     name: str
     slug: str
@@ -73,13 +73,13 @@ class OrganizationOut(_Out):
     deleted_at: datetime | None = None
 
 
-class CommandAccepted(_Out):
+class CommandAccepted(_Out, frozen=True):
     id: UUID
     version: int
     position: int | None
 
 
-class PaginationInfo(_Out):
+class PaginationInfo(_Out, frozen=True):
     limit: int
     total: int
     total_pages: int
@@ -89,12 +89,12 @@ class PaginationInfo(_Out):
     prev_cursor: str | None = None
 
 
-class OrganizationPage(_Out):
+class OrganizationPage(_Out, frozen=True):
     data: list[OrganizationOut]
     pagination: PaginationInfo
 
 
-class HistoryItem(_Out):
+class HistoryItem(_Out, frozen=True):
     event_id: UUID
     type: str
     version: int
@@ -106,6 +106,6 @@ class HistoryItem(_Out):
     data: dict[str, Any]
 
 
-class History(_Out):
+class History(_Out, frozen=True):
     organization_id: UUID
     data: list[HistoryItem]

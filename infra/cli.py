@@ -68,7 +68,11 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
                             else "unhealthy", "projections": names},
                    lambda: {f'projector_applied_total{{projection="{r.projection.name}"}}':
                             r.stats.applied for r in runners})
-    _on_sigterm(lambda: [r.stop() for r in runners])
+    def stop_all() -> None:
+        for r in runners:
+            r.stop()
+
+    _on_sigterm(stop_all)
     for t in threads:
         t.start()
     for t in threads:

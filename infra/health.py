@@ -33,7 +33,7 @@ def serve(host: str, port: int, name: str, probe: Probe, metrics: Metrics) -> Th
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer((host, port), Handler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 
 from infra import clickhouse, kafka
 from infra.eventstore import EventStore, datastore_from_url
@@ -29,10 +30,9 @@ def migrate_postgres(settings: Settings) -> None:
     finally:
         store.close()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        for statement in BOOKKEEPING:
-            conn.execute(statement)
-        for statement in organizations.ddl():
-            conn.execute(statement)
+        statements: list[sql.Composable] = [*map(sql.SQL, BOOKKEEPING), *organizations.ddl()]
+        for statement in statements:
+            conn.execute(statement.as_string(conn))
         seed_partitions(conn, settings)
 
 

@@ -31,7 +31,7 @@ def traceparent(correlation_id: str, event_id: str) -> str:
     return f"00-{trace}-{event_id.replace('-', '')[:16]}-01"
 
 
-def headers(record: Recorded) -> list[tuple[str, bytes]]:
+def headers(record: Recorded) -> list[tuple[str, str | bytes | None]]:
     e = record.envelope
     return [
         ("event-type", e.event_type.encode()),

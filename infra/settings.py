@@ -89,7 +89,8 @@ ENV_NAMES: dict[str, str] = {
 }
 
 _POSITIVE = {
-    "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max", "kafka_partitions", "max_body_bytes",
+    "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
+    "kafka_partitions", "max_body_bytes",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
 }
 

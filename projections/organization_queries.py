@@ -41,7 +41,8 @@ async def page(conn: AsyncConnection, *, after: int | None, before: int | None, 
     the total count of matching organizations.
     """
     cur = conn.cursor(row_factory=dict_row)
-    where, params = "status = ANY(%s)", [statuses]
+    where = "status = ANY(%s)"
+    params: list[object] = [statuses]
     if after is not None:
         where += " AND created_position > %s"
         params.append(after)

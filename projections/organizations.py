@@ -41,7 +41,7 @@ def ddl(table: str = TABLE) -> list[sql.Composed]:
 
 class OrganizationsProjection:
     name = "organizations"
-    aggregates = ("organization",)
+    aggregates: tuple[str, ...] = ("organization",)
 
     def __init__(self, table: str = TABLE) -> None:
         self.table = sql.Identifier(table)

@@ -40,9 +40,9 @@ class Projection(Protocol):
 
 
 def position_of(msg: Message) -> int:
-    for key, value in msg.headers() or ():
-        if key == "position":
-            return int(value)
+    for header in msg.headers() or []:
+        if header[0] == "position" and header[1] is not None:
+            return int(header[1])
     return 0
 
 
@@ -65,6 +65,7 @@ class Runner:
         self.stopping = threading.Event()
         self._sample: tuple[int, dict[tuple[str, int], int]] | None = None
         self._last_sample = 0.0
+        self._dirty = False
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
@@ -102,6 +103,7 @@ class Runner:
                     (self.projection.name, topic, partition, nxt))
         self.stats.offsets.update(nexts)
         self.stats.applied += len(items)
+        self._dirty = True
         self.stats.batches += 1
 
     def mark_caught_up(self, conn: psycopg.Connection, consumer: Consumer) -> None:
@@ -112,7 +114,11 @@ class Runner:
         holds nothing at or below R that we have not applied.
         """
         now = time.monotonic()
-        if self._sample is None and now - self._last_sample > 0.05:
+        # Sample soon after applying something, and now and then when idle (positions of
+        # events this projection does not subscribe to also count as caught up).
+        interval = 0.05 if self._dirty else 1.0
+        if self._sample is None and now - self._last_sample > interval:
+            self._dirty = False
             relay_position = read_checkpoint(conn)
             marks = {}
             for key in list(self.stats.offsets):

@@ -35,36 +35,36 @@ class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     pass
 
 
-class OrganizationCreated(_Event, tag="organization.Created"):
+class OrganizationCreated(_Event, tag="organization.Created", frozen=True):
     name: str
     slug: str
     plan: Plan
     settings: OrganizationSettings
 
 
-class OrganizationRenamed(_Event, tag="organization.Renamed"):
+class OrganizationRenamed(_Event, tag="organization.Renamed", frozen=True):
     name: str
     previous_name: str
 
 
-class OrganizationPlanChanged(_Event, tag="organization.PlanChanged"):
+class OrganizationPlanChanged(_Event, tag="organization.PlanChanged", frozen=True):
     plan: Plan
     previous_plan: Plan
 
 
-class OrganizationSettingsUpdated(_Event, tag="organization.SettingsUpdated"):
+class OrganizationSettingsUpdated(_Event, tag="organization.SettingsUpdated", frozen=True):
     settings: OrganizationSettings
 
 
-class OrganizationSuspended(_Event, tag="organization.Suspended"):
+class OrganizationSuspended(_Event, tag="organization.Suspended", frozen=True):
     reason: str = ""
 
 
-class OrganizationReactivated(_Event, tag="organization.Reactivated"):
+class OrganizationReactivated(_Event, tag="organization.Reactivated", frozen=True):
     pass
 
 
-class OrganizationDeleted(_Event, tag="organization.Deleted"):
+class OrganizationDeleted(_Event, tag="organization.Deleted", frozen=True):
     slug: str
 
 

@@ -50,9 +50,11 @@ def assert_error(response: Any, status: int, code: str, field: str | None = None
 
 def test_a_created_organization_is_readable_with_min_position(client: TestClient[Any]) -> None:
     created = create(client, plan="starter", settings={"timezone": "Asia/Tokyo"})
-    assert created["version"] == 1 and created["position"] > 0
+    assert created["version"] == 1
+    assert created["position"] > 0
     org = read(client, created)
-    assert org["plan"] == "starter" and org["status"] == "active"
+    assert org["plan"] == "starter"
+    assert org["status"] == "active"
     assert org["settings"]["timezone"] == "Asia/Tokyo"
     assert org["settings"]["security"]["sessionTimeout"] == 60
 
@@ -83,7 +85,8 @@ def test_suspend_reactivate_and_delete_move_the_status(client: TestClient[Any]) 
     assert read(client, reactivated.json())["status"] == "active"
     deleted = client.delete(path)
     org = read(client, deleted.json())
-    assert org["status"] == "deleted" and org["deletedAt"]
+    assert org["status"] == "deleted"
+    assert org["deletedAt"]
     assert_error(client.patch(path, json={"name": "x"}), 409, "invalid_state")
 
 
@@ -101,7 +104,8 @@ def test_if_match_with_a_stale_version_gets_409(client: TestClient[Any]) -> None
     created = create(client)
     path = f"/v1/organizations/{created['id']}"
     ok = client.patch(path, json={"name": "v2"}, headers={"If-Match": '"1"'})
-    assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
+    assert ok.status_code == 200
+    assert ok.headers["etag"] == '"2"'
     assert_error(client.patch(path, json={"name": "v3"}, headers={"If-Match": '"1"'}),
                  409, "version_conflict")
     assert_error(client.patch(path, json={"name": "v3"}, headers={"If-Match": "abc"}),
@@ -130,8 +134,10 @@ def test_the_list_pages_forward_and_back_with_cursors(client: TestClient[Any]) -
     last = [create(client, name=f"page {i}") for i in range(5)][-1]
     first = client.get("/v1/organizations",
                        params={"limit": 2, "min_position": last["position"]}).json()
-    assert len(first["data"]) == 2 and first["pagination"]["hasNext"]
-    assert first["pagination"]["total"] >= 5 and not first["pagination"]["hasPrev"]
+    assert len(first["data"]) == 2
+    assert first["pagination"]["hasNext"]
+    assert first["pagination"]["total"] >= 5
+    assert not first["pagination"]["hasPrev"]
     seen = [o["id"] for o in first["data"]]
     page = first
     while page["pagination"]["hasNext"]:
@@ -220,5 +226,6 @@ def test_readiness_reports_every_dependency(client: TestClient[Any]) -> None:
     assert body["status"] == "healthy"
     assert set(body["details"]) == {"database", "redis", "kafka", "clickhouse"}
     assert all(d["status"] == "healthy" for d in body["details"].values())
-    assert body["uptime"] >= 0 and body["version"]
+    assert body["uptime"] >= 0
+    assert body["version"]
     assert client.get("/health/live").json() == {"status": "healthy"}

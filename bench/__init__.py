@@ -1,0 +1,1 @@
+"""Benchmarks: print figures and ratios against baselines measured in the same run."""
