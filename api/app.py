@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from api.errors import HANDLERS
 from api.health import live, ready
 from api.middleware import add_request_id
+from api.operations import projections
 from api.organizations import OrganizationController
 from infra.container import Container
 from infra.settings import Settings, load_settings
@@ -25,7 +26,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await container.close()
 
     return Litestar(
-        route_handlers=[live, ready, Router("/", route_handlers=[OrganizationController])],
+        route_handlers=[live, ready, projections,
+                        Router("/", route_handlers=[OrganizationController])],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id],

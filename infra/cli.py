@@ -63,11 +63,22 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     runners = [Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
     threads = [threading.Thread(target=r.run, name=f"projector-{r.projection.name}")
                for r in runners]
-    server = serve(settings.host, settings.projector_port, "projector",
-                   lambda: {"status": "healthy" if all(t.is_alive() for t in threads)
-                            else "unhealthy", "projections": names},
-                   lambda: {f'projector_applied_total{{projection="{r.projection.name}"}}':
-                            r.stats.applied for r in runners})
+    def health() -> dict[str, object]:
+        return {"status": "healthy" if all(t.is_alive() for t in threads) else "unhealthy",
+                "projections": [s for s in lag_report(settings) if s["projection"] in names]}
+
+    def metrics() -> dict[str, float]:
+        out: dict[str, float] = {}
+        for r in runners:
+            out[f'projector_applied_total{{projection="{r.projection.name}"}}'] = r.stats.applied
+        for s in lag_report(settings):
+            out[f'projection_lag{{projection="{s["projection"]}"}}'] = float(s["lag"])
+            out[f'projection_checkpoint{{projection="{s["projection"]}"}}'] = float(
+                s["checkpoint"])
+        return out
+
+    server = serve(settings.host, settings.projector_port, "projector", health, metrics)
+
     def stop_all() -> None:
         for r in runners:
             r.stop()
@@ -79,6 +90,15 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
         t.join()
     server.shutdown()
     return 0
+
+
+def lag_report(settings: Settings) -> list[dict[str, int | str]]:
+    import psycopg
+
+    from projections.status import statuses
+
+    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
+        return statuses(conn)
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -96,19 +116,15 @@ def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
-    import psycopg
-
     from infra.eventstore import EventStore, datastore_from_url
     from projections.rebuild import REBUILDERS
-    from projections.status import statuses
 
+    if args.action == "status":
+        for s in lag_report(settings):
+            print(f"{s['projection']:<20} checkpoint={s['checkpoint']} lag={s['lag']}")
+        return 0
     store = EventStore(datastore_from_url(settings.database_url))
     try:
-        if args.action == "status":
-            with psycopg.connect(settings.database_url) as conn:
-                for s in statuses(conn, store.head()):
-                    print(f"{s['projection']:<20} checkpoint={s['checkpoint']} lag={s['lag']}")
-            return 0
         if args.name not in REBUILDERS:
             print(f"unknown projection {args.name!r}; one of: {', '.join(REBUILDERS)}",
                   file=sys.stderr)

@@ -8,6 +8,8 @@ import time
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from infra.eventstore import EVENTS_TABLE
+
 CAUGHT_UP = (
     "SELECT coalesce(min(caught_up_position), 0) FROM projection_partitions WHERE projection = %s"
 )
@@ -22,10 +24,17 @@ def caught_up(conn: psycopg.Connection, projection: str) -> int:
     return int(row[0]) if row else 0
 
 
-def statuses(conn: psycopg.Connection, head: int) -> list[dict[str, int | str]]:
+def head(conn: psycopg.Connection) -> int:
+    """The store's last position (the notification id of the newest event)."""
+    row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def statuses(conn: psycopg.Connection) -> list[dict[str, int | str]]:
     """Per projection: checkpoint (caught-up position), lag against the store head, offsets."""
+    top = head(conn)
     return [
-        {"projection": name, "checkpoint": int(pos), "lag": max(head - int(pos), 0),
+        {"projection": name, "checkpoint": int(pos), "lag": max(top - int(pos), 0),
          "consumed": int(consumed)}
         for name, pos, consumed in conn.execute(ALL_STATUS).fetchall()
     ]

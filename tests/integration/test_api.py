@@ -221,6 +221,22 @@ def test_a_callers_request_id_is_echoed(client: TestClient[Any]) -> None:
     assert response.json()["error"]["requestId"] == "trace-123"
 
 
+def test_projection_lag_is_head_minus_checkpoint_and_drains_to_zero(
+        client: TestClient[Any], store: EventStore) -> None:
+    from tests.conftest import wait_until
+
+    create(client)
+
+    def drained() -> bool:
+        report = client.get("/v1/projections").json()
+        return report["head"] >= store.head() and all(
+            p["lag"] == 0 and p["checkpoint"] == report["head"] for p in report["data"])
+
+    wait_until(drained, message="projections drained")
+    names = {p["projection"] for p in client.get("/v1/projections").json()["data"]}
+    assert names == {"organizations", "clickhouse_events"}
+
+
 def test_readiness_reports_every_dependency(client: TestClient[Any]) -> None:
     body = client.get("/health/ready").json()
     assert body["status"] == "healthy"
