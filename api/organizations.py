@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import operator_guard
 from api.errors import ApiException
+from api.idempotency import run_command
 from api.middleware import ensure_request_id
 from api.schemas import (
     CommandAccepted,
@@ -29,7 +30,7 @@ from api.schemas import (
 )
 from commands import history as audit
 from commands.organizations import Plan
-from commands.runner import Context, Result
+from commands.runner import Context
 from domain.organization import decider as org
 from domain.organization.commands import (
     ChangePlan,
@@ -69,12 +70,6 @@ def expected_version(request: Request) -> int | None:
     if not raw.isdigit():
         raise ApiException(400, "invalid_parameter", "If-Match must be a version, like \"3\"")
     return int(raw)
-
-
-def accepted(result: Result, status: int = 200) -> Response[CommandAccepted]:
-    return Response(CommandAccepted(id=result.stream_id, version=result.version,
-                                    position=result.position),
-                    status_code=status, headers={"ETag": f'"{result.version}"'})
 
 
 def out(row: dict[str, Any]) -> OrganizationOut:
@@ -146,10 +141,9 @@ class OrganizationController(Controller):
         c, ctx = container_of(request), context_of(request)
         command = CreateOrganization(name=data.name, slug=data.slug, plan=data.plan,
                                      settings=data.settings)
-        result = await to_thread.run_sync(c.organizations.create, ctx, command)
-        response = accepted(result, 201)
-        response.headers["Location"] = f"/v1/organizations/{result.stream_id}"
-        return response
+        return await run_command(
+            request, c, lambda seal: c.organizations.create(ctx, command, seal=seal),
+            status=201, location=True)
 
     @patch("/{organization_id:uuid}", summary="Rename, change plan or update settings")
     async def update(self, request: Request, organization_id: OrgId,
@@ -174,9 +168,8 @@ class OrganizationController(Controller):
     async def _run(self, request: Request, organization_id: UUID, commands: Any,
                    ) -> Response[CommandAccepted]:
         c, ctx, expected = container_of(request), context_of(request), expected_version(request)
-        result = await to_thread.run_sync(
-            c.organizations.handle, ctx, organization_id, commands, expected)
-        return accepted(result)
+        return await run_command(request, c, lambda seal: c.organizations.handle(
+            ctx, organization_id, commands, expected, seal=seal))
 
     @get("/{organization_id:uuid}", summary="Get an organization (optionally as of the past)")
     async def read(self, request: Request, organization_id: OrgId, min_position: MinPosition,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from commands.runner import Context, Result, StreamWrite, check_expected, execute, load
+from commands.runner import Context, Result, Seal, StreamWrite, check_expected, execute, load
 from domain.errors import NotFound
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization, OrganizationCommand
@@ -26,7 +26,7 @@ class OrganizationCommands:
         self.retries = retries
 
     def create(self, ctx: Context, command: CreateOrganization,
-               organization_id: UUID | None = None) -> Result:
+               organization_id: UUID | None = None, seal: Seal | None = None) -> Result:
         """Create the organization and claim its slug in one append (no half-created org)."""
         org_id = organization_id or ctx.new_id()
 
@@ -41,11 +41,11 @@ class OrganizationCommands:
                 StreamWrite(slug_id, SLUG_STREAM_TYPE, org_id, held.version, claims),
             ]
 
-        return execute(self.store, ctx, attempt, retries=self.retries)
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
     def handle(self, ctx: Context, organization_id: UUID,
                commands: OrganizationCommand | Plan, expected_version: int | None = None,
-               ) -> Result:
+               seal: Seal | None = None) -> Result:
         """Commands on an existing organization, decided together and appended atomically.
 
         ``commands`` is one command, or a function of the current state returning several
@@ -71,7 +71,7 @@ class OrganizationCommands:
             return writes
 
         return execute(self.store, ctx, attempt, retries=self.retries,
-                       pinned=expected_version is not None)
+                       pinned=expected_version is not None, seal=seal)
 
     def _release_slug(self, organization_id: UUID, name: str) -> StreamWrite:
         slug_id = slug.slug_stream_id(name)

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
+from commands import idempotency
+from commands.idempotency import Claim, Rendered
 from domain.envelope import Actor, AnyEvent, Envelope
 from infra.eventstore import ConcurrencyError, EventStore
 
@@ -95,25 +97,50 @@ def check_expected(expected: int | None, actual: int) -> None:
         raise VersionConflict(expected, actual)
 
 
+class Seal(NamedTuple):
+    """An idempotency claim and how to render the command's response for it."""
+
+    claim: Claim
+    render: Callable[[Result], Rendered]
+
+
+def record_alone(store: EventStore, seal: Seal, result: Result) -> None:
+    """A command that changed nothing still records its response under the key."""
+    rendered = seal.render(result)
+    store.record(lambda cur: idempotency.write(cur, seal.claim, rendered))
+
+
 def execute(store: EventStore, ctx: Context, attempt: Callable[[], list[StreamWrite]], *,
-            retries: int, pinned: bool = False) -> Result:
+            retries: int, pinned: bool = False, seal: Seal | None = None) -> Result:
     """Run ``attempt`` (load + decide) and append what it returns, atomically.
 
     The first write is the command's subject: its new version is returned, with the
     position of the last event appended (what a read-your-write waits for).
     A conflict is retried ``retries`` times unless the caller pinned the version (If-Match).
+    With a ``seal``, the rendered response is recorded in the same transaction as the events.
     """
     for _ in range(retries + 1):
         writes = attempt()
         subject = writes[0]
         batch = envelopes(ctx, writes)
+        new_version = subject.version + len(subject.events)
         if not batch:
-            return Result(subject.stream_id, subject.version, None)
+            result = Result(subject.stream_id, subject.version, None)
+            if seal is not None:
+                record_alone(store, seal, result)
+            return result
+
+        def record(cur: Any, positions: Sequence[int], sid: UUID = subject.stream_id,
+                   version: int = new_version) -> None:
+            if seal is not None:
+                idempotency.write(cur, seal.claim, seal.render(
+                    Result(sid, version, max(positions))))
+
         try:
-            positions = store.append(batch)
+            positions = store.append(batch, after_insert=record)
         except ConcurrencyError:
             if pinned:
                 raise VersionConflict(subject.version, None) from None
             continue
-        return Result(subject.stream_id, subject.version + len(subject.events), max(positions))
+        return Result(subject.stream_id, new_version, max(positions))
     raise TooMuchContention("the stream kept changing; try again")

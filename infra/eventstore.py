@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow
 
 from domain.envelope import Envelope, decode, encode
 
@@ -17,6 +19,28 @@ EVENTS_TABLE = "chronicle_events"
 
 class ConcurrencyError(Exception):
     """Another writer appended to one of the streams first (stale expected version)."""
+
+
+class DuplicateRecord(Exception):
+    """A row written with the events (an idempotency record) already exists: nothing was written."""
+
+
+# Runs inside the append's transaction once positions are known (for records that must be
+# written atomically with the events, such as idempotency records).
+AfterInsert = Callable[[Cursor[DictRow], Sequence[int]], None]
+
+
+class ChronicleRecorder(PostgresApplicationRecorder):
+    """The stock recorder, plus a hook inside the insert transaction after ids are assigned."""
+
+    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
+                                       stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        after: AfterInsert | None = kwargs.get("after_insert")
+        if after is not None:
+            after(curs, list(ids or []))
+        return ids
 
 
 class Recorded(NamedTuple):
@@ -65,21 +89,32 @@ class EventStore:
 
     def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE) -> None:
         self.datastore = datastore
-        self.recorder = PostgresApplicationRecorder(datastore, events_table_name=table)
+        self.recorder = ChronicleRecorder(datastore, events_table_name=table)
         self.mapper = MsgspecMapper()
         self.channel = self.recorder.channel_name
 
     def create_tables(self) -> None:
         self.recorder.create_table()
 
-    def append(self, envelopes: Sequence[Envelope]) -> list[int]:
+    def append(self, envelopes: Sequence[Envelope], *,
+               after_insert: AfterInsert | None = None) -> list[int]:
         """Append in one transaction; returns the store positions, in order."""
         stored = [self.mapper.to_stored_event(e) for e in envelopes]
         try:
-            positions = self.recorder.insert_events(stored)
+            positions = self.recorder.insert_events(stored, after_insert=after_insert)
         except IntegrityError as exc:
+            if "idempotency_keys" in str(exc):
+                raise DuplicateRecord(str(exc)) from exc
             raise ConcurrencyError(str(exc)) from exc
         return list(positions or [])
+
+    def record(self, write: Callable[[Cursor[DictRow]], None]) -> None:
+        """Write rows that belong with a command that appended no events (a no-op)."""
+        try:
+            with self.datastore.transaction(commit=True) as cur:
+                write(cur)
+        except IntegrityError as exc:
+            raise DuplicateRecord(str(exc)) from exc
 
     def load(self, stream_id: UUID, *, lte: int | None = None) -> list[Envelope]:
         events = self.recorder.select_events(stream_id, lte=lte)

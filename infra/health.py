@@ -18,8 +18,10 @@ def serve(host: str, port: int, name: str, probe: Probe, metrics: Metrics) -> Th
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/health"):
-                body = msgspec.json.encode({"service": name, **probe()})
-                self._send(200, "application/json", body)
+                report = probe()
+                body = msgspec.json.encode({"service": name, **report})
+                self._send(200 if report.get("status") == "healthy" else 503,
+                           "application/json", body)
             elif self.path.startswith("/metrics"):
                 lines = [f"chronicle_{k} {v}" for k, v in metrics().items()]
                 self._send(200, "text/plain; version=0.0.4", ("\n".join(lines) + "\n").encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from commands import idempotency
 from infra import clickhouse, kafka
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
@@ -12,6 +13,7 @@ from projections import organizations
 from projections.registry import PROJECTIONS
 
 BOOKKEEPING = [
+    idempotency.DDL,
     "CREATE TABLE IF NOT EXISTS relay_checkpoint ("
     " name text PRIMARY KEY, position bigint NOT NULL,"
     " updated_at timestamptz NOT NULL DEFAULT now())",

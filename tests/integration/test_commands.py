@@ -106,12 +106,12 @@ def test_retries_run_out_under_endless_contention(store: EventStore) -> None:
     oid = new_org(commands)
     real_append = store.append
 
-    def append_after_a_rival(batch):  # type: ignore[no-untyped-def]
+    def append_after_a_rival(batch, **kwargs):  # type: ignore[no-untyped-def]
         commands_rival = OrganizationCommands(store)
         store.append = real_append  # type: ignore[method-assign]
         commands_rival.handle(context(), oid, RenameOrganization(name=f"rival {uuid.uuid4()}"))
         store.append = append_after_a_rival  # type: ignore[method-assign]
-        return real_append(batch)
+        return real_append(batch, **kwargs)
 
     store.append = append_after_a_rival  # type: ignore[method-assign]
     try:

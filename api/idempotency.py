@@ -1,0 +1,107 @@
+"""Idempotency-Key on writes (Stripe semantics) and the one way a command's response is made.
+
+Same key, same parameters: the first response is replayed without running again. Same key,
+other parameters: 422. While the first request still runs: 409. Keys live 24 hours. The
+record commits with the command's events (commands.idempotency), so a crash between the
+commit and the response is answered by replaying on retry.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from anyio import to_thread
+from litestar import Request, Response
+
+from api.errors import ApiException
+from api.schemas import CommandAccepted
+from commands import idempotency
+from commands.idempotency import Claim, Rendered
+from commands.runner import Result, Seal
+from infra.container import Container
+from infra.eventstore import DuplicateRecord
+
+KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IN_FLIGHT_MS = 60_000
+Command = Callable[[Seal | None], Result]
+
+
+def render(status: int, location: bool) -> Callable[[Result], Rendered]:
+    def make(result: Result) -> Rendered:
+        body = msgspec.json.encode(CommandAccepted(
+            id=result.stream_id, version=result.version, position=result.position))
+        headers = {"ETag": f'"{result.version}"'}
+        if location:
+            headers["Location"] = f"/v1/organizations/{result.stream_id}"
+        return Rendered(status, body, headers)
+
+    return make
+
+
+def respond(rendered: Rendered, *, replayed: bool = False) -> Response[Any]:
+    headers = {**rendered.headers, **({"Idempotent-Replayed": "true"} if replayed else {})}
+    return Response(rendered.body, status_code=rendered.status, headers=headers,
+                    media_type="application/json")
+
+
+def failpoint(name: str) -> None:
+    """Test-only crash points (CHRONICLE_ENV=test and CHRONICLE_FAILPOINTS=name)."""
+    if os.environ.get("CHRONICLE_ENV") == "test" and name in os.environ.get(
+            "CHRONICLE_FAILPOINTS", "").split(","):
+        os._exit(137)
+
+
+async def run_command(request: Request, container: Container, command: Command, *,
+                      status: int = 200, location: bool = False) -> Response[Any]:
+    make = render(status, location)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        result = await to_thread.run_sync(command, None)
+        failpoint("after_commit")
+        return respond(make(result))
+    if not KEY.match(key):
+        raise ApiException(400, "invalid_idempotency_key",
+                           "Idempotency-Key must be 1-255 printable ASCII characters")
+    actor = request.scope["state"]["actor"]
+    claim = Claim(f"{actor.kind}:{actor.id}", key, idempotency.fingerprint(
+        request.method, request.url.path, await request.body()))
+    return await _once(container, claim, command, make)
+
+
+async def _once(container: Container, claim: Claim, command: Command,
+                make: Callable[[Result], Rendered]) -> Response[Any]:
+    if replay := await _replay(container, claim):
+        return replay
+    lock = f"idempotency:{claim.scope}:{claim.key}"
+    if not await container.redis.set(lock, "1", nx=True, px=IN_FLIGHT_MS):
+        raise ApiException(409, "idempotency_key_in_use",
+                           "a request with this Idempotency-Key is still being processed")
+    try:
+        if replay := await _replay(container, claim):
+            return replay
+        try:
+            result = await to_thread.run_sync(command, Seal(claim, make))
+        except DuplicateRecord:
+            if replay := await _replay(container, claim):
+                return replay
+            raise
+        failpoint("after_commit")
+        return respond(make(result))
+    finally:
+        await container.redis.delete(lock)
+
+
+async def _replay(container: Container, claim: Claim) -> Response[Any] | None:
+    async with container.pool.connection() as conn:
+        cur = await conn.execute(idempotency.SELECT, (claim.scope, claim.key))
+        saved = idempotency.saved_from(await cur.fetchone())
+    if saved is None:
+        return None
+    if saved.fingerprint != claim.fingerprint:
+        raise ApiException(422, "idempotency_key_reused",
+                           "this Idempotency-Key was used with different parameters")
+    return respond(Rendered(saved.status, saved.body, saved.headers), replayed=True)
