@@ -13,7 +13,6 @@ from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import operator_guard
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.middleware import ensure_request_id
@@ -132,7 +131,6 @@ def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 class OrganizationController(Controller):
     path = "/v1/organizations"
-    guards = [operator_guard]
     tags = ["organizations"]
 
     @post("/", status_code=201, summary="Create an organization")

@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from commands.organizations import OrganizationCommands
 from infra.eventstore import EventStore, datastore_from_url
+from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.settings import Settings
 
 
@@ -22,6 +23,8 @@ class Container:
     redis: aioredis.Redis
     kafka_admin: AdminClient
     organizations: OrganizationCommands
+    limiter: RedisLimiter
+    local_limiter: LocalLimiter
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -32,8 +35,13 @@ class Container:
         pool = AsyncConnectionPool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
             open=False, kwargs={"autocommit": True})
+        timeout = settings.rate_limit_redis_timeout_ms / 1000
+        limiter_redis = aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,
+            retry_on_timeout=False)
         return cls(
             settings=settings, store=store, pool=pool,
+            limiter=RedisLimiter(limiter_redis), local_limiter=LocalLimiter(),
             redis=aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
                                           socket_connect_timeout=2),
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
@@ -47,4 +55,5 @@ class Container:
     async def close(self) -> None:
         await self.pool.close()
         await self.redis.aclose()
+        await self.limiter.client.aclose()
         self.store.close()

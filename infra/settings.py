@@ -44,6 +44,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_port: int = 8092
     projector_batch_size: int = 500
     projector_instance: str = "0"
+    enable_rate_limiting: bool = True
+    rate_limit_failure_mode: Literal["open", "closed"] = "open"
+    rate_limit_redis_timeout_ms: int = 100
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
+    rate_limit_per_minute: int = 10_000
+    rate_limit_per_hour: int = 200_000
+    rate_limit_per_day: int = 2_000_000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     data_dir: str = str(ROOT / "var")
@@ -83,6 +91,14 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_PORT": "projector_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
     "PROJECTOR_INSTANCE": "projector_instance",
+    "ENABLE_RATE_LIMITING": "enable_rate_limiting",
+    "RATE_LIMIT_FAILURE_MODE": "rate_limit_failure_mode",
+    "RATE_LIMIT_REDIS_TIMEOUT_MS": "rate_limit_redis_timeout_ms",
+    "RATE_LIMIT_PER_SECOND": "rate_limit_per_second",
+    "RATE_LIMIT_BURST": "rate_limit_burst",
+    "RATE_LIMIT_PER_MINUTE": "rate_limit_per_minute",
+    "RATE_LIMIT_PER_HOUR": "rate_limit_per_hour",
+    "RATE_LIMIT_PER_DAY": "rate_limit_per_day",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "CHRONICLE_DATA_DIR": "data_dir",
@@ -90,7 +106,8 @@ ENV_NAMES: dict[str, str] = {
 
 _POSITIVE = {
     "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
-    "kafka_partitions", "max_body_bytes",
+    "kafka_partitions", "max_body_bytes", "rate_limit_redis_timeout_ms", "rate_limit_per_second",
+    "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
 }
 

@@ -1,0 +1,31 @@
+"""What each plan allows: the default rate limits of an organization's plan."""
+
+from __future__ import annotations
+
+import msgspec
+
+from domain.organization.events import Plan
+
+
+class RateLimit(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The seed's RateLimit."""
+
+    requests_per_second: float
+    burst_limit: int
+    requests_per_minute: int
+    requests_per_hour: int
+    requests_per_day: int
+
+
+PLAN_LIMITS: dict[Plan, RateLimit] = {
+    "free": RateLimit(requests_per_second=5, burst_limit=10, requests_per_minute=100,
+                      requests_per_hour=1_000, requests_per_day=10_000),
+    "starter": RateLimit(requests_per_second=20, burst_limit=40, requests_per_minute=1_000,
+                         requests_per_hour=20_000, requests_per_day=200_000),
+    "professional": RateLimit(requests_per_second=100, burst_limit=200,
+                              requests_per_minute=5_000, requests_per_hour=100_000,
+                              requests_per_day=1_000_000),
+    "enterprise": RateLimit(requests_per_second=500, burst_limit=1_000,
+                            requests_per_minute=30_000, requests_per_hour=1_000_000,
+                            requests_per_day=10_000_000),
+}
