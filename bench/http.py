@@ -27,7 +27,11 @@ async def writes(base: str, token: str, total: int, concurrency: int,
                 queue.get_nowait()
                 body = {"name": "Bench", "slug": f"bench-{uuid.uuid4().hex[:16]}"}
                 started = time.perf_counter()
-                response = await client.post("/v1/organizations", json=body)
+                try:
+                    response = await client.post("/v1/organizations", json=body)
+                except httpx.TransportError:
+                    errors += 1
+                    continue
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += response.status_code != 201
 

@@ -29,7 +29,7 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
 
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=settings.api_workers, log_level=settings.log_level,
-                access_log=False, proxy_headers=False)
+                access_log=False, proxy_headers=False, timeout_keep_alive=30)
     return 0
 
 

@@ -46,7 +46,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_instance: str = "0"
     enable_rate_limiting: bool = True
     rate_limit_failure_mode: Literal["open", "closed"] = "open"
-    rate_limit_redis_timeout_ms: int = 100
+    rate_limit_redis_timeout_ms: int = 250
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
     rate_limit_per_minute: int = 10_000
