@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from infra.eventstore import EventStore
 from infra.settings import Settings
-from tests.conftest import ADMIN_TOKEN, Workers
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def client(settings: Settings, workers: Workers) -> Iterator[TestClient[Any]]:
-    with TestClient(app=create_app(settings), raise_server_exceptions=False) as c:
-        c.headers.update(AUTH)
-        yield c
+from tests.conftest import ADMIN_TOKEN
+from tests.integration.conftest import AUTH
 
 
 def create(client: TestClient[Any], **body: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,19 +13,10 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from infra.eventstore import EventStore
 from infra.settings import Settings
-from tests.conftest import ADMIN_TOKEN, Workers, spawn, wait_until
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def client(settings: Settings, workers: Workers) -> Iterator[TestClient[Any]]:
-    with TestClient(app=create_app(settings), raise_server_exceptions=False) as c:
-        c.headers.update(AUTH)
-        yield c
+from tests.conftest import spawn, wait_until
+from tests.integration.conftest import AUTH
 
 
 def free_port() -> int:

@@ -1,0 +1,23 @@
+"""The API in-process (litestar TestClient) on the test run's real services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+from tests.conftest import ADMIN_TOKEN, Workers
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, workers: Workers) -> Iterator[TestClient[Any]]:
+    """An operator's client; the session's relay and projectors keep the read models fed."""
+    with TestClient(app=create_app(settings), raise_server_exceptions=False) as c:
+        c.headers.update(AUTH)
+        yield c
