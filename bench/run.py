@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import socket
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench import appends, http, platform
+from bench import appends, http, platform, wrk
 from bench.common import TOKEN, private_environment, spawn, summary
 
 
@@ -38,8 +38,8 @@ def wait_ready(base: str, log: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per append measurement")
-    parser.add_argument("--writes", type=int, default=3000, help="HTTP creates")
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--http-seconds", type=int, default=5, help="per wrk run")
+    parser.add_argument("--concurrency", type=int, default=32, help="wrk connections")
     parser.add_argument("--lag-samples", type=int, default=300)
     parser.add_argument("--only", choices=["appends", "pipeline", "platform"], action="append",
                         help="run only these parts (repeatable); default all")
@@ -76,17 +76,14 @@ def run_platform(settings, args) -> None:  # type: ignore[no-untyped-def]
     try:
         for port in (on_port, off_port):
             wait_ready(f"http://127.0.0.1:{port}", log)
-        print(f"== rate limiter + idempotency layer on vs off ({args.writes // 3} requests x 3"
-              f" rounds each, {args.concurrency} clients; medians)")
+        print(f"== rate limiter + idempotency layer on vs off (wrk, {args.concurrency}"
+              f" connections, {args.http_seconds} s x 3 rounds each; medians)")
         for line in platform.compare(f"http://127.0.0.1:{on_port}",
                                      f"http://127.0.0.1:{off_port}", TOKEN,
-                                     args.writes // 3, args.concurrency):
+                                     args.http_seconds, args.concurrency):
             print(line)
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            p.wait(timeout=30)
+        stop(procs)
 
 
 def run_http(settings, args) -> None:  # type: ignore[no-untyped-def]
@@ -98,21 +95,31 @@ def run_http(settings, args) -> None:  # type: ignore[no-untyped-def]
              for p in ("relay", "projector", "api")]
     try:
         wait_ready(base, log)
-        print(f"== HTTP organization creates ({args.writes}, {args.concurrency} concurrent"
-              " clients, api with 2 workers; the client runs on the same 2 cores)")
-        floor = asyncio.run(http.floor(base, args.writes, args.concurrency))
-        rate, latencies, errors = asyncio.run(
-            http.writes(base, TOKEN, args.writes, args.concurrency))
-        print(f"  {rate:8.0f} commands/s  {summary(latencies)}  errors {errors}")
-        print(f"  GET /health/live floor with the same client: {floor:8.0f} req/s"
-              f" | writes/floor {rate / floor:.2f}")
-        print(f"== command-to-read-model lag ({args.lag_samples} sequential writes)")
-        print(f"  {summary(asyncio.run(http.lag(base, TOKEN, args.lag_samples)))}")
+        print(f"== HTTP organization creates (wrk, {args.concurrency} connections,"
+              f" {args.http_seconds} s x 3 rounds, api with 2 workers; medians)")
+        floors, creates = [], []
+        for _ in range(3):
+            floors.append(wrk.run(base, TOKEN, "get", args.http_seconds, args.concurrency))
+            creates.append(wrk.run(base, TOKEN, "create", args.http_seconds, args.concurrency))
+        rate = statistics.median(c.rate for c in creates)
+        floor = statistics.median(f.rate for f in floors)
+        print(f"  {rate:8.0f} commands/s  p50 {statistics.median(c.p50_ms for c in creates):.1f} ms"
+              f"  p99 {statistics.median(c.p99_ms for c in creates):.1f} ms"
+              f"  non-2xx {sum(c.non_2xx for c in creates)}")
+        print(f"  GET /v1/organizations?limit=1 (read model) {floor:8.0f} req/s"
+              f" | writes/reads {rate / floor:.2f}")
+        print(f"== command-to-read-model lag ({args.lag_samples} sequential writes, each then"
+              " read with min_position)")
+        print(f"  {summary(http.lag(base, TOKEN, args.lag_samples))}")
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            p.wait(timeout=30)
+        stop(procs)
+
+
+def stop(procs) -> None:  # type: ignore[no-untyped-def]
+    for p in procs:
+        os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        p.wait(timeout=30)
 
 
 if __name__ == "__main__":
