@@ -76,7 +76,7 @@ async def _once(container: Container, claim: Claim, command: Command,
                 make: Callable[[Result], Rendered]) -> Response[Any]:
     if replay := await _replay(container, claim):
         return replay
-    lock = f"idempotency:{claim.scope}:{claim.key}"
+    lock = f"{container.settings.redis_key_prefix}idempotency:{claim.scope}:{claim.key}"
     if not await container.redis.set(lock, "1", nx=True, px=IN_FLIGHT_MS):
         raise ApiException(409, "idempotency_key_in_use",
                            "a request with this Idempotency-Key is still being processed")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 from typing import NamedTuple
 
 SCRIPT = """
-local token, mode = "%(token)s", "%(mode)s"
+local token, mode, nonce = "%(token)s", "%(mode)s", "%(nonce)s"
 local counter, id = 0, 0
 function setup(thread) id = id + 1; thread:set("id", id) end
 function request()
@@ -19,7 +20,7 @@ function request()
   if mode == "get" then
     return wrk.format("GET", "/v1/organizations?limit=1", headers)
   end
-  local unique = string.format("%%d-%%d-%%d", id, counter, math.random(1, 1000000000))
+  local unique = string.format("%%s-%%d-%%d", nonce, id, counter)
   if mode == "idempotent" then headers["Idempotency-Key"] = "k-" .. unique end
   return wrk.format("POST", "/v1/organizations", headers,
                     '{"name":"Bench","slug":"w-' .. unique .. '"}')
@@ -42,7 +43,7 @@ def _ms(text: str) -> float:
 def run(url: str, token: str, mode: str, seconds: int, connections: int) -> Load:
     """``mode``: get, create (no Idempotency-Key) or idempotent (a fresh key per request)."""
     script = Path(tempfile.mkdtemp()) / "load.lua"
-    script.write_text(SCRIPT % {"token": token, "mode": mode})
+    script.write_text(SCRIPT % {"token": token, "mode": mode, "nonce": uuid.uuid4().hex[:12]})
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True, text=True, check=True).stdout

@@ -41,7 +41,7 @@ class Container:
             retry_on_timeout=False)
         return cls(
             settings=settings, store=store, pool=pool,
-            limiter=RedisLimiter(limiter_redis), local_limiter=LocalLimiter(),
+            limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"), local_limiter=LocalLimiter(),
             redis=aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
                                           socket_connect_timeout=2),
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,

@@ -56,7 +56,8 @@ def provision() -> Settings:
     ch_base = base.clickhouse_url.rsplit("/", 1)[0]
     fresh = msgspec.structs.replace(
         base, database_url=_with_database(base.database_url, run), kafka_topic_prefix=run,
-        clickhouse_url=f"{ch_base}/{run}", admin_token=ADMIN_TOKEN, read_wait_timeout_ms=15000,
+        clickhouse_url=f"{ch_base}/{run}", admin_token=ADMIN_TOKEN, redis_key_prefix=f"{run}:",
+        read_wait_timeout_ms=15000,
         relay_poll_interval_ms=200, db_pool_min=1, db_pool_max=10)
     migrate(fresh, log=False)
     return fresh

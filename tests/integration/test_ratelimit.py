@@ -82,7 +82,7 @@ def test_responses_carry_the_limit_headers_and_excess_gets_429(settings: Setting
     tight = msgspec.structs.replace(settings, rate_limit_per_second=0.01, rate_limit_burst=3,
                                     admin_token=f"{ADMIN_TOKEN}")
     with client_for(tight) as client:
-        asyncio.run(_forget(settings.redis_url))
+        asyncio.run(_forget(settings))
         ok = [client.get("/v1/organizations?limit=1") for _ in range(3)]
         assert [r.status_code for r in ok] == [200, 200, 200]
         assert ok[0].headers["ratelimit-limit"] == "3"
@@ -93,21 +93,25 @@ def test_responses_carry_the_limit_headers_and_excess_gets_429(settings: Setting
         assert refused.json()["error"]["code"] == "rate_limited"
         assert int(refused.headers["retry-after"]) >= 1
         assert refused.headers["ratelimit-remaining"] == "0"
-        counts = asyncio.run(_limited_counts(settings.redis_url))
+        counts = asyncio.run(_limited_counts(settings))
         assert sum(counts.values()) >= 1
-    asyncio.run(_forget(settings.redis_url))
+    asyncio.run(_forget(settings))
 
 
-async def _forget(url: str) -> None:
-    client = aioredis.Redis.from_url(url)
-    async for key in client.scan_iter("rl:{operator:platform-operator}*"):
+def _limiter(client: aioredis.Redis, settings: Settings) -> RedisLimiter:
+    return RedisLimiter(client, prefix=f"{settings.redis_key_prefix}rl")
+
+
+async def _forget(settings: Settings) -> None:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    async for key in client.scan_iter(f"{settings.redis_key_prefix}rl:{{operator:*"):
         await client.delete(key)
     await client.aclose()
 
 
-async def _limited_counts(url: str) -> dict[int, int]:
-    client = aioredis.Redis.from_url(url)
-    counts = await RedisLimiter(client).limited_counts("operator:platform-operator")
+async def _limited_counts(settings: Settings) -> dict[int, int]:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    counts = await _limiter(client, settings).limited_counts("operator:platform-operator")
     await client.aclose()
     return counts
 
