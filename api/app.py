@@ -2,40 +2,56 @@
 
 from __future__ import annotations
 
+from anyio import to_thread
 from litestar import Litestar, Router
-from litestar.openapi import OpenAPIConfig
 
+from api.apikeys import ApiKeyController
 from api.auth import operator_guard
+from api.cors import Cors
+from api.edge import Edge
 from api.errors import HANDLERS
 from api.health import live, ready
 from api.middleware import add_request_id
+from api.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.operations import projections
 from api.organizations import OrganizationController
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
+from api.security import security_headers
+from api.versioning import echo_version
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     settings = settings or load_settings()
-    container = container or Container.build(settings)
 
     async def startup(app: Litestar) -> None:
-        app.state.container = container
-        await container.open()
+        # Built on startup, not here: the event store connects as it is built, and building the
+        # app (for `chronicle openapi`, say) must not need any service.
+        app.state.container = container or await to_thread.run_sync(Container.build, settings)
+        await app.state.container.open()
+        app.state.background = app.state.container.start_background()
 
-    async def shutdown(_: Litestar) -> None:
-        await container.close()
+    async def shutdown(app: Litestar) -> None:
+        for task in app.state.background:
+            task.cancel()
+        await app.state.container.close()
 
-    return Litestar(
+    cors = Cors.from_settings(settings)
+    app = Litestar(
         route_handlers=[live, ready, Router(
-            "/", route_handlers=[OrganizationController, projections],
-            guards=[operator_guard, rate_limit_guard])],
+            "/", route_handlers=[OrganizationController, ApiKeyController, projections],
+            guards=[operator_guard, rate_limit_guard], security=OPERATOR)],
         on_startup=[startup],
         on_shutdown=[shutdown],
-        before_send=[add_request_id, add_rate_limit_headers],
+        before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),
+                     cors.response_headers(), echo_version],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Chronicle", version="1.0.0", path="/docs"),
+        openapi_config=config(),
+        plugins=[StrictStructSchemaPlugin()],
         debug=False,
     )
+    # Header limit, CORS preflight and API version are settled before routing (api/edge.py).
+    app.asgi_handler = Edge(app.asgi_handler, settings, cors)
+    return app

@@ -1,16 +1,20 @@
-"""One structured error body everywhere, and the single place domain errors map to HTTP."""
+"""One structured error body everywhere, in the caller's language; domain errors map to HTTP here."""
 
 from __future__ import annotations
 
 import logging
 import re
+import traceback
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from api import i18n
 from api.middleware import ensure_request_id
 from commands.runner import TooMuchContention, VersionConflict
 from domain.errors import (
@@ -25,17 +29,23 @@ from domain.errors import (
 log = logging.getLogger("chronicle.api")
 
 
-class FieldError(msgspec.Struct, frozen=True):
+class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
     field: str
     message: str
+    code: str | None = None  # the catalog reason, when the message comes from the catalog
 
 
-class ApiError(msgspec.Struct, frozen=True, rename="camel"):
+class ApiError(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """The seed's ApiError. `code` is the broad, stable code; `reason` the specific one (the
+    message catalog's key, equal to `code` when there is nothing more specific)."""
+
     code: str
     message: str
+    reason: str
     request_id: str
     timestamp: datetime
-    details: list[FieldError] | dict[str, Any] | None = None
+    details: list[FieldError] | dict[str, Any] | None
+    stack: str | None = None  # only for 500s, only when CHRONICLE_ENV=development
 
 
 class ErrorBody(msgspec.Struct, frozen=True):
@@ -43,11 +53,19 @@ class ErrorBody(msgspec.Struct, frozen=True):
 
 
 class ApiException(Exception):
-    """An error raised by the API layer itself, with its status and stable code."""
+    """An error raised by the API layer itself, with its status and stable code.
 
-    def __init__(self, status: int, code: str, message: str, *,
+    ``reason`` is the message catalog's key when it is more specific than ``code``; ``params``
+    fill its placeholders. ``message`` (English) may be left out: the catalog's is used.
+    """
+
+    def __init__(self, status: int, code: str, message: str = "", *, reason: str | None = None,
+                 params: Mapping[str, str | int] | None = None,
                  details: list[FieldError] | dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
+        self.reason = reason or code
+        self.params: dict[str, str | int] = dict(params or {})
+        message = message or i18n.render(self.reason, "en", self.params) or code
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.details, self.headers = details, headers or {}
@@ -60,7 +78,8 @@ HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
     413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
-    429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
+    429: "rate_limited", 431: "headers_too_large", 500: "internal_error",
+    503: "service_unavailable",
 }
 
 
@@ -68,40 +87,62 @@ def request_id_of(request: Request) -> str:
     return ensure_request_id(request.scope)
 
 
-def error_response(request: Request, status: int, code: str, message: str,
+def error_response(request: Request, status: int, code: str, message: str = "",
                    details: list[FieldError] | dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response[ErrorBody]:
-    body = ErrorBody(ApiError(code=code, message=message, request_id=request_id_of(request),
-                              timestamp=datetime.now(UTC), details=details))
-    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+                   headers: dict[str, str] | None = None, *, reason: str | None = None,
+                   params: Mapping[str, object] | None = None,
+                   stack: str | None = None) -> Response[ErrorBody]:
+    """The error body in the caller's language (Accept-Language); ``message`` is the English
+    fallback for a reason the catalog does not know."""
+    reason = reason or code
+    text, language = i18n.localize(reason, language_of(request), params, message)
+    body = ErrorBody(ApiError(code=code, message=text, reason=reason,
+                              request_id=request_id_of(request), timestamp=datetime.now(UTC),
+                              details=details, stack=stack))
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers={
+        **(headers or {}), "Content-Language": language, "Vary": "Accept-Language"})
+
+
+def language_of(request: Request) -> str:
+    return i18n.negotiate(request.headers.get("accept-language"))
 
 
 def on_api(request: Request, exc: ApiException) -> Response[ErrorBody]:
-    return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
+    return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers,
+                          reason=exc.reason, params=exc.params)
 
 
 def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
     status = next((s for t, s in DOMAIN_STATUS.items() if isinstance(exc, t)), 400)
-    details = [FieldError(exc.field, exc.message)] if exc.field else None
-    return error_response(request, status, exc.code, exc.message, details)
+    details = None
+    if exc.field:
+        text, _ = i18n.localize(exc.code, language_of(request), exc.params, exc.message)
+        details = [FieldError(exc.field, text, exc.code)]
+    return error_response(request, status, exc.category, exc.message, details,
+                          reason=exc.code, params=exc.params)
 
 
 def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> Response[ErrorBody]:
-    return error_response(request, 409, exc.code, str(exc))
+    if isinstance(exc, VersionConflict) and exc.actual is None:
+        return error_response(request, 409, exc.code, str(exc),
+                              reason="version_changed_concurrently",
+                              params={"expected": exc.expected})
+    params = {"expected": exc.expected, "actual": exc.actual} if isinstance(
+        exc, VersionConflict) else None
+    return error_response(request, 409, exc.code, str(exc), params=params)
 
 
 def on_validation(request: Request, exc: ValidationException) -> Response[ErrorBody]:
     extra = [e for e in (exc.extra if isinstance(exc.extra, list) else [])
              if isinstance(e, dict)]
     if any(e.get("key") == "data" and e.get("message") == "'data'" for e in extra):
-        return error_response(request, 400, "missing_body", "a JSON request body is required")
+        return error_response(request, 400, "missing_body")
+    # msgspec's own messages stay in English; the error's message is localized.
     details = [FieldError(_field(e), str(e.get("message", ""))) for e in extra]
     source = {e.get("source") for e in extra if isinstance(e, dict)}
     if source and "body" not in source:
-        return error_response(request, 400, "invalid_parameter",
-                              "a path or query parameter is invalid", details)
-    return error_response(request, 422, "validation_failed", "the request body is invalid",
-                          details)
+        return error_response(request, 400, "invalid_parameter", details=details)
+    return error_response(request, 422, "validation_failed", details=details)
 
 
 def _field(error: dict[str, Any]) -> str:
@@ -118,15 +159,31 @@ def _field(error: dict[str, Any]) -> str:
 def on_http(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     code = HTTP_CODES.get(status, "error")
-    if status == 400 and "JSON is malformed" in str(exc.detail):
+    detail = str(exc.detail)
+    if status == 400 and "JSON is malformed" in detail:
         code = "malformed_json"
-    message = exc.detail if status < 500 else "internal server error"
-    return error_response(request, status, code, str(message), headers=exc.headers)
+    # litestar's own wording, when it says more than the status line, stays available.
+    extra = {"detail": detail} if status < 500 and detail and detail != _phrase(status) else None
+    return error_response(request, status, code, _phrase(status), extra, headers=exc.headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request, 500, "internal_error", "internal server error")
+    stack = "".join(traceback.format_exception(exc)) if _development(request) else None
+    return error_response(request, 500, "internal_error", stack=stack)
+
+
+def _development(request: Request) -> bool:
+    """Stack traces are shown only when CHRONICLE_ENV=development, never elsewhere."""
+    settings = getattr(getattr(request.app.state, "container", None), "settings", None)
+    return getattr(settings, "env", None) == "development"
 
 
 HANDLERS: dict[type[Exception], Any] = {

@@ -14,6 +14,7 @@ import msgspec
 from anyio import to_thread
 from litestar import Request, Response, get
 
+from api.openapi import health
 from infra.container import Container
 
 Status = Literal["healthy", "degraded", "unhealthy"]
@@ -73,12 +74,13 @@ def checks(c: Container) -> dict[str, Callable[[], Awaitable[object]]]:
             "clickhouse": clickhouse}
 
 
-@get("/health/live", summary="Liveness", tags=["health"])
+@get("/health/live", summary="Liveness", tags=["health"], **health())
 async def live() -> dict[str, str]:
     return {"status": "healthy"}
 
 
-@get("/health/ready", summary="Readiness with each dependency's status", tags=["health"])
+@get("/health/ready", summary="Readiness with each dependency's status", tags=["health"],
+     **health(unhealthy=HealthCheck))
 async def ready(request: Request) -> Response[HealthCheck]:
     c: Container = request.app.state.container
     started = time.perf_counter()

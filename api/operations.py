@@ -5,6 +5,8 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, get
 
+from api.access import require_operator
+from api.openapi import OPERATOR_ONLY, read
 from infra.container import Container
 from infra.eventstore import EVENTS_TABLE
 from projections.status import ALL_STATUS
@@ -23,8 +25,10 @@ class ProjectionsReport(msgspec.Struct, frozen=True, rename="camel"):
 
 
 @get("/v1/projections", tags=["operations"],
-     summary="Each projection's checkpoint and lag (store head minus checkpoint)")
+     summary="Each projection's checkpoint and lag (store head minus checkpoint)",
+     **read(ProjectionsReport, *OPERATOR_ONLY))
 async def projections(request: Request) -> ProjectionsReport:
+    require_operator(request)
     container: Container = request.app.state.container
     async with container.pool.connection() as conn:
         cur = await conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,6 +14,9 @@ from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from api import examples as ex
+from api import openapi as docs
+from api.access import key_of, require, require_operator
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.middleware import ensure_request_id
@@ -30,6 +34,7 @@ from api.schemas import (
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
+from domain.apikey.events import Action
 from domain.organization import decider as org
 from domain.organization.commands import (
     ChangePlan,
@@ -46,9 +51,13 @@ from infra.container import Container
 from projections import organization_queries as queries
 from projections.status import wait_for
 
-MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
+MinPosition = Annotated[int | None, QueryParameter(
+    name="min_position", ge=0, required=False,
+    description="Wait (bounded) until the read model has applied this event store position, "
+                "the `position` a command answered with; 503 if it does not in time.")]
 OrgId = FromPath[UUID]
 STATUSES = ("active", "suspended", "deleted")
+VERSION = re.compile(r"[0-9]{1,18}")  # a stream version: ASCII digits, within a bigint
 
 
 def container_of(request: Request) -> Container:
@@ -66,8 +75,9 @@ def expected_version(request: Request) -> int | None:
     if not raw or raw == "*":
         return None
     raw = raw.removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise ApiException(400, "invalid_parameter", "If-Match must be a version, like \"3\"")
+    if not VERSION.fullmatch(raw):  # ASCII digits only: int() takes "²" and fails on it
+        raise ApiException(400, "invalid_parameter", "If-Match must be a version, like \"3\"",
+                           reason="if_match_invalid")
     return int(raw)
 
 
@@ -87,17 +97,18 @@ async def caught_up(container: Container, min_position: int | None) -> None:
     if not await wait_for(container.pool, "organizations", min_position, timeout):
         raise ApiException(503, "not_caught_up",
                            f"the read model has not reached position {min_position} yet",
-                           headers={"Retry-After": "1"})
+                           params={"min_position": min_position}, headers={"Retry-After": "1"})
 
 
 def parse_as_of(raw: str) -> tuple[int | None, datetime | None]:
-    if raw.isdigit():
+    if VERSION.fullmatch(raw):
         return int(raw), None
     try:
         at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ApiException(400, "invalid_parameter",
-                           "as_of must be a version number or an ISO 8601 time") from None
+                           "as_of must be a version number or an ISO 8601 time",
+                           reason="as_of_invalid") from None
     return None, at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
@@ -133,9 +144,12 @@ class OrganizationController(Controller):
     path = "/v1/organizations"
     tags = ["organizations"]
 
-    @post("/", status_code=201, summary="Create an organization")
+    @post("/", status_code=201, summary="Create an organization", **docs.command(
+        201, *docs.BODY, *docs.OPERATOR_ONLY, "slug_taken", "ip_whitelist_invalid",
+        example=ex.CREATED, requests=ex.CREATE_REQUESTS, creates=True))
     async def create(self, request: Request, data: JSONBody[CreateOrganizationBody],
                      ) -> Response[CommandAccepted]:
+        require_operator(request)
         c, ctx = container_of(request), context_of(request)
         command = CreateOrganization(name=data.name, slug=data.slug, plan=data.plan,
                                      settings=data.settings)
@@ -143,36 +157,52 @@ class OrganizationController(Controller):
             request, c, lambda seal: c.organizations.create(ctx, command, seal=seal),
             status=201, location=True)
 
-    @patch("/{organization_id:uuid}", summary="Rename, change plan or update settings")
+    @patch("/{organization_id:uuid}", summary="Rename, change plan or update settings",
+           **docs.command(200, *docs.BODY, *docs.TARGET, *docs.VERSIONED, "organization_deleted",
+                          "timezone_invalid", example=ex.ACCEPTED, requests=ex.UPDATE_REQUESTS))
     async def update(self, request: Request, organization_id: OrgId,
                      data: JSONBody[UpdateOrganizationBody]) -> Response[CommandAccepted]:
         return await self._run(request, organization_id, patch_plan(data))
 
-    @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend")
+    @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend", **docs.command(
+        200, "malformed_json", "validation_failed", *docs.TARGET, *docs.VERSIONED,
+        "organization_already_suspended", "organization_deleted", example=ex.ACCEPTED,
+        requests=ex.SUSPEND_REQUESTS))
     async def suspend(self, request: Request, organization_id: OrgId,
                       data: JSONBody[SuspendBody | None] = None) -> Response[CommandAccepted]:
         reason = data.reason if data else ""
         return await self._run(request, organization_id, SuspendOrganization(reason=reason))
 
-    @post("/{organization_id:uuid}/reactivate", status_code=200, summary="Reactivate")
+    @post("/{organization_id:uuid}/reactivate", status_code=200, summary="Reactivate",
+          **docs.command(200, *docs.TARGET, *docs.VERSIONED, "organization_not_suspended",
+                         example=ex.ACCEPTED))
     async def reactivate(self, request: Request, organization_id: OrgId,
                          ) -> Response[CommandAccepted]:
         return await self._run(request, organization_id, ReactivateOrganization())
 
-    @delete("/{organization_id:uuid}", status_code=200, summary="Delete (soft)")
+    @delete("/{organization_id:uuid}", status_code=200, summary="Delete (soft)", **docs.command(
+        200, *docs.TARGET, *docs.VERSIONED, "organization_deleted", example=ex.ACCEPTED))
     async def remove(self, request: Request, organization_id: OrgId) -> Response[CommandAccepted]:
         return await self._run(request, organization_id, DeleteOrganization())
 
     async def _run(self, request: Request, organization_id: UUID, commands: Any,
                    ) -> Response[CommandAccepted]:
+        action: Action = "delete" if isinstance(commands, DeleteOrganization) else "update"
+        require(request, "organizations", action, organization_id)
         c, ctx, expected = container_of(request), context_of(request), expected_version(request)
         return await run_command(request, c, lambda seal: c.organizations.handle(
             ctx, organization_id, commands, expected, seal=seal))
 
-    @get("/{organization_id:uuid}", summary="Get an organization (optionally as of the past)")
+    @get("/{organization_id:uuid}", summary="Get an organization (optionally as of the past)",
+         **docs.read(OrganizationOut, *docs.TARGET, "invalid_parameter", "as_of_invalid",
+                     "not_caught_up", example=ex.ORGANIZATION, etag=True))
     async def read(self, request: Request, organization_id: OrgId, min_position: MinPosition,
-                   as_of: Annotated[str | None, QueryParameter(required=False, max_length=64)] = None,
+                   as_of: Annotated[str | None, QueryParameter(
+                       required=False, max_length=64,
+                       description="The organization as of a version number, or as of an ISO 8601 "
+                                   "time, replayed from its events.")] = None,
                    ) -> Response[OrganizationOut]:
+        require(request, "organizations", "read", organization_id)
         c = container_of(request)
         if as_of is not None:
             found = await self._as_of(c, organization_id, as_of)
@@ -182,7 +212,8 @@ class OrganizationController(Controller):
                 row = await queries.get(conn, organization_id)
             found = out(row) if row else None
         if found is None:
-            raise ApiException(404, "not_found", "organization not found")
+            raise ApiException(404, "not_found", "organization not found",
+                               reason="organization_not_found")
         return Response(found, headers={"ETag": f'"{found.version}"'})
 
     async def _as_of(self, c: Container, organization_id: UUID, raw: str,
@@ -198,23 +229,32 @@ class OrganizationController(Controller):
                                created_at=past.created_at, updated_at=past.updated_at,
                                deleted_at=past.deleted_at)
 
-    @get("/", summary="List organizations (cursor pagination, creation order)")
+    @get("/", summary="List organizations (cursor pagination, creation order)", **docs.read(
+        OrganizationPage, *docs.KEY_PERMISSION, "invalid_parameter", "status_filter_invalid",
+        "cursor_invalid", "not_caught_up", example=ex.PAGE))
     async def list_(self, request: Request, min_position: MinPosition,
                     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-                    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
-                    before: Annotated[str | None, QueryParameter(max_length=200)] = None,
-                    status: Annotated[list[str] | None, QueryParameter(required=False)] = None,
+                    cursor: Annotated[str | None, QueryParameter(
+                        max_length=200, description="The next page: `nextCursor`.")] = None,
+                    before: Annotated[str | None, QueryParameter(
+                        max_length=200, description="The previous page: `prevCursor`.")] = None,
+                    status: Annotated[list[str] | None, QueryParameter(
+                        required=False, description="Any of active, suspended, deleted "
+                                                    "(repeatable); default active and suspended.")] = None,
                     ) -> OrganizationPage:
-        c = container_of(request)
+        require(request, "organizations", "read")
+        c, caller = container_of(request), key_of(request)
         statuses = status or ["active", "suspended"]
         if any(s not in STATUSES for s in statuses):
-            raise ApiException(400, "invalid_parameter", f"status must be one of {STATUSES}")
+            raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
+                               params={"allowed": ", ".join(STATUSES)})
         after_pos = _cursor(cursor) if cursor else None
         before_pos = _cursor(before) if before else None
         await caught_up(c, min_position)
         async with c.pool.connection() as conn:
             rows, more, total = await queries.page(
-                conn, after=after_pos, before=before_pos, limit=limit, statuses=statuses)
+                conn, after=after_pos, before=before_pos, limit=limit, statuses=statuses,
+                only=caller.organization_id if caller else None)
         first, last = (rows[0], rows[-1]) if rows else (None, None)
         backward = before_pos is not None
         has_next = more if not backward else True
@@ -227,12 +267,15 @@ class OrganizationController(Controller):
             prev_cursor=queries.encode_cursor(first["created_position"])
             if first and has_prev else None))
 
-    @get("/{organization_id:uuid}/history", summary="The organization's events, oldest first")
+    @get("/{organization_id:uuid}/history", summary="The organization's events, oldest first",
+         **docs.read(History, *docs.TARGET, example=ex.HISTORY))
     async def history(self, request: Request, organization_id: OrgId) -> History:
+        require(request, "organizations", "read", organization_id)
         c = container_of(request)
         envelopes = await to_thread.run_sync(audit.history, c.store, organization_id)
         if not envelopes:
-            raise ApiException(404, "not_found", "organization not found")
+            raise ApiException(404, "not_found", "organization not found",
+                               reason="organization_not_found")
         return History(organization_id=organization_id, data=[
             HistoryItem(event_id=e.event_id, type=e.event_type, version=e.version,
                         occurred_at=e.occurred_at, actor=e.actor, request_id=e.request_id,
@@ -245,5 +288,6 @@ class OrganizationController(Controller):
 def _cursor(raw: str) -> int:
     position = queries.decode_cursor(raw)
     if position is None:
-        raise ApiException(400, "invalid_parameter", "the cursor is not valid")
+        raise ApiException(400, "invalid_parameter", "the cursor is not valid",
+                           reason="cursor_invalid")
     return position

@@ -11,7 +11,9 @@ from litestar.types import Message, Scope
 
 from api.errors import ApiException
 from domain.envelope import Actor
+from domain.organization.plans import RateLimit
 from infra.container import Container
+from infra.keycache import CachedKey
 from infra.ratelimit import Decision, LimiterUnavailable, Limits
 from infra.ratelimit import Scope as LimitScope
 from infra.settings import Settings
@@ -26,11 +28,19 @@ def operator_limits(settings: Settings) -> Limits:
                   settings.rate_limit_per_day)
 
 
-def scopes_for(actor: Actor, settings: Settings) -> list[LimitScope]:
-    """The scopes a principal is limited by. API keys, users and organizations (with their
-    plan's defaults from domain.organization.plans and per-key overrides) join here when
-    the identity issue lands; the platform operator has the settings' limits."""
-    return [LimitScope(f"{actor.kind}:{actor.id}", operator_limits(settings))]
+def limits_of(limit: RateLimit) -> Limits:
+    return Limits(limit.requests_per_second, limit.burst_limit, limit.requests_per_minute,
+                  limit.requests_per_hour, limit.requests_per_day)
+
+
+def scopes_for(actor: Actor, key: CachedKey | None, settings: Settings) -> list[LimitScope]:
+    """The scopes a principal is limited by: an API key by its own limits (its override, or
+    its organization's plan defaults) and by its organization's plan; the platform operator
+    by the settings' limits. Users join with the identity work."""
+    if key is None:
+        return [LimitScope(f"{actor.kind}:{actor.id}", operator_limits(settings))]
+    return [LimitScope(f"api_key:{key.id}", limits_of(key.rate_limit)),
+            LimitScope(f"org:{key.organization_id}", limits_of(key.organization_limit))]
 
 
 def headers(decision: Decision) -> dict[str, str]:
@@ -60,12 +70,14 @@ async def rate_limit_guard(connection: ASGIConnection, _handler: BaseRouteHandle
     if not container.settings.enable_rate_limiting:
         return
     actor: Actor = connection.scope["state"]["actor"]
-    decision = await decide(container, scopes_for(actor, container.settings))
+    key = connection.scope["state"].get("key")
+    decision = await decide(container, scopes_for(actor, key, container.settings))
     limit_headers = headers(decision)
     if not decision.allowed:
         retry = str(max(decision.retry_after_s, 1))
         raise ApiException(429, "rate_limited",
                            f"rate limit exceeded; retry after {retry} s",
+                           params={"retry_after": retry},
                            headers={**limit_headers, "Retry-After": retry})
     connection.scope["state"][STATE_KEY] = limit_headers
 

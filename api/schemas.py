@@ -17,7 +17,24 @@ Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[a-z0-9](?:[
 
 
 class _In(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
-    pass
+    def __post_init__(self) -> None:
+        # PostgreSQL text and jsonb cannot hold NUL: such a value would be written as an event
+        # and then stop the read models at it. Refused here, at the boundary, with a 422.
+        for field in msgspec.structs.fields(self):
+            if _has_nul(getattr(self, field.name)):
+                raise ValueError(f"{field.encode_name} must not contain NUL (\\u0000) characters")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, msgspec.Struct):
+        return any(_has_nul(getattr(value, f)) for f in value.__struct_fields__)
+    return False
 
 
 class CreateOrganizationBody(_In, frozen=True):

@@ -55,7 +55,7 @@ class OrganizationCommands:
         def attempt() -> list[StreamWrite]:
             current = load(self.store, organization_id, org.evolve, org.INITIAL)
             if current.version == 0:
-                raise NotFound("organization not found")
+                raise NotFound("organization not found", code="organization_not_found")
             check_expected(expected_version, current.version)
             planned = commands(current.state) if callable(commands) else [commands]
             state, events = current.state, []

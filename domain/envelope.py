@@ -8,10 +8,11 @@ from uuid import UUID
 
 import msgspec
 
+from domain.apikey.events import ApiKeyEvent
 from domain.organization.events import OrganizationEvent
 from domain.slug.events import SlugEvent
 
-AnyEvent = OrganizationEvent | SlugEvent
+AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent
 
 ActorKind = Literal["operator", "user", "api_key", "system"]
 SCHEMA_VERSION = 1

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+Param = str | int
+
 
 class DomainError(Exception):
-    """A command was rejected by a business rule."""
+    """A command was rejected by a business rule.
+
+    The class gives the broad code (and, in the API, the HTTP status); ``code=`` names the
+    specific rule, the key of the API's message catalog; ``params`` fill that message's
+    placeholders in every language. ``message`` is the English text.
+    """
 
     code = "domain_error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+                 params: Mapping[str, Param] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code or type(self).code
+        self.params: dict[str, Param] = dict(params or {})
+
+    @property
+    def category(self) -> str:
+        """The class's broad code (``invalid_value``), whatever the specific one is."""
+        return type(self).code
 
 
 class NotFound(DomainError):

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from infra.settings import Settings, SettingsError, load_settings
 
@@ -137,6 +138,22 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
+    """The app's OpenAPI document as JSON; builds the app but starts and connects nothing."""
+    import msgspec
+    from litestar.serialization import encode_json
+
+    from api.app import create_app
+
+    spec = msgspec.json.format(encode_json(create_app(settings).openapi_schema.to_schema()),
+                               indent=2) + b"\n"
+    if args.output:
+        Path(args.output).write_bytes(spec)
+    else:
+        sys.stdout.buffer.write(spec)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
@@ -144,6 +161,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "projections": cmd_projections,
+    "openapi": cmd_openapi,
 }
 
 
@@ -159,6 +177,8 @@ def parser() -> argparse.ArgumentParser:
     projections = sub.add_parser("projections", help="projection status and rebuilds")
     projections.add_argument("action", choices=["status", "rebuild"])
     projections.add_argument("name", nargs="?", default="")
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document (JSON)")
+    openapi.add_argument("--output", "-o", help="file to write (default: standard output)")
     return p
 
 

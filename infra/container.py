@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -9,10 +10,16 @@ import redis.asyncio as aioredis
 from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
 
+from commands.apikeys import ApiKeyCommands
 from commands.organizations import OrganizationCommands
 from infra.eventstore import EventStore, datastore_from_url
+from infra.keycache import KeyCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.settings import Settings
+from projections.api_keys import CHANNEL as KEYS_CHANNEL
+
+# Only for development and tests; production refuses to start without API_SECRET (settings).
+DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
 
 
 @dataclass
@@ -24,6 +31,8 @@ class Container:
     kafka_admin: AdminClient
     organizations: OrganizationCommands
     limiter: RedisLimiter
+    api_keys: ApiKeyCommands
+    key_cache: KeyCache
     local_limiter: LocalLimiter
     started: float = field(default_factory=time.monotonic)
 
@@ -41,13 +50,28 @@ class Container:
             retry_on_timeout=False)
         return cls(
             settings=settings, store=store, pool=pool,
-            limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"), local_limiter=LocalLimiter(),
+            limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"),
+            local_limiter=LocalLimiter(), key_cache=KeyCache(pool),
+            api_keys=ApiKeyCommands(store, settings.api_secret or DEV_API_SECRET,
+                                    retries=settings.command_retries),
             redis=aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
                                           socket_connect_timeout=2),
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
         )
+
+    def start_background(self) -> list[asyncio.Task[None]]:
+        """The API process's own loops: key-cache invalidation and lastUsedAt flushing."""
+        prefix = self.settings.redis_key_prefix
+        # A subscriber waits for messages indefinitely: no socket timeout, but health checks.
+        feed = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
+                                       socket_connect_timeout=2)
+        return [
+            asyncio.create_task(self.key_cache.follow(feed, f"{prefix}{KEYS_CHANNEL}")),
+            asyncio.create_task(self.key_cache.flush_last_used(
+                self.redis, f"{prefix}apikeys.last_used")),
+        ]
 
     async def open(self) -> None:
         await self.pool.open(wait=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,9 @@ from typing import Literal
 import msgspec
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# scheme://host[:port], as browsers send it in Origin (no path, no trailing slash).
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
 
 Env = Literal["development", "test", "staging", "production"]
 
@@ -28,6 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 20
     db_statement_timeout: int = 30000
     redis_url: str = "redis://127.0.0.1:56379/0"
+    redis_key_prefix: str = "chronicle:"
     kafka_bootstrap_servers: str = "127.0.0.1:59092"
     kafka_topic_prefix: str = "chronicle"
     kafka_partitions: int = 4
@@ -36,6 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_token: str = ""
     api_secret: str = ""
     max_body_bytes: int = 1_048_576
+    max_header_bytes: int = 16_384
+    max_json_depth: int = 32
+    cors_origins: str = ""
+    behind_tls_proxy: bool = False
     read_wait_timeout_ms: int = 5000
     command_retries: int = 5
     relay_batch_size: int = 500
@@ -63,6 +72,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def api_requests_topic(self) -> str:
         return self.topic("api-requests")
 
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """CORS_ORIGINS split on commas (empty: no cross-origin access)."""
+        return tuple(o.strip() for o in self.cors_origins.split(",") if o.strip())
+
 
 # Environment variable -> field. Names follow the seed's list (NODE_ENV became CHRONICLE_ENV).
 ENV_NAMES: dict[str, str] = {
@@ -75,6 +89,7 @@ ENV_NAMES: dict[str, str] = {
     "DB_POOL_MAX": "db_pool_max",
     "DB_STATEMENT_TIMEOUT": "db_statement_timeout",
     "REDIS_URL": "redis_url",
+    "REDIS_KEY_PREFIX": "redis_key_prefix",
     "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
     "KAFKA_TOPIC_PREFIX": "kafka_topic_prefix",
     "KAFKA_PARTITIONS": "kafka_partitions",
@@ -83,6 +98,10 @@ ENV_NAMES: dict[str, str] = {
     "CHRONICLE_ADMIN_TOKEN": "admin_token",
     "API_SECRET": "api_secret",
     "MAX_BODY_BYTES": "max_body_bytes",
+    "MAX_HEADER_BYTES": "max_header_bytes",
+    "MAX_JSON_DEPTH": "max_json_depth",
+    "CORS_ORIGINS": "cors_origins",
+    "BEHIND_TLS_PROXY": "behind_tls_proxy",
     "READ_WAIT_TIMEOUT_MS": "read_wait_timeout_ms",
     "COMMAND_RETRIES": "command_retries",
     "RELAY_BATCH_SIZE": "relay_batch_size",
@@ -106,7 +125,8 @@ ENV_NAMES: dict[str, str] = {
 
 _POSITIVE = {
     "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
-    "kafka_partitions", "max_body_bytes", "rate_limit_redis_timeout_ms", "rate_limit_per_second",
+    "kafka_partitions", "max_body_bytes", "max_header_bytes", "max_json_depth",
+    "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
 }
@@ -126,8 +146,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field in _POSITIVE:
         if getattr(settings, field) <= 0:
             raise SettingsError(f"{_env_name(field)} must be a positive integer")
+    if settings.env == "production" and len(settings.api_secret) < 32:
+        raise SettingsError("API_SECRET must be set to at least 32 characters in production")
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+    for origin in settings.cors_origin_list:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
     return settings
 
 

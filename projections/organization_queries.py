@@ -34,7 +34,8 @@ async def get(conn: AsyncConnection, organization_id: UUID) -> dict[str, Any] | 
 
 
 async def page(conn: AsyncConnection, *, after: int | None, before: int | None, limit: int,
-               statuses: list[str]) -> tuple[list[dict[str, Any]], bool, int]:
+               statuses: list[str], only: UUID | None = None,
+               ) -> tuple[list[dict[str, Any]], bool, int]:
     """One page in creation order, forward from ``after`` or backward from ``before``.
 
     Returns the rows (in creation order), whether more exist in the paging direction, and
@@ -43,6 +44,9 @@ async def page(conn: AsyncConnection, *, after: int | None, before: int | None, 
     cur = conn.cursor(row_factory=dict_row)
     where = "status = ANY(%s)"
     params: list[object] = [statuses]
+    if only is not None:  # a tenant's caller sees its own organization only
+        where += " AND id = %s"
+        params.append(only)
     if after is not None:
         where += " AND created_position > %s"
         params.append(after)
@@ -58,7 +62,8 @@ async def page(conn: AsyncConnection, *, after: int | None, before: int | None, 
     rows = rows[:limit]
     if before is not None:
         rows.reverse()
-    await cur.execute("SELECT count(*) AS n FROM organizations WHERE status = ANY(%s)",
-                      (statuses,))
+    await cur.execute("SELECT count(*) AS n FROM organizations WHERE status = ANY(%s)"
+                      + (" AND id = %s" if only is not None else ""),
+                      (statuses, only) if only is not None else (statuses,))
     total = await cur.fetchone()
     return rows, more, int(total["n"]) if total else 0

@@ -27,7 +27,15 @@ def _clickhouse_events(settings: Settings) -> Projection:
     return EventsProjection(clickhouse.client(settings))
 
 
+def _api_keys(settings: Settings) -> Projection:
+    from projections.api_keys import CHANNEL, ApiKeysProjection
+
+    return ApiKeysProjection(redis_url=settings.redis_url,
+                             channel=f"{settings.redis_key_prefix}{CHANNEL}")
+
+
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
-    "clickhouse_events": Spec(("organization", "slug"), _clickhouse_events),
+    "clickhouse_events": Spec(("organization", "slug", "apikey"), _clickhouse_events),
+    "api_keys": Spec(("apikey",), _api_keys),
 }

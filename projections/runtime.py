@@ -102,6 +102,9 @@ class Runner:
                     " EXCLUDED.next_offset), updated_at = now()",
                     (self.projection.name, topic, partition, nxt))
         self.stats.offsets.update(nexts)
+        after_commit = getattr(self.projection, "after_commit", None)
+        if after_commit is not None:
+            after_commit(items)
         self.stats.applied += len(items)
         self._dirty = True
         self.stats.batches += 1

@@ -38,6 +38,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 MAX_NAME = 255
 MAX_REASON = 1000
 MAX_LIST_ITEMS = 100
+MAX_SESSION_MINUTES = 60 * 24 * 30
+MAX_RETENTION_DAYS = 3650
 
 
 class Organization(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,7 +78,7 @@ def decide(command: OrganizationCommand, state: Organization) -> list[Organizati
     match command:
         case CreateOrganization():
             if state.status != "absent":
-                raise AlreadyExists("organization already exists")
+                raise AlreadyExists("organization already exists", code="organization_already_exists")
             return [OrganizationCreated(
                 name=_valid_name(command.name), slug=_valid_slug(command.slug),
                 plan=command.plan, settings=_valid_settings(command.settings))]
@@ -97,14 +99,17 @@ def decide(command: OrganizationCommand, state: Organization) -> list[Organizati
         case SuspendOrganization(reason=reason):
             _require_live(state)
             if state.status == "suspended":
-                raise InvalidState("organization is already suspended")
+                raise InvalidState("organization is already suspended",
+                                   code="organization_already_suspended")
             if len(reason) > MAX_REASON:
-                raise InvalidValue(f"reason is longer than {MAX_REASON}", field="reason")
+                raise InvalidValue(f"reason is longer than {MAX_REASON}", field="reason",
+                                   code="suspend_reason_too_long", params={"max": MAX_REASON})
             return [OrganizationSuspended(reason=reason)]
         case ReactivateOrganization():
             _require_live(state)
             if state.status != "suspended":
-                raise InvalidState("only a suspended organization can be reactivated")
+                raise InvalidState("only a suspended organization can be reactivated",
+                                   code="organization_not_suspended")
             return [OrganizationReactivated()]
         case DeleteOrganization():
             _require_live(state)
@@ -115,46 +120,56 @@ def decide(command: OrganizationCommand, state: Organization) -> list[Organizati
 
 def _require_live(state: Organization) -> None:
     if state.status == "absent":
-        raise NotFound("organization not found")
+        raise NotFound("organization not found", code="organization_not_found")
     if state.status == "deleted":
-        raise InvalidState("organization has been deleted")
+        raise InvalidState("organization has been deleted", code="organization_deleted")
 
 
 def _valid_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise InvalidValue("name must not be blank", field="name")
+        raise InvalidValue("name must not be blank", field="name", code="name_blank")
     if len(name) > MAX_NAME:
-        raise InvalidValue(f"name is longer than {MAX_NAME} characters", field="name")
+        raise InvalidValue(f"name is longer than {MAX_NAME} characters", field="name",
+                           code="name_too_long", params={"max": MAX_NAME})
     return name
 
 
 def _valid_slug(slug: str) -> str:
     if not SLUG_PATTERN.fullmatch(slug):
         raise InvalidValue(
-            "slug must be 1-100 lowercase letters, digits or inner hyphens", field="slug")
+            "slug must be 1-100 lowercase letters, digits or inner hyphens", field="slug",
+            code="slug_invalid")
     return slug
 
 
 def _valid_settings(settings: OrganizationSettings) -> OrganizationSettings:
     if len(settings.ip_whitelist) > MAX_LIST_ITEMS:
-        raise InvalidValue("too many ipWhitelist entries", field="settings.ipWhitelist")
+        raise InvalidValue("too many ipWhitelist entries", field="settings.ipWhitelist",
+                           code="ip_whitelist_too_many")
     for i, cidr in enumerate(settings.ip_whitelist):
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise InvalidValue(f"{cidr!r} is not an IP address or CIDR range",
-                               field=f"settings.ipWhitelist[{i}]") from None
+                               field=f"settings.ipWhitelist[{i}]", code="ip_whitelist_invalid",
+                               params={"value": cidr}) from None
     if len(settings.security.allowed_origins) > MAX_LIST_ITEMS:
-        raise InvalidValue("too many allowedOrigins", field="settings.security.allowedOrigins")
-    if not 1 <= settings.security.session_timeout <= 60 * 24 * 30:
-        raise InvalidValue("sessionTimeout must be between 1 and 43200 minutes",
-                           field="settings.security.sessionTimeout")
+        raise InvalidValue("too many allowedOrigins", field="settings.security.allowedOrigins",
+                           code="allowed_origins_too_many")
+    if not 1 <= settings.security.session_timeout <= MAX_SESSION_MINUTES:
+        raise InvalidValue(f"sessionTimeout must be between 1 and {MAX_SESSION_MINUTES} minutes",
+                           field="settings.security.sessionTimeout",
+                           code="session_timeout_out_of_range",
+                           params={"min": 1, "max": MAX_SESSION_MINUTES})
     retention = settings.data_retention
     for part in ("logs", "analytics", "backups"):
-        if not 1 <= getattr(retention, part) <= 3650:
-            raise InvalidValue(f"dataRetention.{part} must be between 1 and 3650 days",
-                               field=f"settings.dataRetention.{part}")
+        if not 1 <= getattr(retention, part) <= MAX_RETENTION_DAYS:
+            raise InvalidValue(
+                f"dataRetention.{part} must be between 1 and {MAX_RETENTION_DAYS} days",
+                field=f"settings.dataRetention.{part}", code="data_retention_out_of_range",
+                params={"part": part, "min": 1, "max": MAX_RETENTION_DAYS})
     if not settings.timezone or len(settings.timezone) > 64:
-        raise InvalidValue("timezone must be an IANA zone name", field="settings.timezone")
+        raise InvalidValue("timezone must be an IANA zone name", field="settings.timezone",
+                           code="timezone_invalid")
     return settings

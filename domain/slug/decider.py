@@ -37,7 +37,7 @@ def evolve(state: Slug, event: SlugEvent) -> Slug:
 
 def claim(state: Slug, slug: str, organization_id: UUID) -> list[SlugEvent]:
     if state.owner is not None and state.owner != organization_id:
-        raise SlugTaken(f"slug {slug!r} is already taken", field="slug")
+        raise SlugTaken(f"slug {slug!r} is already taken", field="slug", params={"slug": slug})
     if state.owner == organization_id:
         return []
     return [SlugClaimed(slug=slug, organization_id=organization_id)]
@@ -45,5 +45,6 @@ def claim(state: Slug, slug: str, organization_id: UUID) -> list[SlugEvent]:
 
 def release(state: Slug, slug: str, organization_id: UUID) -> list[SlugEvent]:
     if state.owner != organization_id:
-        raise InvalidState(f"slug {slug!r} is not held by this organization")
+        raise InvalidState(f"slug {slug!r} is not held by this organization", code="slug_not_held",
+                           params={"slug": slug})
     return [SlugReleased(slug=slug, organization_id=organization_id)]

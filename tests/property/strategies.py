@@ -9,6 +9,13 @@ from datetime import UTC
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
+from domain.apikey.events import (
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyRolled,
+    ApiPermission,
+    Conditions,
+)
 from domain.envelope import Actor, Envelope
 from domain.organization.commands import (
     ChangePlan,
@@ -33,6 +40,7 @@ from domain.organization.events import (
     OrganizationSuspended,
     SecuritySettings,
 )
+from domain.organization.plans import RateLimit
 from domain.slug.events import SlugClaimed, SlugReleased
 
 # Written independently of the decider's pattern, so a drift between the two shows up.
@@ -70,6 +78,18 @@ any_settings = st.builds(
                        session_timeout=INT64),
 )
 
+rate_limits = st.builds(RateLimit, requests_per_second=st.floats(0.001, 1e6),
+                        burst_limit=INT64, requests_per_minute=INT64,
+                        requests_per_hour=INT64, requests_per_day=INT64)
+scalars = st.one_of(texts, INT64, st.booleans(), st.floats(allow_nan=False,
+                                                            allow_infinity=False))
+permissions = st.builds(
+    ApiPermission, resource=texts,
+    actions=st.lists(st.sampled_from(["create", "read", "update", "delete"])).map(tuple),
+    conditions=st.none() | st.builds(
+        Conditions, fields=st.none() | st.lists(texts).map(tuple),
+        filters=st.none() | st.dictionaries(texts, scalars)))
+
 EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationCreated: st.builds(OrganizationCreated, name=texts, slug=texts, plan=plans,
                                    settings=any_settings),
@@ -81,6 +101,14 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationDeleted: st.builds(OrganizationDeleted, slug=texts),
     SlugClaimed: st.builds(SlugClaimed, slug=texts, organization_id=st.uuids()),
     SlugReleased: st.builds(SlugReleased, slug=texts, organization_id=st.uuids()),
+    ApiKeyCreated: st.builds(
+        ApiKeyCreated, organization_id=st.uuids(), name=texts,
+        environment=st.sampled_from(["live", "test"]), hashed_key=texts,
+        permissions=st.lists(permissions, max_size=3).map(tuple), created_by=texts,
+        rate_limit=st.none() | rate_limits, expires_at=st.none() | utc_datetimes),
+    ApiKeyRolled: st.builds(ApiKeyRolled, hashed_key=texts, previous_hashed_key=texts,
+                            previous_valid_until=utc_datetimes),
+    ApiKeyRevoked: st.builds(ApiKeyRevoked, reason=texts),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

@@ -24,6 +24,7 @@ from domain.organization.commands import (
     ChangePlan,
     CreateOrganization,
     OrganizationCommand,
+    ReactivateOrganization,
     RenameOrganization,
     SuspendOrganization,
     UpdateSettings,
@@ -87,6 +88,27 @@ def test_replaying_the_stored_stream_gives_the_state_the_live_commands_produced(
     assert replay(stream) == live
 
 
+def accepts(command: CreateOrganization) -> bool:
+    try:
+        decide(command, INITIAL)
+    except InvalidValue:
+        return False
+    return True
+
+
+@given(slug=s.slugs | s.bad_slugs | st.text(alphabet="aZ-_0\n ", max_size=4))
+@settings(deadline=None)
+def test_a_slug_is_accepted_exactly_when_it_follows_the_slug_rule(slug: str) -> None:
+    follows_rule = s.SLUG_RULE.fullmatch(slug) is not None
+    assert accepts(CreateOrganization(name="Acme", slug=slug)) is follows_rule
+
+
+@given(name=s.names | s.bad_names | st.text(max_size=8))
+@settings(deadline=None)
+def test_a_name_is_accepted_exactly_when_trimmed_it_is_1_to_255_characters(name: str) -> None:
+    assert accepts(CreateOrganization(name=name, slug="acme")) is (0 < len(name.strip()) <= 255)
+
+
 class OrganizationLifecycle(RuleBasedStateMachine):
     """Drives one organization with random commands against a small independent model."""
 
@@ -126,10 +148,13 @@ class OrganizationLifecycle(RuleBasedStateMachine):
         self.events.extend(events)
         return True
 
-    @initialize(command=st.none() | s.valid_creates)
-    def maybe_create(self, command: CreateOrganization | None) -> None:
-        if command is not None:
-            self.create((command, True))
+    @initialize(create=st.none() | s.valid_creates, suspend=st.booleans())
+    def start_absent_active_or_suspended(self, create: CreateOrganization | None,
+                                         suspend: bool) -> None:
+        if create is not None:
+            self.create((create, True))
+            if suspend:
+                self.suspend((SuspendOrganization(reason="initial"), True))
 
     @rule(case=either(s.valid_creates, s.invalid_creates))
     def create(self, case: tuple[CreateOrganization, bool]) -> None:
@@ -191,6 +216,12 @@ class OrganizationLifecycle(RuleBasedStateMachine):
         if self.run(command, rejected=self.gate() or not_suspended,
                     accepted=[OrganizationReactivated()]):
             self.status = "active"
+
+    @precondition(lambda self: self.status == "suspended")
+    @rule()
+    def lift_the_suspension(self) -> None:
+        # Reaching a suspension takes two lucky steps; make leaving it likely once there.
+        self.reactivate(ReactivateOrganization())
 
     @rule(command=s.deletes)
     def delete(self, command: OrganizationCommand) -> None:

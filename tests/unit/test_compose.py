@@ -63,7 +63,8 @@ def interpolate(value: str) -> str:
     def one(match: re.Match[str]) -> str:
         name, op, arg = match["name"], match["op"], match["arg"]
         assert op is not None, f"${{{name}}} needs a default (:-) or an error (:?) when unset"
-        return arg if op.endswith("-") else f"compose-test-{name.lower()}"
+        # What an operator would supply: long enough for secrets that production requires.
+        return arg if op.endswith("-") else f"compose-test-{name.lower()}-{'s' * 24}"
 
     return _INTERPOLATION.sub(one, value)
 
@@ -162,7 +163,8 @@ def test_app_environment_values_parse_as_settings(services: dict[str, Any], serv
 def test_admin_token_must_be_supplied(services: dict[str, Any]) -> None:
     value = raw_env(services, "api")["CHRONICLE_ADMIN_TOKEN"]
     assert value.startswith("${CHRONICLE_ADMIN_TOKEN:?"), "the admin token must not have a default"
-    assert load_settings(app_env(services, "api")).admin_token == "compose-test-chronicle_admin_token"
+    assert load_settings(app_env(services, "api")).admin_token == (
+        f"compose-test-chronicle_admin_token-{'s' * 24}")
 
 
 @pytest.mark.parametrize("service", APPS)

@@ -1,0 +1,172 @@
+"""API key routes: issue (the secret is shown once), list, read, roll, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from anyio import to_thread
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from msgspec import Meta
+from psycopg.rows import dict_row
+
+from api.access import key_of, permits, require
+from api.errors import ApiException
+from api.organizations import container_of, context_of
+from domain.apikey.events import ApiPermission
+from domain.organization.plans import RateLimit
+from projections.status import wait_for
+
+KeyId = FromPath[UUID]
+MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
+
+
+class CreateApiKeyBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                       forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=255)]
+    organization_id: UUID | None = None
+    environment: Literal["live", "test"] = "live"
+    permissions: Annotated[list[ApiPermission], Meta(max_length=50)] = []
+    rate_limit: RateLimit | None = None
+    expires_at: datetime | None = None
+
+
+class RollBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+               forbid_unknown_fields=True):
+    grace_period_seconds: Annotated[int, Meta(ge=0, le=7 * 86400)] = 86400
+
+
+class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: UUID
+    organization_id: UUID
+    name: str
+    environment: str
+    key_prefix: str
+    status: str
+    permissions: list[ApiPermission]
+    rate_limit: RateLimit | None
+    expires_at: datetime | None
+    previous_valid_until: datetime | None
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    version: int
+
+
+class IssuedKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: UUID
+    key: str  # shown once; only its keyed hash is stored
+    version: int
+    position: int | None
+
+
+class ApiKeyList(msgspec.Struct, frozen=True, kw_only=True):
+    data: list[ApiKeyOut]
+
+
+COLUMNS = ("id, organization_id, name, environment, status, permissions, rate_limit,"
+           " expires_at, previous_valid_until, created_by, created_at, version")
+
+
+def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
+    used = last_used.get(str(row["id"]).encode())
+    return ApiKeyOut(
+        id=row["id"], organization_id=row["organization_id"], name=row["name"],
+        environment=row["environment"], key_prefix=f"pk_{row['environment']}_{row['id'].hex}",
+        status=row["status"], permissions=msgspec.convert(row["permissions"], list[ApiPermission]),
+        rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else None,
+        expires_at=row["expires_at"], previous_valid_until=row["previous_valid_until"],
+        created_by=row["created_by"], created_at=row["created_at"], version=row["version"],
+        last_used_at=datetime.fromisoformat(used.decode()) if used else None)
+
+
+def no_idempotency(request: Request) -> None:
+    if "idempotency-key" in request.headers:
+        raise ApiException(400, "idempotency_not_supported")
+
+
+class ApiKeyController(Controller):
+    path = "/v1/api-keys"
+    tags = ["api keys"]
+
+    @post("/", status_code=201, summary="Issue an API key (the secret is shown once)")
+    async def create(self, request: Request, data: JSONBody[CreateApiKeyBody]) -> Response[IssuedKey]:
+        no_idempotency(request)
+        caller = key_of(request)
+        org_id = data.organization_id or (caller.organization_id if caller else None)
+        if org_id is None:
+            raise ApiException(422, "validation_failed", reason="organization_id_required")
+        require(request, "api_keys", "create", org_id)
+        if caller is not None and any(not permits(caller.permissions, p.resource, a)
+                                      for p in data.permissions for a in p.actions):
+            raise ApiException(403, "forbidden", "a key cannot grant more than it holds",
+                               reason="permission_escalation")
+        c, ctx = container_of(request), context_of(request)
+        issued = await to_thread.run_sync(lambda: c.api_keys.create(
+            ctx, org_id, name=data.name, environment=data.environment,
+            permissions=tuple(data.permissions), rate_limit=data.rate_limit,
+            expires_at=data.expires_at))
+        return Response(IssuedKey(id=issued.result.stream_id, key=issued.secret,
+                                  version=issued.result.version, position=issued.result.position),
+                        status_code=201,
+                        headers={"Location": f"/v1/api-keys/{issued.result.stream_id}"})
+
+    @get("/", summary="List API keys (never their secrets)")
+    async def list_(self, request: Request, min_position: MinPosition,
+                    organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
+                    ) -> ApiKeyList:
+        caller = key_of(request)
+        org_id = organization_id or (caller.organization_id if caller else None)
+        require(request, "api_keys", "read", org_id)
+        rows = await self._rows(request, min_position, "organization_id = %s" if org_id else "true",
+                                (org_id,) if org_id else ())
+        return ApiKeyList(data=rows)
+
+    @get("/{key_id:uuid}", summary="One API key (never its secret)")
+    async def read(self, request: Request, key_id: KeyId, min_position: MinPosition) -> ApiKeyOut:
+        rows = await self._rows(request, min_position, "id = %s", (key_id,))
+        if not rows:
+            raise ApiException(404, "not_found", reason="api_key_not_found")
+        require(request, "api_keys", "read", rows[0].organization_id)
+        return rows[0]
+
+    @post("/{key_id:uuid}/roll", status_code=200,
+          summary="Roll: a new secret; the old one stays valid for the grace period")
+    async def roll(self, request: Request, key_id: KeyId,
+                   data: JSONBody[RollBody | None] = None) -> IssuedKey:
+        no_idempotency(request)
+        require(request, "api_keys", "update")
+        c, ctx, caller = container_of(request), context_of(request), key_of(request)
+        grace = timedelta(seconds=data.grace_period_seconds if data else 86400)
+        issued = await to_thread.run_sync(lambda: c.api_keys.roll(
+            ctx, caller.organization_id if caller else None, key_id, grace))
+        return IssuedKey(id=key_id, key=issued.secret, version=issued.result.version,
+                         position=issued.result.position)
+
+    @delete("/{key_id:uuid}", status_code=200, summary="Revoke an API key at once")
+    async def revoke(self, request: Request, key_id: KeyId) -> IssuedKey:
+        require(request, "api_keys", "delete")
+        c, ctx, caller = container_of(request), context_of(request), key_of(request)
+        result = await to_thread.run_sync(lambda: c.api_keys.revoke(
+            ctx, caller.organization_id if caller else None, key_id))
+        return IssuedKey(id=key_id, key="", version=result.version, position=result.position)
+
+    async def _rows(self, request: Request, min_position: int | None, where: str,
+                    params: tuple[Any, ...]) -> list[ApiKeyOut]:
+        c = container_of(request)
+        if min_position is not None and not await wait_for(
+                c.pool, "api_keys", min_position, c.settings.read_wait_timeout_ms / 1000):
+            raise ApiException(503, "not_caught_up", params={"min_position": min_position},
+                               headers={"Retry-After": "1"})
+        async with c.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(f"SELECT {COLUMNS} FROM api_keys WHERE {where}"
+                              " ORDER BY created_position LIMIT 500", params)
+            rows = await cur.fetchall()
+        used = await c.redis.hgetall(f"{c.settings.redis_key_prefix}apikeys.last_used")
+        return [out(r, used) for r in rows]
+
+

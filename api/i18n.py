@@ -1,0 +1,251 @@
+"""Error messages in English and Japanese, keyed by stable code, and Accept-Language negotiation."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import NamedTuple
+
+LANGUAGES = ("en", "ja")
+DEFAULT_LANGUAGE = "en"
+MAX_RANGES = 20  # language ranges looked at in one Accept-Language header
+
+
+class Message(NamedTuple):
+    """One error: its status (0: any), its templates, and the broad `code` it is sent under."""
+
+    status: int
+    en: str
+    ja: str
+    code: str = ""  # "" when the key itself is the `code`; else the key is a specific `reason`
+
+
+M = Message
+INVALID_PARAMETER, NOT_FOUND, INVALID_VALUE = "invalid_parameter", "not_found", "invalid_value"
+INVALID_STATE, ALREADY_EXISTS = "invalid_state", "already_exists"
+
+CATALOG: dict[str, Message] = {
+    "bad_request": M(400, "the request is not valid", "リクエストが正しくありません"),
+    "malformed_json": M(400, "the request body is not valid JSON",
+                        "リクエスト本文が正しい JSON ではありません"),
+    "missing_body": M(400, "a JSON request body is required", "JSON のリクエスト本文が必要です"),
+    "invalid_parameter": M(400, "a path or query parameter is invalid",
+                           "パスまたはクエリのパラメータが正しくありません"),
+    "if_match_invalid": M(400, 'If-Match must be a version, like "3"',
+                          'If-Match にはバージョンを指定してください (例: "3")', INVALID_PARAMETER),
+    "as_of_invalid": M(400, "as_of must be a version number or an ISO 8601 time",
+                       "as_of にはバージョン番号または ISO 8601 形式の日時を指定してください",
+                       INVALID_PARAMETER),
+    "status_filter_invalid": M(400, "status must be one of: {allowed}",
+                               "status には次のいずれかを指定してください: {allowed}",
+                               INVALID_PARAMETER),
+    "cursor_invalid": M(400, "the cursor is not valid", "カーソルが正しくありません",
+                        INVALID_PARAMETER),
+    "invalid_idempotency_key": M(
+        400, "Idempotency-Key must be 1-255 printable ASCII characters",
+        "Idempotency-Key は 1〜255 文字の印字可能な ASCII 文字で指定してください"),
+    "json_too_deep": M(400, "the JSON body is nested deeper than {max} levels",
+                       "JSON 本文の入れ子が {max} 階層を超えています"),
+    "unknown_api_version": M(
+        400, "unknown API version {version!r}; known versions: {known}",
+        "API バージョン {version!r} は存在しません。利用できるバージョン: {known}"),
+    "conflicting_api_version": M(
+        400, "the Chronicle-Version header and the chronicle_version query parameter disagree",
+        "Chronicle-Version ヘッダーと chronicle_version クエリパラメータの値が一致しません"),
+    "domain_error": M(400, "the request was rejected by a business rule",
+                      "業務ルールによりリクエストが拒否されました"),
+    "unauthorized": M(401, "missing Authorization: Bearer <token>",
+                      "Authorization: Bearer <token> ヘッダーがありません"),
+    "invalid_token": M(401, "the bearer token is not valid", "Bearer トークンが無効です"),
+    "invalid_api_key": M(401, "the API key is not valid, or was revoked or expired",
+                         "API キーが無効、失効済み、または期限切れです"),
+    "forbidden": M(403, "you are not allowed to do this", "この操作を行う権限がありません"),
+    "permission_denied": M(403, "this API key may not {action} {resource}",
+                           "この API キーには {resource} の {action} 権限がありません", "forbidden"),
+    "permission_escalation": M(403, "a key cannot grant more than it holds",
+                               "API キーは自身が持つ以上の権限を付与できません", "forbidden"),
+    "operator_only": M(403, "only the platform operator may do this",
+                       "この操作はプラットフォーム運用者のみが行えます", "forbidden"),
+    "cors_preflight_rejected": M(
+        403, "cross-origin requests are not allowed from this origin, with this method or headers",
+        "このオリジン、メソッドまたはヘッダーでのクロスオリジンリクエストは許可されていません"),
+    "not_found": M(404, "the requested resource was not found",
+                   "指定されたリソースが見つかりません"),
+    "organization_not_found": M(404, "organization not found", "組織が見つかりません", NOT_FOUND),
+    "api_key_not_found": M(404, "API key not found", "API キーが見つかりません", NOT_FOUND),
+    "api_key_exists": M(409, "API key already exists", "API キーは既に存在します", ALREADY_EXISTS),
+    "api_key_revoked": M(409, "API key has been revoked", "API キーは失効しています",
+                         INVALID_STATE),
+    "organization_suspended_no_keys": M(
+        409, "a suspended organization cannot get new API keys",
+        "停止中の組織には新しい API キーを発行できません", INVALID_STATE),
+    "organization_id_required": M(422, "organizationId is required",
+                                  "organizationId を指定してください", "validation_failed"),
+    "api_key_name_invalid": M(422, "name must be 1-255 characters",
+                              "name は 1〜255 文字で指定してください", INVALID_VALUE),
+    "api_key_too_many_permissions": M(422, "at most {max} permissions",
+                                      "permissions は最大 {max} 件までです", INVALID_VALUE),
+    "api_key_expiry_in_past": M(422, "expiresAt must be in the future",
+                                "expiresAt には未来の日時を指定してください", INVALID_VALUE),
+    "api_key_grace_out_of_range": M(422, "grace period must be between 0 and 7 days",
+                                    "猶予期間は 0〜7 日の範囲で指定してください", INVALID_VALUE),
+    "idempotency_not_supported": M(
+        400, "this route issues a secret and does not accept an Idempotency-Key",
+        "このルートはシークレットを発行するため Idempotency-Key を受け付けません"),
+    "method_not_allowed": M(405, "this method is not allowed on this path",
+                            "このパスではこのメソッドを使用できません"),
+    "not_acceptable": M(406, "no acceptable representation is available",
+                        "受け入れ可能な形式で応答できません"),
+    "conflict": M(409, "the request conflicts with the current state",
+                  "現在の状態と競合するため処理できません"),
+    "already_exists": M(409, "it already exists", "すでに存在します"),
+    "organization_already_exists": M(409, "organization already exists",
+                                     "組織はすでに存在します", ALREADY_EXISTS),
+    "slug_taken": M(409, "slug {slug!r} is already taken",
+                    "スラッグ {slug!r} はすでに使用されています"),
+    "invalid_state": M(409, "the command is not allowed in the current state",
+                       "現在の状態ではこの操作はできません"),
+    "organization_deleted": M(409, "organization has been deleted", "組織は削除されています",
+                              INVALID_STATE),
+    "organization_already_suspended": M(409, "organization is already suspended",
+                                        "組織はすでに停止されています", INVALID_STATE),
+    "organization_not_suspended": M(409, "only a suspended organization can be reactivated",
+                                    "再開できるのは停止中の組織だけです", INVALID_STATE),
+    "slug_not_held": M(409, "slug {slug!r} is not held by this organization",
+                       "スラッグ {slug!r} はこの組織のものではありません", INVALID_STATE),
+    "version_conflict": M(
+        409, "expected version {expected}, stream is at {actual}",
+        "バージョン {expected} を想定していましたが、現在のバージョンは {actual} です"),
+    "version_changed_concurrently": M(
+        409, "expected version {expected}, but another write changed the stream first",
+        "バージョン {expected} を想定していましたが、別の書き込みが先に変更しました",
+        "version_conflict"),
+    "too_much_contention": M(409, "the stream kept changing; try again",
+                             "他の書き込みとの競合が続きました。もう一度お試しください"),
+    "idempotency_key_in_use": M(409, "a request with this Idempotency-Key is still being processed",
+                                "この Idempotency-Key のリクエストはまだ処理中です"),
+    "payload_too_large": M(413, "the request body is too large", "リクエスト本文が大きすぎます"),
+    "unsupported_media_type": M(415, "this content type is not supported",
+                                "このコンテンツタイプには対応していません"),
+    "validation_failed": M(422, "the request body is invalid", "リクエスト本文が正しくありません"),
+    "invalid_value": M(422, "a value is not valid", "値が正しくありません"),
+    "name_blank": M(422, "name must not be blank", "名前を空にすることはできません",
+                    INVALID_VALUE),
+    "name_too_long": M(422, "name is longer than {max} characters",
+                       "名前は {max} 文字以内で指定してください", INVALID_VALUE),
+    "slug_invalid": M(422, "slug must be 1-100 lowercase letters, digits or inner hyphens",
+                      "スラッグは 1〜100 文字の英小文字・数字・ハイフンで指定してください。"
+                      "先頭と末尾にハイフンは使えません", INVALID_VALUE),
+    "suspend_reason_too_long": M(422, "reason is longer than {max}",
+                                 "理由は {max} 文字以内で指定してください", INVALID_VALUE),
+    "ip_whitelist_too_many": M(422, "too many ipWhitelist entries",
+                               "ipWhitelist の項目が多すぎます", INVALID_VALUE),
+    "ip_whitelist_invalid": M(422, "{value!r} is not an IP address or CIDR range",
+                              "{value!r} は IP アドレスまたは CIDR 範囲ではありません",
+                              INVALID_VALUE),
+    "allowed_origins_too_many": M(422, "too many allowedOrigins",
+                                  "allowedOrigins の項目が多すぎます", INVALID_VALUE),
+    "session_timeout_out_of_range": M(
+        422, "sessionTimeout must be between {min} and {max} minutes",
+        "sessionTimeout は {min}〜{max} 分の範囲で指定してください", INVALID_VALUE),
+    "data_retention_out_of_range": M(
+        422, "dataRetention.{part} must be between {min} and {max} days",
+        "dataRetention.{part} は {min}〜{max} 日の範囲で指定してください", INVALID_VALUE),
+    "timezone_invalid": M(422, "timezone must be an IANA zone name",
+                          "timezone には IANA のタイムゾーン名を指定してください", INVALID_VALUE),
+    "idempotency_key_reused": M(422, "this Idempotency-Key was used with different parameters",
+                                "この Idempotency-Key は別のパラメータで使用済みです"),
+    "rate_limited": M(429, "rate limit exceeded; retry after {retry_after} s",
+                      "レート制限を超えました。{retry_after} 秒後に再試行してください"),
+    "headers_too_large": M(431, "the request headers are larger than {max} bytes",
+                           "リクエストヘッダーが {max} バイトを超えています"),
+    "internal_error": M(500, "internal server error", "サーバー内部でエラーが発生しました"),
+    "service_unavailable": M(503, "the service is unavailable; try again shortly",
+                             "サービスを利用できません。しばらくしてから再試行してください"),
+    "not_caught_up": M(503, "the read model has not reached position {min_position} yet",
+                       "読み取りモデルがまだ位置 {min_position} に達していません"),
+    "rate_limiter_unavailable": M(
+        503, "rate limiting is unavailable; try again shortly",
+        "レート制限を利用できません。しばらくしてから再試行してください"),
+    "error": M(0, "the request failed", "リクエストは失敗しました"),
+}
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Our best language for an Accept-Language header (q-values honoured); English if none fits.
+
+    Ties go to the range listed first; `*` means the default; q=0 means "not this one".
+    """
+    best, best_q = DEFAULT_LANGUAGE, 0.0
+    for item in (accept_language or "").split(",")[:MAX_RANGES]:
+        tag, _, params = item.partition(";")
+        primary = tag.strip().lower().split("-", 1)[0]
+        if primary != "*" and primary not in LANGUAGES:
+            continue
+        q = _quality(params)
+        if q > best_q:
+            best, best_q = DEFAULT_LANGUAGE if primary == "*" else primary, q
+    return best
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value.strip())
+            except ValueError:
+                return 0.0
+            return q if 0.0 <= q <= 1.0 else 0.0
+    return 1.0
+
+
+class _Params(dict[str, object]):
+    """Leaves a placeholder visible rather than failing while an error is being reported."""
+
+    def __missing__(self, key: str) -> str:
+        return f"{{{key}}}"
+
+
+def render(key: str, language: str, params: Mapping[str, object] | None = None) -> str | None:
+    """The message for ``key`` in ``language`` (English unless "ja"), or None if not a known key."""
+    entry = CATALOG.get(key)
+    if entry is None:
+        return None
+    template = entry.ja if language == "ja" else entry.en
+    try:
+        return template.format_map(_Params(params or {}))
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
+def localize(key: str, language: str, params: Mapping[str, object] | None = None,
+             fallback: str = "") -> tuple[str, str]:
+    """(message, language it is in): the catalog's text, else the raiser's English fallback."""
+    text = render(key, language, params)
+    if text is None:
+        return fallback or key, DEFAULT_LANGUAGE
+    return text, language
+
+
+def placeholders(template: str) -> set[str]:
+    """The named parameters a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def codes_table() -> str:
+    """The README's table of error codes, generated from the catalog."""
+    rows = ["| status | `reason` | sent as `code` | English message |", "|---|---|---|---|"]
+    def order(item: tuple[str, Message]) -> tuple[int, str, bool, str]:
+        key, entry = item  # by status, then each broad code followed by its reasons
+        return entry.status or 999, entry.code or key, bool(entry.code), key
+
+    for key, entry in sorted(CATALOG.items(), key=order):
+        status = str(entry.status) if entry.status else "other"
+        text = entry.en.replace("!r}", "}").replace("<", "&lt;").replace("|", "\\|")
+        rows.append(f"| {status} | `{key}` | `{entry.code or key}` | {text} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(codes_table())

@@ -1,0 +1,279 @@
+"""The OpenAPI document's shared parts: bearer scheme, documented headers, error responses.
+
+Routes stay thin: they spread ``**read(...)``, ``**command(...)`` or ``**health(...)`` into
+their decorator. Error bodies are the one ``ErrorBody`` schema, with examples drawn from the
+message catalog (api/i18n.py) by the reasons a route can answer with. Headers that the shared
+machinery reads or writes (request ids, versions, idempotency, If-Match, rate limits, ETag)
+are added to each operation by the ``operation_class`` built here, since litestar documents
+only the headers a handler declares itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.spec import (
+    Components,
+    Example,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+    Tag,
+)
+
+from api import i18n, versioning
+from api.docs_ui import SwaggerUI
+from api.errors import ErrorBody
+from api.schemas import CommandAccepted
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
+
+BEARER = "operatorToken"
+OPERATOR: list[SecurityRequirement] = [{BEARER: []}]
+STRING, INTEGER = Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.INTEGER)
+
+
+@dataclass
+class RawExample(Example):
+    """An Example whose value is emitted exactly: litestar's serializer drops None inside
+    example values (a required `details: null` would vanish) and would emit the `id` field,
+    which only keys the example."""
+
+    @property
+    def _exclude_fields(self) -> set[str]:
+        return {"id"}
+
+    def to_schema(self) -> dict[str, Any]:
+        return {**super().to_schema(), "value": self.value}
+
+
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    """Struct schemas that say what msgspec enforces: `forbid_unknown_fields` structs get
+    `additionalProperties: false` (litestar's own plugin leaves it out)."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator,
+                          ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if msgspec.inspect.type_info(field_definition.type_).forbid_unknown_fields:  # type: ignore[attr-defined]
+            schema.additional_properties = False
+        return schema
+
+
+def _param(name: str, description: str, schema: Schema, where: str = "header") -> Parameter:
+    return Parameter(name=name, param_in=where, schema=schema, description=description)
+
+
+def _header(description: str, schema: Schema = STRING, *, required: bool = False) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=schema, description=description, required=required)
+
+
+_VERSION = Schema(type=OpenAPIType.STRING, enum=[versioning.LATEST])
+_VERSION_TEXT = (f"The API version the client is written against. This document describes "
+                 f"{versioning.LATEST}; known versions: {', '.join(versioning.KNOWN)}. "
+                 "Omitted: the latest. Header and query parameter must agree.")
+_RATE = {"Limit": "The request quota of the tightest window.",
+         "Remaining": "Requests left in that window.",
+         "Reset": "Seconds until the window's quota is restored."}
+# Shared by many operations, so they live once in components and are referenced.
+PARAMETERS: dict[str, Parameter] = {
+    "RequestId": _param(
+        "X-Request-Id", "The request's id, kept if it is 1-128 of `A-Z a-z 0-9 . _ : -` (else a "
+        "new one is made); echoed in the response and the error body.",
+        Schema(type=OpenAPIType.STRING, pattern=r"^[A-Za-z0-9._:-]{1,128}$")),
+    "ChronicleVersion": _param(versioning.HEADER, _VERSION_TEXT, _VERSION),
+    "ChronicleVersionQuery": _param(versioning.QUERY, _VERSION_TEXT, _VERSION, where="query"),
+    "AcceptLanguage": _param("Accept-Language",
+                             "Language of error messages: `en` (default) or `ja`.", STRING),
+    "IdempotencyKey": _param(
+        "Idempotency-Key", "Makes the write safe to retry for 24 hours: the same key with the "
+        "same request replays the first response (with `Idempotent-Replayed: true`); with "
+        "another request it is refused with 422; while the first is still running, 409.",
+        Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern=r"^[!-~]+$")),
+    "IfMatch": _param(
+        "If-Match", "Optimistic concurrency: the version the client last saw (its ETag, like "
+        '`"3"`); another current version gets 409 `version_conflict`. `*` or absent: no check.',
+        Schema(type=OpenAPIType.STRING, pattern=r'^\s*(\*|(W/)?"?[0-9]{1,18}"?)\s*$')),
+}
+HEADERS: dict[str, OpenAPIHeader] = {
+    "X-Request-Id": _header("The request's id (the caller's, if well-formed).", required=True),
+    versioning.HEADER: _header("The API version the response was made for.", required=True),
+    **{f"RateLimit-{k}": _header(v, INTEGER) for k, v in _RATE.items()},
+    "Retry-After": _header("Seconds to wait before retrying.", INTEGER, required=True),
+    "WWW-Authenticate": _header("The Bearer challenge.", required=True),
+    "ETag": _header('The organization\'s version, quoted (`"3"`): send it as If-Match.',
+                    Schema(type=OpenAPIType.STRING, pattern=r'^"[0-9]+"$'), required=True),
+    "Idempotent-Replayed": _header(
+        "`true` when this answers an earlier request with the same Idempotency-Key.",
+        Schema(type=OpenAPIType.STRING, enum=["true"])),
+    "Location": _header("The new organization's URL.", required=True),
+}
+COMMON_REQUEST = ("RequestId", "ChronicleVersion", "ChronicleVersionQuery", "AcceptLanguage")
+EVERY_RESPONSE = ("X-Request-Id", versioning.HEADER)
+RATE_LIMIT = tuple(f"RateLimit-{k}" for k in _RATE)
+ON_ERROR = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+ETAG, ACCEPTED = ("ETag",), ("ETag", "Idempotent-Replayed")
+CREATED = (*ACCEPTED, "Location")
+
+
+def _ref(kind: str, name: str) -> Reference:
+    return Reference(ref=f"#/components/{kind}/{name}")
+
+
+STATUS_TEXT = {
+    400: "Malformed request: a bad parameter, header, JSON body or API version.",
+    401: "The bearer token (operator token or API key) is missing or not valid.",
+    403: "An API key may not do this: the route is the operator's, or the key lacks the "
+         "permission.",
+    404: "No such organization.",
+    409: "Conflicts with the current state: a taken slug, a stale If-Match version, a "
+         "transition the organization's status forbids, or an Idempotency-Key still running.",
+    413: "The request body is larger than MAX_BODY_BYTES.",
+    422: "The body breaks a rule of its schema or of the domain, or the Idempotency-Key was "
+         "used with other parameters.",
+    429: "Rate limit exceeded.",
+    431: "The request headers are larger than MAX_HEADER_BYTES.",
+    503: "Not available yet: the read model has not reached `min_position` within the wait, "
+         "or rate limiting is unavailable.",
+}
+# Placeholder values for the catalog's message templates, and the details some errors carry.
+_PARAMS: dict[str, object] = {
+    "slug": "acme", "expected": 3, "actual": 4, "min_position": 1042, "retry_after": 2,
+    "max": 32, "version": "2020-01-01", "known": ", ".join(versioning.KNOWN),
+    "allowed": "active, suspended, deleted", "value": "10.0.0.300", "action": "update",
+    "resource": "organizations",
+}
+_DETAILS: dict[str, Any] = {
+    "validation_failed": [{"field": "slug", "message":
+                           "Expected `str` matching regex '^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$'"}],
+    "slug_taken": [{"field": "slug", "message": "slug 'acme' is already taken",
+                    "code": "slug_taken"}],
+    "ip_whitelist_invalid": [{"field": "settings.ipWhitelist", "code": "ip_whitelist_invalid",
+                              "message": "'10.0.0.300' is not an IP address or CIDR range"}],
+}
+EVERY_ROUTE = ("unknown_api_version", "headers_too_large")
+OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "rate_limited",
+                  "rate_limiter_unavailable")
+KEY_PERMISSION, OPERATOR_ONLY = ("permission_denied",), ("operator_only",)
+WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large",
+         "idempotency_key_in_use", "idempotency_key_reused")
+BODY = ("malformed_json", "missing_body", "validation_failed")
+TARGET = ("organization_not_found", "permission_denied")  # a key may lack the permission
+VERSIONED = ("if_match_invalid", "version_conflict")
+
+
+def error_example(reason: str) -> Example:
+    """An ErrorBody as the API sends it for ``reason`` (a key of the message catalog)."""
+    entry = i18n.CATALOG[reason]
+    return RawExample(id=reason, summary=reason, value={"error": {
+        "code": entry.code or reason, "message": i18n.render(reason, "en", _PARAMS),
+        "reason": reason, "requestId": "req_5f0c9e4b2d8a4f1e9b7c3a6d2e1f0a9b",
+        "timestamp": "2026-11-01T09:30:00.000000Z", "details": _DETAILS.get(reason)}})
+
+
+def errors(*reasons: str) -> dict[int, ResponseSpec]:
+    """One documented response per status the reasons fall under, each with its examples."""
+    by_status: dict[int, list[Example]] = {}
+    for reason in dict.fromkeys(reasons):
+        by_status.setdefault(i18n.CATALOG[reason].status, []).append(error_example(reason))
+    return {status: ResponseSpec(ErrorBody, description=STATUS_TEXT[status],
+                                 examples=examples, generate_examples=False)
+            for status, examples in sorted(by_status.items())}
+
+
+def _operation(request: Sequence[str], success: Sequence[str],
+               request_examples: Mapping[str, Any] | None) -> type[Operation]:
+    """An Operation class that adds the shared request and response headers (and examples)."""
+
+    @dataclass
+    class Documented(Operation):
+        def __post_init__(self) -> None:
+            self.parameters = [*(self.parameters or []), *(
+                _ref("parameters", name) for name in (*COMMON_REQUEST, *request))]
+            for status, response in (self.responses or {}).items():
+                if isinstance(response, OpenAPIResponse):
+                    response.headers = {**(response.headers or {}), **_headers_for(
+                        int(status), secured=bool(self.security), success=success)}
+            if request_examples and isinstance(self.request_body, RequestBody):
+                for media in self.request_body.content.values():
+                    media.examples = {name: RawExample(summary=name, value=value)
+                                      for name, value in request_examples.items()}
+
+    return Documented
+
+
+def _headers_for(status: int, *, secured: bool, success: Sequence[str],
+                 ) -> dict[str, OpenAPIHeader | Reference]:
+    names = [*EVERY_RESPONSE, *(success if status < 300 else ())]
+    if secured:
+        names += ON_ERROR.get(status, ())
+    headers: dict[str, OpenAPIHeader | Reference] = {n: _ref("headers", n) for n in names}
+    if secured and status != 401:  # the limit is charged after authentication, and on a 429
+        headers.update({n: replace(HEADERS[n], required=True) if status == 429  # it is sure
+                        else _ref("headers", n) for n in RATE_LIMIT})
+    return headers
+
+
+def read(model: type, *reasons: str, example: Any = None, etag: bool = False,
+         ) -> dict[str, Any]:
+    """Route kwargs for an authenticated read: its 200 body (``model``), errors and headers."""
+    success = ResponseSpec(model, description="OK", generate_examples=False,
+                           examples=[RawExample(id="example", value=example)] if example
+                           else None)
+    return {"responses": {200: success, **errors(*EVERY_ROUTE, *OPERATOR_ROUTE, *reasons)},
+            "operation_class": _operation((), ETAG if etag else (), None)}
+
+
+def command(status: int, *reasons: str, example: Any, model: type = CommandAccepted,
+            requests: Mapping[str, Any] | None = None, creates: bool = False,
+            ) -> dict[str, Any]:
+    """Route kwargs for a command: its body (CommandAccepted unless ``model``), errors, the
+    Idempotency-Key and (unless it ``creates``) If-Match headers, ETag and Location."""
+    success = ResponseSpec(
+        model, generate_examples=False, examples=[RawExample(id="accepted", value=example)],
+        description="Accepted: the new version, and the event store position to pass as "
+                    "`min_position` to read this write.")
+    request = ("IdempotencyKey",) if creates else ("IdempotencyKey", "IfMatch")
+    return {"responses": {status: success,
+                          **errors(*EVERY_ROUTE, *OPERATOR_ROUTE, *WRITE, *reasons)},
+            "operation_class": _operation(request, CREATED if creates else ACCEPTED, requests)}
+
+
+def health(unhealthy: type | None = None) -> dict[str, Any]:
+    """Route kwargs for an unauthenticated health route (503 carries its own body)."""
+    responses = errors(*EVERY_ROUTE)
+    if unhealthy is not None:
+        responses[503] = ResponseSpec(unhealthy, generate_examples=False,
+                                      description="A required dependency is unhealthy.")
+    return {"responses": responses, "operation_class": _operation((), (), None)}
+
+
+def config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Chronicle", version="1.0.0", path="/docs", render_plugins=[SwaggerUI()],
+        description="Event-sourced API platform. Writes are commands that answer with the new "
+        "version and the store `position`; reads accept `min_position` to wait (bounded) "
+        "until the read model has caught up with a write. Every error has one body: "
+        "`{\"error\": {code, reason, message, requestId, timestamp, details}}`.",
+        components=Components(
+            parameters=dict(PARAMETERS), headers=dict(HEADERS), security_schemes={
+                BEARER: SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="opaque token",
+                    description="`Authorization: Bearer <token>`: the platform operator's token "
+                        "(CHRONICLE_ADMIN_TOKEN) or an organization's API key.")}),
+        tags=[Tag(name="organizations", description="Tenants: commands and read models."),
+              Tag(name="operations", description="Operator views of the pipeline."),
+              Tag(name="health", description="Liveness and readiness; no authentication.")])

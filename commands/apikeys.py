@@ -1,0 +1,115 @@
+"""API key use cases: issue (the secret is returned once), roll with a grace period, revoke.
+
+A key reads ``pk_<live|test>_<key id hex>_<secret>``; only HMAC-SHA256(API_SECRET, key) is
+stored, so the key id finds the record without a search and the secret never persists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import NamedTuple
+from uuid import UUID
+
+from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
+from domain.apikey import decider as key
+from domain.apikey.events import ApiPermission, Environment
+from domain.errors import InvalidState, NotFound
+from domain.organization import decider as org
+from domain.organization.plans import RateLimit
+from infra.eventstore import EventStore
+
+STREAM_TYPE = "apikey"
+KEY_FORMAT = re.compile(r"^pk_(live|test)_([0-9a-f]{32})_([A-Za-z0-9_-]{32,64})$")
+
+
+class Issued(NamedTuple):
+    result: Result
+    secret: str
+
+
+class Presented(NamedTuple):
+    key_id: UUID
+    environment: str
+
+
+def parse(presented: str) -> Presented | None:
+    """The key id and environment a presented key names, or None if it is not a key."""
+    match = KEY_FORMAT.match(presented)
+    return Presented(UUID(match.group(2)), match.group(1)) if match else None
+
+
+def hash_key(secret_key: str, presented: str) -> str:
+    return hmac.new(secret_key.encode(), presented.encode(), hashlib.sha256).hexdigest()
+
+
+def new_key(environment: str, key_id: UUID) -> str:
+    return f"pk_{environment}_{key_id.hex}_{secrets.token_urlsafe(32)}"
+
+
+class ApiKeyCommands:
+    def __init__(self, store: EventStore, api_secret: str, *, retries: int = 5) -> None:
+        self.store, self.api_secret, self.retries = store, api_secret, retries
+
+    def create(self, ctx: Context, organization_id: UUID, *, name: str, environment: Environment,
+               permissions: tuple[ApiPermission, ...], rate_limit: RateLimit | None,
+               expires_at: datetime | None, seal: Seal | None = None) -> Issued:
+        key_id = ctx.new_id()
+        plaintext = new_key(environment, key_id)
+        command = key.CreateApiKey(
+            organization_id=organization_id, name=name, environment=environment,
+            hashed_key=hash_key(self.api_secret, plaintext), permissions=permissions,
+            rate_limit=rate_limit, expires_at=expires_at, created_by=ctx.actor.id,
+            now=ctx.clock())
+
+        def attempt() -> list[StreamWrite]:
+            owner = load(self.store, organization_id, org.evolve, org.INITIAL)
+            if owner.state.status in ("absent", "deleted"):
+                raise NotFound("organization not found", code="organization_not_found")
+            if owner.state.status != "active":
+                raise InvalidState("a suspended organization cannot get new API keys",
+                                   code="organization_suspended_no_keys")
+            current = load(self.store, key_id, key.evolve, key.INITIAL)
+            return [StreamWrite(key_id, STREAM_TYPE, organization_id, current.version,
+                                key.decide(command, current.state))]
+
+        return Issued(execute(self.store, ctx, attempt, retries=self.retries, seal=seal),
+                      plaintext)
+
+    def roll(self, ctx: Context, organization_id: UUID | None, key_id: UUID, grace: timedelta,
+             seal: Seal | None = None) -> Issued:
+        holder: list[str] = []
+
+        def attempt() -> list[StreamWrite]:
+            current = self._owned(organization_id, key_id)
+            plaintext = new_key(current.state.environment, key_id)
+            holder[:] = [plaintext]
+            command = key.RollApiKey(hashed_key=hash_key(self.api_secret, plaintext),
+                                     grace=grace, now=ctx.clock())
+            return [StreamWrite(key_id, STREAM_TYPE, current.state.organization_id,
+                                current.version, key.decide(command, current.state))]
+
+        result = execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
+        return Issued(result, holder[0])
+
+    def revoke(self, ctx: Context, organization_id: UUID | None, key_id: UUID, reason: str = "",
+               seal: Seal | None = None) -> Result:
+        def attempt() -> list[StreamWrite]:
+            current = self._owned(organization_id, key_id)
+            return [StreamWrite(key_id, STREAM_TYPE, current.state.organization_id,
+                                current.version,
+                                key.decide(key.RevokeApiKey(reason=reason), current.state))]
+
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
+
+    def _owned(self, organization_id: UUID | None, key_id: UUID) -> Loaded:
+        """The key's stream; ``organization_id`` None is the operator, who sees every key."""
+        current = load(self.store, key_id, key.evolve, key.INITIAL)
+        if current.state.status == "absent" or (
+                organization_id is not None and current.state.organization_id != organization_id):
+            # Another tenant's key does not exist here.
+            raise NotFound("API key not found", code="api_key_not_found")
+        return current

@@ -1,0 +1,108 @@
+"""An in-process cache of API keys for authentication, invalidated by the projector's events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import msgspec
+import redis.asyncio as aioredis
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from domain.apikey.decider import ApiKey
+from domain.apikey.events import ApiPermission
+from domain.organization.plans import PLAN_LIMITS, RateLimit
+
+log = logging.getLogger("chronicle.keycache")
+TTL_S = 300.0  # a safety net: invalidation messages normally evict a changed key at once
+MISS_TTL_S = 5.0
+
+
+class CachedKey(NamedTuple):
+    id: UUID
+    organization_id: UUID
+    state: ApiKey
+    permissions: tuple[ApiPermission, ...]
+    rate_limit: RateLimit
+    organization_limit: RateLimit
+
+
+SELECT = (
+    "SELECT k.id, k.organization_id, k.environment, k.hashed_key, k.previous_hashed_key,"
+    " k.previous_valid_until, k.permissions, k.rate_limit, k.status, k.expires_at, o.plan"
+    " FROM api_keys k JOIN organizations o ON o.id = k.organization_id WHERE k.id = %s"
+)
+
+
+def cached_from(row: dict[str, Any]) -> CachedKey:
+    plan_limit = PLAN_LIMITS.get(row["plan"], PLAN_LIMITS["free"])
+    state = ApiKey(status=row["status"], organization_id=row["organization_id"],
+                   environment=row["environment"], hashed_key=row["hashed_key"],
+                   previous_hashed_key=row["previous_hashed_key"],
+                   previous_valid_until=row["previous_valid_until"], expires_at=row["expires_at"])
+    own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else plan_limit
+    return CachedKey(row["id"], row["organization_id"], state,
+                     msgspec.convert(row["permissions"], tuple[ApiPermission, ...]), own,
+                     plan_limit)
+
+
+class KeyCache:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self.entries: dict[UUID, tuple[CachedKey | None, float]] = {}
+        self.last_used: dict[UUID, datetime] = {}
+
+    async def get(self, key_id: UUID) -> CachedKey | None:
+        found = self.entries.get(key_id)
+        now = time.monotonic()
+        if found is not None and now - found[1] < (TTL_S if found[0] else MISS_TTL_S):
+            return found[0]
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(SELECT, (key_id,))
+            row = await cur.fetchone()
+        entry = cached_from(row) if row else None
+        self.entries[key_id] = (entry, now)
+        return entry
+
+    def evict(self, ids: list[UUID]) -> None:
+        for key_id in ids:
+            self.entries.pop(key_id, None)
+
+    async def follow(self, client: aioredis.Redis, channel: str) -> None:
+        """Evict keys as the projector announces their changes; on a lost connection, clear
+        everything (a message may have been missed) and subscribe again."""
+        while True:
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(channel)
+                    self.entries.clear()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self.evict([UUID(i) for i in message["data"].decode().split(",")])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep following whatever happens to Redis
+                log.warning("key cache lost its invalidation feed: %s", exc)
+                self.entries.clear()
+                await asyncio.sleep(1.0)
+
+    def touch(self, key_id: UUID, at: datetime) -> None:
+        self.last_used[key_id] = at
+
+    async def flush_last_used(self, client: aioredis.Redis, hash_name: str,
+                              every_s: float = 5.0) -> None:
+        """lastUsedAt without an event per request: batched into one Redis hash."""
+        while True:
+            await asyncio.sleep(every_s)
+            batch, self.last_used = self.last_used, {}
+            if batch:
+                with contextlib.suppress(Exception):
+                    await client.hset(hash_name, mapping={
+                        str(k): v.isoformat() for k, v in batch.items()})

@@ -1,0 +1,199 @@
+"""One request per error reason of the catalog, for the test that every reason is reachable."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import redis
+from litestar import get
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+)
+from litestar.params import FromPath
+from litestar.testing import TestClient
+
+from commands.runner import TooMuchContention, VersionConflict
+from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue
+from infra.settings import Settings
+
+# Reasons no HTTP request can produce today, and where they are tested instead.
+ELSEWHERE = {
+    "organization_already_exists": "ids are made by the server; the decider's unit tests",
+    "slug_not_held": "only a deleted organization releases its own slug; slug decider tests",
+    "name_too_long": "the request schema refuses it first; decider tests",
+    "slug_invalid": "the request schema refuses it first; decider tests",
+    "suspend_reason_too_long": "the request schema refuses it first; decider tests",
+    "rate_limited": "tests/integration/test_ratelimit.py (the operator's bucket is shared)",
+    "api_key_exists": "key ids are made by the server; tests/unit/test_apikey_decider.py",
+    "api_key_name_invalid": "the request schema refuses it first; apikey decider tests",
+    "api_key_too_many_permissions": "the request schema refuses it first; apikey decider tests",
+    "api_key_expiry_in_past": "tests/unit/test_apikey_decider.py",
+    "api_key_grace_out_of_range": "the request schema refuses it first; apikey decider tests",
+    "api_key_revoked": "tests/unit/test_apikey_decider.py",
+    "api_key_not_found": "tests/unit/test_apikey_decider.py",
+    "organization_suspended_no_keys": "commands/apikeys.py; not yet requested over HTTP",
+    "permission_denied": "tests/integration/test_api_keys.py",
+    "permission_escalation": "tests/integration/test_api_keys.py",
+    "operator_only": "tests/integration/test_api_keys.py",
+    "invalid_api_key": "tests/integration/test_api_keys.py",
+    "idempotency_not_supported": "tests/integration/test_api_keys.py",
+    "organization_id_required": "api/apikeys.py; not yet requested over HTTP",
+}
+
+# Exceptions only a fault or a race raises; a test-only route raises them to prove the mapping.
+RAISED: dict[str, Callable[[], Exception]] = {
+    "bad_request": lambda: ClientException("bad"),
+    "forbidden": PermissionDeniedException,
+    "not_acceptable": lambda: HTTPException(status_code=406),
+    "conflict": lambda: HTTPException(status_code=409),
+    "unsupported_media_type": lambda: HTTPException(status_code=415),
+    "service_unavailable": ServiceUnavailableException,
+    "error": lambda: HTTPException(status_code=418),
+    "internal_error": lambda: RuntimeError("boom"),
+    "domain_error": lambda: DomainError("a rule said no"),
+    "already_exists": lambda: AlreadyExists("it exists"),
+    "invalid_state": lambda: InvalidState("not now"),
+    "invalid_value": lambda: InvalidValue("not that"),
+    "version_changed_concurrently": lambda: VersionConflict(3, None),
+    "too_much_contention": lambda: TooMuchContention("the stream kept changing; try again"),
+}
+
+
+@get("/test/raise/{what:str}", include_in_schema=False)
+async def raise_for_test(what: FromPath[str]) -> None:
+    raise RAISED[what]()
+
+
+class Clients(NamedTuple):
+    main: TestClient[Any]  # CORS_ORIGINS=https://app.example.com
+    impatient: TestClient[Any]  # READ_WAIT_TIMEOUT_MS=50
+    closed: TestClient[Any]  # an unreachable Redis, RATE_LIMIT_FAILURE_MODE=closed
+    settings: Settings
+
+
+Spec = tuple[TestClient[Any], str, str, dict[str, Any]]
+
+
+def organization(c: Clients, **body: Any) -> str:
+    body = {"name": "Acme", "slug": f"err-{uuid.uuid4().hex[:12]}", **body}
+    created = c.main.post("/v1/organizations", json=body)
+    assert created.status_code == 201, created.text
+    return f"/v1/organizations/{created.json()['id']}"
+
+
+def after(c: Clients, path: str, *steps: str) -> str:
+    for step in steps:
+        assert c.main.post(f"{path}/{step}", json={}).status_code == 200
+    return path
+
+
+def deleted(c: Clients) -> str:
+    path = organization(c)
+    assert c.main.delete(path).status_code == 200
+    return path
+
+
+def with_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {"json": {"name": "x", "slug": f"s-{uuid.uuid4().hex[:10]}", "settings": settings}}
+
+
+def slug_taken(c: Clients) -> Spec:
+    slug = f"taken-{uuid.uuid4().hex[:10]}"
+    organization(c, slug=slug)
+    return c.main, "POST", "/v1/organizations", {"json": {"name": "B", "slug": slug}}
+
+
+def reused_key(c: Clients) -> Spec:
+    key = str(uuid.uuid4())
+    c.main.post("/v1/organizations", json={"name": "a", "slug": f"k-{key[:8]}"},
+                headers={"Idempotency-Key": key})
+    return c.main, "POST", "/v1/organizations", {"json": {"name": "b", "slug": f"k-{key[:8]}"},
+                                                 "headers": {"Idempotency-Key": key}}
+
+
+def key_in_use(c: Clients) -> Spec:
+    key = str(uuid.uuid4())
+    with redis.Redis.from_url(c.settings.redis_url) as r:
+        r.set(f"{c.settings.redis_key_prefix}idempotency:operator:platform-operator:{key}", "1",
+              px=60_000)
+    return c.main, "POST", "/v1/organizations", {"json": {"name": "a", "slug": f"k-{key[:8]}"},
+                                                 "headers": {"Idempotency-Key": key}}
+
+
+def too_deep(c: Clients) -> Spec:
+    body = '{"name":"x","slug":"x","settings":' + '{"a":' * 40 + "1" + "}" * 41
+    return c.main, "POST", "/v1/organizations", {
+        "content": body, "headers": {"Content-Type": "application/json"}}
+
+
+ORGS = "/v1/organizations"
+REQUESTS: dict[str, Callable[[Clients], Spec]] = {
+    "malformed_json": lambda c: (c.main, "POST", ORGS, {
+        "content": b"{bad", "headers": {"Content-Type": "application/json"}}),
+    "missing_body": lambda c: (c.main, "POST", ORGS, {}),
+    "invalid_parameter": lambda c: (c.main, "GET", f"{ORGS}?limit=abc", {}),
+    "if_match_invalid": lambda c: (c.main, "PATCH", organization(c), {
+        "json": {"name": "y"}, "headers": {"If-Match": "abc"}}),
+    "as_of_invalid": lambda c: (c.main, "GET", f"{ORGS}/{uuid.uuid4()}?as_of=nope", {}),
+    "status_filter_invalid": lambda c: (c.main, "GET", f"{ORGS}?status=gone", {}),
+    "cursor_invalid": lambda c: (c.main, "GET", f"{ORGS}?cursor=!!!", {}),
+    "invalid_idempotency_key": lambda c: (c.main, "POST", ORGS, {
+        **with_settings({}), "headers": {"Idempotency-Key": "k" * 300}}),
+    "json_too_deep": too_deep,
+    "unknown_api_version": lambda c: (c.main, "GET", "/health/live", {
+        "headers": {"Chronicle-Version": "1999-01-01"}}),
+    "conflicting_api_version": lambda c: (c.main, "GET", "/health/live?chronicle_version=2026-06-01",
+                                          {"headers": {"Chronicle-Version": "2026-11-01"}}),
+    "unauthorized": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": ""}}),
+    "invalid_token": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer no"}}),
+    "cors_preflight_rejected": lambda c: (c.main, "OPTIONS", ORGS, {"headers": {
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}}),
+    "not_found": lambda c: (c.main, "GET", "/v1/nowhere", {}),
+    "organization_not_found": lambda c: (c.main, "GET", f"{ORGS}/{uuid.uuid4()}/history", {}),
+    "method_not_allowed": lambda c: (c.main, "PUT", ORGS, {"json": {}}),
+    "slug_taken": slug_taken,
+    "organization_deleted": lambda c: (c.main, "PATCH", deleted(c), {"json": {"name": "z"}}),
+    "organization_already_suspended": lambda c: (
+        c.main, "POST", f"{after(c, organization(c), 'suspend')}/suspend", {"json": {}}),
+    "organization_not_suspended": lambda c: (
+        c.main, "POST", f"{organization(c)}/reactivate", {}),
+    "version_conflict": lambda c: (c.main, "PATCH", organization(c), {
+        "json": {"name": "y"}, "headers": {"If-Match": '"7"'}}),
+    "idempotency_key_in_use": key_in_use,
+    "payload_too_large": lambda c: (c.main, "POST", ORGS, {
+        "content": b"{" + b" " * (c.settings.max_body_bytes + 1) + b"}"}),
+    "validation_failed": lambda c: (c.main, "POST", ORGS, {"json": {"name": 5, "slug": "x"}}),
+    "name_blank": lambda c: (c.main, "POST", ORGS, {"json": {"name": "  ", "slug": "x"}}),
+    "ip_whitelist_too_many": lambda c: (c.main, "POST", ORGS, with_settings(
+        {"ipWhitelist": ["10.0.0.1"] * 101})),
+    "ip_whitelist_invalid": lambda c: (c.main, "POST", ORGS, with_settings(
+        {"ipWhitelist": ["nope"]})),
+    "allowed_origins_too_many": lambda c: (c.main, "POST", ORGS, with_settings(
+        {"security": {"allowedOrigins": ["https://a.example"] * 101}})),
+    "session_timeout_out_of_range": lambda c: (c.main, "POST", ORGS, with_settings(
+        {"security": {"sessionTimeout": 0}})),
+    "data_retention_out_of_range": lambda c: (c.main, "POST", ORGS, with_settings(
+        {"dataRetention": {"logs": 4000}})),
+    "timezone_invalid": lambda c: (c.main, "POST", ORGS, with_settings({"timezone": ""})),
+    "idempotency_key_reused": reused_key,
+    "headers_too_large": lambda c: (c.main, "GET", "/health/live", {
+        "headers": {"X-Padding": "p" * c.settings.max_header_bytes}}),
+    "not_caught_up": lambda c: (c.impatient, "GET", f"{ORGS}?min_position={10**15}", {}),
+    "rate_limiter_unavailable": lambda c: (c.closed, "GET", ORGS, {}),
+    **{reason: (lambda c, r=reason: (c.main, "GET", f"/test/raise/{r}", {})) for reason in RAISED},
+}
+
+
+def request(clients: Clients, reason: str, language: str) -> Any:
+    client, method, path, kwargs = REQUESTS[reason](clients)
+    headers = {"Accept-Language": language, **kwargs.pop("headers", {})}
+    if "json" in kwargs:
+        kwargs = {"content": json.dumps(kwargs.pop("json")), **kwargs}
+        headers.setdefault("Content-Type", "application/json")
+    return client.request(method, path, headers=headers, **kwargs)
