@@ -30,7 +30,9 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
 
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=settings.api_workers, log_level=settings.log_level,
-                access_log=False, proxy_headers=False, timeout_keep_alive=30)
+                access_log=False, proxy_headers=False, timeout_keep_alive=30,
+                ssl_certfile=settings.tls_cert_file or None,
+                ssl_keyfile=settings.tls_key_file or None)
     return 0
 
 

@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_json_depth: int = 32
     cors_origins: str = ""
     behind_tls_proxy: bool = False
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     read_wait_timeout_ms: int = 5000
     command_retries: int = 5
     relay_batch_size: int = 500
@@ -102,6 +104,8 @@ ENV_NAMES: dict[str, str] = {
     "MAX_JSON_DEPTH": "max_json_depth",
     "CORS_ORIGINS": "cors_origins",
     "BEHIND_TLS_PROXY": "behind_tls_proxy",
+    "TLS_CERT_FILE": "tls_cert_file",
+    "TLS_KEY_FILE": "tls_key_file",
     "READ_WAIT_TIMEOUT_MS": "read_wait_timeout_ms",
     "COMMAND_RETRIES": "command_retries",
     "RELAY_BATCH_SIZE": "relay_batch_size",
@@ -148,6 +152,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{_env_name(field)} must be a positive integer")
     if settings.env == "production" and len(settings.api_secret) < 32:
         raise SettingsError("API_SECRET must be set to at least 32 characters in production")
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE must be given together")
+    for name in ("tls_cert_file", "tls_key_file"):
+        path = getattr(settings, name)
+        if path and not os.path.isfile(path):
+            raise SettingsError(f"{_env_name(name)}: no such file {path!r}")
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
     for origin in settings.cors_origin_list:
