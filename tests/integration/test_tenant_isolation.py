@@ -1,0 +1,80 @@
+"""Tenant isolation, generated from the route table: organization A's key, aimed at B's ids,
+gets 404 or 403 on every /v1 route and never sees B's data. A new route fails this test
+until it is given a case below."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.integration.test_api_keys import ALL, issue, new_org
+
+# (method, route path) -> (path with B's ids, request kwargs, statuses allowed)
+CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
+    ("GET", "/v1/organizations"): ("/v1/organizations", {}, {200}),
+    ("POST", "/v1/organizations"): ("/v1/organizations", {
+        "json": {"name": "x", "slug": "iso-{nonce}"}}, {403}),
+    ("GET", "/v1/organizations/{organization_id:uuid}"): ("/v1/organizations/{org}", {}, {404}),
+    ("PATCH", "/v1/organizations/{organization_id:uuid}"): (
+        "/v1/organizations/{org}", {"json": {"name": "stolen"}}, {404}),
+    ("DELETE", "/v1/organizations/{organization_id:uuid}"): (
+        "/v1/organizations/{org}", {}, {404}),
+    ("POST", "/v1/organizations/{organization_id:uuid}/suspend"): (
+        "/v1/organizations/{org}/suspend", {"json": {}}, {404}),
+    ("POST", "/v1/organizations/{organization_id:uuid}/reactivate"): (
+        "/v1/organizations/{org}/reactivate", {}, {404}),
+    ("GET", "/v1/organizations/{organization_id:uuid}/history"): (
+        "/v1/organizations/{org}/history", {}, {404}),
+    ("GET", "/v1/api-keys"): ("/v1/api-keys?organization_id={org}", {}, {404}),
+    ("POST", "/v1/api-keys"): ("/v1/api-keys", {
+        "json": {"name": "stolen", "organizationId": "{org}"}}, {404}),
+    ("GET", "/v1/api-keys/{key_id:uuid}"): ("/v1/api-keys/{key}", {}, {404}),
+    ("DELETE", "/v1/api-keys/{key_id:uuid}"): ("/v1/api-keys/{key}", {}, {404}),
+    ("POST", "/v1/api-keys/{key_id:uuid}/roll"): ("/v1/api-keys/{key}/roll", {"json": {}}, {404}),
+    ("GET", "/v1/projections"): ("/v1/projections", {}, {403}),
+}
+
+
+def v1_routes(client: TestClient[Any]) -> set[tuple[str, str]]:
+    return {(method, route.path) for route in client.app.routes
+            if route.path.startswith("/v1/")
+            for method in getattr(route, "methods", ()) if method not in ("OPTIONS", "HEAD")}
+
+
+def test_every_v1_route_has_an_isolation_case(client: TestClient[Any]) -> None:
+    assert v1_routes(client) == set(CASES)
+
+
+def fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    return value
+
+
+@pytest.fixture(scope="module")
+def tenants(client: TestClient[Any]) -> dict[str, str]:
+    a, b = new_org(client), new_org(client)
+    key_a, key_b = issue(client, a["id"], permissions=ALL), issue(client, b["id"], permissions=ALL)
+    return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
+            "key": str(uuid.UUID(key_b.split("_")[2]))}
+
+
+@pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[str, str],
+                                         route: tuple[str, str]) -> None:
+    path, kwargs, allowed = CASES[route]
+    ids = {**tenants, "nonce": uuid.uuid4().hex[:8]}
+    response = client.request(route[0], fill(path, ids), **fill(kwargs, ids),
+                              headers={"Authorization": f"Bearer {tenants['key_a']}"})
+    assert response.status_code in allowed, response.text
+    assert tenants["org"] not in response.text
+    assert tenants["key"] not in response.text
+    b_still = client.get(f"/v1/organizations/{tenants['org']}").json()
+    assert (b_still["name"], b_still["status"]) == ("Tenant", "active")
+    assert client.get(f"/v1/organizations/{tenants['org']}", headers={
+        "Authorization": f"Bearer {tenants['key_b']}"}).status_code == 200
