@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 SCRIPT = """
 local token, mode, nonce = "%(token)s", "%(mode)s", "%(nonce)s"
-local counter, id = 0, 0
+local counter = 0
+id = 0  -- a global: thread:set() gives each thread its own value
 function setup(thread) id = id + 1; thread:set("id", id) end
 function request()
   counter = counter + 1
