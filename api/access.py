@@ -3,11 +3,14 @@ its permissions. Another organization's ids look like they do not exist (404).""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Request
 
 from api.errors import ApiException
+from domain.apikey import access
 from domain.apikey.events import Action, ApiPermission
 from infra.keycache import CachedKey
 
@@ -32,6 +35,18 @@ def require(request: Request, resource: str, action: Action,
         raise ApiException(403, "forbidden", f"this API key may not {action} {resource}",
                            reason="permission_denied",
                            params={"action": action, "resource": resource})
+
+
+def shaped(request: Request, resource: str, obj: msgspec.Struct) -> Any:
+    """``obj`` as this caller may see it: whole for the operator; for a key, only the fields
+    its read grants allow, and None when no grant's filters admit the object."""
+    key = key_of(request)
+    if key is None:
+        return obj
+    data = msgspec.to_builtins(obj)
+    if not access.admits(key.permissions, resource, "read", data):
+        return None
+    return access.visible(data, access.allowed_fields(key.permissions, resource, "read"))
 
 
 def require_operator(request: Request) -> None:

@@ -140,3 +140,25 @@ def test_issuing_a_key_refuses_an_idempotency_key(client: TestClient[Any]) -> No
         "name": "k", "organizationId": org["id"]})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "idempotency_not_supported"
+
+
+def test_field_conditions_hide_every_other_field(client: TestClient[Any]) -> None:
+    org = new_org(client)
+    key = issue(client, org["id"], permissions=[{
+        "resource": "organizations", "actions": ["read"], "conditions": {"fields": ["name"]}}])
+    seen = as_key(client, key, "GET", f"/v1/organizations/{org['id']}").json()
+    assert seen == {"id": org["id"], "name": "Tenant"}
+    listed = as_key(client, key, "GET", "/v1/organizations").json()["data"]
+    assert listed == [{"id": org["id"], "name": "Tenant"}]
+
+
+def test_filter_conditions_hide_objects_that_do_not_match(client: TestClient[Any]) -> None:
+    org = new_org(client)
+    key = issue(client, org["id"], permissions=[{
+        "resource": "organizations", "actions": ["read"],
+        "conditions": {"filters": {"plan": "enterprise"}}}])
+    path = f"/v1/organizations/{org['id']}"
+    assert as_key(client, key, "GET", path).status_code == 404
+    upgraded = client.patch(path, json={"plan": "enterprise"}).json()
+    client.get(path, params={"min_position": upgraded["position"]})
+    assert as_key(client, key, "GET", path).json()["plan"] == "enterprise"
