@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 from psycopg.rows import dict_row
 
+from api import openapi as docs
 from api.access import key_of, permits, require
 from api.errors import ApiException
 from api.organizations import container_of, context_of
@@ -92,7 +93,13 @@ class ApiKeyController(Controller):
     path = "/v1/api-keys"
     tags = ["api keys"]
 
-    @post("/", status_code=201, summary="Issue an API key (the secret is shown once)")
+    @post("/", status_code=201, summary="Issue an API key (the secret is shown once)",
+          **docs.documented(201, IssuedKey, *docs.BODY, "json_too_deep", "payload_too_large",
+                            "not_found", "organization_not_found", "organization_id_required",
+                            "organization_suspended_no_keys", "permission_denied",
+                            "permission_escalation", "idempotency_not_supported",
+                            "api_key_expiry_in_past", success_headers=("Location",),
+                            description="The key: its secret appears in this response only."))
     async def create(self, request: Request, data: JSONBody[CreateApiKeyBody]) -> Response[IssuedKey]:
         no_idempotency(request)
         caller = key_of(request)
@@ -114,7 +121,9 @@ class ApiKeyController(Controller):
                         status_code=201,
                         headers={"Location": f"/v1/api-keys/{issued.result.stream_id}"})
 
-    @get("/", summary="List API keys (never their secrets)")
+    @get("/", summary="List API keys (never their secrets)",
+         **docs.read(ApiKeyList, "invalid_parameter", "not_found", "permission_denied",
+                     "not_caught_up"))
     async def list_(self, request: Request, min_position: MinPosition,
                     organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
                     ) -> ApiKeyList:
@@ -125,7 +134,9 @@ class ApiKeyController(Controller):
                                 (org_id,) if org_id else ())
         return ApiKeyList(data=rows)
 
-    @get("/{key_id:uuid}", summary="One API key (never its secret)")
+    @get("/{key_id:uuid}", summary="One API key (never its secret)",
+         **docs.read(ApiKeyOut, "invalid_parameter", "not_found", "api_key_not_found",
+                     "permission_denied", "not_caught_up"))
     async def read(self, request: Request, key_id: KeyId, min_position: MinPosition) -> ApiKeyOut:
         rows = await self._rows(request, min_position, "id = %s", (key_id,))
         if not rows:
@@ -134,7 +145,11 @@ class ApiKeyController(Controller):
         return rows[0]
 
     @post("/{key_id:uuid}/roll", status_code=200,
-          summary="Roll: a new secret; the old one stays valid for the grace period")
+          summary="Roll: a new secret; the old one stays valid for the grace period",
+          **docs.documented(200, IssuedKey, "malformed_json", "validation_failed",
+                            "json_too_deep", "payload_too_large", "api_key_not_found",
+                            "api_key_revoked", "permission_denied", "idempotency_not_supported",
+                            optional_body=True))
     async def roll(self, request: Request, key_id: KeyId,
                    data: JSONBody[RollBody | None] = None) -> IssuedKey:
         no_idempotency(request)
@@ -146,7 +161,9 @@ class ApiKeyController(Controller):
         return IssuedKey(id=key_id, key=issued.secret, version=issued.result.version,
                          position=issued.result.position)
 
-    @delete("/{key_id:uuid}", status_code=200, summary="Revoke an API key at once")
+    @delete("/{key_id:uuid}", status_code=200, summary="Revoke an API key at once",
+            **docs.documented(200, IssuedKey, "api_key_not_found", "api_key_revoked",
+                              "permission_denied"))
     async def revoke(self, request: Request, key_id: KeyId) -> IssuedKey:
         require(request, "api_keys", "delete")
         c, ctx, caller = container_of(request), context_of(request), key_of(request)

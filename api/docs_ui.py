@@ -19,7 +19,6 @@ from litestar.static_files import create_static_files_router
 SWAGGER_UI_VERSION = "5.35.0"
 ASSETS_DIR = Path(__file__).parent / "static" / "swagger"
 ASSETS_PATH = "/assets"  # under the OpenAPI router's path (/docs)
-ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "chronicle-docs.js", "favicon-32x32.png")
 
 
 class SwaggerUI(OpenAPIRenderPlugin):

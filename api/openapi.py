@@ -1,17 +1,17 @@
 """The OpenAPI document's shared parts: bearer scheme, documented headers, error responses.
 
-Routes stay thin: they spread ``**read(...)``, ``**command(...)`` or ``**health(...)`` into
-their decorator. Error bodies are the one ``ErrorBody`` schema, with examples drawn from the
-message catalog (api/i18n.py) by the reasons a route can answer with. Headers that the shared
-machinery reads or writes (request ids, versions, idempotency, If-Match, rate limits, ETag)
-are added to each operation by the ``operation_class`` built here, since litestar documents
-only the headers a handler declares itself.
+Routes stay thin: they spread ``**read(...)``, ``**command(...)``, ``**documented(...)`` or
+``**health(...)`` into their decorator. Error bodies are the one ``ErrorBody`` schema, with
+examples drawn from the message catalog (api/i18n.py) by the reasons a route can answer with.
+Headers that the shared machinery reads or writes (request ids, versions, idempotency,
+If-Match, rate limits, ETag) are added to each operation by the ``operation_class`` built
+here, since litestar documents only the headers a handler declares itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -114,16 +114,18 @@ HEADERS: dict[str, OpenAPIHeader] = {
     **{f"RateLimit-{k}": _header(v, INTEGER) for k, v in _RATE.items()},
     "Retry-After": _header("Seconds to wait before retrying.", INTEGER, required=True),
     "WWW-Authenticate": _header("The Bearer challenge.", required=True),
-    "ETag": _header('The organization\'s version, quoted (`"3"`): send it as If-Match.',
+    "ETag": _header('The resource\'s version, quoted (`"3"`): send it as If-Match.',
                     Schema(type=OpenAPIType.STRING, pattern=r'^"[0-9]+"$'), required=True),
     "Idempotent-Replayed": _header(
         "`true` when this answers an earlier request with the same Idempotency-Key.",
         Schema(type=OpenAPIType.STRING, enum=["true"])),
-    "Location": _header("The new organization's URL.", required=True),
+    "Location": _header("The new resource's URL.", required=True),
 }
 COMMON_REQUEST = ("RequestId", "ChronicleVersion", "ChronicleVersionQuery", "AcceptLanguage")
 EVERY_RESPONSE = ("X-Request-Id", versioning.HEADER)
 RATE_LIMIT = tuple(f"RateLimit-{k}" for k in _RATE)
+RATE_LIMITED: dict[str, OpenAPIHeader | Reference] = {  # on a 429 they are always there
+    f"RateLimit-{k}": _header(v, INTEGER, required=True) for k, v in _RATE.items()}
 ON_ERROR = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
 ETAG, ACCEPTED = ("ETag",), ("ETag", "Idempotent-Replayed")
 CREATED = (*ACCEPTED, "Location")
@@ -195,7 +197,8 @@ def errors(*reasons: str) -> dict[int, ResponseSpec]:
 
 
 def _operation(request: Sequence[str], success: Sequence[str],
-               request_examples: Mapping[str, Any] | None) -> type[Operation]:
+               request_examples: Mapping[str, Any] | None, *, optional_body: bool = False,
+               ) -> type[Operation]:
     """An Operation class that adds the shared request and response headers (and examples)."""
 
     @dataclass
@@ -207,10 +210,12 @@ def _operation(request: Sequence[str], success: Sequence[str],
                 if isinstance(response, OpenAPIResponse):
                     response.headers = {**(response.headers or {}), **_headers_for(
                         int(status), secured=bool(self.security), success=success)}
-            if request_examples and isinstance(self.request_body, RequestBody):
+            if isinstance(self.request_body, RequestBody):
+                self.request_body.required = not optional_body
                 for media in self.request_body.content.values():
                     media.examples = {name: RawExample(summary=name, value=value)
-                                      for name, value in request_examples.items()}
+                                      for name, value in (request_examples or {}).items()
+                                      } or media.examples
 
     return Documented
 
@@ -222,34 +227,43 @@ def _headers_for(status: int, *, secured: bool, success: Sequence[str],
         names += ON_ERROR.get(status, ())
     headers: dict[str, OpenAPIHeader | Reference] = {n: _ref("headers", n) for n in names}
     if secured and status != 401:  # the limit is charged after authentication, and on a 429
-        headers.update({n: replace(HEADERS[n], required=True) if status == 429  # it is sure
-                        else _ref("headers", n) for n in RATE_LIMIT})
+        headers.update(RATE_LIMITED if status == 429 else {
+            n: _ref("headers", n) for n in RATE_LIMIT})
     return headers
+
+
+def documented(status: int, model: type, *reasons: str, example: Any = None,
+               request_headers: Sequence[str] = (), success_headers: Sequence[str] = (),
+               requests: Mapping[str, Any] | None = None, optional_body: bool = False,
+               description: str = "OK") -> dict[str, Any]:
+    """Route kwargs for any authenticated operation: its success body (``model``), the errors
+    of every /v1 route and ``reasons``, and the headers named (keys of PARAMETERS, HEADERS)."""
+    success = ResponseSpec(model, description=description, generate_examples=False,
+                           examples=[RawExample(id="example", value=example)] if example
+                           else None)
+    return {"responses": {status: success, **errors(*EVERY_ROUTE, *OPERATOR_ROUTE, *reasons)},
+            "operation_class": _operation(request_headers, success_headers, requests,
+                                          optional_body=optional_body)}
 
 
 def read(model: type, *reasons: str, example: Any = None, etag: bool = False,
          ) -> dict[str, Any]:
-    """Route kwargs for an authenticated read: its 200 body (``model``), errors and headers."""
-    success = ResponseSpec(model, description="OK", generate_examples=False,
-                           examples=[RawExample(id="example", value=example)] if example
-                           else None)
-    return {"responses": {200: success, **errors(*EVERY_ROUTE, *OPERATOR_ROUTE, *reasons)},
-            "operation_class": _operation((), ETAG if etag else (), None)}
+    """Route kwargs for a read answering 200 with ``model`` (and its version as ETag)."""
+    return documented(200, model, *reasons, example=example,
+                      success_headers=ETAG if etag else ())
 
 
-def command(status: int, *reasons: str, example: Any, model: type = CommandAccepted,
-            requests: Mapping[str, Any] | None = None, creates: bool = False,
-            ) -> dict[str, Any]:
-    """Route kwargs for a command: its body (CommandAccepted unless ``model``), errors, the
-    Idempotency-Key and (unless it ``creates``) If-Match headers, ETag and Location."""
-    success = ResponseSpec(
-        model, generate_examples=False, examples=[RawExample(id="accepted", value=example)],
+def command(status: int, *reasons: str, example: Any, requests: Mapping[str, Any] | None = None,
+            creates: bool = False, optional_body: bool = False) -> dict[str, Any]:
+    """Route kwargs for an organization command: CommandAccepted, the errors of any write,
+    Idempotency-Key, and If-Match unless it ``creates`` (then Location)."""
+    return documented(
+        status, CommandAccepted, *WRITE, *reasons, example=example, requests=requests,
+        optional_body=optional_body,
+        request_headers=("IdempotencyKey",) if creates else ("IdempotencyKey", "IfMatch"),
+        success_headers=CREATED if creates else ACCEPTED,
         description="Accepted: the new version, and the event store position to pass as "
                     "`min_position` to read this write.")
-    request = ("IdempotencyKey",) if creates else ("IdempotencyKey", "IfMatch")
-    return {"responses": {status: success,
-                          **errors(*EVERY_ROUTE, *OPERATOR_ROUTE, *WRITE, *reasons)},
-            "operation_class": _operation(request, CREATED if creates else ACCEPTED, requests)}
 
 
 def health(unhealthy: type | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import examples as ex
 from api import openapi as docs
-from api.access import key_of, require, require_operator
+from api.access import key_of, require, require_operator, shaped
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.middleware import ensure_request_id
@@ -167,7 +167,7 @@ class OrganizationController(Controller):
     @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend", **docs.command(
         200, "malformed_json", "validation_failed", *docs.TARGET, *docs.VERSIONED,
         "organization_already_suspended", "organization_deleted", example=ex.ACCEPTED,
-        requests=ex.SUSPEND_REQUESTS))
+        requests=ex.SUSPEND_REQUESTS, optional_body=True))
     async def suspend(self, request: Request, organization_id: OrgId,
                       data: JSONBody[SuspendBody | None] = None) -> Response[CommandAccepted]:
         reason = data.reason if data else ""
@@ -211,10 +211,11 @@ class OrganizationController(Controller):
             async with c.pool.connection() as conn:
                 row = await queries.get(conn, organization_id)
             found = out(row) if row else None
-        if found is None:
+        seen = shaped(request, "organizations", found) if found is not None else None
+        if found is None or seen is None:
             raise ApiException(404, "not_found", "organization not found",
                                reason="organization_not_found")
-        return Response(found, headers={"ETag": f'"{found.version}"'})
+        return Response(seen, headers={"ETag": f'"{found.version}"'})
 
     async def _as_of(self, c: Container, organization_id: UUID, raw: str,
                      ) -> OrganizationOut | None:
@@ -259,7 +260,8 @@ class OrganizationController(Controller):
         backward = before_pos is not None
         has_next = more if not backward else True
         has_prev = (after_pos is not None) if not backward else more
-        return OrganizationPage(data=[out(r) for r in rows], pagination=PaginationInfo(
+        visible = [v for v in (shaped(request, "organizations", out(r)) for r in rows) if v]
+        return OrganizationPage(data=visible, pagination=PaginationInfo(
             limit=limit, total=total, total_pages=math.ceil(total / limit),
             has_next=bool(last) and has_next, has_prev=bool(first) and has_prev,
             next_cursor=queries.encode_cursor(last["created_position"])
