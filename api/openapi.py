@@ -62,15 +62,20 @@ class RawExample(Example):
 
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
-    """Struct schemas that say what msgspec enforces: `forbid_unknown_fields` structs get
-    `additionalProperties: false` (litestar's own plugin leaves it out)."""
+    """Struct schemas that say what msgspec enforces (`forbid_unknown_fields` structs get
+    `additionalProperties: false`), and the same document in every process."""
 
-    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator,
-                          ) -> Schema:
+    def to_openapi_schema(  # type: ignore[override]
+            self, field_definition: FieldDefinition, schema_creator: SchemaCreator,
+    ) -> Schema | Reference:
         schema = super().to_openapi_schema(field_definition, schema_creator)
         if msgspec.inspect.type_info(field_definition.type_).forbid_unknown_fields:  # type: ignore[attr-defined]
             schema.additional_properties = False
-        return schema
+        # The reference, as litestar answers for a struct it has met before. A Schema here would
+        # get the default of the field that met the struct first stamped on the shared component,
+        # and which field that is follows hash order: a different document in every process.
+        return schema_creator.schema_registry.get_reference_for_field_definition(
+            field_definition) or schema
 
 
 def _param(name: str, description: str, schema: Schema, where: str = "header") -> Parameter:

@@ -35,8 +35,9 @@ class CachedKey(NamedTuple):
 
 SELECT = (
     "SELECT k.id, k.organization_id, k.environment, k.hashed_key, k.previous_hashed_key,"
-    " k.previous_valid_until, k.permissions, k.rate_limit, k.status, k.expires_at, o.plan"
-    " FROM api_keys k JOIN organizations o ON o.id = k.organization_id WHERE k.id = %s"
+    " k.previous_valid_until, k.permissions, k.rate_limit, k.status, k.expires_at,"
+    " coalesce(o.plan, 'free') AS plan"
+    " FROM api_keys k LEFT JOIN organizations o ON o.id = k.organization_id WHERE k.id = %s"
 )
 
 

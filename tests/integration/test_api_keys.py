@@ -13,9 +13,12 @@ from tests.conftest import wait_until
 ALL = [{"resource": "*", "actions": ["create", "read", "update", "delete"]}]
 
 
-def new_org(client: TestClient[Any]) -> dict[str, Any]:
-    return client.post("/v1/organizations", json={  # type: ignore[no-any-return]
-        "name": "Tenant", "slug": f"tenant-{uuid.uuid4().hex[:10]}"}).json()
+def new_org(client: TestClient[Any], plan: str = "enterprise") -> dict[str, Any]:
+    """An organization, readable before it is returned (its plan sets its keys' limits)."""
+    created = client.post("/v1/organizations", json={
+        "name": "Tenant", "slug": f"tenant-{uuid.uuid4().hex[:10]}", "plan": plan}).json()
+    client.get(f"/v1/organizations/{created['id']}", params={"min_position": created["position"]})
+    return created  # type: ignore[no-any-return]
 
 
 def issue(client: TestClient[Any], org_id: str, **body: Any) -> str:
@@ -153,7 +156,7 @@ def test_field_conditions_hide_every_other_field(client: TestClient[Any]) -> Non
 
 
 def test_filter_conditions_hide_objects_that_do_not_match(client: TestClient[Any]) -> None:
-    org = new_org(client)
+    org = new_org(client, plan="starter")
     key = issue(client, org["id"], permissions=[{
         "resource": "organizations", "actions": ["read"],
         "conditions": {"filters": {"plan": "enterprise"}}}])
