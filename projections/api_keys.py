@@ -15,6 +15,7 @@ import redis
 from psycopg import sql
 
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
+from projections.rows import update_if_newer
 from projections.runtime import Item
 
 TABLE = "api_keys"
@@ -85,8 +86,5 @@ class ApiKeysProjection:
 
     def _update(self, cur: psycopg.Cursor, item: Item, **columns: object) -> None:
         e = item.envelope
-        columns |= {"version": e.version, "updated_at": e.occurred_at}
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
-        cur.execute(sql.SQL("UPDATE {} SET {} WHERE id = %s AND version < %s").format(
-            self.table, assignments), (*columns.values(), e.stream_id, e.version))
+        update_if_newer(cur, self.table, e.stream_id, e.version, **columns,
+                        updated_at=e.occurred_at)

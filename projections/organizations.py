@@ -17,6 +17,7 @@ from domain.organization.events import (
     OrganizationSettingsUpdated,
     OrganizationSuspended,
 )
+from projections.rows import update_if_newer
 from projections.runtime import Item
 
 TABLE = "organizations"
@@ -78,12 +79,6 @@ class OrganizationsProjection:
                 return
 
     def _update(self, cur: psycopg.Cursor, item: Item, **columns: object) -> None:
-        """Apply only if newer than the row: a redelivered event changes nothing."""
         e = item.envelope
-        columns |= {"version": e.version, "position": item.position, "updated_at": e.occurred_at}
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
-        cur.execute(
-            sql.SQL("UPDATE {} SET {} WHERE id = %s AND version < %s").format(
-                self.table, assignments),
-            (*columns.values(), e.stream_id, e.version))
+        update_if_newer(cur, self.table, e.stream_id, e.version, **columns,
+                        position=item.position, updated_at=e.occurred_at)
