@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -135,6 +136,12 @@ def workers(settings: Settings, store: EventStore) -> Iterator[Workers]:
     w = Workers(settings, store).start()
     yield w
     w.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.05,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -18,13 +17,7 @@ import pytest
 from infra import clickhouse
 from infra.settings import Settings
 from projections.status import caught_up
-from tests.conftest import ADMIN_TOKEN, spawn, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import ADMIN_TOKEN, free_port, spawn, wait_until
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -12,13 +11,7 @@ from pathlib import Path
 import httpx
 
 from infra.settings import Settings
-from tests.conftest import ADMIN_TOKEN, spawn, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import ADMIN_TOKEN, free_port, spawn, wait_until
 
 
 def test_the_api_serves_https_with_hsts_when_given_a_certificate(

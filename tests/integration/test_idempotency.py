@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,14 +14,8 @@ from litestar.testing import TestClient
 
 from infra.eventstore import EventStore
 from infra.settings import Settings
-from tests.conftest import spawn, wait_until
+from tests.conftest import free_port, spawn, wait_until
 from tests.integration.conftest import AUTH
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def up(url: str) -> bool:

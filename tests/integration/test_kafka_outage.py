@@ -15,15 +15,10 @@ from infra.kafka import create_topics
 from infra.relay import Relay
 from infra.settings import Settings
 from tests.builders import append_history, deduplicated_versions, read_topic
-from tests.conftest import wait_until
+from tests.conftest import free_port, wait_until
 
 NOIDA = str(Path(sys.executable).parent / "noida-db")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def broker(action: str, data: Path, port: int) -> None:
