@@ -31,8 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import ADMIN_TOKEN, deprovision, provision, spawn, wait_until
-from tests.e2e.test_pipeline import free_port
+from tests.conftest import ADMIN_TOKEN, deprovision, free_port, provision, spawn, wait_until
 
 # hypothesis looks numpy up in sys.modules while drawing; a projector thread of the test
 # session (tests/conftest.Workers) may be importing it at that moment, half-initialized.
