@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import msgspec
 import psycopg
 import pytest
@@ -160,3 +163,36 @@ def spawn(settings: Settings, *args: str, log: Path, **env: str) -> subprocess.P
     return subprocess.Popen(
         [sys.executable, "-m", "infra.cli", *args], cwd=ROOT, env=env_for(settings, **env),
         stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/ready", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextlib.contextmanager
+def running_stack(settings: Settings, log: Path, **env: str) -> Iterator[str]:
+    """The real relay, projector and api processes on ``settings``; yields the API's URL."""
+    port = free_port()
+    env = {"PORT": str(port), "API_WORKERS": "1", "RELAY_PORT": str(free_port()),
+           "PROJECTOR_PORT": str(free_port()), **env}
+    url = f"http://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs += [spawn(settings, process, log=log, **env)
+                  for process in ("relay", "projector", "api")]
+        wait_until(lambda: ready(url), timeout=60,
+                   message=f"api ready ({log.read_text(errors='replace')[-800:]})")
+        yield url
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        print("exit codes (relay, projector, api):", [p.returncode for p in procs])
+

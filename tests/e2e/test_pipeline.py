@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,39 +14,15 @@ import pytest
 from infra import clickhouse
 from infra.settings import Settings
 from projections.status import caught_up
-from tests.conftest import ADMIN_TOKEN, free_port, spawn, wait_until
+from tests.conftest import ADMIN_TOKEN, running_stack, wait_until
 
 
 @pytest.fixture
 def stack(isolated: Settings, tmp_path: Path) -> Iterator[tuple[Settings, httpx.Client]]:
-    port = free_port()
-    procs: list[subprocess.Popen[bytes]] = []
-    log = tmp_path / "stack.log"
-    env = {"PORT": str(port), "API_WORKERS": "1", "RELAY_PORT": str(free_port()),
-           "PROJECTOR_PORT": str(free_port())}
-    try:
-        for process in ("relay", "projector", "api"):
-            procs.append(spawn(isolated, process, log=log, **env))
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20,
-                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-
-        def ready() -> bool:
-            try:
-                return client.get("/health/ready").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(ready, timeout=60, message=f"api ready ({log.read_text()[-800:]})")
+    with running_stack(isolated, tmp_path / "stack.log") as url, httpx.Client(
+            base_url=url, timeout=20,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
         yield isolated, client
-        client.close()
-    finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
 
 
 def test_create_then_read_your_write_then_the_clickhouse_row(

@@ -9,9 +9,6 @@ run as real processes on an environment of their own, so what the fuzzer writes 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import ADMIN_TOKEN, deprovision, free_port, provision, spawn, wait_until
+from tests.conftest import ADMIN_TOKEN, deprovision, provision, running_stack
 
 # hypothesis looks numpy up in sys.modules while drawing; a projector thread of the test
 # session (tests/conftest.Workers) may be importing it at that moment, half-initialized.
@@ -67,38 +64,16 @@ CHECKS = [no_server_error_but_waiting, status_code_conformance, content_type_con
 def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env_settings = provision()
     log = tmp_path_factory.mktemp("schemathesis") / "stack.log"
-    port = free_port()
     # A short read wait: generated min_position values are mostly far ahead of the store.
     # Info logs: uvicorn's lifecycle lines tell a clean shutdown from a process that was killed.
-    env = {"PORT": str(port), "API_WORKERS": "1", "RELAY_PORT": str(free_port()),
-           "PROJECTOR_PORT": str(free_port()), "READ_WAIT_TIMEOUT_MS": "200",
-           "LOG_LEVEL": "info"}
-    url = f"http://127.0.0.1:{port}"
-    procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs += [spawn(env_settings, process, log=log, **env)
-                  for process in ("relay", "projector", "api")]
-        wait_until(lambda: _ready(url), timeout=60, message=f"api ready ({_tail(log)})")
-        yield url
+        with running_stack(env_settings, log, READ_WAIT_TIMEOUT_MS="200",
+                           LOG_LEVEL="info") as url:
+            yield url
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
         deprovision(env_settings)
-        # pytest shows these with a failure: the server's side of the story.
-        print("exit codes (relay, projector, api):", [p.returncode for p in procs])
+        # pytest shows this with a failure: the server's side of the story.
         print(_tail(log))
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health/ready", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _tail(log: Path) -> str:
