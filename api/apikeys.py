@@ -16,10 +16,9 @@ from psycopg.rows import dict_row
 from api import openapi as docs
 from api.access import key_of, permits, require
 from api.errors import ApiException
-from api.organizations import container_of, context_of
+from api.organizations import caught_up, container_of, context_of
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
-from projections.status import wait_for
 
 KeyId = FromPath[UUID]
 MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
@@ -174,10 +173,7 @@ class ApiKeyController(Controller):
     async def _rows(self, request: Request, min_position: int | None, where: str,
                     params: tuple[Any, ...]) -> list[ApiKeyOut]:
         c = container_of(request)
-        if min_position is not None and not await wait_for(
-                c.pool, "api_keys", min_position, c.settings.read_wait_timeout_ms / 1000):
-            raise ApiException(503, "not_caught_up", params={"min_position": min_position},
-                               headers={"Retry-After": "1"})
+        await caught_up(c, min_position, "api_keys")
         async with c.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(f"SELECT {COLUMNS} FROM api_keys WHERE {where}"

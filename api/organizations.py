@@ -90,11 +90,13 @@ def out(row: dict[str, Any]) -> OrganizationOut:
         deleted_at=row["deleted_at"])
 
 
-async def caught_up(container: Container, min_position: int | None) -> None:
+async def caught_up(container: Container, min_position: int | None,
+                    projection: str = "organizations") -> None:
+    """Wait (bounded) until ``projection`` has applied everything up to ``min_position``."""
     if min_position is None:
         return
     timeout = container.settings.read_wait_timeout_ms / 1000
-    if not await wait_for(container.pool, "organizations", min_position, timeout):
+    if not await wait_for(container.pool, projection, min_position, timeout):
         raise ApiException(503, "not_caught_up",
                            f"the read model has not reached position {min_position} yet",
                            params={"min_position": min_position}, headers={"Retry-After": "1"})
