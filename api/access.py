@@ -10,46 +10,50 @@ import msgspec
 from litestar import Request
 
 from api.errors import ApiException
+from api.principal import Principal
 from domain.apikey import access
 from domain.apikey.events import Action, ApiPermission
-from infra.keycache import CachedKey
 
 
-def key_of(request: Request) -> CachedKey | None:
-    return request.scope["state"].get("key")
+def principal_of(request: Request) -> Principal | None:
+    """The authenticated principal; None for the platform operator."""
+    return request.scope["state"].get("principal")
 
 
 def permits(permissions: tuple[ApiPermission, ...], resource: str, action: Action) -> bool:
     return any(p.resource in (resource, "*") and action in p.actions for p in permissions)
 
 
+def principal_permits(principal: Principal, resource: str, action: Action) -> bool:
+    return all(permits(grant, resource, action) for grant in principal.grants)
+
+
 def require(request: Request, resource: str, action: Action,
             organization_id: UUID | None = None) -> None:
     """Refuse unless the caller may ``action`` on ``resource`` of ``organization_id``."""
-    key = key_of(request)
-    if key is None:
+    principal = principal_of(request)
+    if principal is None:
         return
-    if organization_id is not None and organization_id != key.organization_id:
+    if organization_id is not None and organization_id != principal.organization_id:
         raise ApiException(404, "not_found", "the requested resource was not found")
-    if not permits(key.permissions, resource, action):
-        raise ApiException(403, "forbidden", f"this API key may not {action} {resource}",
+    if not principal_permits(principal, resource, action):
+        raise ApiException(403, "forbidden", f"this caller may not {action} {resource}",
                            reason="permission_denied",
                            params={"action": action, "resource": resource})
 
 
 def shaped(request: Request, resource: str, obj: msgspec.Struct) -> Any:
     """``obj`` as this caller may see it: whole for the operator; for a key, only the fields
-    its read grants allow, and None when no grant's filters admit the object."""
-    key = key_of(request)
-    if key is None:
+    its read grants allow, and None when no grant's filters admit the object. With a ceiling,
+    both the principal's permissions and the ceiling must admit the object and the field."""
+    principal = principal_of(request)
+    if principal is None:
         return obj
     data = msgspec.to_builtins(obj)
-    if not access.admits(key.permissions, resource, "read", data):
-        return None
-    return access.visible(data, access.allowed_fields(key.permissions, resource, "read"))
+    return access.effective_view(principal.grants, resource, "read", data)
 
 
 def require_operator(request: Request) -> None:
-    if key_of(request) is not None:
+    if principal_of(request) is not None:
         raise ApiException(403, "forbidden", "only the platform operator may do this",
                            reason="operator_only")

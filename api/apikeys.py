@@ -14,7 +14,7 @@ from msgspec import Meta
 from psycopg.rows import dict_row
 
 from api import openapi as docs
-from api.access import key_of, permits, require
+from api.access import principal_of, principal_permits, require
 from api.errors import ApiException
 from api.organizations import caught_up, container_of, context_of
 from domain.apikey.events import ApiPermission
@@ -101,12 +101,12 @@ class ApiKeyController(Controller):
                             description="The key: its secret appears in this response only."))
     async def create(self, request: Request, data: JSONBody[CreateApiKeyBody]) -> Response[IssuedKey]:
         no_idempotency(request)
-        caller = key_of(request)
+        caller = principal_of(request)
         org_id = data.organization_id or (caller.organization_id if caller else None)
         if org_id is None:
             raise ApiException(422, "validation_failed", reason="organization_id_required")
         require(request, "api_keys", "create", org_id)
-        if caller is not None and any(not permits(caller.permissions, p.resource, a)
+        if caller is not None and any(not principal_permits(caller, p.resource, a)
                                       for p in data.permissions for a in p.actions):
             raise ApiException(403, "forbidden", "a key cannot grant more than it holds",
                                reason="permission_escalation")
@@ -126,7 +126,7 @@ class ApiKeyController(Controller):
     async def list_(self, request: Request, min_position: MinPosition,
                     organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
                     ) -> ApiKeyList:
-        caller = key_of(request)
+        caller = principal_of(request)
         org_id = organization_id or (caller.organization_id if caller else None)
         require(request, "api_keys", "read", org_id)
         rows = await self._rows(request, min_position, "organization_id = %s" if org_id else "true",
@@ -153,7 +153,7 @@ class ApiKeyController(Controller):
                    data: JSONBody[RollBody | None] = None) -> IssuedKey:
         no_idempotency(request)
         require(request, "api_keys", "update")
-        c, ctx, caller = container_of(request), context_of(request), key_of(request)
+        c, ctx, caller = container_of(request), context_of(request), principal_of(request)
         grace = timedelta(seconds=data.grace_period_seconds if data else 86400)
         issued = await to_thread.run_sync(lambda: c.api_keys.roll(
             ctx, caller.organization_id if caller else None, key_id, grace))
@@ -165,7 +165,7 @@ class ApiKeyController(Controller):
                               "permission_denied"))
     async def revoke(self, request: Request, key_id: KeyId) -> IssuedKey:
         require(request, "api_keys", "delete")
-        c, ctx, caller = container_of(request), context_of(request), key_of(request)
+        c, ctx, caller = container_of(request), context_of(request), principal_of(request)
         result = await to_thread.run_sync(lambda: c.api_keys.revoke(
             ctx, caller.organization_id if caller else None, key_id))
         return IssuedKey(id=key_id, key="", version=result.version, position=result.position)

@@ -13,6 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.errors import ApiException
+from api.principal import Principal
 from commands.apikeys import hash_key, parse
 from domain.apikey.decider import accepts
 from domain.envelope import Actor
@@ -23,7 +24,7 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chronicle"'}
 
 
 async def operator_guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-    """Authenticate every /v1 request; sets ``actor``, ``organization_id`` and ``key``."""
+    """Authenticate every /v1 request; sets ``actor``, ``organization_id`` and ``principal``."""
     container: Container = connection.app.state.container
     header = connection.headers.get("authorization", "")
     scheme, _sep, given = header.partition(" ")
@@ -42,11 +43,14 @@ async def operator_guard(connection: ASGIConnection, _handler: BaseRouteHandler)
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         container.key_cache.touch(cached.id, now)
         state.update(actor=Actor(kind="api_key", id=str(cached.id)),
-                     organization_id=cached.organization_id, key=cached)
+                     organization_id=cached.organization_id,
+                     principal=Principal("api_key", cached.id, cached.organization_id,
+                                         cached.permissions, cached.rate_limit,
+                                         cached.organization_limit))
         return
     token = container.settings.admin_token
     if scheme.lower() != "bearer" or not token or not hmac.compare_digest(
             given.encode(), token.encode()):
         raise ApiException(401, "invalid_token", "the bearer token is not valid",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    state.update(actor=OPERATOR, organization_id=None, key=None)
+    state.update(actor=OPERATOR, organization_id=None, principal=None)

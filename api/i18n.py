@@ -60,8 +60,8 @@ CATALOG: dict[str, Message] = {
     "invalid_api_key": M(401, "the API key is not valid, or was revoked or expired",
                          "API キーが無効、失効済み、または期限切れです"),
     "forbidden": M(403, "you are not allowed to do this", "この操作を行う権限がありません"),
-    "permission_denied": M(403, "this API key may not {action} {resource}",
-                           "この API キーには {resource} の {action} 権限がありません", "forbidden"),
+    "permission_denied": M(403, "this caller may not {action} {resource}",
+                           "この呼び出し元には {resource} の {action} 権限がありません", "forbidden"),
     "permission_escalation": M(403, "a key cannot grant more than it holds",
                                "API キーは自身が持つ以上の権限を付与できません", "forbidden"),
     "operator_only": M(403, "only the platform operator may do this",
@@ -247,5 +247,24 @@ def codes_table() -> str:
     return "\n".join(rows)
 
 
+def rewrite_readme(path: str = "README.md") -> None:
+    """Replace the README's error table with the one generated from the catalog."""
+    import re
+
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    table = re.compile(r"^\| status \| `reason` \|.*?(?=\n(?!\|))", re.S | re.M)
+    text, count = table.subn(lambda _m: codes_table(), text, count=1)
+    if count != 1:
+        raise SystemExit(f"no error table found in {path}")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 if __name__ == "__main__":
-    print(codes_table())
+    import sys
+
+    if sys.argv[1:] == ["--write-readme"]:
+        rewrite_readme()
+    else:
+        print(codes_table())

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import examples as ex
 from api import openapi as docs
-from api.access import key_of, require, require_operator, shaped
+from api.access import principal_of, require, require_operator, shaped
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.middleware import ensure_request_id
@@ -246,7 +246,7 @@ class OrganizationController(Controller):
                                                     "(repeatable); default active and suspended.")] = None,
                     ) -> OrganizationPage:
         require(request, "organizations", "read")
-        c, caller = container_of(request), key_of(request)
+        c, caller = container_of(request), principal_of(request)
         statuses = status or ["active", "suspended"]
         if any(s not in STATUSES for s in statuses):
             raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",

@@ -10,10 +10,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Message, Scope
 
 from api.errors import ApiException
+from api.principal import Principal
 from domain.envelope import Actor
 from domain.organization.plans import RateLimit
 from infra.container import Container
-from infra.keycache import CachedKey
 from infra.ratelimit import Decision, LimiterUnavailable, Limits
 from infra.ratelimit import Scope as LimitScope
 from infra.settings import Settings
@@ -33,14 +33,14 @@ def limits_of(limit: RateLimit) -> Limits:
                   limit.requests_per_hour, limit.requests_per_day)
 
 
-def scopes_for(actor: Actor, key: CachedKey | None, settings: Settings) -> list[LimitScope]:
-    """The scopes a principal is limited by: an API key by its own limits (its override, or
-    its organization's plan defaults) and by its organization's plan; the platform operator
-    by the settings' limits. Users join with the identity work."""
-    if key is None:
+def scopes_for(actor: Actor, principal: Principal | None, settings: Settings) -> list[LimitScope]:
+    """The scopes a principal is limited by: itself (an API key by its override or its
+    organization's plan defaults; users and OAuth clients by the plan defaults) and by its
+    organization's plan; the platform operator by the settings' limits."""
+    if principal is None:
         return [LimitScope(f"{actor.kind}:{actor.id}", operator_limits(settings))]
-    return [LimitScope(f"api_key:{key.id}", limits_of(key.rate_limit)),
-            LimitScope(f"org:{key.organization_id}", limits_of(key.organization_limit))]
+    return [LimitScope(f"{principal.kind}:{principal.id}", limits_of(principal.rate_limit)),
+            LimitScope(f"org:{principal.organization_id}", limits_of(principal.organization_limit))]
 
 
 def headers(decision: Decision) -> dict[str, str]:
@@ -70,8 +70,8 @@ async def rate_limit_guard(connection: ASGIConnection, _handler: BaseRouteHandle
     if not container.settings.enable_rate_limiting:
         return
     actor: Actor = connection.scope["state"]["actor"]
-    key = connection.scope["state"].get("key")
-    decision = await decide(container, scopes_for(actor, key, container.settings))
+    principal = connection.scope["state"].get("principal")
+    decision = await decide(container, scopes_for(actor, principal, container.settings))
     limit_headers = headers(decision)
     if not decision.allowed:
         retry = str(max(decision.retry_after_s, 1))

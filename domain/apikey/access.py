@@ -38,3 +38,18 @@ def admits(permissions: tuple[ApiPermission, ...], resource: str, action: Action
 
 def visible(obj: Mapping[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
     return dict(obj) if fields is None else {k: v for k, v in obj.items() if k in fields}
+
+
+def effective_view(grants: tuple[tuple[ApiPermission, ...], ...], resource: str, action: Action,
+                   obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``obj`` as seen through every permission set in ``grants`` at once (a key and the role
+    it may never exceed): None unless each set admits the object; only the fields that every
+    set allows."""
+    if not all(admits(g, resource, action, obj) for g in grants):
+        return None
+    fields: frozenset[str] | None = None
+    for g in grants:
+        allowed = allowed_fields(g, resource, action)
+        if allowed is not None:
+            fields = allowed if fields is None else fields & allowed
+    return visible(obj, fields)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.apikey.access import admits, allowed_fields, granting, visible
+from api.access import permits, principal_permits
+from api.principal import Principal
+from domain.apikey.access import admits, allowed_fields, effective_view, granting, visible
 from domain.apikey.events import ApiPermission, Conditions
+from domain.organization.plans import PLAN_LIMITS
 
 FIELDS = ["id", "name", "slug", "plan", "status", "settings", "version"]
 RESOURCES = ["organizations", "api_keys", "*"]
@@ -55,3 +60,23 @@ def test_adding_grants_never_narrows_what_is_visible(
     large = allowed_fields(perms + more, "organizations", action)  # type: ignore[arg-type]
     if granting(perms, "organizations", action):  # type: ignore[arg-type]
         assert large is None or (small is not None and small <= large)
+
+
+@given(key_permissions, key_permissions, objects, st.sampled_from(ACTIONS))
+def test_a_principal_under_a_ceiling_never_sees_more_than_the_ceiling_allows(
+        own: tuple[ApiPermission, ...], ceiling: tuple[ApiPermission, ...],
+        obj: dict[str, str], action: str) -> None:
+    """A key held under its role: whatever the key's grants, the view is never wider than
+    what the role alone would show, nor than what the key alone would show."""
+    both = effective_view((own, ceiling), "organizations", action, obj)  # type: ignore[arg-type]
+    for alone in (own, ceiling):
+        single = effective_view((alone,), "organizations", action, obj)  # type: ignore[arg-type]
+        if single is None:
+            assert both is None
+        elif both is not None:
+            assert set(both) <= set(single)
+    principal = Principal("api_key", uuid.uuid4(), uuid.uuid4(), own, PLAN_LIMITS["free"],
+                          PLAN_LIMITS["free"], ceiling=ceiling)
+    if principal_permits(principal, "organizations", action):  # type: ignore[arg-type]
+        assert permits(ceiling, "organizations", action)  # type: ignore[arg-type]
+        assert permits(own, "organizations", action)  # type: ignore[arg-type]
