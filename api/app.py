@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from anyio import to_thread
 from litestar import Litestar, Router
 
@@ -15,6 +17,7 @@ from api.middleware import add_request_id
 from api.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.operations import projections
 from api.organizations import OrganizationController
+from api.policy import organization_origins, organization_policy_guard
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.security import security_headers
 from api.versioning import echo_version
@@ -37,11 +40,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             task.cancel()
         await app.state.container.close()
 
-    cors = Cors.from_settings(settings)
+    cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
         route_handlers=[live, ready, Router(
             "/", route_handlers=[OrganizationController, ApiKeyController, projections],
-            guards=[operator_guard, rate_limit_guard], security=OPERATOR)],
+            guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR)],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),

@@ -1,9 +1,11 @@
 """The outermost ASGI layer: what is settled before routing, and older versions' response shapes.
 
-Before routing, for every HTTP request: the header size limit (431), CORS preflights, and the
-API version (400 if unknown). Around the route: the JSON depth limit, checked on the raw body
-as it is read (before anything decodes it), and the rewrite of a 2xx JSON body into the shape
-of the version asked for. Responses made here pass through the app's before_send hooks too.
+Before routing, for every HTTP request: the client and scheme a trusted proxy forwarded
+(api/proxy.py), the header size limit (431), FORCE_HTTPS (308 to https, or 403), CORS
+preflights, and the API version (400 if unknown). Around the route: the JSON depth limit,
+checked on the raw body as it is read (before anything decodes it), and the rewrite of a 2xx
+JSON body into the shape of the version asked for. Responses made here pass through the
+app's before_send hooks too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from litestar import MediaType, Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from api import versioning
+from api import proxy, versioning
 from api.cors import Cors, is_preflight
 from api.errors import ApiException, on_api
 from api.security import header_bytes, json_too_deep
@@ -28,6 +30,7 @@ class Edge:
 
     def __init__(self, app: ASGIApp, settings: Settings, cors: Cors) -> None:
         self.app, self.settings, self.cors = app, settings, cors
+        self.proxies = settings.trusted_proxy_networks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,9 +50,13 @@ class Edge:
                        _rewriting(send, steps) if steps else send)
 
     def _answer_early(self, scope: Scope) -> Response[Any] | None:
+        proxy.apply(scope, self.proxies)
         if header_bytes(scope) > self.settings.max_header_bytes:
             raise ApiException(431, "headers_too_large",
                                params={"max": self.settings.max_header_bytes})
+        if (self.settings.force_https and not proxy.is_secure(scope)
+                and not scope.get("path", "").startswith("/health/")):
+            return _to_https(scope)
         if is_preflight(scope):
             return Response(None, status_code=204, media_type=MediaType.TEXT,
                             headers=self.cors.preflight(scope))
@@ -82,6 +89,18 @@ class Edge:
             return message
 
         return guarded
+
+
+def _to_https(scope: Scope) -> Response[Any]:
+    """Plain http under FORCE_HTTPS: a read is redirected (308 keeps the method); anything
+    else is refused, since its body (and credentials) already crossed the network in clear."""
+    if scope.get("method") not in ("GET", "HEAD"):
+        raise ApiException(403, "forbidden", reason="https_required")
+    host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = f"https://{host.split(':')[0]}{scope.get('path', '/')}" + (f"?{query}" if query else "")
+    return Response(None, status_code=308, media_type=MediaType.TEXT,
+                    headers={"Location": target})
 
 
 def _may_be_json(scope: Scope) -> bool:

@@ -13,10 +13,13 @@ from psycopg_pool import AsyncConnectionPool
 from commands.apikeys import ApiKeyCommands
 from commands.organizations import OrganizationCommands
 from infra.eventstore import EventStore, datastore_from_url
+from infra.invalidation import Feed
 from infra.keycache import KeyCache
+from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.settings import Settings
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
+from projections.organizations import CHANNEL as ORGS_CHANNEL
 
 # Only for development and tests; production refuses to start without API_SECRET (settings).
 DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
@@ -33,7 +36,9 @@ class Container:
     limiter: RedisLimiter
     api_keys: ApiKeyCommands
     key_cache: KeyCache
+    org_cache: OrgCache
     local_limiter: LocalLimiter
+    feed: Feed = field(default_factory=Feed)
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -51,7 +56,7 @@ class Container:
         return cls(
             settings=settings, store=store, pool=pool,
             limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"),
-            local_limiter=LocalLimiter(), key_cache=KeyCache(pool),
+            local_limiter=LocalLimiter(), key_cache=KeyCache(pool), org_cache=OrgCache(pool),
             api_keys=ApiKeyCommands(store, settings.api_secret or DEV_API_SECRET,
                                     retries=settings.command_retries),
             redis=aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
@@ -62,13 +67,19 @@ class Container:
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
-        """The API process's own loops: key-cache invalidation and lastUsedAt flushing."""
+        """The API process's own loops: cache invalidation (keys, organizations' policies and
+        the preflight origins) and lastUsedAt flushing."""
         prefix = self.settings.redis_key_prefix
+        keys, orgs = self.key_cache, self.org_cache
+        self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.entries.clear)
+        self.feed.on(f"{prefix}{ORGS_CHANNEL}", keys.evict_organizations, keys.entries.clear)
+        self.feed.on(f"{prefix}{ORGS_CHANNEL}", orgs.evict_message, orgs.reset)
         # A subscriber waits for messages indefinitely: no socket timeout, but health checks.
-        feed = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
-                                       socket_connect_timeout=2)
+        subscriber = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
+                                             socket_connect_timeout=2)
         return [
-            asyncio.create_task(self.key_cache.follow(feed, f"{prefix}{KEYS_CHANNEL}")),
+            asyncio.create_task(self.feed.follow(subscriber)),
+            asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.key_cache.flush_last_used(
                 self.redis, f"{prefix}apikeys.last_used")),
         ]

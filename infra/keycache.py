@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -19,7 +18,6 @@ from domain.apikey.decider import ApiKey
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import PLAN_LIMITS, RateLimit
 
-log = logging.getLogger("chronicle.keycache")
 TTL_S = 300.0  # a safety net: invalidation messages normally evict a changed key at once
 MISS_TTL_S = 5.0
 
@@ -76,23 +74,16 @@ class KeyCache:
         for key_id in ids:
             self.entries.pop(key_id, None)
 
-    async def follow(self, client: aioredis.Redis, channel: str) -> None:
-        """Evict keys as the projector announces their changes; on a lost connection, clear
-        everything (a message may have been missed) and subscribe again."""
-        while True:
-            try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(channel)
-                    self.entries.clear()
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self.evict([UUID(i) for i in message["data"].decode().split(",")])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep following whatever happens to Redis
-                log.warning("key cache lost its invalidation feed: %s", exc)
-                self.entries.clear()
-                await asyncio.sleep(1.0)
+    def evict_message(self, data: str) -> None:
+        """An invalidation message: comma-separated key ids."""
+        self.evict([UUID(i) for i in data.split(",") if i])
+
+    def evict_organizations(self, data: str) -> None:
+        """An organization changed (its plan, say): drop its keys, whose limits derive from it."""
+        changed = {UUID(i) for i in data.split(",") if i}
+        for key_id, (entry, _at) in list(self.entries.items()):
+            if entry is not None and entry.organization_id in changed:
+                self.entries.pop(key_id, None)
 
     def touch(self, key_id: UUID, at: datetime) -> None:
         self.last_used[key_id] = at

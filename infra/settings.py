@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # scheme://host[:port], as browsers send it in Origin (no path, no trailing slash).
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Env = Literal["development", "test", "staging", "production"]
 
 
@@ -45,6 +47,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_json_depth: int = 32
     cors_origins: str = ""
     behind_tls_proxy: bool = False
+    # Peers (IPs or CIDR ranges) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: str = ""
+    # Refuse plain http: GET/HEAD are redirected (308) to https, other methods get 403.
+    force_https: bool = False
     tls_cert_file: str = ""
     tls_key_file: str = ""
     read_wait_timeout_ms: int = 5000
@@ -73,6 +79,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def api_requests_topic(self) -> str:
         return self.topic("api-requests")
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(ipaddress.ip_network(p.strip(), strict=False)
+                     for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:
@@ -104,6 +115,8 @@ ENV_NAMES: dict[str, str] = {
     "MAX_JSON_DEPTH": "max_json_depth",
     "CORS_ORIGINS": "cors_origins",
     "BEHIND_TLS_PROXY": "behind_tls_proxy",
+    "TRUSTED_PROXIES": "trusted_proxies",
+    "FORCE_HTTPS": "force_https",
     "TLS_CERT_FILE": "tls_cert_file",
     "TLS_KEY_FILE": "tls_key_file",
     "READ_WAIT_TIMEOUT_MS": "read_wait_timeout_ms",
@@ -160,6 +173,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{_env_name(name)}: no such file {path!r}")
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+    try:
+        settings.trusted_proxy_networks  # noqa: B018 - parsed here to fail early
+    except ValueError as exc:
+        raise SettingsError(f"TRUSTED_PROXIES: {exc}") from None
     for origin in settings.cors_origin_list:
         if origin != "*" and not _ORIGIN.fullmatch(origin):
             raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")

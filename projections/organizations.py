@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import msgspec
 import psycopg
+import redis
 from psycopg import sql
 
 from domain.organization.events import (
@@ -21,6 +22,7 @@ from projections.rows import update_if_newer
 from projections.runtime import Item
 
 TABLE = "organizations"
+CHANNEL = "organizations.changed"
 
 
 def ddl(table: str = TABLE) -> list[sql.Composed]:
@@ -44,8 +46,18 @@ class OrganizationsProjection:
     name = "organizations"
     aggregates: tuple[str, ...] = ("organization",)
 
-    def __init__(self, table: str = TABLE) -> None:
+    def __init__(self, table: str = TABLE, redis_url: str | None = None,
+                 channel: str = CHANNEL) -> None:
         self.table = sql.Identifier(table)
+        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self.channel = channel
+
+    def after_commit(self, items: Sequence[Item]) -> None:
+        """Tell the API processes which organizations changed (their policy caches evict)."""
+        ids = sorted({str(i.envelope.stream_id) for i in items
+                      if i.envelope.stream_type == "organization"})
+        if ids and self.redis is not None:
+            self.redis.publish(self.channel, ",".join(ids))
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
         for item in items:

@@ -14,10 +14,11 @@ class Spec(NamedTuple):
     build: Callable[[Settings], Projection]
 
 
-def _organizations(_settings: Settings) -> Projection:
-    from projections.organizations import OrganizationsProjection
+def _organizations(settings: Settings) -> Projection:
+    from projections.organizations import CHANNEL, OrganizationsProjection
 
-    return OrganizationsProjection()
+    return OrganizationsProjection(redis_url=settings.redis_url,
+                                   channel=f"{settings.redis_key_prefix}{CHANNEL}")
 
 
 def _clickhouse_events(settings: Settings) -> Projection:

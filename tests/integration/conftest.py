@@ -12,12 +12,15 @@ from api.app import create_app
 from infra.settings import Settings
 from tests.conftest import ADMIN_TOKEN, Workers
 
+HTTPS = "https://testserver.local"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, workers: Workers) -> Iterator[TestClient[Any]]:
-    """An operator's client; the session's relay and projectors keep the read models fed."""
-    with TestClient(app=create_app(settings), raise_server_exceptions=False) as c:
+    """An operator's client; the session's relay and projectors keep the read models fed.
+    It speaks https, as callers in production do (organizations require it by default)."""
+    with TestClient(app=create_app(settings), base_url=HTTPS,
+                    raise_server_exceptions=False) as c:
         c.headers.update(AUTH)
         yield c

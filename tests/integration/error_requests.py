@@ -44,6 +44,10 @@ ELSEWHERE = {
     "invalid_api_key": "tests/integration/test_api_keys.py",
     "idempotency_not_supported": "tests/integration/test_api_keys.py",
     "organization_id_required": "api/apikeys.py; not yet requested over HTTP",
+    "https_required": "tests/integration/test_org_security.py (needs a proxied client)",
+    "ip_not_allowed": "tests/integration/test_org_security.py",
+    "organization_suspended": "tests/integration/test_org_security.py",
+    "organization_closed": "tests/integration/test_org_security.py",
 }
 
 # Exceptions only a fault or a race raises; a test-only route raises them to prove the mapping.

@@ -20,6 +20,7 @@ from api.app import create_app
 from infra.ratelimit import Limits, RedisLimiter, Scope
 from infra.settings import Settings
 from tests.conftest import ADMIN_TOKEN, Workers
+from tests.integration.conftest import HTTPS
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 BIG = 10_000_000
@@ -72,7 +73,7 @@ def test_the_per_day_limit_holds_across_processes(settings: Settings) -> None:
 
 
 def client_for(settings: Settings) -> TestClient[Any]:
-    client = TestClient(app=create_app(settings), raise_server_exceptions=False)
+    client = TestClient(app=create_app(settings), base_url=HTTPS, raise_server_exceptions=False)
     client.headers.update(AUTH)
     return client
 

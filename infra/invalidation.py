@@ -1,0 +1,51 @@
+"""One Redis pub/sub feed per API process, telling its in-memory caches what changed.
+
+Projectors publish the ids of changed rows after each committed batch; every cache that
+registered for the channel evicts them. When the connection drops, a message may have been
+missed, so every cache is reset, and the feed subscribes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+log = logging.getLogger("chronicle.invalidation")
+
+
+@dataclass
+class Feed:
+    handlers: dict[str, list[tuple[Callable[[str], None], Callable[[], None]]]] = field(
+        default_factory=dict)
+
+    def on(self, channel: str, message: Callable[[str], None], reset: Callable[[], None]) -> None:
+        self.handlers.setdefault(channel, []).append((message, reset))
+
+    def reset(self) -> None:
+        for handlers in self.handlers.values():
+            for _message, reset in handlers:
+                reset()
+
+    def dispatch(self, channel: str, data: str) -> None:
+        for message, _reset in self.handlers.get(channel, ()):
+            message(data)
+
+    async def follow(self, client: aioredis.Redis, retry_s: float = 1.0) -> None:
+        while True:
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(*self.handlers)
+                    self.reset()
+                    async for item in pubsub.listen():
+                        if item.get("type") == "message":
+                            self.dispatch(item["channel"].decode(), item["data"].decode())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep following whatever happens to Redis
+                log.warning("lost the cache invalidation feed: %s", exc)
+                self.reset()
+                await asyncio.sleep(retry_s)

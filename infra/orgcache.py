@@ -1,0 +1,101 @@
+"""An in-process cache of each organization's access policy: status, plan limits and the
+seed's security settings (ipWhitelist, requireHttps, allowedOrigins, sessionTimeout).
+
+Filled from the organizations read model on first use, evicted when the organizations
+projector announces a change (infra/invalidation.py), with a TTL as a safety net — so
+enforcing an organization's settings costs no database round trip per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import time
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import msgspec
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from domain.organization.events import OrganizationSettings
+from domain.organization.plans import PLAN_LIMITS, RateLimit
+from infra.settings import IPNetwork
+
+TTL_S = 300.0
+MISS_TTL_S = 5.0
+ORIGINS_REFRESH_S = 60.0
+
+
+class OrgPolicy(NamedTuple):
+    id: UUID
+    status: str
+    plan: str
+    limit: RateLimit
+    networks: tuple[IPNetwork, ...]
+    require_https: bool
+    allowed_origins: frozenset[str]
+    session_timeout_s: int
+
+
+def policy_from(row: dict[str, Any]) -> OrgPolicy:
+    settings = msgspec.convert(row["settings"], OrganizationSettings)
+    return OrgPolicy(
+        id=row["id"], status=row["status"], plan=row["plan"],
+        limit=PLAN_LIMITS.get(row["plan"], PLAN_LIMITS["free"]),
+        networks=tuple(ipaddress.ip_network(c, strict=False) for c in settings.ip_whitelist),
+        require_https=settings.security.require_https,
+        allowed_origins=frozenset(o.lower().rstrip("/") for o in settings.security.allowed_origins),
+        session_timeout_s=settings.security.session_timeout * 60)
+
+
+class OrgCache:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self.entries: dict[UUID, tuple[OrgPolicy | None, float]] = {}
+        # Every live organization's allowedOrigins: what a preflight (no credentials) is
+        # checked against. The authenticated response is then checked against the caller's own.
+        self.any_origins: frozenset[str] = frozenset()
+        self.origins_stale = asyncio.Event()
+
+    async def get(self, organization_id: UUID) -> OrgPolicy | None:
+        found = self.entries.get(organization_id)
+        now = time.monotonic()
+        if found is not None and now - found[1] < (TTL_S if found[0] else MISS_TTL_S):
+            return found[0]
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SELECT id, status, plan, settings FROM organizations WHERE id = %s",
+                              (organization_id,))
+            row = await cur.fetchone()
+        entry = policy_from(row) if row else None
+        self.entries[organization_id] = (entry, now)
+        return entry
+
+    def evict_message(self, data: str) -> None:
+        for part in data.split(","):
+            with contextlib.suppress(ValueError):
+                self.entries.pop(UUID(part), None)
+        self.origins_stale.set()
+
+    def reset(self) -> None:
+        self.entries.clear()
+        self.origins_stale.set()
+
+    async def load_origins(self) -> None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT DISTINCT lower(rtrim(o, '/')) FROM organizations,"
+                " jsonb_array_elements_text(settings->'security'->'allowedOrigins') AS o"
+                " WHERE status = 'active'")
+            self.any_origins = frozenset(r[0] for r in await cur.fetchall())
+
+    async def follow_origins(self, every_s: float = ORIGINS_REFRESH_S) -> None:
+        """Keep ``any_origins`` current: at once after a change, and every ``every_s``."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.origins_stale.wait(), every_s)
+            self.origins_stale.clear()
+            with contextlib.suppress(Exception):  # the next change or tick tries again
+                await self.load_origins()
