@@ -8,11 +8,12 @@ from uuid import UUID
 
 import msgspec
 
+from domain.access.events import AccessEvent
 from domain.apikey.events import ApiKeyEvent
 from domain.organization.events import OrganizationEvent
 from domain.slug.events import SlugEvent
 
-AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent
+AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent
 
 ActorKind = Literal["operator", "user", "api_key", "system"]
 SCHEMA_VERSION = 1

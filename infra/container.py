@@ -7,10 +7,12 @@ import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from anyio import to_thread
 from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
 
 from commands.apikeys import ApiKeyCommands
+from commands.denials import DenialLog
 from commands.organizations import OrganizationCommands
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
@@ -38,6 +40,7 @@ class Container:
     key_cache: KeyCache
     org_cache: OrgCache
     local_limiter: LocalLimiter
+    denials: DenialLog
     feed: Feed = field(default_factory=Feed)
     started: float = field(default_factory=time.monotonic)
 
@@ -64,6 +67,7 @@ class Container:
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
+            denials=DenialLog(store),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
@@ -79,10 +83,25 @@ class Container:
                                              socket_connect_timeout=2)
         return [
             asyncio.create_task(self.feed.follow(subscriber)),
+            asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.key_cache.flush_last_used(
                 self.redis, f"{prefix}apikeys.last_used")),
         ]
+
+    async def record_denials(self, every_s: float = 0.25) -> None:
+        """Append the queued access.Denied events, one transaction per tick."""
+        try:
+            while True:
+                await asyncio.sleep(every_s)
+                await self.flush_denials()
+        finally:
+            await asyncio.shield(self.flush_denials())
+
+    async def flush_denials(self) -> None:
+        batch = self.denials.take()
+        if batch:
+            await to_thread.run_sync(self.denials.append, batch)
 
     async def open(self) -> None:
         await self.pool.open(wait=False)

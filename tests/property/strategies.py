@@ -9,6 +9,7 @@ from datetime import UTC
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
+from domain.access.events import AccessDenied
 from domain.apikey.events import (
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -109,6 +110,10 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     ApiKeyRolled: st.builds(ApiKeyRolled, hashed_key=texts, previous_hashed_key=texts,
                             previous_valid_until=utc_datetimes),
     ApiKeyRevoked: st.builds(ApiKeyRevoked, reason=texts),
+    AccessDenied: st.builds(
+        AccessDenied, method=texts, path=texts, status=st.integers(min_value=400, max_value=499),
+        code=texts, reason=texts, resource_id=texts, ip_address=texts, user_agent=texts,
+        source=st.sampled_from(["api", "web", "system"])),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 
