@@ -17,6 +17,7 @@ from api import openapi as docs
 from api.access import principal_of, principal_permits, require
 from api.errors import ApiException
 from api.organizations import caught_up, container_of, context_of
+from api.tenancy import reading
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
 
@@ -174,7 +175,7 @@ class ApiKeyController(Controller):
                     params: tuple[Any, ...]) -> list[ApiKeyOut]:
         c = container_of(request)
         await caught_up(c, min_position, "api_keys")
-        async with c.pool.connection() as conn:
+        async with reading(c, request) as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(f"SELECT {COLUMNS} FROM api_keys WHERE {where}"
                               " ORDER BY created_position LIMIT 500", params)

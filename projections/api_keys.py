@@ -15,7 +15,7 @@ import redis
 from psycopg import sql
 
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
-from projections.rows import update_if_newer
+from projections.rows import tenant_wall, update_if_newer
 from projections.runtime import Item
 
 TABLE = "api_keys"
@@ -36,6 +36,7 @@ def ddl(table: str = TABLE) -> list[sql.Composed]:
             " updated_at timestamptz NOT NULL, revoked_at timestamptz)").format(t),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (organization_id, created_position)").format(
             sql.Identifier(f"{table}_organization_idx"), t),
+        *tenant_wall(table, "organization_id"),
     ]
 
 
