@@ -292,7 +292,11 @@ def config() -> OpenAPIConfig:
                 BEARER: SecurityScheme(
                     type="http", scheme="bearer", bearer_format="opaque token",
                     description="`Authorization: Bearer <token>`: the platform operator's token "
-                        "(CHRONICLE_ADMIN_TOKEN) or an organization's API key.")}),
+                        "(CHRONICLE_ADMIN_TOKEN) or an organization's API key. A key may also "
+                        "sign requests: `Chronicle-Signature: t=<unix time>,v1=<hex HMAC-SHA256 "
+                        "of \"<t>.<METHOD>.<path?query>.<hex SHA-256 of the body>\" under the "
+                        "key's signingSecret>` (required for keys issued with requireSignature; "
+                        "300 s skew; each signature is accepted once).")}),
         tags=[Tag(name="organizations", description="Tenants: commands and read models."),
               Tag(name="operations", description="Operator views of the pipeline."),
               Tag(name="health", description="Liveness and readiness; no authentication.")])

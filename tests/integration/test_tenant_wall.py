@@ -25,7 +25,7 @@ def tenant_tables(conn: psycopg.Connection[Any]) -> dict[str, bool]:
         " WHERE c.table_schema = current_schema() AND c.column_name = 'organization_id'"
         " UNION SELECT 'organizations', relrowsecurity FROM pg_class WHERE relname = 'organizations'"
     ).fetchall()
-    return {name: rls for name, rls in rows}
+    return dict(rows)
 
 
 def test_every_read_model_with_an_organization_has_row_level_security(settings: Settings,
