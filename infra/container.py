@@ -12,6 +12,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from commands.apikeys import ApiKeyCommands
 from commands.organizations import OrganizationCommands
+from commands.roles import RoleCommands
+from commands.users import UserCommands
 from infra.eventstore import EventStore, datastore_from_url
 from infra.keycache import KeyCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
@@ -20,6 +22,7 @@ from projections.api_keys import CHANNEL as KEYS_CHANNEL
 
 # Only for development and tests; production refuses to start without API_SECRET (settings).
 DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
+DEV_ENCRYPTION_KEY = "chronicle-development-encryption-key"
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Container:
     api_keys: ApiKeyCommands
     key_cache: KeyCache
     local_limiter: LocalLimiter
+    users: UserCommands
+    roles: RoleCommands
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -59,6 +64,10 @@ class Container:
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
+            users=UserCommands(store, settings.api_secret or DEV_API_SECRET,
+                               settings.encryption_key or DEV_ENCRYPTION_KEY,
+                               retries=settings.command_retries),
+            roles=RoleCommands(store, retries=settings.command_retries),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:

@@ -36,6 +36,7 @@ def _api_keys(settings: Settings) -> Projection:
 
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
-    "clickhouse_events": Spec(("organization", "slug", "apikey"), _clickhouse_events),
+    "clickhouse_events": Spec(("organization", "slug", "apikey", "user", "role", "claim", "roster"),
+                              _clickhouse_events),
     "api_keys": Spec(("apikey",), _api_keys),
 }
