@@ -16,7 +16,10 @@ from api.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.operations import projections
 from api.organizations import OrganizationController
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
+from api.roles import RoleController
 from api.security import security_headers
+from api.signup import SignupController, public_guard
+from api.users import UserController
 from api.versioning import echo_version
 from infra.container import Container
 from infra.settings import Settings, load_settings
@@ -40,8 +43,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     cors = Cors.from_settings(settings)
     app = Litestar(
         route_handlers=[live, ready, Router(
-            "/", route_handlers=[OrganizationController, ApiKeyController, projections],
-            guards=[operator_guard, rate_limit_guard], security=OPERATOR)],
+            "/", route_handlers=[OrganizationController, ApiKeyController, projections,
+                                 UserController, RoleController],
+            guards=[operator_guard, rate_limit_guard], security=OPERATOR),
+            Router("/", route_handlers=[SignupController], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),

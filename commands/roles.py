@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from commands.runner import Context, Result, StreamWrite, execute, load
+from commands.runner import Context, Result, Seal, StreamWrite, execute, load
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.errors import Forbidden, NotFound
@@ -22,7 +22,8 @@ class RoleCommands:
         self.store, self.retries = store, retries
 
     def create(self, ctx: Context, command: role.CreateRole,
-               grantor: tuple[ApiPermission, ...] | None = None) -> Result:
+               grantor: tuple[ApiPermission, ...] | None = None,
+               seal: Seal | None = None) -> Result:
         role_id = ctx.new_id()
         org_id = command.organization_id
         _no_escalation(command.permissions, grantor)
@@ -36,11 +37,12 @@ class RoleCommands:
             return [StreamWrite(role_id, STREAM_TYPE, org_id, 0, events),
                     self._name(org_id, role_id, events[0].name, claim.claim)]
 
-        return execute(self.store, ctx, attempt, retries=self.retries)
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
     def handle(self, ctx: Context, organization_id: UUID | None, role_id: UUID,
                command: role.UpdateRole | role.DeleteRole,
-               grantor: tuple[ApiPermission, ...] | None = None) -> Result:
+               grantor: tuple[ApiPermission, ...] | None = None,
+               seal: Seal | None = None) -> Result:
         if isinstance(command, role.UpdateRole):
             _no_escalation(command.permissions or (), grantor)
 
@@ -63,7 +65,7 @@ class RoleCommands:
                     writes.append(self._name(org_id, role_id, event.name, claim.claim))
             return writes
 
-        return execute(self.store, ctx, attempt, retries=self.retries)
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
     def _name(self, org_id: UUID, role_id: UUID, name: str, change: claim.Change) -> StreamWrite:
         name_id = claim.role_name_stream_id(org_id, name)

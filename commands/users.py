@@ -4,15 +4,17 @@ the user, its email claim and the organization's owner roster move together."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
 from commands import credentials as cred
-from commands.runner import Context, Loaded, Result, StreamWrite, execute, load
+from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
+from domain.envelope import Actor
 from domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization
@@ -38,6 +40,7 @@ from domain.user.events import UserRemoved
 from infra.eventstore import EventStore
 
 STREAM_TYPE, CLAIM, ROSTER = "user", "claim", "roster"
+Planned = UserCommand | Callable[[user.User], UserCommand]
 
 
 class Authenticated(NamedTuple):
@@ -72,6 +75,7 @@ class UserCommands:
         """The organization, its slug, its owner, the owner's email and the roster: one append."""
         password_hash = cred.hash_password(rules.password(password))
         org_id, user_id = ctx.new_id(), ctx.new_id()
+        ctx = _as_user(ctx, user_id)
         command = RegisterOwner(organization_id=org_id, email=email, first_name=first_name,
                                 last_name=last_name, password_hash=password_hash)
 
@@ -94,7 +98,8 @@ class UserCommands:
         return SignedUp(org_id, user_id, result.version, result.position)
 
     def invite(self, ctx: Context, organization_id: UUID, command: InviteUser,
-               grantor: tuple[ApiPermission, ...] | None = None) -> Result:
+               grantor: tuple[ApiPermission, ...] | None = None,
+               seal: Seal | None = None) -> Result:
         user_id = ctx.new_id()
 
         def attempt() -> list[StreamWrite]:
@@ -106,31 +111,40 @@ class UserCommands:
             return [StreamWrite(user_id, STREAM_TYPE, organization_id, 0, events),
                     self._claim_email(organization_id, user_id, rules.email(command.email))]
 
-        return execute(self.store, ctx, attempt, retries=self.retries)
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
     def handle(self, ctx: Context, organization_id: UUID | None, user_id: UUID,
-               command: UserCommand | Callable[[user.User], UserCommand],
-               grantor: tuple[ApiPermission, ...] | None = None) -> Result:
-        """A command on an existing user; ``organization_id`` None is the operator."""
+               command: Planned | list[Planned],
+               grantor: tuple[ApiPermission, ...] | None = None,
+               seal: Seal | None = None) -> Result:
+        """Commands on an existing user, decided in order and appended together; a command may
+        be a function of the user's state at its turn. ``organization_id`` None is the
+        operator (who reaches every organization's users); another's users are not found."""
 
         def attempt() -> list[StreamWrite]:
             current = self._owned(organization_id, user_id)
-            planned = command(current.state) if callable(command) else command
-            if isinstance(planned, ChangeRole):
-                self._check_grant(current.state.organization_id, planned.role,
-                                  planned.permissions or (), grantor)
-            return self._writes(user_id, current, user.decide(planned, current.state))
+            state, events = current.state, []
+            for planned in command if isinstance(command, list) else [command]:
+                one = planned(state) if callable(planned) else planned
+                if isinstance(one, ChangeRole):
+                    self._check_grant(state.organization_id, one.role, one.permissions or (),
+                                      grantor)
+                decided = user.decide(one, state)
+                state = _fold(state, decided)
+                events.extend(decided)
+            return self._writes(user_id, current, events)
 
-        return execute(self.store, ctx, attempt, retries=self.retries)
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
     def accept_invitation(self, ctx: Context, token: str, password: str) -> Result:
         password_hash = cred.hash_password(rules.password(password))
         user_id = self._token_user(token, cred.INVITE, ctx.clock())
-        return self.handle(ctx, None, user_id, AcceptInvitation(password_hash=password_hash))
+        return self.handle(_as_user(ctx, user_id), None, user_id,
+                           AcceptInvitation(password_hash=password_hash))
 
     def verify_email(self, ctx: Context, token: str) -> Result:
         user_id = self._token_user(token, cred.VERIFY, ctx.clock())
-        return self.handle(ctx, None, user_id, VerifyEmail())
+        return self.handle(_as_user(ctx, user_id), None, user_id, VerifyEmail())
 
     def start_two_factor(self, ctx: Context, organization_id: UUID | None,
                          user_id: UUID) -> Enrollment:
@@ -275,3 +289,8 @@ def _fold(state: user.User, events: list[user.UserEvent]) -> user.User:
     for event in events:
         state = user.evolve(state, event)
     return state
+
+
+def _as_user(ctx: Context, user_id: UUID) -> Context:
+    """What a user does through a public route (sign-up, a mailed token) is their own doing."""
+    return dataclasses.replace(ctx, actor=Actor(kind="user", id=str(user_id)))

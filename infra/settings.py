@@ -71,6 +71,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_minute: int = 10_000
     rate_limit_per_hour: int = 200_000
     rate_limit_per_day: int = 2_000_000
+    public_rate_limit_per_minute: int = 30
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     data_dir: str = str(ROOT / "var")
@@ -138,6 +139,7 @@ ENV_NAMES: dict[str, str] = {
     "RATE_LIMIT_PER_MINUTE": "rate_limit_per_minute",
     "RATE_LIMIT_PER_HOUR": "rate_limit_per_hour",
     "RATE_LIMIT_PER_DAY": "rate_limit_per_day",
+    "PUBLIC_RATE_LIMIT_PER_MINUTE": "public_rate_limit_per_minute",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "CHRONICLE_DATA_DIR": "data_dir",
@@ -149,7 +151,7 @@ _POSITIVE = {
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
-    "smtp_port", "smtp_timeout_s",
+    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute",
 }
 
 
