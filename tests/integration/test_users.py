@@ -382,3 +382,34 @@ def test_the_mailer_sends_each_invitation_once_per_event(
     wait_until(lambda: db.execute("SELECT count(*) FROM mail_sent WHERE user_id = %s",
                                   (invited["id"],)).fetchone() == (1,))
     assert len(mailbox.to(email)) == 1
+
+
+def test_a_user_of_a_suspended_organization_cannot_authenticate(
+        client: TestClient[Any], mailbox: Mailbox, container: Any) -> None:
+    email = f"orgoff-{nonce()}@example.com"
+    created = signup(client, email=email).json()
+    client.post("/v1/auth/verify-email", json={"token": mailbox.token_for(email)},
+                headers={"Authorization": ""})
+    assert container.users.authenticate(email, PASSWORD, None, datetime.now(UTC)).email == email
+    assert client.post(f"/v1/organizations/{created['organizationId']}/suspend",
+                       json={}).status_code == 200
+    with pytest.raises(DomainError) as caught:
+        container.users.authenticate(email, PASSWORD, None, datetime.now(UTC))
+    assert caught.value.code == "organization_not_active"
+
+
+def test_public_routes_are_rate_limited_per_client_ip(settings: Settings,
+                                                      workers: Any) -> None:
+    from msgspec.structs import replace
+
+    from api.app import create_app
+
+    tight = replace(settings, public_rate_limit_per_minute=3,
+                    redis_key_prefix=f"{settings.redis_key_prefix}{nonce()}:")
+    with TestClient(app=create_app(tight), raise_server_exceptions=False) as c:
+        answers = [c.post("/v1/auth/verify-email", json={"token": "nope"}) for _ in range(6)]
+    statuses = [a.status_code for a in answers]
+    assert 429 in statuses, statuses
+    limited = answers[statuses.index(429)]
+    assert limited.json()["error"]["reason"] == "rate_limited"
+    assert int(limited.headers["retry-after"]) >= 1
