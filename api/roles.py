@@ -15,7 +15,13 @@ from api import openapi as docs
 from api.access import require
 from api.errors import ApiException
 from api.idempotency import run_command
-from api.organizations import MinPosition, caught_up, container_of, context_of
+from api.organizations import (
+    MinPosition,
+    caught_up,
+    container_of,
+    context_of,
+    expected_version,
+)
 from api.schemas import CommandAccepted
 from api.user_schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
 from api.users import grantor_of, organization_for, scope_of
@@ -77,7 +83,8 @@ class RoleController(Controller):
         return out(rows[0])
 
     @patch("/{role_id:uuid}", summary="Rename a custom role or change its permissions",
-           **docs.command(200, *docs.BODY, *TARGET, "permission_escalation", "role_name_taken",
+           **docs.command(200, *docs.BODY, *TARGET, *docs.VERSIONED, "permission_escalation",
+                          "role_name_taken",
                           "role_name_reserved", example=None))
     async def update(self, request: Request, role_id: RoleId,
                      data: JSONBody[UpdateRoleBody]) -> Response[CommandAccepted]:
@@ -87,7 +94,8 @@ class RoleController(Controller):
         return await self._run(request, role_id, command)
 
     @delete("/{role_id:uuid}", status_code=200, summary="Delete a custom role (its users keep "
-            "only their own permissions)", **docs.command(200, *TARGET, example=None))
+            "only their own permissions)", **docs.command(200, *TARGET, *docs.VERSIONED,
+                                                           example=None))
     async def remove(self, request: Request, role_id: RoleId) -> Response[CommandAccepted]:
         return await self._run(request, role_id, role.DeleteRole())
 
@@ -95,8 +103,10 @@ class RoleController(Controller):
                    command: role.UpdateRole | role.DeleteRole) -> Response[CommandAccepted]:
         require(request, "roles", "delete" if isinstance(command, role.DeleteRole) else "update")
         c, ctx, grantor = container_of(request), context_of(request), grantor_of(request)
+        expected = expected_version(request)
         return await run_command(request, c, lambda seal: c.roles.handle(
-            ctx, scope_of(request), role_id, command, grantor, seal=seal))
+            ctx, scope_of(request), role_id, command, grantor, seal=seal,
+            expected_version=expected))
 
     async def _rows(self, request: Request, min_position: int | None, where: str,
                     params: list[Any]) -> list[dict[str, Any]]:

@@ -17,7 +17,13 @@ from api import openapi as docs
 from api.access import key_of, require
 from api.errors import ApiException
 from api.idempotency import run_command
-from api.organizations import MinPosition, caught_up, container_of, context_of
+from api.organizations import (
+    MinPosition,
+    caught_up,
+    container_of,
+    context_of,
+    expected_version,
+)
 from api.schemas import CommandAccepted, PaginationInfo
 from api.user_schemas import (
     CodeBody,
@@ -158,26 +164,28 @@ class UserController(Controller):
         return Response(found, headers={"ETag": f'"{found.version}"'})
 
     @patch("/{user_id:uuid}", summary="Update names, avatar, metadata, role or permissions",
-           **docs.command(200, *docs.BODY, *TARGET, "permission_escalation", "role_invalid",
+           **docs.command(200, *docs.BODY, *TARGET, *docs.VERSIONED, "permission_escalation",
+                          "role_invalid",
                           "role_not_found", "last_owner", "avatar_invalid", example=None))
     async def update(self, request: Request, user_id: UserId,
                      data: JSONBody[UpdateUserBody]) -> Response[CommandAccepted]:
         return await self._run(request, user_id, update_plan(data))
 
     @post("/{user_id:uuid}/suspend", status_code=200, summary="Suspend a user",
-          **docs.command(200, "malformed_json", "validation_failed", *TARGET, "last_owner",
+          **docs.command(200, "malformed_json", "validation_failed", *TARGET, *docs.VERSIONED,
+                         "last_owner",
                          "user_already_suspended", example=None, optional_body=True))
     async def suspend(self, request: Request, user_id: UserId,
                       data: JSONBody[SuspendUserBody | None] = None) -> Response[CommandAccepted]:
         return await self._run(request, user_id, [SuspendUser(reason=data.reason if data else "")])
 
     @post("/{user_id:uuid}/reactivate", status_code=200, summary="Reactivate a suspended user",
-          **docs.command(200, *TARGET, "user_not_suspended", example=None))
+          **docs.command(200, *TARGET, *docs.VERSIONED, "user_not_suspended", example=None))
     async def reactivate(self, request: Request, user_id: UserId) -> Response[CommandAccepted]:
         return await self._run(request, user_id, [ReactivateUser()])
 
     @delete("/{user_id:uuid}", status_code=200, summary="Remove a user (frees the email)",
-            **docs.command(200, *TARGET, "last_owner", example=None))
+            **docs.command(200, *TARGET, *docs.VERSIONED, "last_owner", example=None))
     async def remove(self, request: Request, user_id: UserId) -> Response[CommandAccepted]:
         return await self._run(request, user_id, [RemoveUser()], "delete")
 
@@ -195,32 +203,36 @@ class UserController(Controller):
 
     @post("/{user_id:uuid}/two-factor/confirm", status_code=200,
           summary="Confirm two-factor enrollment with a current code",
-          **docs.command(200, *docs.BODY, *TARGET, "two_factor_not_pending",
+          **docs.command(200, *docs.BODY, *TARGET, *docs.VERSIONED, "two_factor_not_pending",
                          "two_factor_already_enabled", "two_factor_code_invalid", example=None))
     async def confirm_two_factor(self, request: Request, user_id: UserId,
                                  data: JSONBody[CodeBody]) -> Response[CommandAccepted]:
         require(request, "users", "update")
         c, ctx = container_of(request), context_of(request)
-        return await run_command(request, c, lambda _seal: c.users.confirm_two_factor(
-            ctx, scope_of(request), user_id, data.code))
+        expected = expected_version(request)
+        return await run_command(request, c, lambda seal: c.users.confirm_two_factor(
+            ctx, scope_of(request), user_id, data.code, seal=seal, expected_version=expected))
 
     @delete("/{user_id:uuid}/two-factor", status_code=200,
             summary="Disable two-factor authentication (needs a current code)",
-            **docs.command(200, *docs.BODY, *TARGET, "two_factor_not_enabled",
+            **docs.command(200, *docs.BODY, *TARGET, *docs.VERSIONED, "two_factor_not_enabled",
                            "two_factor_code_invalid", example=None))
     async def disable_two_factor(self, request: Request, user_id: UserId,
                                  data: JSONBody[CodeBody]) -> Response[CommandAccepted]:
         require(request, "users", "update")
         c, ctx = container_of(request), context_of(request)
-        return await run_command(request, c, lambda _seal: c.users.disable_two_factor(
-            ctx, scope_of(request), user_id, data.code))
+        expected = expected_version(request)
+        return await run_command(request, c, lambda seal: c.users.disable_two_factor(
+            ctx, scope_of(request), user_id, data.code, seal=seal, expected_version=expected))
 
     async def _run(self, request: Request, user_id: UUID, commands: list[Planned],
                    action: Action = "update") -> Response[CommandAccepted]:
         require(request, "users", action)
         c, ctx, grantor = container_of(request), context_of(request), grantor_of(request)
+        expected = expected_version(request)
         return await run_command(request, c, lambda seal: c.users.handle(
-            ctx, scope_of(request), user_id, commands, grantor, seal=seal))
+            ctx, scope_of(request), user_id, commands, grantor, seal=seal,
+            expected_version=expected))
 
     async def _page(self, request: Request, min_position: int | None, where: str,
                     params: list[Any], after: int | None, limit: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from commands.runner import Context, Result, Seal, StreamWrite, execute, load
+from commands.runner import Context, Result, Seal, StreamWrite, check_expected, execute, load
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.errors import Forbidden, NotFound
@@ -42,7 +42,7 @@ class RoleCommands:
     def handle(self, ctx: Context, organization_id: UUID | None, role_id: UUID,
                command: role.UpdateRole | role.DeleteRole,
                grantor: tuple[ApiPermission, ...] | None = None,
-               seal: Seal | None = None) -> Result:
+               seal: Seal | None = None, expected_version: int | None = None) -> Result:
         if isinstance(command, role.UpdateRole):
             _no_escalation(command.permissions or (), grantor)
 
@@ -52,6 +52,7 @@ class RoleCommands:
             if state.organization_id is None or (
                     organization_id is not None and state.organization_id != organization_id):
                 raise NotFound("role not found", code="role_not_found")
+            check_expected(expected_version, current.version)
             org_id = state.organization_id
             events = role.decide(command, state)
             writes = [StreamWrite(role_id, STREAM_TYPE, org_id, current.version, events)]
@@ -65,7 +66,8 @@ class RoleCommands:
                     writes.append(self._name(org_id, role_id, event.name, claim.claim))
             return writes
 
-        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal,
+                       pinned=expected_version is not None)
 
     def _name(self, org_id: UUID, role_id: UUID, name: str, change: claim.Change) -> StreamWrite:
         name_id = claim.role_name_stream_id(org_id, name)

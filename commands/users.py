@@ -11,7 +11,16 @@ from typing import NamedTuple
 from uuid import UUID
 
 from commands import credentials as cred
-from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
+from commands.runner import (
+    Context,
+    Loaded,
+    Result,
+    Seal,
+    StreamWrite,
+    check_expected,
+    execute,
+    load,
+)
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.envelope import Actor
@@ -116,13 +125,15 @@ class UserCommands:
     def handle(self, ctx: Context, organization_id: UUID | None, user_id: UUID,
                command: Planned | list[Planned],
                grantor: tuple[ApiPermission, ...] | None = None,
-               seal: Seal | None = None) -> Result:
+               seal: Seal | None = None, expected_version: int | None = None) -> Result:
         """Commands on an existing user, decided in order and appended together; a command may
         be a function of the user's state at its turn. ``organization_id`` None is the
-        operator (who reaches every organization's users); another's users are not found."""
+        operator (who reaches every organization's users); another's users are not found.
+        ``expected_version`` comes from If-Match and disables the retry."""
 
         def attempt() -> list[StreamWrite]:
             current = self._owned(organization_id, user_id)
+            check_expected(expected_version, current.version)
             state, events = current.state, []
             for planned in command if isinstance(command, list) else [command]:
                 one = planned(state) if callable(planned) else planned
@@ -134,7 +145,8 @@ class UserCommands:
                 events.extend(decided)
             return self._writes(user_id, current, events)
 
-        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal,
+                       pinned=expected_version is not None)
 
     def accept_invitation(self, ctx: Context, token: str, password: str) -> Result:
         password_hash = cred.hash_password(rules.password(password))
@@ -156,16 +168,20 @@ class UserCommands:
         return Enrollment(result, secret, cred.otpauth_uri(secret, email))
 
     def confirm_two_factor(self, ctx: Context, organization_id: UUID | None, user_id: UUID,
-                           code: str) -> Result:
+                           code: str, seal: Seal | None = None,
+                           expected_version: int | None = None) -> Result:
         now = ctx.clock()
         return self.handle(ctx, organization_id, user_id, lambda s: ConfirmTwoFactor(
-            code_ok=self._code_ok(s.pending_two_factor_secret, user_id, code, now)))
+            code_ok=self._code_ok(s.pending_two_factor_secret, user_id, code, now)), seal=seal,
+            expected_version=expected_version)
 
     def disable_two_factor(self, ctx: Context, organization_id: UUID | None, user_id: UUID,
-                           code: str) -> Result:
+                           code: str, seal: Seal | None = None,
+                           expected_version: int | None = None) -> Result:
         now = ctx.clock()
         return self.handle(ctx, organization_id, user_id, lambda s: DisableTwoFactor(
-            code_ok=self._code_ok(s.two_factor_secret, user_id, code, now)))
+            code_ok=self._code_ok(s.two_factor_secret, user_id, code, now)), seal=seal,
+            expected_version=expected_version)
 
     def authenticate(self, email: str, password: str, totp_code: str | None,
                      now: datetime) -> Authenticated:

@@ -413,3 +413,22 @@ def test_public_routes_are_rate_limited_per_client_ip(settings: Settings,
     limited = answers[statuses.index(429)]
     assert limited.json()["error"]["reason"] == "rate_limited"
     assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_if_match_makes_a_user_change_conditional_and_idempotency_keys_replay(
+        client: TestClient[Any]) -> None:
+    org = new_org(client)
+    _, invited = invite(client, org["id"])
+    stale = client.patch(f"/v1/users/{invited['id']}", json={"lastName": "Lee"},
+                         headers={"If-Match": '"7"'})
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "version_conflict"
+    current = client.patch(f"/v1/users/{invited['id']}", json={"lastName": "Lee"},
+                           headers={"If-Match": f'"{invited["version"]}"'})
+    assert current.status_code == 200, current.text
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post(f"/v1/users/{invited['id']}/suspend", json={}, headers=key)
+    replay = client.post(f"/v1/users/{invited['id']}/suspend", json={}, headers=key)
+    assert (first.status_code, replay.status_code) == (200, 200)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
