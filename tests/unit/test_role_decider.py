@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from api.i18n import CATALOG, placeholders, render
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound
@@ -39,7 +40,7 @@ def test_updating_records_the_whole_new_role_and_nothing_when_unchanged() -> Non
 DELETED = role.evolve(ACTIVE, RoleDeleted(name="Support"))
 
 
-@pytest.mark.parametrize(("command", "state", "kind", "code"), [
+ROLE_REJECTIONS = [
     (role.CreateRole(organization_id=ORG, name="x"), ACTIVE, AlreadyExists, "role_exists"),
     (role.CreateRole(organization_id=ORG, name=" "), role.INITIAL, InvalidValue,
      "role_name_invalid"),
@@ -53,12 +54,19 @@ DELETED = role.evolve(ACTIVE, RoleDeleted(name="Support"))
      role.INITIAL, InvalidValue, "role_too_many_permissions"),
     (role.UpdateRole(name="y"), role.INITIAL, NotFound, "role_not_found"),
     (role.DeleteRole(), DELETED, NotFound, "role_not_found"),
-])
+]
+
+
+@pytest.mark.parametrize(("command", "state", "kind", "code"), ROLE_REJECTIONS)
 def test_every_role_rejection_has_its_code(command: role.RoleCommand, state: role.Role,
                                            kind: type[DomainError], code: str) -> None:
     with pytest.raises(kind) as caught:
         role.decide(command, state)
     assert caught.value.code == code
+    entry = CATALOG[code]
+    assert (entry.code or code) == caught.value.category
+    assert set(caught.value.params) == placeholders(entry.en)
+    assert render(code, "en", caught.value.params) == caught.value.message
 
 
 def test_effective_permissions_are_the_roles_then_the_users_own_without_duplicates() -> None:

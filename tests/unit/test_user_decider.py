@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from api.errors import DOMAIN_STATUS
+from api.i18n import CATALOG, placeholders, render
 from domain.apikey.events import ApiPermission
 from domain.errors import AlreadyExists, DomainError, Forbidden, InvalidState, InvalidValue, NotFound
 from domain.user import decider as user
@@ -180,3 +182,16 @@ def test_passwords_of_12_and_256_characters_pass_the_policy() -> None:
 
 def test_evolve_ignores_what_it_does_not_know() -> None:
     assert user.evolve(ACTIVE, object()) is ACTIVE  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("command", "state", "kind", "code"), REJECTIONS,
+                         ids=[f"{type(r[0]).__name__}-{r[3]}" for r in REJECTIONS])
+def test_every_rejection_speaks_the_catalogs_english_with_its_parameters(
+        command: UserCommand, state: user.User, kind: type[DomainError], code: str) -> None:
+    with pytest.raises(kind) as caught:
+        user.decide(command, state)
+    entry = CATALOG[code]
+    assert (entry.code or code) == caught.value.category
+    assert entry.status == next(s for t, s in DOMAIN_STATUS.items() if isinstance(caught.value, t))
+    assert set(caught.value.params) == placeholders(entry.en)
+    assert render(code, "en", caught.value.params) == caught.value.message
