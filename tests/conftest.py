@@ -88,11 +88,11 @@ def deprovision(settings: Settings) -> None:
 class Mailbox:
     """A real SMTP server (aiosmtpd) on a free port, keeping every message it accepts."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[EmailMessage] = []
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, _server: object, _session: object, envelope: Any) -> str:
