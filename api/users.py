@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from psycopg.rows import dict_row
 
 from api import openapi as docs
-from api.access import key_of, require
+from api.access import key_of, require, shaped
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.organizations import (
@@ -146,7 +146,8 @@ class UserController(Controller):
         rows, total = await self._page(request, min_position, " AND ".join(where), params,
                                        after, limit)
         more, rows = len(rows) > limit, rows[:limit]
-        return UserPage(data=[out(r) for r in rows], pagination=PaginationInfo(
+        visible = [v for v in (shaped(request, "users", out(r)) for r in rows) if v is not None]
+        return UserPage(data=visible, pagination=PaginationInfo(
             limit=limit, total=total, total_pages=math.ceil(total / limit), has_next=more,
             has_prev=after is not None,
             next_cursor=cursors.encode_cursor(rows[-1]["created_position"]) if more else None))
@@ -161,7 +162,10 @@ class UserController(Controller):
             raise ApiException(404, "not_found", reason="user_not_found")
         require(request, "users", "read", rows[0]["organization_id"])
         found = out(rows[0])
-        return Response(found, headers={"ETag": f'"{found.version}"'})
+        seen = shaped(request, "users", found)  # a key's field and filter conditions
+        if seen is None:
+            raise ApiException(404, "not_found", reason="user_not_found")
+        return Response(seen, headers={"ETag": f'"{found.version}"'})
 
     @patch("/{user_id:uuid}", summary="Update names, avatar, metadata, role or permissions",
            **docs.command(200, *docs.BODY, *TARGET, *docs.VERSIONED, "permission_escalation",

@@ -432,3 +432,19 @@ def test_if_match_makes_a_user_change_conditional_and_idempotency_keys_replay(
     assert (first.status_code, replay.status_code) == (200, 200)
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == first.json()
+
+
+def test_a_keys_field_and_filter_conditions_shape_what_it_reads_of_users(
+        client: TestClient[Any]) -> None:
+    org = new_org(client)
+    _, viewer = invite(client, org["id"], role="viewer", firstName="Vee")
+    _, admin = invite(client, org["id"], role="admin", firstName="Ada")
+    key = issue(client, org["id"], permissions=[{"resource": "users", "actions": ["read"],
+                                                 "conditions": {"fields": ["email", "role"],
+                                                                "filters": {"role": "viewer"}}}])
+    listed = as_key(client, key, "GET", "/v1/users",
+                    params={"min_position": admin["position"]}).json()["data"]
+    assert listed == [{"id": viewer["id"], "email": listed[0]["email"], "role": "viewer"}]
+    assert as_key(client, key, "GET", f"/v1/users/{admin['id']}").status_code == 404
+    seen = as_key(client, key, "GET", f"/v1/users/{viewer['id']}").json()
+    assert set(seen) == {"id", "email", "role"}
