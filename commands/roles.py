@@ -11,7 +11,8 @@ from domain.errors import Forbidden, NotFound
 from domain.organization import decider as org
 from domain.role import decider as role
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
-from domain.role.system import covers
+from domain.role.system import covers, effective_permissions, is_system
+from domain.user import rules
 from infra.eventstore import EventStore
 
 STREAM_TYPE, CLAIM = "role", "claim"
@@ -80,3 +81,34 @@ def _no_escalation(permissions: tuple[ApiPermission, ...],
                    grantor: tuple[ApiPermission, ...] | None) -> None:
     if grantor is not None and not covers(grantor, permissions):
         raise Forbidden("a key cannot grant more than it holds", code="permission_escalation")
+
+
+def custom_role(store: EventStore, organization_id: UUID, role_ref: str) -> role.Role | None:
+    """The organization's active custom role ``role_ref`` names, if there is one."""
+    try:
+        role_id = UUID(role_ref)
+    except ValueError:
+        return None
+    found: role.Role = load(store, role_id, role.evolve, role.INITIAL).state
+    return found if found.status == "active" and found.organization_id == organization_id else None
+
+
+def role_permissions(store: EventStore, organization_id: UUID,
+                     role_ref: str) -> str | tuple[ApiPermission, ...]:
+    """A system role's name as is; a custom role's permissions (none once it is deleted)."""
+    if is_system(role_ref):
+        return role_ref
+    found = custom_role(store, organization_id, role_ref)
+    return found.permissions if found is not None else ()
+
+
+def check_grant(store: EventStore, organization_id: UUID, role_ref: str,
+                extra: tuple[ApiPermission, ...], grantor: tuple[ApiPermission, ...] | None,
+                ) -> None:
+    """The role must exist in the organization; a grantor (an API key, later a user) may not
+    hand out more than it holds."""
+    if not is_system(role_ref) and custom_role(store, organization_id,
+                                               rules.role(role_ref)) is None:
+        raise NotFound("role not found", field="role", code="role_not_found")
+    wanted = effective_permissions(role_permissions(store, organization_id, role_ref), extra)
+    _no_escalation(wanted, grantor)

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from commands import credentials as cred
+from commands.roles import check_grant, role_permissions
 from commands.runner import (
     Context,
     Loaded,
@@ -27,8 +28,7 @@ from domain.envelope import Actor
 from domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization
-from domain.role import decider as role
-from domain.role.system import covers, effective_permissions, is_system
+from domain.role.system import effective_permissions
 from domain.roster import decider as roster
 from domain.slug import decider as slug
 from domain.user import decider as user
@@ -115,7 +115,7 @@ class UserCommands:
             owner = load(self.store, organization_id, org.evolve, org.INITIAL)
             if owner.state.status in ("absent", "deleted"):
                 raise NotFound("organization not found", code="organization_not_found")
-            self._check_grant(organization_id, command.role, command.permissions, grantor)
+            check_grant(self.store, organization_id, command.role, command.permissions, grantor)
             events = user.decide(command, user.INITIAL)
             return [StreamWrite(user_id, STREAM_TYPE, organization_id, 0, events),
                     self._claim_email(organization_id, user_id, rules.email(command.email))]
@@ -138,8 +138,9 @@ class UserCommands:
             for planned in command if isinstance(command, list) else [command]:
                 one = planned(state) if callable(planned) else planned
                 if isinstance(one, ChangeRole):
-                    self._check_grant(state.organization_id, one.role, one.permissions or (),
-                                      grantor)
+                    assert state.organization_id is not None
+                    check_grant(self.store, state.organization_id, one.role,
+                                one.permissions or (), grantor)
                 decided = user.decide(one, state)
                 state = _fold(state, decided)
                 events.extend(decided)
@@ -209,18 +210,10 @@ class UserCommands:
                 raise Unauthenticated("the two-factor code is not valid",
                                       code="invalid_two_factor_code")
         return Authenticated(user_id, org_id, found.email, found.role, effective_permissions(
-            self.role_permissions(org_id, found.role), found.permissions))
+            role_permissions(self.store, org_id, found.role), found.permissions))
 
     def record_login(self, ctx: Context, user_id: UUID) -> Result:
         return self.handle(ctx, None, user_id, RecordLogin())
-
-    def role_permissions(self, organization_id: UUID, role_ref: str,
-                         ) -> str | tuple[ApiPermission, ...]:
-        """A system role's name as is; a custom role's permissions (none if it is gone)."""
-        if is_system(role_ref):
-            return role_ref
-        found = self._custom_role(organization_id, role_ref)
-        return found.permissions if found is not None else ()
 
     # helpers
 
@@ -262,28 +255,6 @@ class UserCommands:
         change = roster.add if after.is_active_owner else roster.remove
         return [StreamWrite(roster_id, ROSTER, organization_id, held.version,
                             change(held.state, user_id))]
-
-    def _custom_role(self, organization_id: UUID, role_ref: str) -> role.Role | None:
-        try:
-            role_id = UUID(role_ref)
-        except ValueError:
-            return None
-        found: role.Role = load(self.store, role_id, role.evolve, role.INITIAL).state
-        ok = found.status == "active" and found.organization_id == organization_id
-        return found if ok else None
-
-    def _check_grant(self, organization_id: UUID | None, role_ref: str,
-                     extra: tuple[ApiPermission, ...],
-                     grantor: tuple[ApiPermission, ...] | None) -> None:
-        """The role must exist in the organization; a grantor (an API key, later a user)
-        may not hand out more than it holds."""
-        assert organization_id is not None
-        if not is_system(role_ref) and self._custom_role(organization_id, rules.role(
-                role_ref)) is None:
-            raise NotFound("role not found", field="role", code="role_not_found")
-        wanted = effective_permissions(self.role_permissions(organization_id, role_ref), extra)
-        if grantor is not None and not covers(grantor, wanted):
-            raise Forbidden("a key cannot grant more than it holds", code="permission_escalation")
 
     def _code_ok(self, sealed: str, user_id: UUID, code: str, now: datetime) -> bool:
         secret = self.box.open(sealed, user_id) if sealed else None

@@ -72,7 +72,8 @@ def test_signup_with_a_taken_slug_or_email_writes_nothing(client: TestClient[Any
     taken_email = client.get(f"/v1/users/{first.json()['userId']}",
                              params={"min_position": first.json()["position"]}).json()["email"]
     before = db.execute("SELECT max(notification_id) FROM chronicle_events").fetchone()
-    slug = client.get(f"/v1/organizations/{first.json()['organizationId']}").json()["slug"]
+    slug = client.get(f"/v1/organizations/{first.json()['organizationId']}",
+                      params={"min_position": first.json()["position"]}).json()["slug"]
     again_slug = signup(client, slug=slug)
     assert again_slug.status_code == 409
     assert again_slug.json()["error"]["reason"] == "slug_taken"
