@@ -20,7 +20,10 @@ from api.operations import projections
 from api.organizations import OrganizationController
 from api.policy import organization_origins, organization_policy_guard
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
+from api.roles import RoleController
 from api.security import security_headers
+from api.signup import SignupController, public_guard
+from api.users import UserController
 from api.versioning import echo_version
 from infra.container import Container
 from infra.settings import Settings, load_settings
@@ -46,8 +49,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
         route_handlers=[live, ready, Router(
-            "/", route_handlers=[OrganizationController, ApiKeyController, projections],
-            guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR)],
+            "/", route_handlers=[OrganizationController, ApiKeyController, projections,
+                                 UserController, RoleController],
+            guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR),
+            Router("/", route_handlers=[SignupController], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),

@@ -10,10 +10,15 @@ import msgspec
 
 from domain.access.events import AccessEvent
 from domain.apikey.events import ApiKeyEvent
+from domain.claim.events import ClaimEvent
 from domain.organization.events import OrganizationEvent
+from domain.role.events import RoleEvent
+from domain.roster.events import RosterEvent
 from domain.slug.events import SlugEvent
+from domain.user.events import UserEvent
 
-AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent
+AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
+            | ClaimEvent | RosterEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "system"]
 SCHEMA_VERSION = 1

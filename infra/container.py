@@ -14,6 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 from commands.apikeys import ApiKeyCommands
 from commands.denials import DenialLog
 from commands.organizations import OrganizationCommands
+from commands.roles import RoleCommands
+from commands.users import UserCommands
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
 from infra.keycache import KeyCache
@@ -25,6 +27,7 @@ from projections.organizations import CHANNEL as ORGS_CHANNEL
 
 # Only for development and tests; production refuses to start without API_SECRET (settings).
 DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
+DEV_ENCRYPTION_KEY = "chronicle-development-encryption-key"
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Container:
     org_cache: OrgCache
     local_limiter: LocalLimiter
     denials: DenialLog
+    users: UserCommands
+    roles: RoleCommands
     feed: Feed = field(default_factory=Feed)
     started: float = field(default_factory=time.monotonic)
 
@@ -68,6 +73,10 @@ class Container:
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
             denials=DenialLog(store),
+            users=UserCommands(store, settings.api_secret or DEV_API_SECRET,
+                               settings.encryption_key or DEV_ENCRYPTION_KEY,
+                               retries=settings.command_retries),
+            roles=RoleCommands(store, retries=settings.command_retries),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:

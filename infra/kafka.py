@@ -9,7 +9,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.settings import Settings
 
-AGGREGATES = ("organization", "slug", "apikey", "access")
+AGGREGATES = ("organization", "slug", "apikey", "access", "user", "role", "claim", "roster")
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from commands import idempotency
 from infra import clickhouse, kafka
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
-from projections import api_keys, organizations
+from projections import api_keys, mailer, organizations, roles, users
 from projections.registry import PROJECTIONS
 from projections.rows import READER_ROLE_DDL
 
@@ -35,7 +35,8 @@ def migrate_postgres(settings: Settings) -> None:
         store.close()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         statements: list[sql.Composable] = [
-            *map(sql.SQL, BOOKKEEPING), *organizations.ddl(), *api_keys.ddl()]
+            *map(sql.SQL, [*BOOKKEEPING, mailer.DDL]), *organizations.ddl(), *api_keys.ddl(),
+            *users.ddl(), *roles.ddl()]
         for statement in statements:
             conn.execute(statement.as_string(conn))
         seed_partitions(conn, settings)

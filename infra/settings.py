@@ -42,6 +42,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     clickhouse_url: str = "http://127.0.0.1:58123/chronicle"
     admin_token: str = ""
     api_secret: str = ""
+    encryption_key: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_user: str = ""
+    smtp_pass: str = ""
+    smtp_from: str = "Chronicle <no-reply@chronicle.local>"
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 10.0
     max_body_bytes: int = 1_048_576
     max_header_bytes: int = 16_384
     max_json_depth: int = 32
@@ -69,6 +77,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_minute: int = 10_000
     rate_limit_per_hour: int = 200_000
     rate_limit_per_day: int = 2_000_000
+    public_rate_limit_per_minute: int = 30
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     data_dir: str = str(ROOT / "var")
@@ -110,6 +119,14 @@ ENV_NAMES: dict[str, str] = {
     "CLICKHOUSE_URL": "clickhouse_url",
     "CHRONICLE_ADMIN_TOKEN": "admin_token",
     "API_SECRET": "api_secret",
+    "ENCRYPTION_KEY": "encryption_key",
+    "SMTP_HOST": "smtp_host",
+    "SMTP_PORT": "smtp_port",
+    "SMTP_USER": "smtp_user",
+    "SMTP_PASS": "smtp_pass",
+    "SMTP_FROM": "smtp_from",
+    "SMTP_STARTTLS": "smtp_starttls",
+    "SMTP_TIMEOUT_S": "smtp_timeout_s",
     "MAX_BODY_BYTES": "max_body_bytes",
     "MAX_HEADER_BYTES": "max_header_bytes",
     "MAX_JSON_DEPTH": "max_json_depth",
@@ -135,6 +152,7 @@ ENV_NAMES: dict[str, str] = {
     "RATE_LIMIT_PER_MINUTE": "rate_limit_per_minute",
     "RATE_LIMIT_PER_HOUR": "rate_limit_per_hour",
     "RATE_LIMIT_PER_DAY": "rate_limit_per_day",
+    "PUBLIC_RATE_LIMIT_PER_MINUTE": "public_rate_limit_per_minute",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "CHRONICLE_DATA_DIR": "data_dir",
@@ -146,6 +164,7 @@ _POSITIVE = {
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
+    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute",
 }
 
 
@@ -165,6 +184,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{_env_name(field)} must be a positive integer")
     if settings.env == "production" and len(settings.api_secret) < 32:
         raise SettingsError("API_SECRET must be set to at least 32 characters in production")
+    if settings.env == "production" and len(settings.encryption_key) < 32:
+        raise SettingsError("ENCRYPTION_KEY must be set to at least 32 characters in production")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE must be given together")
     for name in ("tls_cert_file", "tls_key_file"):

@@ -35,8 +35,32 @@ def _api_keys(settings: Settings) -> Projection:
                              channel=f"{settings.redis_key_prefix}{CHANNEL}")
 
 
+def _users(_settings: Settings) -> Projection:
+    from projections.users import UsersProjection
+
+    return UsersProjection()
+
+
+def _roles(_settings: Settings) -> Projection:
+    from projections.roles import RolesProjection
+
+    return RolesProjection()
+
+
+def _mailer(settings: Settings) -> Projection:
+    from infra.container import DEV_API_SECRET
+    from infra.mail import Mailer
+    from projections.mailer import MailerProjection
+
+    return MailerProjection(Mailer(settings), settings.api_secret or DEV_API_SECRET)
+
+
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
-    "clickhouse_events": Spec(("organization", "slug", "apikey", "access"), _clickhouse_events),
+    "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "user", "role", "claim",
+                               "roster"), _clickhouse_events),
     "api_keys": Spec(("apikey",), _api_keys),
+    "users": Spec(("user",), _users),
+    "roles": Spec(("role",), _roles),
+    "mailer": Spec(("user",), _mailer),
 }
