@@ -48,7 +48,8 @@ async def operator_guard(connection: ASGIConnection, _handler: BaseRouteHandler)
                      organization_id=cached.organization_id,
                      principal=Principal("api_key", cached.id, cached.organization_id,
                                          cached.permissions, cached.rate_limit,
-                                         cached.organization_limit))
+                                         cached.organization_limit, ceiling=cached.ceiling,
+                                         role=cached.role))
         return
     token = container.settings.admin_token
     if scheme.lower() != "bearer" or not token or not hmac.compare_digest(

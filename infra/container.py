@@ -24,6 +24,7 @@ from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.settings import Settings
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
+from projections.roles import CHANNEL as ROLES_CHANNEL
 
 # Only for development and tests; production refuses to start without API_SECRET (settings).
 DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
@@ -86,6 +87,7 @@ class Container:
         keys, orgs = self.key_cache, self.org_cache
         self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.entries.clear)
         self.feed.on(f"{prefix}{ORGS_CHANNEL}", keys.evict_organizations, keys.entries.clear)
+        self.feed.on(f"{prefix}{ROLES_CHANNEL}", keys.evict_roles, keys.entries.clear)
         self.feed.on(f"{prefix}{ORGS_CHANNEL}", orgs.evict_message, orgs.reset)
         # A subscriber waits for messages indefinitely: no socket timeout, but health checks.
         subscriber = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,

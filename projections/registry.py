@@ -41,10 +41,11 @@ def _users(_settings: Settings) -> Projection:
     return UsersProjection()
 
 
-def _roles(_settings: Settings) -> Projection:
-    from projections.roles import RolesProjection
+def _roles(settings: Settings) -> Projection:
+    from projections.roles import CHANNEL, RolesProjection
 
-    return RolesProjection()
+    return RolesProjection(redis_url=settings.redis_url,
+                           channel=f"{settings.redis_key_prefix}{CHANNEL}")
 
 
 def _mailer(settings: Settings) -> Projection:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import msgspec
 import psycopg
+import redis
 from psycopg import sql
 
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
@@ -13,6 +14,7 @@ from projections.rows import tenant_wall, update_if_newer
 from projections.runtime import Item
 
 TABLE = "roles"
+CHANNEL = "roles.changed"
 
 
 def ddl(table: str = TABLE) -> list[sql.Composed]:
@@ -34,8 +36,17 @@ class RolesProjection:
     name = "roles"
     aggregates: tuple[str, ...] = ("role",)
 
-    def __init__(self, table: str = TABLE) -> None:
+    def __init__(self, table: str = TABLE, redis_url: str | None = None,
+                 channel: str = CHANNEL) -> None:
         self.table = sql.Identifier(table)
+        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self.channel = channel
+
+    def after_commit(self, items: Sequence[Item]) -> None:
+        """Tell the API processes which roles changed: keys held under them are evicted."""
+        ids = sorted({str(i.envelope.stream_id) for i in items if i.envelope.stream_type == "role"})
+        if ids and self.redis is not None:
+            self.redis.publish(self.channel, ",".join(ids))
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
         for item in items:

@@ -131,7 +131,7 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
         environment=st.sampled_from(["live", "test"]), hashed_key=texts,
         permissions=st.lists(permissions, max_size=3).map(tuple), created_by=texts,
         rate_limit=st.none() | rate_limits, expires_at=st.none() | utc_datetimes,
-        require_signature=st.booleans()),
+        require_signature=st.booleans(), role=st.none() | texts),
     ApiKeyRolled: st.builds(ApiKeyRolled, hashed_key=texts, previous_hashed_key=texts,
                             previous_valid_until=utc_datetimes),
     ApiKeyRevoked: st.builds(ApiKeyRevoked, reason=texts),
