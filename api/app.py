@@ -21,6 +21,7 @@ from api.policy import organization_origins, organization_policy_guard
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.security import security_headers
 from api.versioning import echo_version
+from api.wellknown import jwks
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
-        route_handlers=[live, ready, Router(
+        route_handlers=[live, ready, jwks, Router(
             "/", route_handlers=[OrganizationController, ApiKeyController, projections],
             guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR)],
         on_startup=[startup],

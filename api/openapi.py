@@ -142,7 +142,8 @@ def _ref(kind: str, name: str) -> Reference:
 
 STATUS_TEXT = {
     400: "Malformed request: a bad parameter, header, JSON body or API version.",
-    401: "The bearer token (operator token or API key) is missing or not valid.",
+    401: "The credential (operator token, API key, access or refresh token, password) is "
+         "missing or not valid.",
     403: "An API key may not do this: the route is the operator's, or the key lacks the "
          "permission.",
     404: "No such organization.",
@@ -172,7 +173,8 @@ _DETAILS: dict[str, Any] = {
                               "message": "'10.0.0.300' is not an IP address or CIDR range"}],
 }
 EVERY_ROUTE = ("unknown_api_version", "headers_too_large")
-OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "rate_limited",
+OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "token_expired",
+                  "token_invalid", "token_revoked", "rate_limited",
                   "rate_limiter_unavailable")
 KEY_PERMISSION, OPERATOR_ONLY = ("permission_denied",), ("operator_only",)
 WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large",
@@ -251,6 +253,15 @@ def documented(status: int, model: type, *reasons: str, example: Any = None,
                                           optional_body=optional_body)}
 
 
+def public(status: int, model: type, *reasons: str, description: str = "OK",
+           ) -> dict[str, Any]:
+    """Route kwargs for an operation whose credential is in its body (login, refresh): no
+    bearer token, so none of the bearer token's errors."""
+    success = ResponseSpec(model, description=description, generate_examples=False)
+    return {"responses": {status: success, **errors(*EVERY_ROUTE, *reasons)},
+            "operation_class": _operation((), (), None)}
+
+
 def read(model: type, *reasons: str, example: Any = None, etag: bool = False,
          ) -> dict[str, Any]:
     """Route kwargs for a read answering 200 with ``model`` (and its version as ETag)."""
@@ -292,7 +303,11 @@ def config() -> OpenAPIConfig:
                 BEARER: SecurityScheme(
                     type="http", scheme="bearer", bearer_format="opaque token",
                     description="`Authorization: Bearer <token>`: the platform operator's token "
-                        "(CHRONICLE_ADMIN_TOKEN) or an organization's API key.")}),
+                        "(CHRONICLE_ADMIN_TOKEN), an organization's API key, or a JWT access "
+                        "token (RS256; keys at /.well-known/jwks.json) from login or OAuth.")}),
         tags=[Tag(name="organizations", description="Tenants: commands and read models."),
               Tag(name="operations", description="Operator views of the pipeline."),
-              Tag(name="health", description="Liveness and readiness; no authentication.")])
+              Tag(name="health", description="Liveness and readiness; no authentication."),
+              Tag(name="oauth", description="OAuth 2.0 endpoints and the JWKS (RFC 6749, "
+                  "7517, 7662, 7009); their errors are RFC 6749's `{error, error_description}`."),
+              Tag(name="auth", description="Login, refresh, logout and sessions.")])

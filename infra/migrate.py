@@ -6,7 +6,7 @@ import psycopg
 from psycopg import sql
 
 from commands import idempotency
-from infra import clickhouse, kafka
+from infra import clickhouse, kafka, signing
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
 from projections import api_keys, organizations
@@ -14,6 +14,7 @@ from projections.registry import PROJECTIONS
 
 BOOKKEEPING = [
     idempotency.DDL,
+    signing.DDL,
     "CREATE TABLE IF NOT EXISTS relay_checkpoint ("
     " name text PRIMARY KEY, position bigint NOT NULL,"
     " updated_at timestamptz NOT NULL DEFAULT now())",

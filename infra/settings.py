@@ -42,6 +42,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     clickhouse_url: str = "http://127.0.0.1:58123/chronicle"
     admin_token: str = ""
     api_secret: str = ""
+    encryption_key: str = ""  # seals the JWT signing keys at rest (AES-GCM, HKDF-derived)
+    jwt_issuer: str = "https://chronicle.local"
+    jwt_audience: str = "chronicle-api"
+    jwt_access_ttl_s: int = 900
+    jwt_refresh_ttl_s: int = 2_592_000
+    jwt_key_rotation_days: int = 30
+    redis_session_ttl: int = 3600
     max_body_bytes: int = 1_048_576
     max_header_bytes: int = 16_384
     max_json_depth: int = 32
@@ -110,6 +117,13 @@ ENV_NAMES: dict[str, str] = {
     "CLICKHOUSE_URL": "clickhouse_url",
     "CHRONICLE_ADMIN_TOKEN": "admin_token",
     "API_SECRET": "api_secret",
+    "ENCRYPTION_KEY": "encryption_key",
+    "JWT_ISSUER": "jwt_issuer",
+    "JWT_AUDIENCE": "jwt_audience",
+    "JWT_ACCESS_TTL_S": "jwt_access_ttl_s",
+    "JWT_REFRESH_TTL_S": "jwt_refresh_ttl_s",
+    "JWT_KEY_ROTATION_DAYS": "jwt_key_rotation_days",
+    "REDIS_SESSION_TTL": "redis_session_ttl",
     "MAX_BODY_BYTES": "max_body_bytes",
     "MAX_HEADER_BYTES": "max_header_bytes",
     "MAX_JSON_DEPTH": "max_json_depth",
@@ -141,6 +155,7 @@ ENV_NAMES: dict[str, str] = {
 }
 
 _POSITIVE = {
+    "jwt_access_ttl_s", "jwt_refresh_ttl_s", "jwt_key_rotation_days", "redis_session_ttl",
     "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
     "kafka_partitions", "max_body_bytes", "max_header_bytes", "max_json_depth",
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
@@ -165,6 +180,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{_env_name(field)} must be a positive integer")
     if settings.env == "production" and len(settings.api_secret) < 32:
         raise SettingsError("API_SECRET must be set to at least 32 characters in production")
+    if settings.env == "production" and len(settings.encryption_key) < 32:
+        raise SettingsError("ENCRYPTION_KEY must be set to at least 32 characters in production")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE must be given together")
     for name in ("tls_cert_file", "tls_key_file"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import redis
@@ -44,6 +45,9 @@ ELSEWHERE = {
     "invalid_api_key": "tests/integration/test_api_keys.py",
     "idempotency_not_supported": "tests/integration/test_api_keys.py",
     "organization_id_required": "api/apikeys.py; not yet requested over HTTP",
+    "token_revoked": "tests/integration/test_sessions.py (revocation reaches every process)",
+    "refresh_token_invalid": "tests/integration/test_sessions.py",
+    "refresh_token_reused": "tests/integration/test_sessions.py",
     "https_required": "tests/integration/test_org_security.py (needs a proxied client)",
     "ip_not_allowed": "tests/integration/test_org_security.py",
     "organization_suspended": "tests/integration/test_org_security.py",
@@ -82,6 +86,14 @@ class Clients(NamedTuple):
 
 
 Spec = tuple[TestClient[Any], str, str, dict[str, Any]]
+
+
+def expired_token(c: Clients) -> Spec:
+    org = c.main.post("/v1/organizations", json={"name": "a", "slug": f"x-{uuid.uuid4().hex[:8]}"})
+    token, _ = c.main.app.state.container.tokens.issue(
+        subject=str(uuid.uuid4()), organization_id=uuid.UUID(org.json()["id"]), kind="user",
+        now=datetime.now(UTC) - timedelta(days=1))
+    return c.main, "GET", ORGS, {"headers": {"Authorization": f"Bearer {token}"}}
 
 
 def organization(c: Clients, **body: Any) -> str:
@@ -156,6 +168,8 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
                                           {"headers": {"Chronicle-Version": "2026-11-01"}}),
     "unauthorized": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": ""}}),
     "invalid_token": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer no"}}),
+    "token_invalid": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer a.b.c"}}),
+    "token_expired": expired_token,
     "cors_preflight_rejected": lambda c: (c.main, "OPTIONS", ORGS, {"headers": {
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}}),
     "not_found": lambda c: (c.main, "GET", "/v1/nowhere", {}),
