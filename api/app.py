@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+from typing import Any
 
 from anyio import to_thread
 from litestar import Litestar, Router
@@ -20,10 +22,22 @@ from api.organizations import OrganizationController
 from api.policy import organization_origins, organization_policy_guard
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.security import security_headers
+from api.sessions import list_sessions, logout, refresh, revoke_session
 from api.versioning import echo_version
 from api.wellknown import jwks
 from infra.container import Container
 from infra.settings import Settings, load_settings
+
+
+def public_auth_routes() -> list[Any]:
+    """Routes whose credential is in the body. Login needs the user store (commands/users.py),
+    so it is served only by builds that have one."""
+    routes: list[Any] = [refresh]
+    if importlib.util.find_spec("commands.users") is not None:
+        from api.login import login
+
+        routes.append(login)
+    return routes
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -43,8 +57,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
-        route_handlers=[live, ready, jwks, Router(
-            "/", route_handlers=[OrganizationController, ApiKeyController, projections],
+        route_handlers=[live, ready, jwks, *public_auth_routes(), Router(
+            "/", route_handlers=[OrganizationController, ApiKeyController, projections,
+                                 logout, list_sessions, revoke_session],
             guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR)],
         on_startup=[startup],
         on_shutdown=[shutdown],

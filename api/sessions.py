@@ -121,7 +121,9 @@ async def list_sessions(
     c, claims, principal = container_of(request), claims_of(request), principal_of(request)
     own = claims is not None and claims.kind == "user" and user_id in (None, UUID(claims.sub))
     if principal is not None:
-        organization_id = organization_id or principal.organization_id
+        if organization_id not in (None, principal.organization_id):
+            raise ApiException(404, "not_found", "the requested resource was not found")
+        organization_id = principal.organization_id
         if not own:
             require(request, "sessions", "read", organization_id)
     elif user_id is None and organization_id is None:

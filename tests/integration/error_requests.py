@@ -46,7 +46,6 @@ ELSEWHERE = {
     "idempotency_not_supported": "tests/integration/test_api_keys.py",
     "organization_id_required": "api/apikeys.py; not yet requested over HTTP",
     "token_revoked": "tests/integration/test_sessions.py (revocation reaches every process)",
-    "refresh_token_invalid": "tests/integration/test_sessions.py",
     "refresh_token_reused": "tests/integration/test_sessions.py",
     "https_required": "tests/integration/test_org_security.py (needs a proxied client)",
     "ip_not_allowed": "tests/integration/test_org_security.py",
@@ -168,6 +167,10 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
                                           {"headers": {"Chronicle-Version": "2026-11-01"}}),
     "unauthorized": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": ""}}),
     "invalid_token": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer no"}}),
+    "session_required": lambda c: (c.main, "POST", "/v1/auth/logout", {}),
+    "session_not_found": lambda c: (c.main, "DELETE", f"/v1/sessions/{uuid.uuid4()}", {}),
+    "refresh_token_invalid": lambda c: (c.main, "POST", "/v1/auth/refresh", {
+        "json": {"refreshToken": "rt_nope"}}),
     "token_invalid": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer a.b.c"}}),
     "token_expired": expired_token,
     "cors_preflight_rejected": lambda c: (c.main, "OPTIONS", ORGS, {"headers": {

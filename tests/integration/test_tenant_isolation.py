@@ -4,6 +4,7 @@ until it is given a case below."""
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.integration.test_api_keys import ALL, issue, new_org
+from tests.integration.test_sessions import start_session
 
 # (method, route path) -> (path with B's ids, request kwargs, statuses allowed)
 CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
@@ -35,7 +37,15 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("DELETE", "/v1/api-keys/{key_id:uuid}"): ("/v1/api-keys/{key}", {}, {404}),
     ("POST", "/v1/api-keys/{key_id:uuid}/roll"): ("/v1/api-keys/{key}/roll", {"json": {}}, {404}),
     ("GET", "/v1/projections"): ("/v1/projections", {}, {403}),
+    ("POST", "/v1/auth/refresh"): ("/v1/auth/refresh", {
+        "json": {"refreshToken": "rt_{session}_" + "a" * 43}}, {401}),
+    ("POST", "/v1/auth/logout"): ("/v1/auth/logout", {}, {403}),
+    ("GET", "/v1/sessions"): ("/v1/sessions?organization_id={org}", {}, {404}),
+    ("DELETE", "/v1/sessions/{session_id:uuid}"): ("/v1/sessions/{session}", {}, {404}),
 }
+if importlib.util.find_spec("commands.users") is not None:
+    CASES[("POST", "/v1/auth/login")] = ("/v1/auth/login", {
+        "json": {"email": "owner-of-b@example.com", "password": "not-theirs"}}, {401})
 
 
 def v1_routes(client: TestClient[Any]) -> set[tuple[str, str]]:
@@ -60,8 +70,9 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
 def tenants(client: TestClient[Any]) -> dict[str, str]:
     a, b = new_org(client), new_org(client)
     key_a, key_b = issue(client, a["id"], permissions=ALL), issue(client, b["id"], permissions=ALL)
+    session = start_session(client, b["id"]).session.id
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
-            "key": str(uuid.UUID(key_b.split("_")[2]))}
+            "key": str(uuid.UUID(key_b.split("_")[2])), "session": session}
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -74,6 +85,7 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert response.status_code in allowed, response.text
     assert tenants["org"] not in response.text
     assert tenants["key"] not in response.text
+    assert tenants["session"] not in response.text
     b_still = client.get(f"/v1/organizations/{tenants['org']}").json()
     assert (b_still["name"], b_still["status"]) == ("Tenant", "active")
     assert client.get(f"/v1/organizations/{tenants['org']}", headers={
