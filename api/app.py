@@ -16,6 +16,8 @@ from api.edge import Edge
 from api.errors import HANDLERS
 from api.health import live, ready
 from api.middleware import add_request_id
+from api.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
+from api.oauthclients import OAuthClientController
 from api.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.operations import projections
 from api.organizations import OrganizationController
@@ -57,15 +59,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
-        route_handlers=[live, ready, jwks, *public_auth_routes(), Router(
+        route_handlers=[live, ready, jwks, token, introspect, revoke, *public_auth_routes(), Router(
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
-                                 logout, list_sessions, revoke_session],
+                                 logout, list_sessions, revoke_session, OAuthClientController,
+                                 authorize],
             guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR)],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),
                      cors.response_headers(), echo_version],
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**HANDLERS, OAuthError: on_oauth_error},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=config(),
         plugins=[StrictStructSchemaPlugin()],

@@ -56,9 +56,7 @@ async def operator_guard(connection: ASGIConnection, _handler: BaseRouteHandler)
         return
     if scheme.lower() == "bearer" and looks_like_jwt(given):
         claims = await verified(container, given, datetime.now(UTC))
-        state.update(actor=Actor(kind="user" if claims.kind == "user" else "system",
-                                 id=claims.sub if claims.kind == "user"
-                                 else f"oauth_client:{claims.sub}"),
+        state.update(actor=Actor(kind=claims.kind, id=claims.sub),
                      organization_id=claims.org, principal=await principal_from(container, claims),
                      claims=claims)
         return

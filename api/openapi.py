@@ -21,6 +21,7 @@ from litestar.openapi.spec import (
     Components,
     Example,
     OpenAPIHeader,
+    OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
@@ -35,7 +36,7 @@ from litestar.openapi.spec import (
 
 from api import i18n, versioning
 from api.docs_ui import SwaggerUI
-from api.errors import ErrorBody
+from api.errors import ErrorBody, OAuthErrorBody
 from api.schemas import CommandAccepted
 
 if TYPE_CHECKING:
@@ -260,6 +261,33 @@ def public(status: int, model: type, *reasons: str, description: str = "OK",
     success = ResponseSpec(model, description=description, generate_examples=False)
     return {"responses": {status: success, **errors(*EVERY_ROUTE, *reasons)},
             "operation_class": _operation((), (), None)}
+
+
+def oauth(model: type | None, fields: Mapping[str, str], required: Sequence[str],
+          ) -> dict[str, Any]:
+    """Route kwargs for an RFC 6749-style endpoint: a form body, and errors in RFC 6749's
+    `{error, error_description}` shape (400, and 401 for client authentication)."""
+    form = Schema(type=OpenAPIType.OBJECT, required=list(required), properties={
+        name: Schema(type=OpenAPIType.STRING, description=text) for name, text in fields.items()})
+    base = _operation((), (), None)
+
+    @dataclass
+    class FormOperation(base):  # type: ignore[valid-type,misc]
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            self.request_body = RequestBody(required=True, content={
+                "application/x-www-form-urlencoded": OpenAPIMediaType(schema=form)})
+
+    rfc = {400: "RFC 6749 section 5.2: invalid_request, invalid_grant, invalid_scope, "
+                "unauthorized_client or unsupported_grant_type.",
+           401: "invalid_client: client authentication (HTTP Basic or client_secret_post) "
+                "failed."}
+    return {"responses": {
+        200: ResponseSpec(model, description="OK", generate_examples=False) if model else
+        ResponseSpec(None, description="OK (also for an unknown token)"),
+        **{status: ResponseSpec(OAuthErrorBody, description=text, generate_examples=False)
+           for status, text in rfc.items()},
+        **errors("headers_too_large")}, "operation_class": FormOperation}
 
 
 def read(model: type, *reasons: str, example: Any = None, etag: bool = False,

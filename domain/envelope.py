@@ -9,12 +9,13 @@ from uuid import UUID
 import msgspec
 
 from domain.apikey.events import ApiKeyEvent
+from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
 from domain.slug.events import SlugEvent
 
-AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent
+AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent | OAuthClientEvent
 
-ActorKind = Literal["operator", "user", "api_key", "system"]
+ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 SCHEMA_VERSION = 1
 
 

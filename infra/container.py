@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
 
 from commands.apikeys import ApiKeyCommands
+from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
@@ -58,6 +59,7 @@ class Container:
     tokens: TokenService
     deny: DenySet
     sessions: SessionService
+    oauth_clients: OAuthClientCommands
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -83,6 +85,8 @@ class Container:
         deny = DenySet(redis, f"{prefix}revoked", f"{prefix}{DENY_CHANNEL}")
         return cls(
             settings=settings, store=store, pool=pool, ring=ring, tokens=tokens, deny=deny,
+            oauth_clients=OAuthClientCommands(store, settings.api_secret or DEV_API_SECRET,
+                                              retries=settings.command_retries),
             sessions=SessionService(redis, tokens, deny, settings.api_secret or DEV_API_SECRET,
                                     prefix, settings.redis_session_ttl,
                                     settings.jwt_refresh_ttl_s),

@@ -74,6 +74,8 @@ class Session(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     expires_at: datetime
     last_accessed_at: datetime
     created_at: datetime
+    client_id: str | None = None  # an OAuth client acting for the user, within ``scope``
+    scope: str = ""
 
 
 class Tokens(NamedTuple):
@@ -113,7 +115,8 @@ class SessionService:
         return min(self.idle_ttl_s, session_timeout_s) if session_timeout_s else self.idle_ttl_s
 
     async def start(self, who: Identity, *, now: datetime, device: DeviceInfo, ip_address: str,
-                    user_agent: str, session_timeout_s: int | None = None) -> Tokens:
+                    user_agent: str, session_timeout_s: int | None = None,
+                    client_id: str | None = None, scope: str = "") -> Tokens:
         """A new session for ``who`` with its first access and refresh tokens."""
         sid = uuid.uuid4().hex
         ttl = self.ttl_for(session_timeout_s)
@@ -121,7 +124,8 @@ class SessionService:
             id=sid, user_id=who.user_id, organization_id=who.organization_id, email=who.email,
             role=who.role, permissions=who.permissions, device_info=device,
             ip_address=ip_address, user_agent=user_agent[:512], is_active=True,
-            expires_at=now + timedelta(seconds=ttl), last_accessed_at=now, created_at=now)
+            expires_at=now + timedelta(seconds=ttl), last_accessed_at=now, created_at=now,
+            client_id=client_id, scope=scope)
         refresh = f"rt_{sid}_{secrets.token_urlsafe(32)}"
         score = (now + timedelta(seconds=self.absolute_ttl_s)).timestamp()
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -135,8 +139,9 @@ class SessionService:
     def _tokens(self, session: Session, refresh: str, now: datetime) -> Tokens:
         access, claims = self.tokens.issue(
             subject=str(session.user_id), organization_id=session.organization_id, kind="user",
-            now=now, role=session.role, session_id=session.id, permissions=session.permissions,
-            not_after=session.expires_at)
+            now=now, role=session.role, session_id=session.id, not_after=session.expires_at,
+            client_id=session.client_id, scope=session.scope,
+            permissions=None if session.client_id else session.permissions)
         return Tokens(access, refresh, claims.exp - claims.iat, session)
 
     async def get(self, sid: str) -> Session | None:

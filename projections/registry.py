@@ -35,8 +35,16 @@ def _api_keys(settings: Settings) -> Projection:
                              channel=f"{settings.redis_key_prefix}{CHANNEL}")
 
 
+def _oauth_clients(_settings: Settings) -> Projection:
+    from projections.oauth_clients import OAuthClientsProjection
+
+    return OAuthClientsProjection()
+
+
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
-    "clickhouse_events": Spec(("organization", "slug", "apikey"), _clickhouse_events),
+    "clickhouse_events": Spec(("organization", "slug", "apikey", "oauthclient"),
+                              _clickhouse_events),
     "api_keys": Spec(("apikey",), _api_keys),
+    "oauth_clients": Spec(("oauthclient",), _oauth_clients),
 }

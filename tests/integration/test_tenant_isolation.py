@@ -42,6 +42,18 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("POST", "/v1/auth/logout"): ("/v1/auth/logout", {}, {403}),
     ("GET", "/v1/sessions"): ("/v1/sessions?organization_id={org}", {}, {404}),
     ("DELETE", "/v1/sessions/{session_id:uuid}"): ("/v1/sessions/{session}", {}, {404}),
+    ("POST", "/v1/oauth/authorize"): ("/v1/oauth/authorize", {"json": {
+        "clientId": "{client}", "redirectUri": "https://b.example/cb",
+        "codeChallenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}}, {403}),
+    ("GET", "/v1/oauth/clients"): ("/v1/oauth/clients?organization_id={org}", {}, {404}),
+    ("POST", "/v1/oauth/clients"): ("/v1/oauth/clients", {
+        "json": {"name": "stolen", "organizationId": "{org}"}}, {404}),
+    ("GET", "/v1/oauth/clients/{client_id:uuid}"): ("/v1/oauth/clients/{client}", {}, {404}),
+    ("PATCH", "/v1/oauth/clients/{client_id:uuid}"): (
+        "/v1/oauth/clients/{client}", {"json": {"name": "stolen"}}, {404}),
+    ("DELETE", "/v1/oauth/clients/{client_id:uuid}"): ("/v1/oauth/clients/{client}", {}, {404}),
+    ("POST", "/v1/oauth/clients/{client_id:uuid}/rotate-secret"): (
+        "/v1/oauth/clients/{client}/rotate-secret", {}, {404}),
 }
 if importlib.util.find_spec("commands.users") is not None:
     CASES[("POST", "/v1/auth/login")] = ("/v1/auth/login", {
@@ -71,8 +83,13 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
     a, b = new_org(client), new_org(client)
     key_a, key_b = issue(client, a["id"], permissions=ALL), issue(client, b["id"], permissions=ALL)
     session = start_session(client, b["id"]).session.id
+    oauth_client = client.post("/v1/oauth/clients", json={
+        "name": "b's", "organizationId": b["id"]}).json()
+    client.get(f"/v1/oauth/clients/{oauth_client['id']}",
+               params={"min_position": oauth_client["position"]})
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
-            "key": str(uuid.UUID(key_b.split("_")[2])), "session": session}
+            "key": str(uuid.UUID(key_b.split("_")[2])), "session": session,
+            "client": oauth_client["id"]}
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -86,6 +103,7 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert tenants["org"] not in response.text
     assert tenants["key"] not in response.text
     assert tenants["session"] not in response.text
+    assert tenants["client"] not in response.text
     b_still = client.get(f"/v1/organizations/{tenants['org']}").json()
     assert (b_still["name"], b_still["status"]) == ("Tenant", "active")
     assert client.get(f"/v1/organizations/{tenants['org']}", headers={

@@ -17,6 +17,12 @@ from domain.apikey.events import (
     Conditions,
 )
 from domain.envelope import Actor, Envelope
+from domain.oauthclient.events import (
+    OAuthClientDeleted,
+    OAuthClientRegistered,
+    OAuthClientSecretRotated,
+    OAuthClientUpdated,
+)
 from domain.organization.commands import (
     ChangePlan,
     CreateOrganization,
@@ -90,6 +96,9 @@ permissions = st.builds(
         Conditions, fields=st.none() | st.lists(texts).map(tuple),
         filters=st.none() | st.dictionaries(texts, scalars)))
 
+grant_types = st.lists(st.sampled_from(["client_credentials", "authorization_code",
+                                        "refresh_token"]), max_size=3).map(tuple)
+
 EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationCreated: st.builds(OrganizationCreated, name=texts, slug=texts, plan=plans,
                                    settings=any_settings),
@@ -109,6 +118,18 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     ApiKeyRolled: st.builds(ApiKeyRolled, hashed_key=texts, previous_hashed_key=texts,
                             previous_valid_until=utc_datetimes),
     ApiKeyRevoked: st.builds(ApiKeyRevoked, reason=texts),
+    OAuthClientRegistered: st.builds(
+        OAuthClientRegistered, organization_id=st.uuids(), name=texts, hashed_secret=texts,
+        redirect_uris=st.lists(texts, max_size=3).map(tuple),
+        scopes=st.lists(texts, max_size=3).map(tuple), grant_types=grant_types,
+        created_by=texts),
+    OAuthClientUpdated: st.builds(
+        OAuthClientUpdated, name=st.none() | texts,
+        redirect_uris=st.none() | st.lists(texts, max_size=3).map(tuple),
+        scopes=st.none() | st.lists(texts, max_size=3).map(tuple),
+        grant_types=st.none() | grant_types),
+    OAuthClientSecretRotated: st.builds(OAuthClientSecretRotated, hashed_secret=texts),
+    OAuthClientDeleted: st.builds(OAuthClientDeleted),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 
