@@ -35,7 +35,7 @@ def require(request: Request, resource: str, action: Action,
     if principal is None:
         return
     if organization_id is not None and organization_id != principal.organization_id:
-        raise ApiException(404, "not_found", "the requested resource was not found")
+        raise ApiException(404, "not_found", "the requested resource was not found", audit=True)
     if not principal_permits(principal, resource, action):
         raise ApiException(403, "forbidden", f"this caller may not {action} {resource}",
                            reason="permission_denied",

@@ -17,6 +17,7 @@ from api import openapi as docs
 from api.access import principal_of, principal_permits, require
 from api.errors import ApiException
 from api.organizations import caught_up, container_of, context_of
+from api.tenancy import reading
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
 
@@ -32,6 +33,7 @@ class CreateApiKeyBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel"
     permissions: Annotated[list[ApiPermission], Meta(max_length=50)] = []
     rate_limit: RateLimit | None = None
     expires_at: datetime | None = None
+    require_signature: bool = False
 
 
 class RollBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
@@ -53,6 +55,7 @@ class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     created_by: str
     created_at: datetime
     last_used_at: datetime | None = None
+    require_signature: bool = False
     version: int
 
 
@@ -61,6 +64,8 @@ class IssuedKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     key: str  # shown once; only its keyed hash is stored
     version: int
     position: int | None
+    # For Chronicle-Signature (api/signing.py); shown once, derived from the key, never stored.
+    signing_secret: str | None = None
 
 
 class ApiKeyList(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,7 +73,7 @@ class ApiKeyList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 COLUMNS = ("id, organization_id, name, environment, status, permissions, rate_limit,"
-           " expires_at, previous_valid_until, created_by, created_at, version")
+           " expires_at, previous_valid_until, created_by, created_at, version, require_signature")
 
 
 def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
@@ -80,6 +85,7 @@ def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
         rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else None,
         expires_at=row["expires_at"], previous_valid_until=row["previous_valid_until"],
         created_by=row["created_by"], created_at=row["created_at"], version=row["version"],
+        require_signature=row["require_signature"],
         last_used_at=datetime.fromisoformat(used.decode()) if used else None)
 
 
@@ -114,9 +120,10 @@ class ApiKeyController(Controller):
         issued = await to_thread.run_sync(lambda: c.api_keys.create(
             ctx, org_id, name=data.name, environment=data.environment,
             permissions=tuple(data.permissions), rate_limit=data.rate_limit,
-            expires_at=data.expires_at))
+            expires_at=data.expires_at, require_signature=data.require_signature))
         return Response(IssuedKey(id=issued.result.stream_id, key=issued.secret,
-                                  version=issued.result.version, position=issued.result.position),
+                                  version=issued.result.version, position=issued.result.position,
+                                  signing_secret=issued.signing_secret(c.api_keys.api_secret)),
                         status_code=201,
                         headers={"Location": f"/v1/api-keys/{issued.result.stream_id}"})
 
@@ -158,7 +165,8 @@ class ApiKeyController(Controller):
         issued = await to_thread.run_sync(lambda: c.api_keys.roll(
             ctx, caller.organization_id if caller else None, key_id, grace))
         return IssuedKey(id=key_id, key=issued.secret, version=issued.result.version,
-                         position=issued.result.position)
+                         position=issued.result.position,
+                         signing_secret=issued.signing_secret(c.api_keys.api_secret))
 
     @delete("/{key_id:uuid}", status_code=200, summary="Revoke an API key at once",
             **docs.documented(200, IssuedKey, "api_key_not_found", "api_key_revoked",
@@ -174,7 +182,7 @@ class ApiKeyController(Controller):
                     params: tuple[Any, ...]) -> list[ApiKeyOut]:
         c = container_of(request)
         await caught_up(c, min_position, "api_keys")
-        async with c.pool.connection() as conn:
+        async with reading(c, request) as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(f"SELECT {COLUMNS} FROM api_keys WHERE {where}"
                               " ORDER BY created_position LIMIT 500", params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib.util
 from typing import Any
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def shutdown(app: Litestar) -> None:
         for task in app.state.background:
             task.cancel()
+        # Let them finish their last word (queued denial records are appended) before closing.
+        await asyncio.gather(*app.state.background, return_exceptions=True)
         await app.state.container.close()
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))

@@ -15,6 +15,7 @@ from uuid import UUID
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from api import signing
 from api.errors import ApiException
 from api.principal import Principal
 from commands.apikeys import hash_key, parse
@@ -41,12 +42,13 @@ async def operator_guard(connection: ASGIConnection, _handler: BaseRouteHandler)
     state = connection.scope.setdefault("state", {})
     if scheme.lower() == "bearer" and (presented := parse(given)) is not None:
         cached = await container.key_cache.get(presented.key_id)
-        secret = container.api_keys.api_secret
+        hashed = hash_key(container.api_keys.api_secret, given)
         now = datetime.now(UTC)
-        if cached is None or not accepts(cached.state, hash_key(secret, given), now):
+        if cached is None or not accepts(cached.state, hashed, now):
             raise ApiException(401, "invalid_api_key",
                                "the API key is not valid, or was revoked or expired",
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        await signing.verify(connection, container, hashed, cached.state.require_signature)
         container.key_cache.touch(cached.id, now)
         state.update(actor=Actor(kind="api_key", id=str(cached.id)),
                      organization_id=cached.organization_id,

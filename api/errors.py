@@ -16,7 +16,8 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from api import i18n
 from api.middleware import ensure_request_id
-from commands.runner import TooMuchContention, VersionConflict
+from commands.runner import Context, TooMuchContention, VersionConflict
+from domain.access.events import AccessDenied
 from domain.errors import (
     AlreadyExists,
     DomainError,
@@ -73,8 +74,11 @@ class ApiException(Exception):
     def __init__(self, status: int, code: str, message: str = "", *, reason: str | None = None,
                  params: Mapping[str, str | int] | None = None,
                  details: list[FieldError] | dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, audit: bool | None = None) -> None:
         self.reason = reason or code
+        # Recorded as an access.Denied event when an organization's principal made the request:
+        # every 403, and whatever else says so (another tenant's id answered with 404).
+        self.audit = status == 403 if audit is None else audit
         self.params: dict[str, str | int] = dict(params or {})
         message = message or i18n.render(self.reason, "en", self.params) or code
         super().__init__(message)
@@ -102,7 +106,7 @@ def error_response(request: Request, status: int, code: str, message: str = "",
                    details: list[FieldError] | dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None, *, reason: str | None = None,
                    params: Mapping[str, object] | None = None,
-                   stack: str | None = None) -> Response[ErrorBody]:
+                   stack: str | None = None, audit: bool | None = None) -> Response[ErrorBody]:
     """The error body in the caller's language (Accept-Language); ``message`` is the English
     fallback for a reason the catalog does not know."""
     reason = reason or code
@@ -110,6 +114,8 @@ def error_response(request: Request, status: int, code: str, message: str = "",
     body = ErrorBody(ApiError(code=code, message=text, reason=reason,
                               request_id=request_id_of(request), timestamp=datetime.now(UTC),
                               details=details, stack=stack))
+    if status == 403 if audit is None else audit:
+        record_denial(request, status, code, reason)
     return Response(body, status_code=status, media_type=MediaType.JSON, headers={
         **(headers or {}), "Content-Language": language, "Vary": "Accept-Language"})
 
@@ -120,7 +126,24 @@ def language_of(request: Request) -> str:
 
 def on_api(request: Request, exc: ApiException) -> Response[ErrorBody]:
     return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers,
-                          reason=exc.reason, params=exc.params)
+                          reason=exc.reason, params=exc.params, audit=exc.audit)
+
+
+def record_denial(request: Request, status: int, code: str, reason: str) -> None:
+    """Queue the audit record of a request an organization's principal was denied."""
+    state = request.scope.get("state", {})
+    principal = state.get("principal")
+    container = getattr(request.app.state, "container", None)
+    if principal is None or container is None:
+        return
+    client = request.scope.get("client")
+    container.denials.record(
+        Context(actor=state["actor"], request_id=request_id_of(request)),
+        principal.organization_id,
+        AccessDenied(method=request.method, path=request.scope.get("path", "")[:1000],
+                     status=status, code=code, reason=reason,
+                     ip_address=client[0] if client else "",
+                     user_agent=request.headers.get("user-agent", "")[:500]))
 
 
 def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:

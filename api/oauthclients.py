@@ -19,6 +19,7 @@ from api.access import principal_of, require
 from api.apikeys import no_idempotency
 from api.errors import ApiException
 from api.organizations import caught_up, container_of, context_of
+from api.tenancy import reading
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
 
@@ -189,7 +190,7 @@ class OAuthClientController(Controller):
                     params: tuple[Any, ...]) -> list[OAuthClientOut]:
         c = container_of(request)
         await caught_up(c, min_position, "oauth_clients")
-        async with c.pool.connection() as conn:
+        async with reading(c, request) as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(f"SELECT {COLUMNS} FROM oauth_clients WHERE {where}"
                               " ORDER BY created_position LIMIT 500", params)

@@ -332,7 +332,11 @@ def config() -> OpenAPIConfig:
                     type="http", scheme="bearer", bearer_format="opaque token",
                     description="`Authorization: Bearer <token>`: the platform operator's token "
                         "(CHRONICLE_ADMIN_TOKEN), an organization's API key, or a JWT access "
-                        "token (RS256; keys at /.well-known/jwks.json) from login or OAuth.")}),
+                        "token (RS256; keys at /.well-known/jwks.json) from login or OAuth. A key "
+                        "may also sign requests: `Chronicle-Signature: t=<unix time>,v1=<hex "
+                        "HMAC-SHA256 of \"<t>.<METHOD>.<path?query>.<hex SHA-256 of the body>\" "
+                        "under the key's signingSecret>` (required for keys issued with "
+                        "requireSignature; 300 s skew; each signature is accepted once).")}),
         tags=[Tag(name="organizations", description="Tenants: commands and read models."),
               Tag(name="operations", description="Operator views of the pipeline."),
               Tag(name="health", description="Liveness and readiness; no authentication."),

@@ -31,6 +31,7 @@ from api.schemas import (
     SuspendBody,
     UpdateOrganizationBody,
 )
+from api.tenancy import reading
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
@@ -210,7 +211,7 @@ class OrganizationController(Controller):
             found = await self._as_of(c, organization_id, as_of)
         else:
             await caught_up(c, min_position)
-            async with c.pool.connection() as conn:
+            async with reading(c, request) as conn:
                 row = await queries.get(conn, organization_id)
             found = out(row) if row else None
         seen = shaped(request, "organizations", found) if found is not None else None
@@ -254,7 +255,7 @@ class OrganizationController(Controller):
         after_pos = _cursor(cursor) if cursor else None
         before_pos = _cursor(before) if before else None
         await caught_up(c, min_position)
-        async with c.pool.connection() as conn:
+        async with reading(c, request) as conn:
             rows, more, total = await queries.page(
                 conn, after=after_pos, before=before_pos, limit=limit, statuses=statuses,
                 only=caller.organization_id if caller else None)

@@ -30,6 +30,9 @@ class Issued(NamedTuple):
     result: Result
     secret: str
 
+    def signing_secret(self, api_secret: str) -> str:
+        return signing_secret(api_secret, hash_key(api_secret, self.secret))
+
 
 class Presented(NamedTuple):
     key_id: UUID
@@ -46,6 +49,13 @@ def hash_key(secret_key: str, presented: str) -> str:
     return hmac.new(secret_key.encode(), presented.encode(), hashlib.sha256).hexdigest()
 
 
+def signing_secret(secret_key: str, hashed: str) -> str:
+    """The key's request-signing secret, derived from its stored hash (so a roll changes it,
+    and nothing more needs storing): shown with the key, never stored."""
+    derived = hmac.new(secret_key.encode(), f"request-signing:{hashed}".encode(), hashlib.sha256)
+    return f"sk_sign_{derived.hexdigest()}"
+
+
 def new_key(environment: str, key_id: UUID) -> str:
     return f"pk_{environment}_{key_id.hex}_{secrets.token_urlsafe(32)}"
 
@@ -56,14 +66,15 @@ class ApiKeyCommands:
 
     def create(self, ctx: Context, organization_id: UUID, *, name: str, environment: Environment,
                permissions: tuple[ApiPermission, ...], rate_limit: RateLimit | None,
-               expires_at: datetime | None, seal: Seal | None = None) -> Issued:
+               expires_at: datetime | None, require_signature: bool = False,
+               seal: Seal | None = None) -> Issued:
         key_id = ctx.new_id()
         plaintext = new_key(environment, key_id)
         command = key.CreateApiKey(
             organization_id=organization_id, name=name, environment=environment,
             hashed_key=hash_key(self.api_secret, plaintext), permissions=permissions,
             rate_limit=rate_limit, expires_at=expires_at, created_by=ctx.actor.id,
-            now=ctx.clock())
+            require_signature=require_signature, now=ctx.clock())
 
         def attempt() -> list[StreamWrite]:
             owner = load(self.store, organization_id, org.evolve, org.INITIAL)

@@ -8,12 +8,13 @@ from uuid import UUID
 
 import msgspec
 
+from domain.access.events import AccessEvent
 from domain.apikey.events import ApiKeyEvent
 from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
 from domain.slug.events import SlugEvent
 
-AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent | OAuthClientEvent
+AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | OAuthClientEvent
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 SCHEMA_VERSION = 1

@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
 
 from commands.apikeys import ApiKeyCommands
+from commands.denials import DenialLog
 from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
 from infra.eventstore import EventStore, datastore_from_url
@@ -60,6 +61,7 @@ class Container:
     deny: DenySet
     sessions: SessionService
     oauth_clients: OAuthClientCommands
+    denials: DenialLog
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -98,6 +100,7 @@ class Container:
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
+            denials=DenialLog(store),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
@@ -116,12 +119,27 @@ class Container:
                                              socket_connect_timeout=2)
         return [
             asyncio.create_task(self.feed.follow(subscriber)),
+            asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.deny.follow()),
             asyncio.create_task(self.follow_ring()),
             asyncio.create_task(self.key_cache.flush_last_used(
                 self.redis, f"{prefix}apikeys.last_used")),
         ]
+
+    async def record_denials(self, every_s: float = 0.25) -> None:
+        """Append the queued access.Denied events, one transaction per tick."""
+        try:
+            while True:
+                await asyncio.sleep(every_s)
+                await self.flush_denials()
+        finally:
+            await asyncio.shield(self.flush_denials())
+
+    async def flush_denials(self) -> None:
+        batch = self.denials.take()
+        if batch:
+            await to_thread.run_sync(self.denials.append, batch)
 
     async def open(self) -> None:
         await self.pool.open(wait=False)

@@ -9,7 +9,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.settings import Settings
 
-AGGREGATES = ("organization", "slug", "apikey", "oauthclient")
+AGGREGATES = ("organization", "slug", "apikey", "access", "oauthclient")
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:

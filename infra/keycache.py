@@ -34,6 +34,7 @@ class CachedKey(NamedTuple):
 SELECT = (
     "SELECT k.id, k.organization_id, k.environment, k.hashed_key, k.previous_hashed_key,"
     " k.previous_valid_until, k.permissions, k.rate_limit, k.status, k.expires_at,"
+    " k.require_signature,"
     " coalesce(o.plan, 'free') AS plan"
     " FROM api_keys k LEFT JOIN organizations o ON o.id = k.organization_id WHERE k.id = %s"
 )
@@ -44,7 +45,8 @@ def cached_from(row: dict[str, Any]) -> CachedKey:
     state = ApiKey(status=row["status"], organization_id=row["organization_id"],
                    environment=row["environment"], hashed_key=row["hashed_key"],
                    previous_hashed_key=row["previous_hashed_key"],
-                   previous_valid_until=row["previous_valid_until"], expires_at=row["expires_at"])
+                   previous_valid_until=row["previous_valid_until"], expires_at=row["expires_at"],
+                   require_signature=row["require_signature"])
     own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else plan_limit
     return CachedKey(row["id"], row["organization_id"], state,
                      msgspec.convert(row["permissions"], tuple[ApiPermission, ...]), own,

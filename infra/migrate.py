@@ -11,8 +11,10 @@ from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
 from projections import api_keys, oauth_clients, organizations
 from projections.registry import PROJECTIONS
+from projections.rows import READER_ROLE_DDL
 
 BOOKKEEPING = [
+    *READER_ROLE_DDL,
     idempotency.DDL,
     signing.DDL,
     "CREATE TABLE IF NOT EXISTS relay_checkpoint ("

@@ -32,7 +32,7 @@ def row(item: Item) -> list[object]:
 
 class EventsProjection:
     name = "clickhouse_events"
-    aggregates: tuple[str, ...] = ("organization", "slug", "apikey", "oauthclient")
+    aggregates: tuple[str, ...] = ("organization", "slug", "apikey", "access", "oauthclient")
 
     def __init__(self, client: Client, table: str = "events") -> None:
         self.client = client

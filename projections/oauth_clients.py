@@ -14,7 +14,7 @@ from domain.oauthclient.events import (
     OAuthClientSecretRotated,
     OAuthClientUpdated,
 )
-from projections.rows import update_if_newer
+from projections.rows import tenant_wall, update_if_newer
 from projections.runtime import Item
 
 TABLE = "oauth_clients"
@@ -32,6 +32,7 @@ def ddl(table: str = TABLE) -> list[sql.Composed]:
             " updated_at timestamptz NOT NULL, secret_rotated_at timestamptz)").format(t),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (organization_id, created_position)").format(
             sql.Identifier(f"{table}_organization_idx"), t),
+        *tenant_wall(table, "organization_id"),
     ]
 
 

@@ -18,7 +18,7 @@ from domain.organization.events import (
     OrganizationSettingsUpdated,
     OrganizationSuspended,
 )
-from projections.rows import update_if_newer
+from projections.rows import tenant_wall, update_if_newer
 from projections.runtime import Item
 
 TABLE = "organizations"
@@ -39,6 +39,7 @@ def ddl(table: str = TABLE) -> list[sql.Composed]:
             sql.Identifier(f"{table}_created_position_idx"), t),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (slug)").format(
             sql.Identifier(f"{table}_slug_idx"), t),
+        *tenant_wall(table, "id"),
     ]
 
 

@@ -43,7 +43,7 @@ def _oauth_clients(_settings: Settings) -> Projection:
 
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
-    "clickhouse_events": Spec(("organization", "slug", "apikey", "oauthclient"),
+    "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "oauthclient"),
                               _clickhouse_events),
     "api_keys": Spec(("apikey",), _api_keys),
     "oauth_clients": Spec(("oauthclient",), _oauth_clients),

@@ -17,3 +17,38 @@ def update_if_newer(cur: Cursor[Any], table: sql.Identifier, stream_id: UUID, ve
         sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
     cur.execute(sql.SQL("UPDATE {} SET {} WHERE id = %s AND version < %s").format(
         table, assignments), (*columns.values(), stream_id, version))
+
+
+# Row-level security: the second wall between tenants. API reads made for an organization's
+# principal run as READER_ROLE with TENANT_SETTING set to its organization (api/tenancy.py);
+# the policy then shows only that organization's rows, whatever the query's WHERE says.
+READER_ROLE = "chronicle_reader"
+TENANT_SETTING = "chronicle.organization_id"
+
+READER_ROLE_DDL = [
+    "DO $$ BEGIN"
+    f" IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{READER_ROLE}') THEN"
+    f"  CREATE ROLE {READER_ROLE} NOLOGIN;"
+    " END IF;"
+    " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;"
+    " END $$",
+    f"GRANT {READER_ROLE} TO CURRENT_USER",
+]
+
+
+def tenant_wall(table: str, column: str) -> list[sql.Composed]:
+    """Enable RLS on ``table``: READER_ROLE sees the rows whose ``column`` is the tenant."""
+    t = sql.Identifier(table)
+    return [
+        sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t),
+        sql.SQL(
+            "DO $$ BEGIN"
+            " IF NOT EXISTS (SELECT FROM pg_policies WHERE tablename = {name}"
+            "  AND policyname = 'tenant') THEN"
+            "  CREATE POLICY tenant ON {t} FOR SELECT TO {role}"
+            "  USING ({column} = nullif(current_setting({setting}, true), '')::uuid);"
+            " END IF; END $$").format(
+            name=sql.Literal(table), t=t, role=sql.Identifier(READER_ROLE),
+            column=sql.Identifier(column), setting=sql.Literal(TENANT_SETTING)),
+        sql.SQL("GRANT SELECT ON {} TO {}").format(t, sql.Identifier(READER_ROLE)),
+    ]

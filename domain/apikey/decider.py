@@ -33,6 +33,7 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     previous_hashed_key: str = ""
     previous_valid_until: datetime | None = None
     expires_at: datetime | None = None
+    require_signature: bool = False
 
 
 INITIAL = ApiKey()
@@ -46,6 +47,7 @@ class CreateApiKey(msgspec.Struct, frozen=True, kw_only=True):
     permissions: tuple[ApiPermission, ...]
     rate_limit: RateLimit | None = None
     expires_at: datetime | None = None
+    require_signature: bool = False
     created_by: str
     now: datetime
 
@@ -68,7 +70,7 @@ def evolve(state: ApiKey, event: ApiKeyEvent) -> ApiKey:
         case ApiKeyCreated():
             return ApiKey(status="active", organization_id=event.organization_id,
                           environment=event.environment, hashed_key=event.hashed_key,
-                          expires_at=event.expires_at)
+                          expires_at=event.expires_at, require_signature=event.require_signature)
         case ApiKeyRolled():
             return msgspec.structs.replace(
                 state, hashed_key=event.hashed_key, previous_hashed_key=event.previous_hashed_key,
@@ -115,7 +117,7 @@ def _created(command: CreateApiKey) -> ApiKeyCreated:
         organization_id=command.organization_id, name=name, environment=command.environment,
         hashed_key=command.hashed_key, permissions=command.permissions,
         rate_limit=command.rate_limit, expires_at=command.expires_at,
-        created_by=command.created_by)
+        created_by=command.created_by, require_signature=command.require_signature)
 
 
 def _require_active(state: ApiKey) -> None:

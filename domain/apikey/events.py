@@ -40,6 +40,7 @@ class ApiKeyCreated(_Event, tag="apikey.Created", frozen=True):
     created_by: str
     rate_limit: RateLimit | None = None
     expires_at: datetime | None = None
+    require_signature: bool = False  # every request must carry Chronicle-Signature
 
 
 class ApiKeyRolled(_Event, tag="apikey.Rolled", frozen=True):

@@ -60,6 +60,11 @@ ELSEWHERE = {
     "ip_not_allowed": "tests/integration/test_org_security.py",
     "organization_suspended": "tests/integration/test_org_security.py",
     "organization_closed": "tests/integration/test_org_security.py",
+    "signature_required": "tests/integration/test_signing.py",
+    "signature_malformed": "tests/integration/test_signing.py",
+    "signature_expired": "tests/integration/test_signing.py",
+    "signature_mismatch": "tests/integration/test_signing.py",
+    "signature_replayed": "tests/integration/test_signing.py",
 }
 
 # Exceptions only a fault or a race raises; a test-only route raises them to prove the mapping.

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+from infra import clickhouse
 from infra.settings import Settings
 from tests.conftest import Workers, free_port, ready, spawn, wait_until
 from tests.integration.test_api_keys import issue, new_org
@@ -175,3 +176,35 @@ def test_allowed_origins_are_per_organization(client: TestClient[Any]) -> None:
         "Authorization": f"Bearer {issue(client, theirs['id'])}", "Origin": origin})
     assert other.status_code == 200
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_denied_request_is_recorded_for_audit(client: TestClient[Any], settings: Settings) -> None:
+    """403s (and another tenant's ids) leave an access.Denied event in the store, which the
+    pipeline carries to ClickHouse like any other event."""
+    org, other = new_org(client), new_org(client)
+    reader = issue(client, org["id"], permissions=[{"resource": "organizations",
+                                                    "actions": ["read"]}])
+    headers = {"Authorization": f"Bearer {reader}", "User-Agent": "auditor-test/1"}
+    denied = client.post("/v1/api-keys", headers=headers, json={"name": "x", "permissions": []})
+    assert denied.status_code == 403
+    probing = client.get(f"/v1/organizations/{other['id']}", headers=headers)
+    assert probing.status_code == 404
+    ch = clickhouse.client(settings)
+
+    def recorded() -> list[tuple[Any, ...]]:
+        return ch.query(
+            "SELECT request_id, JSONExtractString(payload, 'reason'),"
+            " JSONExtractString(payload, 'path'), JSONExtractString(payload, 'user_agent')"
+            " FROM events FINAL WHERE event_type = 'access.Denied' AND organization_id = {o:UUID}"
+            " ORDER BY position", parameters={"o": org["id"]}).result_rows
+
+    wait_until(lambda: len(recorded()) == 2, timeout=30, message="two denials in ClickHouse")
+    rows = recorded()
+    assert [r[1] for r in rows] == ["permission_denied", "not_found"]
+    assert rows[0][0] == denied.headers["x-request-id"]
+    assert rows[1][2] == f"/v1/organizations/{other['id']}"
+    assert rows[0][3] == "auditor-test/1"
+    # The other organization's own audit trail is untouched by the probe.
+    assert not ch.query("SELECT count() FROM events WHERE event_type = 'access.Denied'"
+                        " AND organization_id = {o:UUID}",
+                        parameters={"o": other["id"]}).result_rows[0][0]

@@ -9,6 +9,7 @@ from datetime import UTC
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
+from domain.access.events import AccessDenied
 from domain.apikey.events import (
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -114,7 +115,8 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
         ApiKeyCreated, organization_id=st.uuids(), name=texts,
         environment=st.sampled_from(["live", "test"]), hashed_key=texts,
         permissions=st.lists(permissions, max_size=3).map(tuple), created_by=texts,
-        rate_limit=st.none() | rate_limits, expires_at=st.none() | utc_datetimes),
+        rate_limit=st.none() | rate_limits, expires_at=st.none() | utc_datetimes,
+        require_signature=st.booleans()),
     ApiKeyRolled: st.builds(ApiKeyRolled, hashed_key=texts, previous_hashed_key=texts,
                             previous_valid_until=utc_datetimes),
     ApiKeyRevoked: st.builds(ApiKeyRevoked, reason=texts),
@@ -130,6 +132,10 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
         grant_types=st.none() | grant_types),
     OAuthClientSecretRotated: st.builds(OAuthClientSecretRotated, hashed_secret=texts),
     OAuthClientDeleted: st.builds(OAuthClientDeleted),
+    AccessDenied: st.builds(
+        AccessDenied, method=texts, path=texts, status=st.integers(min_value=400, max_value=499),
+        code=texts, reason=texts, resource_id=texts, ip_address=texts, user_agent=texts,
+        source=st.sampled_from(["api", "web", "system"])),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

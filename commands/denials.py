@@ -1,0 +1,51 @@
+"""The audit record of denied requests: an ``access.Denied`` event per denial, in the store.
+
+Denials are appended off the request path: the API queues each envelope and a background
+loop appends what has queued as one transaction every few hundred milliseconds, so a flood
+of denied requests costs one insert per batch, not a write per request. The queue is
+bounded; what does not fit is counted (``dropped``) rather than slowing the API down. The
+events then travel like any other: relay → Kafka ``<prefix>.access.v1`` → ClickHouse.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from commands.runner import Context, StreamWrite, envelopes
+from domain.access.events import AccessDenied
+from domain.envelope import Envelope
+from infra.eventstore import EventStore
+
+STREAM_TYPE = "access"
+log = logging.getLogger("chronicle.denials")
+
+
+class DenialLog:
+    def __init__(self, store: EventStore, capacity: int = 10_000) -> None:
+        self.store, self.capacity = store, capacity
+        self.pending: list[Envelope] = []
+        self.dropped = 0
+        self.recorded = 0
+
+    def record(self, ctx: Context, organization_id: UUID, denied: AccessDenied) -> None:
+        if len(self.pending) >= self.capacity:
+            self.dropped += 1
+            return
+        self.pending.extend(envelopes(ctx, [
+            StreamWrite(ctx.new_id(), STREAM_TYPE, organization_id, 0, [denied])]))
+
+    def take(self) -> list[Envelope]:
+        """What is queued, for one append (called on the event loop; the append is not)."""
+        batch, self.pending = self.pending, []
+        return batch
+
+    def append(self, batch: list[Envelope]) -> None:
+        if not batch:
+            return
+        try:
+            self.store.append(batch)
+            self.recorded += len(batch)
+        except Exception:
+            log.exception("could not record %d denied requests", len(batch))
+            self.dropped += len(batch)
