@@ -71,6 +71,11 @@ def claims_of(request: Request) -> Claims | None:
     return request.scope["state"].get("claims")
 
 
+def is_login(claims: Claims | None) -> bool:
+    """A user's own login session (not an OAuth client acting for them within a scope)."""
+    return claims is not None and claims.kind == "user" and claims.client_id is None
+
+
 async def session_timeout(request: Request, organization_id: UUID) -> int | None:
     policy = await container_of(request).org_cache.get(organization_id)
     return policy.session_timeout_s if policy else None
@@ -119,7 +124,7 @@ async def list_sessions(
         organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
 ) -> SessionList:
     c, claims, principal = container_of(request), claims_of(request), principal_of(request)
-    own = claims is not None and claims.kind == "user" and user_id in (None, UUID(claims.sub))
+    own = is_login(claims) and claims is not None and user_id in (None, UUID(claims.sub))
     if principal is not None:
         if organization_id not in (None, principal.organization_id):
             raise ApiException(404, "not_found", "the requested resource was not found")
@@ -148,7 +153,7 @@ async def revoke_session(request: Request, session_id: FromPath[UUID]) -> Sessio
     if session is None or not session.is_active or (
             principal is not None and principal.organization_id != session.organization_id):
         raise ApiException(404, "not_found", reason="session_not_found")
-    if claims is None or claims.kind != "user" or UUID(claims.sub) != session.user_id:
+    if not is_login(claims) or claims is None or UUID(claims.sub) != session.user_id:
         require(request, "sessions", "delete", session.organization_id)
     await c.sessions.revoke(session)
     return session_out(msgspec.structs.replace(session, is_active=False),

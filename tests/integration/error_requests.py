@@ -60,6 +60,7 @@ ELSEWHERE = {
     "ip_not_allowed": "tests/integration/test_org_security.py",
     "organization_suspended": "tests/integration/test_org_security.py",
     "organization_closed": "tests/integration/test_org_security.py",
+    "invalid_signature": "the broad code of signature_*; tests/integration/test_signing.py",
     "signature_required": "tests/integration/test_signing.py",
     "signature_malformed": "tests/integration/test_signing.py",
     "signature_expired": "tests/integration/test_signing.py",

@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,9 +23,9 @@ from litestar.testing import TestClient
 
 from domain.apikey.events import ApiPermission
 from infra.container import Container
-from infra.settings import Settings
+from infra.settings import ROOT, Settings
 from infra.signing import CHANNEL, KeyRing, ensure_current, rotate
-from tests.conftest import wait_until
+from tests.conftest import env_for, wait_until
 from tests.integration.test_api_keys import new_org
 
 READ_ORGS = (ApiPermission(resource="organizations", actions=("read",)),)
@@ -184,3 +186,17 @@ def test_automatic_rotation_makes_a_key_when_the_newest_is_too_old(isolated: Set
         assert ring.refresh(now + timedelta(days=31)) is False
         assert ring.current.kid == made
         assert [k.kid for k in ring.keys] == [made, first]
+
+
+def test_chronicle_keys_rotate_makes_a_key_the_api_loads_at_once(
+        client: TestClient[Any], settings: Settings) -> None:
+    c = container_of(client)
+    before = c.ring.current.kid
+    done = subprocess.run([sys.executable, "-m", "infra.cli", "keys", "rotate"], cwd=ROOT,
+                          env=env_for(settings), capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    wait_until(lambda: c.ring.current.kid != before, timeout=10,
+               message="the API process to load the rotated key")
+    assert c.ring.current.kid in done.stdout.decode()
+    kids = [k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]]
+    assert kids[:2] == [c.ring.current.kid, before]
