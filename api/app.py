@@ -31,6 +31,8 @@ from api.wellknown import jwks
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
+SHUTDOWN_GRACE_S = 3.0
+
 
 def public_auth_routes() -> list[Any]:
     """Routes whose credential is in the body. Login needs the user store (commands/users.py),
@@ -56,8 +58,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def shutdown(app: Litestar) -> None:
         for task in app.state.background:
             task.cancel()
-        # Let them finish their last word (queued denial records are appended) before closing.
-        await asyncio.gather(*app.state.background, return_exceptions=True)
+        # Let them finish their last word (queued denial records are appended) before closing,
+        # but not forever: a pub/sub read being cancelled can hang inside redis-py, which
+        # hung shutdown (tests/integration/test_http_platform.py) before this bound.
+        await asyncio.wait(app.state.background, timeout=SHUTDOWN_GRACE_S)
         await app.state.container.close()
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))

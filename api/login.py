@@ -16,6 +16,7 @@ from litestar import Request, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
+from api import i18n
 from api import openapi as docs
 from api.middleware import ensure_request_id
 from api.organizations import container_of
@@ -25,6 +26,10 @@ from commands.runner import Context
 from domain.envelope import Actor
 from infra.container import Container
 from infra.sessions import DeviceInfo, Identity
+
+# The user store's refusals (commands/users.py); its build brings them into the catalog.
+USER_STORE_REASONS = ("invalid_credentials", "two_factor_required", "invalid_two_factor_code",
+                      "user_suspended", "email_not_verified")
 
 
 class Users(Protocol):
@@ -55,8 +60,7 @@ def available(container_type: type[Container]) -> bool:
 @post("/v1/auth/login", status_code=200, tags=["auth"],
       summary="Log in: a new session with an access token and a refresh token",
       **docs.public(200, TokenPair, *docs.BODY, "payload_too_large", "json_too_deep",
-                    "invalid_credentials", "two_factor_required", "invalid_two_factor_code",
-                    "user_suspended", "email_not_verified"))
+                    *(r for r in USER_STORE_REASONS if r in i18n.CATALOG)))
 async def login(request: Request, data: JSONBody[LoginBody]) -> TokenPair:
     c = container_of(request)
     users = users_of(c)

@@ -202,3 +202,45 @@ def test_bad_refresh_requests_get_4xx_and_write_nothing(
 def test_malformed_authorization_gets_401_never_500(client: TestClient[Any], header: str) -> None:
     response = client.get("/v1/sessions", headers={"Authorization": header})
     assert response.status_code == 401, response.text
+
+
+class StubUsers:
+    """Stands in for commands/users.py's store (not under test here): one known password."""
+
+    def __init__(self, who: Identity) -> None:
+        self.who, self.logins = who, []
+
+    def authenticate(self, email: str, password: str, totp_code: str | None,
+                     now: datetime) -> Identity:
+        assert (email, password, totp_code) == (self.who.email, "s3cret", "123456")
+        return self.who
+
+    def record_login(self, ctx: Any, user_id: uuid.UUID) -> None:
+        self.logins.append((ctx.actor.id, user_id))
+
+
+def test_login_starts_a_session_from_what_the_user_store_authenticated(
+        settings: Settings, client: TestClient[Any]) -> None:
+    from api.login import login
+
+    org = new_org(client)
+    who = Identity(uuid.uuid4(), uuid.UUID(org["id"]), "ada@example.com", "admin", ADMIN)
+    app = create_app(settings)
+    if not any(getattr(r, "path", "") == "/v1/auth/login" for r in app.routes):
+        app.register(login)
+    with TestClient(app=app, base_url=HTTPS, raise_server_exceptions=False) as other:
+        users = StubUsers(who)
+        other.app.state.container.users = users
+        response = other.post("/v1/auth/login", headers={"User-Agent": "curl/8"}, json={
+            "email": "ada@example.com", "password": "s3cret", "totpCode": "123456",
+            "deviceInfo": {"type": "desktop", "os": "linux", "fingerprint": "abc"}})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["tokenType"] == "Bearer"
+        assert body["refreshToken"].startswith("rt_")
+        assert users.logins == [(str(who.user_id), who.user_id)]
+        [session] = other.get("/v1/sessions", headers=bearer(body["accessToken"])).json()["data"]
+        assert (session["id"], session["userAgent"]) == (body["sessionId"], "curl/8")
+        assert session["deviceInfo"]["os"] == "linux"
+        refused = other.post("/v1/auth/login", json={"email": "x@example.com"})
+        assert refused.status_code in (400, 422)
