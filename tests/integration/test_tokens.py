@@ -193,7 +193,8 @@ def test_chronicle_keys_rotate_makes_a_key_the_api_loads_at_once(
     c = container_of(client)
     before = c.ring.current.kid
     done = subprocess.run([sys.executable, "-m", "infra.cli", "keys", "rotate"], cwd=ROOT,
-                          env=env_for(settings), capture_output=True, timeout=60, check=False)
+                          env=env_for(settings, REDIS_KEY_PREFIX=settings.redis_key_prefix),
+                          capture_output=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr.decode()
     wait_until(lambda: c.ring.current.kid != before, timeout=10,
                message="the API process to load the rotated key")
