@@ -278,15 +278,16 @@ def oauth(model: type | None, fields: Mapping[str, str], required: Sequence[str]
             self.request_body = RequestBody(required=True, content={
                 "application/x-www-form-urlencoded": OpenAPIMediaType(schema=form)})
 
-    rfc = {400: "RFC 6749 section 5.2: invalid_request, invalid_grant, invalid_scope, "
-                "unauthorized_client or unsupported_grant_type.",
-           401: "invalid_client: client authentication (HTTP Basic or client_secret_post) "
-                "failed."}
     return {"responses": {
         200: ResponseSpec(model, description="OK", generate_examples=False) if model else
         ResponseSpec(None, description="OK (also for an unknown token)"),
-        **{status: ResponseSpec(OAuthErrorBody, description=text, generate_examples=False)
-           for status, text in rfc.items()},
+        # The API version check comes before the endpoint: its 400 is the ErrorBody.
+        400: ResponseSpec(OAuthErrorBody | ErrorBody, generate_examples=False,
+                          description="RFC 6749 section 5.2: invalid_request, invalid_grant, "
+                          "invalid_scope, unauthorized_client or unsupported_grant_type (or, as "
+                          "everywhere, ErrorBody for a bad API version)."),
+        401: ResponseSpec(OAuthErrorBody, generate_examples=False, description=(
+            "invalid_client: client authentication (HTTP Basic or client_secret_post) failed.")),
         **errors("headers_too_large")}, "operation_class": FormOperation}
 
 

@@ -10,6 +10,7 @@ from litestar import Request, Response, get
 from api.openapi import health
 from infra.container import Container
 
+JWK_SET = "application/jwk-set+json"  # RFC 7517 section 8.5
 CACHE_S = 300  # shorter than a rotation's overlap: a verifier sees a new key before it signs much
 
 
@@ -27,9 +28,8 @@ class Jwks(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @get("/.well-known/jwks.json", summary="The public keys that verify Chronicle's access tokens",
-     tags=["oauth"], **health())
+     tags=["oauth"], media_type=JWK_SET, **health())
 async def jwks(request: Request) -> Response[Jwks]:
     c: Container = request.app.state.container
     body = msgspec.convert(c.ring.jwks(datetime.now(UTC)), Jwks)
-    return Response(body, headers={"Cache-Control": f"public, max-age={CACHE_S}"},
-                    media_type="application/jwk-set+json")
+    return Response(body, headers={"Cache-Control": f"public, max-age={CACHE_S}"})
