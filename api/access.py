@@ -28,6 +28,21 @@ def principal_permits(principal: Principal, resource: str, action: Action) -> bo
     return all(permits(grant, resource, action) for grant in principal.grants)
 
 
+def effective_grants(principal: Principal) -> tuple[ApiPermission, ...]:
+    """The (resource, action) pairs the principal holds under its ceiling, as permissions:
+    what it may pass on to keys, users or roles it creates (conditions are not carried)."""
+    if principal.ceiling is None:
+        return principal.permissions
+    pairs: dict[tuple[str, Action], None] = {}
+    for mine, other in ((principal.permissions, principal.ceiling),
+                        (principal.ceiling, principal.permissions)):
+        for p in mine:
+            for action in p.actions:
+                if permits(other, p.resource, action):
+                    pairs[(p.resource, action)] = None
+    return tuple(ApiPermission(resource=r, actions=(a,)) for r, a in pairs)
+
+
 def require(request: Request, resource: str, action: Action,
             organization_id: UUID | None = None) -> None:
     """Refuse unless the caller may ``action`` on ``resource`` of ``organization_id``."""

@@ -14,10 +14,11 @@ from msgspec import Meta
 from psycopg.rows import dict_row
 
 from api import openapi as docs
-from api.access import principal_of, principal_permits, require
+from api.access import effective_grants, principal_of, principal_permits, require
 from api.errors import ApiException
 from api.organizations import caught_up, container_of, context_of
 from api.tenancy import reading
+from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
 
@@ -34,6 +35,9 @@ class CreateApiKeyBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel"
     rate_limit: RateLimit | None = None
     expires_at: datetime | None = None
     require_signature: bool = False
+    role: Annotated[str, Meta(min_length=1, max_length=64, description=(
+        "The role the key can never exceed: owner, admin, member, viewer or a custom role's "
+        "id. Defaults to the issuer's own role (none when the operator issues it)."))] | None = None
 
 
 class RollBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
@@ -56,6 +60,7 @@ class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     created_at: datetime
     last_used_at: datetime | None = None
     require_signature: bool = False
+    role: str | None = None
     version: int
 
 
@@ -73,7 +78,8 @@ class ApiKeyList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 COLUMNS = ("id, organization_id, name, environment, status, permissions, rate_limit,"
-           " expires_at, previous_valid_until, created_by, created_at, version, require_signature")
+           " expires_at, previous_valid_until, created_by, created_at, version, require_signature,"
+           " role")
 
 
 def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
@@ -85,7 +91,7 @@ def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
         rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else None,
         expires_at=row["expires_at"], previous_valid_until=row["previous_valid_until"],
         created_by=row["created_by"], created_at=row["created_at"], version=row["version"],
-        require_signature=row["require_signature"],
+        require_signature=row["require_signature"], role=row["role"],
         last_used_at=datetime.fromisoformat(used.decode()) if used else None)
 
 
@@ -102,7 +108,7 @@ class ApiKeyController(Controller):
           **docs.documented(201, IssuedKey, *docs.BODY, "json_too_deep", "payload_too_large",
                             "not_found", "organization_not_found", "organization_id_required",
                             "organization_suspended_no_keys", "permission_denied",
-                            "permission_escalation", "idempotency_not_supported",
+                            "permission_escalation", "idempotency_not_supported", "role_not_found",
                             "api_key_expiry_in_past", success_headers=("Location",),
                             description="The key: its secret appears in this response only."))
     async def create(self, request: Request, data: JSONBody[CreateApiKeyBody]) -> Response[IssuedKey]:
@@ -117,10 +123,15 @@ class ApiKeyController(Controller):
             raise ApiException(403, "forbidden", "a key cannot grant more than it holds",
                                reason="permission_escalation")
         c, ctx = container_of(request), context_of(request)
+        role = data.role or (caller.role if caller else None)
+        if role is not None and caller is not None:
+            # The key's role may not be wider than what its issuer holds.
+            await to_thread.run_sync(lambda: check_grant(
+                c.store, org_id, role, (), effective_grants(caller)))
         issued = await to_thread.run_sync(lambda: c.api_keys.create(
             ctx, org_id, name=data.name, environment=data.environment,
             permissions=tuple(data.permissions), rate_limit=data.rate_limit,
-            expires_at=data.expires_at, require_signature=data.require_signature))
+            expires_at=data.expires_at, require_signature=data.require_signature, role=role))
         return Response(IssuedKey(id=issued.result.stream_id, key=issued.secret,
                                   version=issued.result.version, position=issued.result.position,
                                   signing_secret=issued.signing_secret(c.api_keys.api_secret)),

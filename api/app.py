@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
-from typing import Any
 
 from anyio import to_thread
 from litestar import Litestar, Router
@@ -16,6 +14,7 @@ from api.cors import Cors
 from api.edge import Edge
 from api.errors import HANDLERS
 from api.health import live, ready
+from api.login import login
 from api.middleware import add_request_id
 from api.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
 from api.oauthclients import OAuthClientController
@@ -24,25 +23,17 @@ from api.operations import projections
 from api.organizations import OrganizationController
 from api.policy import organization_origins, organization_policy_guard
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
+from api.roles import RoleController
 from api.security import security_headers
 from api.sessions import list_sessions, logout, refresh, revoke_session
+from api.signup import SignupController, public_guard
+from api.users import UserController
 from api.versioning import echo_version
 from api.wellknown import jwks
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
 SHUTDOWN_GRACE_S = 3.0
-
-
-def public_auth_routes() -> list[Any]:
-    """Routes whose credential is in the body. Login needs the user store (commands/users.py),
-    so it is served only by builds that have one."""
-    routes: list[Any] = [refresh]
-    if importlib.util.find_spec("commands.users") is not None:
-        from api.login import login
-
-        routes.append(login)
-    return routes
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -66,11 +57,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
-        route_handlers=[live, ready, jwks, token, introspect, revoke, *public_auth_routes(), Router(
+        route_handlers=[live, ready, jwks, token, introspect, revoke, Router(
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
-                                 logout, list_sessions, revoke_session, OAuthClientController,
-                                 authorize],
-            guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR)],
+                                 UserController, RoleController, logout, list_sessions,
+                                 revoke_session, OAuthClientController, authorize],
+            guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR),
+            Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),

@@ -54,7 +54,8 @@ async def operator_guard(connection: ASGIConnection, _handler: BaseRouteHandler)
                      organization_id=cached.organization_id,
                      principal=Principal("api_key", cached.id, cached.organization_id,
                                          cached.permissions, cached.rate_limit,
-                                         cached.organization_limit))
+                                         cached.organization_limit, ceiling=cached.ceiling,
+                                         role=cached.role))
         return
     if scheme.lower() == "bearer" and looks_like_jwt(given):
         claims = await verified(container, given, datetime.now(UTC))

@@ -21,10 +21,12 @@ from domain.access.events import AccessDenied
 from domain.errors import (
     AlreadyExists,
     DomainError,
+    Forbidden,
     InvalidState,
     InvalidValue,
     NotFound,
     SlugTaken,
+    Unauthenticated,
 )
 
 log = logging.getLogger("chronicle.api")
@@ -88,6 +90,7 @@ class ApiException(Exception):
 
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404, AlreadyExists: 409, SlugTaken: 409, InvalidState: 409, InvalidValue: 422,
+    Unauthenticated: 401, Forbidden: 403,
 }
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

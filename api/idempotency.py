@@ -30,13 +30,16 @@ IN_FLIGHT_MS = 60_000
 Command = Callable[[Seal | None], Result]
 
 
-def render(status: int, location: bool) -> Callable[[Result], Rendered]:
+def render(status: int, location: bool | str) -> Callable[[Result], Rendered]:
+    """``location``: True for an organization, or the collection path of the new resource."""
+    base = location if isinstance(location, str) else "/v1/organizations"
+
     def make(result: Result) -> Rendered:
         body = msgspec.json.encode(CommandAccepted(
             id=result.stream_id, version=result.version, position=result.position))
         headers = {"ETag": f'"{result.version}"'}
         if location:
-            headers["Location"] = f"/v1/organizations/{result.stream_id}"
+            headers["Location"] = f"{base}/{result.stream_id}"
         return Rendered(status, body, headers)
 
     return make
@@ -56,7 +59,7 @@ def failpoint(name: str) -> None:
 
 
 async def run_command(request: Request, container: Container, command: Command, *,
-                      status: int = 200, location: bool = False) -> Response[Any]:
+                      status: int = 200, location: bool | str = False) -> Response[Any]:
     make = render(status, location)
     key = request.headers.get("idempotency-key")
     if key is None:

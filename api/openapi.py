@@ -206,7 +206,7 @@ def errors(*reasons: str) -> dict[int, ResponseSpec]:
 
 def _operation(request: Sequence[str], success: Sequence[str],
                request_examples: Mapping[str, Any] | None, *, optional_body: bool = False,
-               ) -> type[Operation]:
+               limited: bool = False) -> type[Operation]:
     """An Operation class that adds the shared request and response headers (and examples)."""
 
     @dataclass
@@ -217,7 +217,7 @@ def _operation(request: Sequence[str], success: Sequence[str],
             for status, response in (self.responses or {}).items():
                 if isinstance(response, OpenAPIResponse):
                     response.headers = {**(response.headers or {}), **_headers_for(
-                        int(status), secured=bool(self.security), success=success)}
+                        int(status), secured=bool(self.security) or limited, success=success)}
             if isinstance(self.request_body, RequestBody):
                 self.request_body.required = not optional_body
                 for media in self.request_body.content.values():
@@ -252,15 +252,6 @@ def documented(status: int, model: type, *reasons: str, example: Any = None,
     return {"responses": {status: success, **errors(*EVERY_ROUTE, *OPERATOR_ROUTE, *reasons)},
             "operation_class": _operation(request_headers, success_headers, requests,
                                           optional_body=optional_body)}
-
-
-def public(status: int, model: type, *reasons: str, description: str = "OK",
-           ) -> dict[str, Any]:
-    """Route kwargs for an operation whose credential is in its body (login, refresh): no
-    bearer token, so none of the bearer token's errors."""
-    success = ResponseSpec(model, description=description, generate_examples=False)
-    return {"responses": {status: success, **errors(*EVERY_ROUTE, *reasons)},
-            "operation_class": _operation((), (), None)}
 
 
 def oauth(model: type | None, fields: Mapping[str, str], required: Sequence[str],
@@ -311,6 +302,16 @@ def command(status: int, *reasons: str, example: Any, requests: Mapping[str, Any
                     "`min_position` to read this write.")
 
 
+PUBLIC_ROUTE = ("rate_limited", "rate_limiter_unavailable", "json_too_deep", "payload_too_large")
+
+
+def public(status: int, model: type, *reasons: str, description: str = "OK") -> dict[str, Any]:
+    """Route kwargs for a public /v1 route: no bearer token, rate limited per client IP."""
+    success = ResponseSpec(model, description=description, generate_examples=False)
+    return {"responses": {status: success, **errors(*EVERY_ROUTE, *PUBLIC_ROUTE, *reasons)},
+            "operation_class": _operation((), (), None, limited=True), "security": []}
+
+
 def health(unhealthy: type | None = None) -> dict[str, Any]:
     """Route kwargs for an unauthenticated health route (503 carries its own body)."""
     responses = errors(*EVERY_ROUTE)
@@ -340,6 +341,12 @@ def config() -> OpenAPIConfig:
                         "requireSignature; 300 s skew; each signature is accepted once).")}),
         tags=[Tag(name="organizations", description="Tenants: commands and read models."),
               Tag(name="operations", description="Operator views of the pipeline."),
+              Tag(name="users", description="An organization's users: invitations, profile, "
+                                            "role, status, two-factor."),
+              Tag(name="roles", description="System roles and custom roles."),
+              Tag(name="sign-up", description="Public: sign-up, email verification, "
+                                              "invitations. No bearer token; rate limited per "
+                                              "client IP."),
               Tag(name="health", description="Liveness and readiness; no authentication."),
               Tag(name="oauth", description="OAuth 2.0 endpoints and the JWKS (RFC 6749, "
                   "7517, 7662, 7009); their errors are RFC 6749's `{error, error_description}`."),

@@ -29,6 +29,7 @@ class Principal:
     # None: no ceiling beyond ``permissions``.
     ceiling: tuple[ApiPermission, ...] | None = None
     session_id: str | None = None
+    role: str | None = None  # a system role's name or a custom role's id
 
     @property
     def grants(self) -> tuple[tuple[ApiPermission, ...], ...]:

@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
+from commands.roles import custom_role
 from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
 from domain.apikey import decider as key
 from domain.apikey.events import ApiPermission, Environment
 from domain.errors import InvalidState, NotFound
 from domain.organization import decider as org
 from domain.organization.plans import RateLimit
+from domain.role.system import is_system
 from infra.eventstore import EventStore
 
 STREAM_TYPE = "apikey"
@@ -67,16 +69,19 @@ class ApiKeyCommands:
     def create(self, ctx: Context, organization_id: UUID, *, name: str, environment: Environment,
                permissions: tuple[ApiPermission, ...], rate_limit: RateLimit | None,
                expires_at: datetime | None, require_signature: bool = False,
-               seal: Seal | None = None) -> Issued:
+               role: str | None = None, seal: Seal | None = None) -> Issued:
         key_id = ctx.new_id()
         plaintext = new_key(environment, key_id)
         command = key.CreateApiKey(
             organization_id=organization_id, name=name, environment=environment,
             hashed_key=hash_key(self.api_secret, plaintext), permissions=permissions,
             rate_limit=rate_limit, expires_at=expires_at, created_by=ctx.actor.id,
-            require_signature=require_signature, now=ctx.clock())
+            require_signature=require_signature, role=role, now=ctx.clock())
 
         def attempt() -> list[StreamWrite]:
+            if role is not None and not is_system(role) and custom_role(
+                    self.store, organization_id, role) is None:
+                raise NotFound("role not found", field="role", code="role_not_found")
             owner = load(self.store, organization_id, org.evolve, org.INITIAL)
             if owner.state.status in ("absent", "deleted"):
                 raise NotFound("organization not found", code="organization_not_found")

@@ -10,11 +10,16 @@ import msgspec
 
 from domain.access.events import AccessEvent
 from domain.apikey.events import ApiKeyEvent
+from domain.claim.events import ClaimEvent
 from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
+from domain.role.events import RoleEvent
+from domain.roster.events import RosterEvent
 from domain.slug.events import SlugEvent
+from domain.user.events import UserEvent
 
-AnyEvent = OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | OAuthClientEvent
+AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
+            | ClaimEvent | RosterEvent | OAuthClientEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 SCHEMA_VERSION = 1

@@ -51,3 +51,15 @@ class InvalidValue(DomainError):
 
 class SlugTaken(DomainError):
     code = "slug_taken"
+
+
+class Unauthenticated(DomainError):
+    """The presented credentials do not prove who the caller is."""
+
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """Who the caller is is known, and this is not allowed for them."""
+
+    code = "forbidden"

@@ -18,6 +18,8 @@ from commands.apikeys import ApiKeyCommands
 from commands.denials import DenialLog
 from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
+from commands.roles import RoleCommands
+from commands.users import UserCommands
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
 from infra.keycache import KeyCache
@@ -30,6 +32,7 @@ from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
+from projections.roles import CHANNEL as ROLES_CHANNEL
 
 log = logging.getLogger("chronicle.container")
 # Only for development and tests; production refuses to start without API_SECRET (settings).
@@ -62,6 +65,8 @@ class Container:
     sessions: SessionService
     oauth_clients: OAuthClientCommands
     denials: DenialLog
+    users: UserCommands
+    roles: RoleCommands
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -101,6 +106,10 @@ class Container:
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
             denials=DenialLog(store),
+            users=UserCommands(store, settings.api_secret or DEV_API_SECRET,
+                               settings.encryption_key or DEV_ENCRYPTION_KEY,
+                               retries=settings.command_retries),
+            roles=RoleCommands(store, retries=settings.command_retries),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
@@ -110,6 +119,7 @@ class Container:
         keys, orgs = self.key_cache, self.org_cache
         self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.entries.clear)
         self.feed.on(f"{prefix}{ORGS_CHANNEL}", keys.evict_organizations, keys.entries.clear)
+        self.feed.on(f"{prefix}{ROLES_CHANNEL}", keys.evict_roles, keys.entries.clear)
         self.feed.on(f"{prefix}{ORGS_CHANNEL}", orgs.evict_message, orgs.reset)
         self.feed.on(self.deny.channel, self.deny.on_message, self.deny.reset)
         self.feed.on(f"{prefix}{SIGNING_CHANNEL}", lambda _data: self.ring_stale.set(),

@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from domain.apikey.decider import ApiKey
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import PLAN_LIMITS, RateLimit
+from domain.role.system import SYSTEM_ROLES, is_system
 
 TTL_S = 300.0  # a safety net: invalidation messages normally evict a changed key at once
 MISS_TTL_S = 5.0
@@ -29,14 +30,31 @@ class CachedKey(NamedTuple):
     permissions: tuple[ApiPermission, ...]
     rate_limit: RateLimit
     organization_limit: RateLimit
+    role: str | None = None
+    ceiling: tuple[ApiPermission, ...] | None = None  # the role's permissions
+
+
+def ceiling_of(row: dict[str, Any]) -> tuple[ApiPermission, ...] | None:
+    """A key's role's permissions: a system role's, an active custom role's, or none at all
+    once its custom role is deleted; None for a key without a role (no ceiling)."""
+    role = row.get("role")
+    if role is None:
+        return None
+    if is_system(role):
+        return SYSTEM_ROLES[role]
+    if row.get("role_status") == "active" and row.get("role_permissions") is not None:
+        return msgspec.convert(row["role_permissions"], tuple[ApiPermission, ...])
+    return ()
 
 
 SELECT = (
     "SELECT k.id, k.organization_id, k.environment, k.hashed_key, k.previous_hashed_key,"
     " k.previous_valid_until, k.permissions, k.rate_limit, k.status, k.expires_at,"
-    " k.require_signature,"
+    " k.require_signature, k.role, r.permissions AS role_permissions, r.status AS role_status,"
     " coalesce(o.plan, 'free') AS plan"
-    " FROM api_keys k LEFT JOIN organizations o ON o.id = k.organization_id WHERE k.id = %s"
+    " FROM api_keys k LEFT JOIN organizations o ON o.id = k.organization_id"
+    " LEFT JOIN roles r ON r.id::text = k.role AND r.organization_id = k.organization_id"
+    " WHERE k.id = %s"
 )
 
 
@@ -50,7 +68,7 @@ def cached_from(row: dict[str, Any]) -> CachedKey:
     own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else plan_limit
     return CachedKey(row["id"], row["organization_id"], state,
                      msgspec.convert(row["permissions"], tuple[ApiPermission, ...]), own,
-                     plan_limit)
+                     plan_limit, row.get("role"), ceiling_of(row))
 
 
 class KeyCache:
@@ -79,6 +97,13 @@ class KeyCache:
     def evict_message(self, data: str) -> None:
         """An invalidation message: comma-separated key ids."""
         self.evict([UUID(i) for i in data.split(",") if i])
+
+    def evict_roles(self, data: str) -> None:
+        """A custom role changed: drop the keys held under it."""
+        changed = set(data.split(","))
+        for key_id, (entry, _at) in list(self.entries.items()):
+            if entry is not None and entry.role in changed:
+                self.entries.pop(key_id, None)
 
     def evict_organizations(self, data: str) -> None:
         """An organization changed (its plan, say): drop its keys, whose limits derive from it."""

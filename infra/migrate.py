@@ -9,7 +9,7 @@ from commands import idempotency
 from infra import clickhouse, kafka, signing
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
-from projections import api_keys, oauth_clients, organizations
+from projections import api_keys, mailer, oauth_clients, organizations, roles, users
 from projections.registry import PROJECTIONS
 from projections.rows import READER_ROLE_DDL
 
@@ -36,8 +36,8 @@ def migrate_postgres(settings: Settings) -> None:
         store.close()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         statements: list[sql.Composable] = [
-            *map(sql.SQL, BOOKKEEPING), *organizations.ddl(), *api_keys.ddl(),
-            *oauth_clients.ddl()]
+            *map(sql.SQL, [*BOOKKEEPING, mailer.DDL]), *organizations.ddl(), *api_keys.ddl(),
+            *users.ddl(), *roles.ddl(), *oauth_clients.ddl()]
         for statement in statements:
             conn.execute(statement.as_string(conn))
         seed_partitions(conn, settings)

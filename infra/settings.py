@@ -49,6 +49,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_refresh_ttl_s: int = 2_592_000
     jwt_key_rotation_days: int = 30
     redis_session_ttl: int = 3600
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_user: str = ""
+    smtp_pass: str = ""
+    smtp_from: str = "Chronicle <no-reply@chronicle.local>"
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 10.0
     max_body_bytes: int = 1_048_576
     max_header_bytes: int = 16_384
     max_json_depth: int = 32
@@ -76,6 +83,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_minute: int = 10_000
     rate_limit_per_hour: int = 200_000
     rate_limit_per_day: int = 2_000_000
+    public_rate_limit_per_minute: int = 30
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     data_dir: str = str(ROOT / "var")
@@ -124,6 +132,13 @@ ENV_NAMES: dict[str, str] = {
     "JWT_REFRESH_TTL_S": "jwt_refresh_ttl_s",
     "JWT_KEY_ROTATION_DAYS": "jwt_key_rotation_days",
     "REDIS_SESSION_TTL": "redis_session_ttl",
+    "SMTP_HOST": "smtp_host",
+    "SMTP_PORT": "smtp_port",
+    "SMTP_USER": "smtp_user",
+    "SMTP_PASS": "smtp_pass",
+    "SMTP_FROM": "smtp_from",
+    "SMTP_STARTTLS": "smtp_starttls",
+    "SMTP_TIMEOUT_S": "smtp_timeout_s",
     "MAX_BODY_BYTES": "max_body_bytes",
     "MAX_HEADER_BYTES": "max_header_bytes",
     "MAX_JSON_DEPTH": "max_json_depth",
@@ -149,6 +164,7 @@ ENV_NAMES: dict[str, str] = {
     "RATE_LIMIT_PER_MINUTE": "rate_limit_per_minute",
     "RATE_LIMIT_PER_HOUR": "rate_limit_per_hour",
     "RATE_LIMIT_PER_DAY": "rate_limit_per_day",
+    "PUBLIC_RATE_LIMIT_PER_MINUTE": "public_rate_limit_per_minute",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "CHRONICLE_DATA_DIR": "data_dir",
@@ -161,6 +177,7 @@ _POSITIVE = {
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
+    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute",
 }
 
 

@@ -36,6 +36,7 @@ def ddl(table: str = TABLE) -> list[sql.Composed]:
             " updated_at timestamptz NOT NULL, revoked_at timestamptz)").format(t),
         sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS require_signature boolean NOT NULL"
                 " DEFAULT false").format(t),
+        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS role text").format(t),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (organization_id, created_position)").format(
             sql.Identifier(f"{table}_organization_idx"), t),
         *tenant_wall(table, "organization_id"),
@@ -70,15 +71,15 @@ class ApiKeysProjection:
                 cur.execute(sql.SQL(
                     "INSERT INTO {} (id, organization_id, name, environment, hashed_key,"
                     " permissions, rate_limit, status, expires_at, created_by, version,"
-                    " created_position, created_at, updated_at, require_signature)"
+                    " created_position, created_at, updated_at, require_signature, role)"
                     " VALUES (%s, %s, %s, %s, %s, %s,"
-                    " %s, 'active', %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                    " %s, 'active', %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
                 ).format(self.table), (
                     e.stream_id, c.organization_id, c.name, c.environment, c.hashed_key,
                     msgspec.json.encode(c.permissions).decode(),
                     msgspec.json.encode(c.rate_limit).decode() if c.rate_limit else None,
                     c.expires_at, c.created_by, e.version, item.position, e.occurred_at,
-                    e.occurred_at, c.require_signature))
+                    e.occurred_at, c.require_signature, c.role))
             case ApiKeyRolled() as r:
                 self._update(cur, item, hashed_key=r.hashed_key,
                              previous_hashed_key=r.previous_hashed_key,

@@ -21,18 +21,31 @@ COLUMNS = [
 ]
 
 
+# Credentials stay in the event store; analysts get the fact without the secret material.
+REDACTED = frozenset({"password_hash", "secret_ciphertext"})
+
+
+def payload(event: object) -> str:
+    data = msgspec.to_builtins(event)
+    if REDACTED & data.keys():
+        data = {k: ("[redacted]" if k in REDACTED else v) for k, v in data.items()}
+        return msgspec.json.encode(data).decode()
+    return msgspec.json.encode(event).decode()
+
+
 def row(item: Item) -> list[object]:
     e = item.envelope
     return [
         e.organization_id, e.stream_id, e.stream_type, e.version, item.position, e.event_id,
         e.event_type, e.occurred_at, e.actor.kind, e.actor.id, e.request_id,
-        e.correlation_id, msgspec.json.encode(e.event).decode(),
+        e.correlation_id, payload(e.event),
     ]
 
 
 class EventsProjection:
     name = "clickhouse_events"
-    aggregates: tuple[str, ...] = ("organization", "slug", "apikey", "access", "oauthclient")
+    aggregates: tuple[str, ...] = ("organization", "slug", "apikey", "access", "user", "role",
+                                   "claim", "roster", "oauthclient")
 
     def __init__(self, client: Client, table: str = "events") -> None:
         self.client = client

@@ -41,10 +41,34 @@ def _oauth_clients(_settings: Settings) -> Projection:
     return OAuthClientsProjection()
 
 
+def _users(_settings: Settings) -> Projection:
+    from projections.users import UsersProjection
+
+    return UsersProjection()
+
+
+def _roles(settings: Settings) -> Projection:
+    from projections.roles import CHANNEL, RolesProjection
+
+    return RolesProjection(redis_url=settings.redis_url,
+                           channel=f"{settings.redis_key_prefix}{CHANNEL}")
+
+
+def _mailer(settings: Settings) -> Projection:
+    from infra.container import DEV_API_SECRET
+    from infra.mail import Mailer
+    from projections.mailer import MailerProjection
+
+    return MailerProjection(Mailer(settings), settings.api_secret or DEV_API_SECRET)
+
+
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
-    "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "oauthclient"),
-                              _clickhouse_events),
+    "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "user", "role", "claim",
+                               "roster", "oauthclient"), _clickhouse_events),
     "api_keys": Spec(("apikey",), _api_keys),
+    "users": Spec(("user",), _users),
+    "roles": Spec(("role",), _roles),
+    "mailer": Spec(("user",), _mailer),
     "oauth_clients": Spec(("oauthclient",), _oauth_clients),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -12,7 +13,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -40,12 +44,13 @@ def env_for(settings: Settings, **overrides: str) -> dict[str, str]:
         "KAFKA_PARTITIONS": str(settings.kafka_partitions),
         "CLICKHOUSE_URL": settings.clickhouse_url, "CHRONICLE_ADMIN_TOKEN": ADMIN_TOKEN,
         "LOG_FORMAT": "text", "LOG_LEVEL": "warning",
+        "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port),
         **overrides,
     })
     return env
 
 
-def provision() -> Settings:
+def provision(**overrides: object) -> Settings:
     """A fresh database, Kafka topic prefix and ClickHouse database, migrated."""
     from infra.migrate import migrate
 
@@ -62,7 +67,8 @@ def provision() -> Settings:
         base, database_url=_with_database(base.database_url, run), kafka_topic_prefix=run,
         clickhouse_url=f"{ch_base}/{run}", admin_token=ADMIN_TOKEN, redis_key_prefix=f"{run}:",
         read_wait_timeout_ms=15000,
-        relay_poll_interval_ms=200, db_pool_min=1, db_pool_max=10)
+        relay_poll_interval_ms=200, db_pool_min=1, db_pool_max=10,
+        public_rate_limit_per_minute=100_000, **overrides)
     migrate(fresh, log=False)
     return fresh
 
@@ -79,10 +85,45 @@ def deprovision(settings: Settings) -> None:
     ch.close()
 
 
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on a free port, keeping every message it accepts."""
+
+    def __init__(self, port: int | None = None) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        self.port = port or free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, _server: object, _session: object, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def token_for(self, address: str, timeout: float = 30) -> str:
+        """The token of the newest mail to ``address`` (waits for it to arrive)."""
+        wait_until(lambda: self.to(address), timeout=timeout, message=f"a mail to {address}")
+        body = self.to(address)[-1].get_body(("plain",))
+        assert body is not None
+        found = re.search(r"^token: (\S+)", body.get_content(), re.MULTILINE)
+        assert found, body.get_content()
+        return found.group(1)
+
+
 @pytest.fixture(scope="session")
-def settings() -> Iterator[Settings]:
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(mailbox: Mailbox) -> Iterator[Settings]:
     """The test run's shared environment (served by the session's relay and projectors)."""
-    s = provision()
+    s = provision(smtp_host="127.0.0.1", smtp_port=mailbox.port)
     yield s
     deprovision(s)
 

@@ -48,6 +48,7 @@ class CreateApiKey(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit: RateLimit | None = None
     expires_at: datetime | None = None
     require_signature: bool = False
+    role: str | None = None
     created_by: str
     now: datetime
 
@@ -117,7 +118,8 @@ def _created(command: CreateApiKey) -> ApiKeyCreated:
         organization_id=command.organization_id, name=name, environment=command.environment,
         hashed_key=command.hashed_key, permissions=command.permissions,
         rate_limit=command.rate_limit, expires_at=command.expires_at,
-        created_by=command.created_by, require_signature=command.require_signature)
+        created_by=command.created_by, require_signature=command.require_signature,
+        role=command.role)
 
 
 def _require_active(state: ApiKey) -> None:

@@ -41,6 +41,8 @@ class ApiKeyCreated(_Event, tag="apikey.Created", frozen=True):
     rate_limit: RateLimit | None = None
     expires_at: datetime | None = None
     require_signature: bool = False  # every request must carry Chronicle-Signature
+    # The role the key can never exceed: a system role's name or a custom role's id.
+    role: str | None = None
 
 
 class ApiKeyRolled(_Event, tag="apikey.Rolled", frozen=True):

@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
+from infra.container import Container
 from infra.settings import Settings
 from tests.conftest import ADMIN_TOKEN, Workers
 
@@ -24,3 +25,12 @@ def client(settings: Settings, workers: Workers) -> Iterator[TestClient[Any]]:
                     raise_server_exceptions=False) as c:
         c.headers.update(AUTH)
         yield c
+
+
+@pytest.fixture(scope="module")
+def container(settings: Settings) -> Iterator[Container]:
+    """The composition root on the test run's services, for calls no route makes yet
+    (authenticate, record_login)."""
+    c = Container.build(settings)
+    yield c
+    c.store.close()

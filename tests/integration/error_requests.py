@@ -60,12 +60,26 @@ ELSEWHERE = {
     "ip_not_allowed": "tests/integration/test_org_security.py",
     "organization_suspended": "tests/integration/test_org_security.py",
     "organization_closed": "tests/integration/test_org_security.py",
-    "invalid_signature": "the broad code of signature_*; tests/integration/test_signing.py",
+    "invalid_signature": "sent as the code of every signature_* reason; test_signing.py",
     "signature_required": "tests/integration/test_signing.py",
     "signature_malformed": "tests/integration/test_signing.py",
     "signature_expired": "tests/integration/test_signing.py",
     "signature_mismatch": "tests/integration/test_signing.py",
     "signature_replayed": "tests/integration/test_signing.py",
+    "invalid_credentials": "authenticate() has no route yet; tests/integration/test_users.py",
+    "two_factor_required": "authenticate(); tests/integration/test_users.py",
+    "invalid_two_factor_code": "authenticate(); tests/integration/test_users.py",
+    "email_not_verified": "authenticate(); tests/integration/test_users.py",
+    "organization_not_active": "authenticate(); tests/integration/test_users.py",
+    "invitation_not_pending": "needs a mailed token; tests/integration/test_users.py",
+    "two_factor_already_enabled": "needs a current TOTP code; tests/unit/test_user_decider.py",
+    "user_name_too_long": "the request schema refuses it first; user decider tests",
+    "user_too_many_permissions": "the request schema refuses it first; user decider tests",
+    "role_description_too_long": "the request schema refuses it first; role decider tests",
+    "role_too_many_permissions": "the request schema refuses it first; role decider tests",
+    "user_exists": "user ids are made by the server; tests/unit/test_user_decider.py",
+    "role_exists": "role ids are made by the server; tests/unit/test_role_decider.py",
+    "claim_not_held": "only an owner releases its claim; tests/unit/test_role_decider.py",
 }
 
 # Exceptions only a fault or a race raises; a test-only route raises them to prove the mapping.
@@ -173,7 +187,49 @@ def too_deep(c: Clients) -> Spec:
         "content": body, "headers": {"Content-Type": "application/json"}}
 
 
+def signed_up(c: Clients) -> str:
+    """A new organization's owner, as a /v1/users path."""
+    n = uuid.uuid4().hex[:10]
+    created = c.main.post("/v1/auth/signup", json={
+        "organizationName": "Err", "slug": f"err-{n}", "email": f"err-{n}@example.com",
+        "password": "a long enough password"})
+    assert created.status_code == 201, created.text
+    return f"/v1/users/{created.json()['userId']}"
+
+
+def invited(c: Clients, *steps: str) -> str:
+    org = organization(c).rsplit("/", 1)[1]
+    created = c.main.post("/v1/users", json={
+        "email": f"err-{uuid.uuid4().hex[:10]}@example.com", "organizationId": org})
+    assert created.status_code == 201, created.text
+    return after(c, f"/v1/users/{created.json()['id']}", *steps)
+
+
+def taken_email(c: Clients) -> Spec:
+    org = organization(c).rsplit("/", 1)[1]
+    body = {"email": f"dup-{uuid.uuid4().hex[:10]}@example.com", "organizationId": org}
+    assert c.main.post("/v1/users", json=body).status_code == 201
+    return c.main, "POST", "/v1/users", {"json": body}
+
+
+def taken_role_name(c: Clients) -> Spec:
+    org = organization(c).rsplit("/", 1)[1]
+    assert c.main.post("/v1/roles", json={"name": "Dup", "organizationId": org}).status_code == 201
+    return c.main, "POST", "/v1/roles", {"json": {"name": "DUP", "organizationId": org}}
+
+
+def enrolling(c: Clients) -> str:
+    path = signed_up(c)
+    assert c.main.post(f"{path}/two-factor").status_code == 200
+    return path
+
+
+def in_org(c: Clients, **body: Any) -> dict[str, Any]:
+    return {"json": {"organizationId": organization(c).rsplit("/", 1)[1], **body}}
+
+
 ORGS = "/v1/organizations"
+EMAIL = "someone@example.com"
 REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "malformed_json": lambda c: (c.main, "POST", ORGS, {
         "content": b"{bad", "headers": {"Content-Type": "application/json"}}),
@@ -245,6 +301,35 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "not_caught_up": lambda c: (c.impatient, "GET", f"{ORGS}?min_position={10**15}", {}),
     "rate_limiter_unavailable": lambda c: (c.closed, "GET", ORGS, {}),
     **{reason: (lambda c, r=reason: (c.main, "GET", f"/test/raise/{r}", {})) for reason in RAISED},
+    "organization_id_required": lambda c: (c.main, "POST", "/v1/users", {"json": {
+        "email": EMAIL}}),
+    "user_not_found": lambda c: (c.main, "GET", f"/v1/users/{uuid.uuid4()}", {}),
+    "role_not_found": lambda c: (c.main, "GET", f"/v1/roles/{uuid.uuid4()}", {}),
+    "email_taken": taken_email,
+    "role_name_taken": taken_role_name,
+    "last_owner": lambda c: (c.main, "POST", f"{signed_up(c)}/suspend", {}),
+    "user_already_suspended": lambda c: (c.main, "POST", f"{invited(c, 'suspend')}/suspend", {}),
+    "user_not_suspended": lambda c: (c.main, "POST", f"{invited(c)}/reactivate", {}),
+    "user_not_active": lambda c: (c.main, "POST", f"{invited(c)}/two-factor", {}),
+    "user_suspended": lambda c: (c.main, "POST", f"{invited(c, 'suspend')}/two-factor", {}),
+    "two_factor_not_pending": lambda c: (c.main, "POST", f"{signed_up(c)}/two-factor/confirm",
+                                         {"json": {"code": "123456"}}),
+    "two_factor_not_enabled": lambda c: (c.main, "DELETE", f"{signed_up(c)}/two-factor",
+                                         {"json": {"code": "123456"}}),
+    "two_factor_code_invalid": lambda c: (c.main, "POST", f"{enrolling(c)}/two-factor/confirm",
+                                          {"json": {"code": "000000"}}),
+    "email_invalid": lambda c: (c.main, "POST", "/v1/users", in_org(c, email="not-an-email")),
+    "role_invalid": lambda c: (c.main, "POST", "/v1/users", in_org(c, email=EMAIL,
+                                                                   role="superuser")),
+    "avatar_invalid": lambda c: (c.main, "PATCH", invited(c), {"json": {"avatar": "ftp://x"}}),
+    "metadata_too_large": lambda c: (c.main, "PATCH", invited(c), {"json": {
+        "metadata": {"blob": "x" * 20_000}}}),
+    "password_policy": lambda c: (c.main, "POST", "/v1/auth/signup", {"json": {
+        "organizationName": "x", "slug": "x", "email": EMAIL, "password": "short"}}),
+    "mail_token_invalid": lambda c: (c.main, "POST", "/v1/auth/verify-email", {"json": {
+        "token": "nope"}}),
+    "role_name_invalid": lambda c: (c.main, "POST", "/v1/roles", in_org(c, name="   ")),
+    "role_name_reserved": lambda c: (c.main, "POST", "/v1/roles", in_org(c, name="Admin")),
 }
 
 

@@ -27,7 +27,7 @@ from tests.conftest import ADMIN_TOKEN
 
 METHODS = ("get", "post", "put", "patch", "delete")
 COMMANDS = ("post", "patch", "delete")
-PUBLIC_V1 = {"/v1/auth/login", "/v1/auth/refresh"}  # no bearer token: not rate limited per key
+PUBLIC_V1 = {"/v1/auth/login", "/v1/auth/refresh"}  # no bearer token; limited per client IP
 # Nothing listens there: building the app and its document must not need any service.
 NOWHERE = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
            "REDIS_URL": "redis://127.0.0.1:9/0", "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
@@ -82,13 +82,20 @@ def test_every_route_of_the_app_is_in_the_document(app: Litestar, spec: dict[str
     assert ("/v1/organizations", "post") in documented
 
 
+PUBLIC = {"/v1/auth/signup", "/v1/auth/verify-email", "/v1/auth/accept-invitation"}
+
+
 def test_every_v1_operation_needs_the_bearer_token_and_documents_401(spec: dict[str, Any]) -> None:
     scheme = spec["components"]["securitySchemes"]["operatorToken"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     for path, method, operation in operations(spec):
-        if path in PUBLIC_V1:  # the credential is in the body; a bad one is still a 401
-            assert "security" not in operation, (method, path)
-            assert "401" in operation["responses"], (method, path)
+        if path in PUBLIC_V1:  # the credential is in the body; a bad one is a 401
+            assert not operation.get("security"), (method, path)
+            assert {"401", "429"} <= set(operation["responses"]), (method, path)
+        elif path in PUBLIC:
+            assert not operation.get("security"), (method, path)
+            assert "401" not in operation["responses"], (method, path)
+            assert "429" in operation["responses"], (method, path)
         elif path.startswith("/v1/"):
             assert operation["security"] == [{"operatorToken": []}], (method, path)
             assert "401" in operation["responses"], (method, path)
@@ -137,7 +144,7 @@ def test_limits_and_retries_are_documented_where_they_are_sent(spec: dict[str, A
         headers = header_parameters(spec, operation)
         assert {"X-Request-Id", "Chronicle-Version"} <= set(headers), (method, path)
         responses = operation["responses"]
-        if path.startswith("/v1/") and path not in PUBLIC_V1:
+        if path.startswith("/v1/"):
             assert {"Retry-After", "RateLimit-Remaining"} <= set(responses["429"]["headers"])
             assert "Retry-After" in responses["503"]["headers"]
             success = next(status for status in responses if status.startswith("2"))

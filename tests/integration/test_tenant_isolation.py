@@ -4,7 +4,6 @@ until it is given a case below."""
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from typing import Any
 
@@ -54,10 +53,39 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("DELETE", "/v1/oauth/clients/{client_id:uuid}"): ("/v1/oauth/clients/{client}", {}, {404}),
     ("POST", "/v1/oauth/clients/{client_id:uuid}/rotate-secret"): (
         "/v1/oauth/clients/{client}/rotate-secret", {}, {404}),
+    ("GET", "/v1/users"): ("/v1/users?organization_id={org}", {}, {404}),
+    ("POST", "/v1/users"): ("/v1/users", {
+        "json": {"email": "iso-{nonce}@example.com", "organizationId": "{org}"}}, {404}),
+    ("GET", "/v1/users/{user_id:uuid}"): ("/v1/users/{user}", {}, {404}),
+    ("PATCH", "/v1/users/{user_id:uuid}"): ("/v1/users/{user}", {
+        "json": {"firstName": "stolen", "role": "owner"}}, {404}),
+    ("DELETE", "/v1/users/{user_id:uuid}"): ("/v1/users/{user}", {}, {404}),
+    ("POST", "/v1/users/{user_id:uuid}/suspend"): ("/v1/users/{user}/suspend", {}, {404}),
+    ("POST", "/v1/users/{user_id:uuid}/reactivate"): ("/v1/users/{user}/reactivate", {}, {404}),
+    ("POST", "/v1/users/{user_id:uuid}/two-factor"): ("/v1/users/{user}/two-factor", {}, {404}),
+    ("POST", "/v1/users/{user_id:uuid}/two-factor/confirm"): (
+        "/v1/users/{user}/two-factor/confirm", {"json": {"code": "123456"}}, {404}),
+    ("DELETE", "/v1/users/{user_id:uuid}/two-factor"): (
+        "/v1/users/{user}/two-factor", {"json": {"code": "123456"}}, {404}),
+    ("GET", "/v1/roles"): ("/v1/roles?organization_id={org}", {}, {404}),
+    ("POST", "/v1/roles"): ("/v1/roles", {
+        "json": {"name": "iso-{nonce}", "organizationId": "{org}"}}, {404}),
+    ("GET", "/v1/roles/{role_id:uuid}"): ("/v1/roles/{role}", {}, {404}),
+    ("PATCH", "/v1/roles/{role_id:uuid}"): ("/v1/roles/{role}", {
+        "json": {"name": "stolen", "permissions": []}}, {404}),
+    ("DELETE", "/v1/roles/{role_id:uuid}"): ("/v1/roles/{role}", {}, {404}),
+    # Public: a key's Authorization header gives it nothing there; it only makes its own.
+    ("POST", "/v1/auth/signup"): ("/v1/auth/signup", {"json": {
+        "organizationName": "x", "slug": "iso-{nonce}", "email": "iso-{nonce}@example.com",
+        "password": "a long enough password"}}, {201}),
+    ("POST", "/v1/auth/verify-email"): ("/v1/auth/verify-email", {
+        "json": {"token": "verify.{user_hex}.1.9999999999.00"}}, {422}),
+    ("POST", "/v1/auth/accept-invitation"): ("/v1/auth/accept-invitation", {"json": {
+        "token": "invite.{user_hex}.1.9999999999.00", "password": "a long enough password"}},
+        {422}),
 }
-if importlib.util.find_spec("commands.users") is not None:
-    CASES[("POST", "/v1/auth/login")] = ("/v1/auth/login", {
-        "json": {"email": "owner-of-b@example.com", "password": "not-theirs"}}, {401})
+CASES[("POST", "/v1/auth/login")] = ("/v1/auth/login", {
+    "json": {"email": "owner-of-b@example.com", "password": "not-theirs"}}, {401})
 
 
 def v1_routes(client: TestClient[Any]) -> set[tuple[str, str]]:
@@ -82,13 +110,19 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
 def tenants(client: TestClient[Any]) -> dict[str, str]:
     a, b = new_org(client), new_org(client)
     key_a, key_b = issue(client, a["id"], permissions=ALL), issue(client, b["id"], permissions=ALL)
+    user = client.post("/v1/users", json={"email": f"bee-{uuid.uuid4().hex[:8]}@example.com",
+                                          "organizationId": b["id"], "firstName": "Bee"}).json()
+    role = client.post("/v1/roles", json={"name": "Bees", "organizationId": b["id"]}).json()
+    for path in (f"/v1/users/{user['id']}", f"/v1/roles/{role['id']}"):
+        assert client.get(path, params={"min_position": role["position"]}).status_code == 200
     session = start_session(client, b["id"]).session.id
     oauth_client = client.post("/v1/oauth/clients", json={
         "name": "b's", "organizationId": b["id"]}).json()
     client.get(f"/v1/oauth/clients/{oauth_client['id']}",
                params={"min_position": oauth_client["position"]})
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
-            "key": str(uuid.UUID(key_b.split("_")[2])), "session": session,
+            "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
+            "user_hex": uuid.UUID(user["id"]).hex, "session": session,
             "client": oauth_client["id"]}
 
 
@@ -104,6 +138,11 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert tenants["key"] not in response.text
     assert tenants["session"] not in response.text
     assert tenants["client"] not in response.text
+    assert tenants["user"] not in response.text
+    assert tenants["role"] not in response.text
+    b_user = client.get(f"/v1/users/{tenants['user']}").json()
+    assert (b_user["firstName"], b_user["role"], b_user["status"]) == ("Bee", "member", "inactive")
+    assert client.get(f"/v1/roles/{tenants['role']}").json()["name"] == "Bees"
     b_still = client.get(f"/v1/organizations/{tenants['org']}").json()
     assert (b_still["name"], b_still["status"]) == ("Tenant", "active")
     assert client.get(f"/v1/organizations/{tenants['org']}", headers={

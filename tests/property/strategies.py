@@ -17,6 +17,7 @@ from domain.apikey.events import (
     ApiPermission,
     Conditions,
 )
+from domain.claim.events import ValueClaimed, ValueReleased
 from domain.envelope import Actor, Envelope
 from domain.oauthclient.events import (
     OAuthClientDeleted,
@@ -48,7 +49,25 @@ from domain.organization.events import (
     SecuritySettings,
 )
 from domain.organization.plans import RateLimit
+from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
+from domain.roster.events import OwnerAdded, OwnerRemoved
 from domain.slug.events import SlugClaimed, SlugReleased
+from domain.user.events import (
+    UserEmailVerified,
+    UserInvitationAccepted,
+    UserInvited,
+    UserLoggedIn,
+    UserPasswordSet,
+    UserProfileUpdated,
+    UserReactivated,
+    UserRegistered,
+    UserRemoved,
+    UserRoleChanged,
+    UserSuspended,
+    UserTwoFactorDisabled,
+    UserTwoFactorEnabled,
+    UserTwoFactorEnrollmentStarted,
+)
 
 # Written independently of the decider's pattern, so a drift between the two shows up.
 SLUG_RULE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
@@ -90,6 +109,11 @@ rate_limits = st.builds(RateLimit, requests_per_second=st.floats(0.001, 1e6),
                         requests_per_hour=INT64, requests_per_day=INT64)
 scalars = st.one_of(texts, INT64, st.booleans(), st.floats(allow_nan=False,
                                                             allow_infinity=False))
+# What JSON metadata holds: scalars, lists and objects (no NaN: it has no JSON spelling).
+json_values = st.recursive(
+    st.none() | st.booleans() | INT64 | st.floats(allow_nan=False, allow_infinity=False) | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=8)
 permissions = st.builds(
     ApiPermission, resource=texts,
     actions=st.lists(st.sampled_from(["create", "read", "update", "delete"])).map(tuple),
@@ -116,7 +140,7 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
         environment=st.sampled_from(["live", "test"]), hashed_key=texts,
         permissions=st.lists(permissions, max_size=3).map(tuple), created_by=texts,
         rate_limit=st.none() | rate_limits, expires_at=st.none() | utc_datetimes,
-        require_signature=st.booleans()),
+        require_signature=st.booleans(), role=st.none() | texts),
     ApiKeyRolled: st.builds(ApiKeyRolled, hashed_key=texts, previous_hashed_key=texts,
                             previous_valid_until=utc_datetimes),
     ApiKeyRevoked: st.builds(ApiKeyRevoked, reason=texts),
@@ -136,6 +160,34 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
         AccessDenied, method=texts, path=texts, status=st.integers(min_value=400, max_value=499),
         code=texts, reason=texts, resource_id=texts, ip_address=texts, user_agent=texts,
         source=st.sampled_from(["api", "web", "system"])),
+    **{cls: st.builds(cls) for cls in (UserInvitationAccepted, UserReactivated,
+                                       UserTwoFactorEnabled, UserTwoFactorDisabled,
+                                       UserLoggedIn)},
+    UserInvited: st.builds(UserInvited, organization_id=st.uuids(), email=texts, role=texts,
+                           invited_by=texts, first_name=texts, last_name=texts,
+                           permissions=st.lists(permissions, max_size=3).map(tuple)),
+    UserRegistered: st.builds(UserRegistered, organization_id=st.uuids(), email=texts,
+                              first_name=texts, last_name=texts, role=texts),
+    UserPasswordSet: st.builds(UserPasswordSet, password_hash=texts),
+    UserEmailVerified: st.builds(UserEmailVerified, email=texts),
+    UserProfileUpdated: st.builds(UserProfileUpdated, first_name=texts, last_name=texts,
+                                  avatar=texts, metadata=st.dictionaries(texts, json_values)),
+    UserRoleChanged: st.builds(UserRoleChanged, role=texts, previous_role=texts,
+                               permissions=st.lists(permissions, max_size=3).map(tuple)),
+    UserSuspended: st.builds(UserSuspended, reason=texts),
+    UserRemoved: st.builds(UserRemoved, email=texts),
+    UserTwoFactorEnrollmentStarted: st.builds(UserTwoFactorEnrollmentStarted,
+                                              secret_ciphertext=texts),
+    RoleCreated: st.builds(RoleCreated, organization_id=st.uuids(), name=texts,
+                           description=texts,
+                           permissions=st.lists(permissions, max_size=3).map(tuple)),
+    RoleUpdated: st.builds(RoleUpdated, name=texts, description=texts,
+                           permissions=st.lists(permissions, max_size=3).map(tuple)),
+    RoleDeleted: st.builds(RoleDeleted, name=texts),
+    ValueClaimed: st.builds(ValueClaimed, kind=texts, value=texts, owner_id=st.uuids()),
+    ValueReleased: st.builds(ValueReleased, kind=texts, value=texts, owner_id=st.uuids()),
+    OwnerAdded: st.builds(OwnerAdded, user_id=st.uuids()),
+    OwnerRemoved: st.builds(OwnerRemoved, user_id=st.uuids()),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

@@ -7,11 +7,12 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.access import permits, principal_permits
+from api.access import effective_grants, permits, principal_permits
 from api.principal import Principal
 from domain.apikey.access import admits, allowed_fields, effective_view, granting, visible
 from domain.apikey.events import ApiPermission, Conditions
 from domain.organization.plans import PLAN_LIMITS
+from domain.role.system import SYSTEM_ROLES
 
 FIELDS = ["id", "name", "slug", "plan", "status", "settings", "version"]
 RESOURCES = ["organizations", "api_keys", "*"]
@@ -80,3 +81,19 @@ def test_a_principal_under_a_ceiling_never_sees_more_than_the_ceiling_allows(
     if principal_permits(principal, "organizations", action):  # type: ignore[arg-type]
         assert permits(ceiling, "organizations", action)  # type: ignore[arg-type]
         assert permits(own, "organizations", action)  # type: ignore[arg-type]
+
+
+@given(key_permissions, st.sampled_from(sorted(SYSTEM_ROLES)),
+       st.sampled_from(["organizations", "api_keys", "users", "roles", "webhooks"]),
+       st.sampled_from(ACTIONS))
+def test_a_key_is_never_wider_than_its_system_role(
+        own: tuple[ApiPermission, ...], role: str, resource: str, action: str) -> None:
+    principal = Principal("api_key", uuid.uuid4(), uuid.uuid4(), own, PLAN_LIMITS["free"],
+                          PLAN_LIMITS["free"], ceiling=SYSTEM_ROLES[role], role=role)
+    if principal_permits(principal, resource, action):  # type: ignore[arg-type]
+        assert permits(SYSTEM_ROLES[role], resource, action)  # type: ignore[arg-type]
+    # and what it may hand on (to keys it issues) is within the role as well
+    for granted in effective_grants(principal):
+        for a in granted.actions:
+            assert permits(SYSTEM_ROLES[role], granted.resource, a)
+            assert permits(own, granted.resource, a)

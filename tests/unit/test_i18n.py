@@ -132,7 +132,7 @@ def test_every_fixed_code_of_the_http_layer_is_in_the_catalog() -> None:
 
 
 DOMAIN_CLASSES = {"DomainError", "NotFound", "AlreadyExists", "InvalidState", "InvalidValue",
-                  "SlugTaken"}
+                  "SlugTaken", "Unauthenticated", "Forbidden"}
 
 
 def raise_sites() -> Iterator[tuple[str, ast.Call]]:

@@ -1,0 +1,120 @@
+"""Role routes: the system roles and an organization's custom roles (create, list, read,
+update, delete). Reads come from the roles read model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from psycopg.rows import dict_row
+
+from api import openapi as docs
+from api.access import require
+from api.errors import ApiException
+from api.idempotency import run_command
+from api.organizations import (
+    MinPosition,
+    caught_up,
+    container_of,
+    context_of,
+    expected_version,
+)
+from api.schemas import CommandAccepted
+from api.tenancy import reading
+from api.user_schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
+from api.users import grantor_of, organization_for, scope_of
+from domain.apikey.events import ApiPermission
+from domain.role import decider as role
+from domain.role.system import DESCRIPTIONS, SYSTEM_ROLES
+
+RoleId = FromPath[UUID]
+TARGET = ("role_not_found", "permission_denied")
+SYSTEM = [RoleOut(id=name, name=name, description=DESCRIPTIONS[name], is_system=True,
+                  permissions=list(perms)) for name, perms in SYSTEM_ROLES.items()]
+
+
+def out(row: dict[str, Any]) -> RoleOut:
+    return RoleOut(id=str(row["id"]), name=row["name"], description=row["description"],
+                   is_system=False, organization_id=row["organization_id"],
+                   permissions=msgspec.convert(row["permissions"], list[ApiPermission]),
+                   version=row["version"])
+
+
+class RoleController(Controller):
+    path = "/v1/roles"
+    tags = ["roles"]
+
+    @post("/", status_code=201, summary="Create a custom role", **docs.command(
+        201, *docs.BODY, "organization_id_required", "organization_not_found",
+        "permission_denied", "permission_escalation", "role_name_taken", "role_name_reserved",
+        example=None, creates=True))
+    async def create(self, request: Request, data: JSONBody[CreateRoleBody],
+                     ) -> Response[CommandAccepted]:
+        org_id = organization_for(request, data.organization_id)
+        require(request, "roles", "create", org_id)
+        c, ctx, grantor = container_of(request), context_of(request), grantor_of(request)
+        command = role.CreateRole(organization_id=org_id, name=data.name,
+                                  description=data.description,
+                                  permissions=tuple(data.permissions))
+        return await run_command(request, c, lambda seal: c.roles.create(
+            ctx, command, grantor, seal=seal), status=201, location="/v1/roles")
+
+    @get("/", summary="The system roles and the organization's custom roles", **docs.read(
+        RoleList, "invalid_parameter", "not_found", "permission_denied", "not_caught_up"))
+    async def list_(self, request: Request, min_position: MinPosition,
+                    organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
+                    ) -> RoleList:
+        org_id = organization_id or scope_of(request)
+        require(request, "roles", "read", org_id)
+        where, params = ("organization_id = %s", [org_id]) if org_id else ("true", [])
+        rows = await self._rows(request, min_position, f"{where} AND status = 'active'", params)
+        return RoleList(data=[*SYSTEM, *(out(r) for r in rows)])
+
+    @get("/{role_id:uuid}", summary="One custom role", **docs.read(
+        RoleOut, "invalid_parameter", *TARGET, "not_caught_up"))
+    async def read(self, request: Request, role_id: RoleId, min_position: MinPosition) -> RoleOut:
+        rows = await self._rows(request, min_position, "id = %s AND status = 'active'",
+                                [role_id])
+        if not rows:
+            raise ApiException(404, "not_found", reason="role_not_found")
+        require(request, "roles", "read", rows[0]["organization_id"])
+        return out(rows[0])
+
+    @patch("/{role_id:uuid}", summary="Rename a custom role or change its permissions",
+           **docs.command(200, *docs.BODY, *TARGET, *docs.VERSIONED, "permission_escalation",
+                          "role_name_taken",
+                          "role_name_reserved", example=None))
+    async def update(self, request: Request, role_id: RoleId,
+                     data: JSONBody[UpdateRoleBody]) -> Response[CommandAccepted]:
+        command = role.UpdateRole(
+            name=data.name, description=data.description,
+            permissions=None if data.permissions is None else tuple(data.permissions))
+        return await self._run(request, role_id, command)
+
+    @delete("/{role_id:uuid}", status_code=200, summary="Delete a custom role (its users keep "
+            "only their own permissions)", **docs.command(200, *TARGET, *docs.VERSIONED,
+                                                           example=None))
+    async def remove(self, request: Request, role_id: RoleId) -> Response[CommandAccepted]:
+        return await self._run(request, role_id, role.DeleteRole())
+
+    async def _run(self, request: Request, role_id: UUID,
+                   command: role.UpdateRole | role.DeleteRole) -> Response[CommandAccepted]:
+        require(request, "roles", "delete" if isinstance(command, role.DeleteRole) else "update")
+        c, ctx, grantor = container_of(request), context_of(request), grantor_of(request)
+        expected = expected_version(request)
+        return await run_command(request, c, lambda seal: c.roles.handle(
+            ctx, scope_of(request), role_id, command, grantor, seal=seal,
+            expected_version=expected))
+
+    async def _rows(self, request: Request, min_position: int | None, where: str,
+                    params: list[Any]) -> list[dict[str, Any]]:
+        c = container_of(request)
+        await caught_up(c, min_position, "roles")
+        async with reading(c, request) as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(f"SELECT * FROM roles WHERE {where} ORDER BY created_position"
+                              " LIMIT 500", params)
+            return await cur.fetchall()

@@ -1,0 +1,1 @@
+"""Custom roles of an organization, and the fixed system roles."""
