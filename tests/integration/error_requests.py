@@ -44,7 +44,6 @@ ELSEWHERE = {
     "operator_only": "tests/integration/test_api_keys.py",
     "invalid_api_key": "tests/integration/test_api_keys.py",
     "idempotency_not_supported": "tests/integration/test_api_keys.py",
-    "organization_id_required": "api/apikeys.py; not yet requested over HTTP",
     "token_revoked": "tests/integration/test_sessions.py (revocation reaches every process)",
     "oauth_client_exists": "client ids are made by the server; tests/unit/test_oauthclient_decider.py",
     "oauth_client_name_invalid": "the request schema refuses it first; oauthclient decider tests",
@@ -66,7 +65,6 @@ ELSEWHERE = {
     "signature_expired": "tests/integration/test_signing.py",
     "signature_mismatch": "tests/integration/test_signing.py",
     "signature_replayed": "tests/integration/test_signing.py",
-    "invalid_credentials": "authenticate() has no route yet; tests/integration/test_users.py",
     "two_factor_required": "authenticate(); tests/integration/test_users.py",
     "invalid_two_factor_code": "authenticate(); tests/integration/test_users.py",
     "email_not_verified": "authenticate(); tests/integration/test_users.py",
@@ -249,6 +247,8 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
                                           {"headers": {"Chronicle-Version": "2026-11-01"}}),
     "unauthorized": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": ""}}),
     "invalid_token": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer no"}}),
+    "invalid_credentials": lambda c: (c.main, "POST", "/v1/auth/login", {"json": {
+        "email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "password": "not a password"}}),
     "session_required": lambda c: (c.main, "POST", "/v1/auth/logout", {}),
     "session_not_found": lambda c: (c.main, "DELETE", f"/v1/sessions/{uuid.uuid4()}", {}),
     "refresh_token_invalid": lambda c: (c.main, "POST", "/v1/auth/refresh", {
