@@ -155,7 +155,9 @@ def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
     if exc.field:
         text, _ = i18n.localize(exc.code, language_of(request), exc.params, exc.message)
         details = [FieldError(exc.field, text, exc.code)]
-    return error_response(request, status, exc.category, exc.message, details,
+    # RFC 9110: a 401 names how to authenticate (a failed login, say).
+    challenge = {"WWW-Authenticate": 'Bearer realm="chronicle"'} if status == 401 else None
+    return error_response(request, status, exc.category, exc.message, details, challenge,
                           reason=exc.code, params=exc.params)
 
 

@@ -18,6 +18,8 @@ from api.organizations import container_of
 from infra.sessions import DeviceInfo, RefreshRefused, Session, Tokens
 from infra.tokens import Claims
 
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chronicle", error="invalid_token"'}
+
 
 class RefreshBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
                   forbid_unknown_fields=True):
@@ -94,8 +96,8 @@ async def refresh(request: Request, data: JSONBody[RefreshBody]) -> TokenPair:
         tokens = await c.sessions.refresh(data.refresh_token, datetime.now(UTC), timeout)
     except RefreshRefused as exc:
         if exc.code == "refresh_token_reused":
-            raise ApiException(401, "refresh_token_reused") from None
-        raise ApiException(401, "refresh_token_invalid") from None
+            raise ApiException(401, "refresh_token_reused", headers=CHALLENGE) from None
+        raise ApiException(401, "refresh_token_invalid", headers=CHALLENGE) from None
     return pair(tokens)
 
 
@@ -109,7 +111,7 @@ async def logout(request: Request) -> SessionOut:
     c = container_of(request)
     session = await c.sessions.get(claims.sid)
     if session is None:
-        raise ApiException(401, "token_revoked")
+        raise ApiException(401, "token_revoked", headers=CHALLENGE)
     await c.sessions.revoke(session)
     return session_out(msgspec.structs.replace(session, is_active=False), claims.sid)
 
