@@ -14,7 +14,10 @@ from api.cors import Cors
 from api.edge import Edge
 from api.errors import HANDLERS
 from api.health import live, ready
+from api.login import login
 from api.middleware import add_request_id
+from api.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
+from api.oauthclients import OAuthClientController
 from api.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.operations import projections
 from api.organizations import OrganizationController
@@ -22,11 +25,15 @@ from api.policy import organization_origins, organization_policy_guard
 from api.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.roles import RoleController
 from api.security import security_headers
+from api.sessions import list_sessions, logout, refresh, revoke_session
 from api.signup import SignupController, public_guard
 from api.users import UserController
 from api.versioning import echo_version
+from api.wellknown import jwks
 from infra.container import Container
 from infra.settings import Settings, load_settings
+
+SHUTDOWN_GRACE_S = 3.0
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -42,22 +49,25 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def shutdown(app: Litestar) -> None:
         for task in app.state.background:
             task.cancel()
-        # Let them finish their last word (queued denial records are appended) before closing.
-        await asyncio.gather(*app.state.background, return_exceptions=True)
+        # Let them finish their last word (queued denial records are appended) before closing,
+        # but not forever: a pub/sub read being cancelled can hang inside redis-py, which
+        # hung shutdown (tests/integration/test_http_platform.py) before this bound.
+        await asyncio.wait(app.state.background, timeout=SHUTDOWN_GRACE_S)
         await app.state.container.close()
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
-        route_handlers=[live, ready, Router(
+        route_handlers=[live, ready, jwks, token, introspect, revoke, Router(
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
-                                 UserController, RoleController],
+                                 UserController, RoleController, logout, list_sessions,
+                                 revoke_session, OAuthClientController, authorize],
             guards=[operator_guard, organization_policy_guard, rate_limit_guard], security=OPERATOR),
-            Router("/", route_handlers=[SignupController], guards=[public_guard])],
+            Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),
                      cors.response_headers(), echo_version],
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**HANDLERS, OAuthError: on_oauth_error},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=config(),
         plugins=[StrictStructSchemaPlugin()],

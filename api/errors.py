@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -53,6 +53,17 @@ class ApiError(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_d
 
 class ErrorBody(msgspec.Struct, frozen=True):
     error: ApiError
+
+
+OAuthErrorCode = Literal["invalid_request", "invalid_client", "invalid_grant",
+                         "unauthorized_client", "unsupported_grant_type", "invalid_scope"]
+
+
+class OAuthErrorBody(msgspec.Struct, frozen=True):
+    """RFC 6749 section 5.2's error body, which the /oauth/* endpoints answer with."""
+
+    error: OAuthErrorCode
+    error_description: str
 
 
 class ApiException(Exception):
@@ -144,7 +155,9 @@ def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
     if exc.field:
         text, _ = i18n.localize(exc.code, language_of(request), exc.params, exc.message)
         details = [FieldError(exc.field, text, exc.code)]
-    return error_response(request, status, exc.category, exc.message, details,
+    # RFC 9110: a 401 names how to authenticate (a failed login, say).
+    challenge = {"WWW-Authenticate": 'Bearer realm="chronicle"'} if status == 401 else None
+    return error_response(request, status, exc.category, exc.message, details, challenge,
                           reason=exc.code, params=exc.params)
 
 

@@ -21,6 +21,7 @@ from litestar.openapi.spec import (
     Components,
     Example,
     OpenAPIHeader,
+    OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
@@ -35,7 +36,7 @@ from litestar.openapi.spec import (
 
 from api import i18n, versioning
 from api.docs_ui import SwaggerUI
-from api.errors import ErrorBody
+from api.errors import ErrorBody, OAuthErrorBody
 from api.schemas import CommandAccepted
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ def _ref(kind: str, name: str) -> Reference:
 
 STATUS_TEXT = {
     400: "Malformed request: a bad parameter, header, JSON body or API version.",
-    401: "The bearer token (operator token or API key) is missing or not valid.",
+    401: "The credential (operator token, API key, access or refresh token, password) is "
+         "missing or not valid.",
     403: "An API key may not do this: the route is the operator's, or the key lacks the "
          "permission.",
     404: "No such organization.",
@@ -172,7 +174,8 @@ _DETAILS: dict[str, Any] = {
                               "message": "'10.0.0.300' is not an IP address or CIDR range"}],
 }
 EVERY_ROUTE = ("unknown_api_version", "headers_too_large")
-OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "rate_limited",
+OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "token_expired",
+                  "token_invalid", "token_revoked", "rate_limited",
                   "rate_limiter_unavailable")
 KEY_PERMISSION, OPERATOR_ONLY = ("permission_denied",), ("operator_only",)
 WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large",
@@ -251,6 +254,34 @@ def documented(status: int, model: type, *reasons: str, example: Any = None,
                                           optional_body=optional_body)}
 
 
+def oauth(model: type | None, fields: Mapping[str, str], required: Sequence[str],
+          ) -> dict[str, Any]:
+    """Route kwargs for an RFC 6749-style endpoint: a form body, and errors in RFC 6749's
+    `{error, error_description}` shape (400, and 401 for client authentication)."""
+    form = Schema(type=OpenAPIType.OBJECT, required=list(required), properties={
+        name: Schema(type=OpenAPIType.STRING, description=text) for name, text in fields.items()})
+    base = _operation((), (), None)
+
+    @dataclass
+    class FormOperation(base):  # type: ignore[valid-type,misc]
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            self.request_body = RequestBody(required=True, content={
+                "application/x-www-form-urlencoded": OpenAPIMediaType(schema=form)})
+
+    return {"responses": {
+        200: ResponseSpec(model, description="OK", generate_examples=False) if model else
+        ResponseSpec(None, description="OK (also for an unknown token)"),
+        # The API version check comes before the endpoint: its 400 is the ErrorBody.
+        400: ResponseSpec(OAuthErrorBody | ErrorBody, generate_examples=False,
+                          description="RFC 6749 section 5.2: invalid_request, invalid_grant, "
+                          "invalid_scope, unauthorized_client or unsupported_grant_type (or, as "
+                          "everywhere, ErrorBody for a bad API version)."),
+        401: ResponseSpec(OAuthErrorBody, generate_examples=False, description=(
+            "invalid_client: client authentication (HTTP Basic or client_secret_post) failed.")),
+        **errors("headers_too_large")}, "operation_class": FormOperation}
+
+
 def read(model: type, *reasons: str, example: Any = None, etag: bool = False,
          ) -> dict[str, Any]:
     """Route kwargs for a read answering 200 with ``model`` (and its version as ETag)."""
@@ -302,11 +333,12 @@ def config() -> OpenAPIConfig:
                 BEARER: SecurityScheme(
                     type="http", scheme="bearer", bearer_format="opaque token",
                     description="`Authorization: Bearer <token>`: the platform operator's token "
-                        "(CHRONICLE_ADMIN_TOKEN) or an organization's API key. A key may also "
-                        "sign requests: `Chronicle-Signature: t=<unix time>,v1=<hex HMAC-SHA256 "
-                        "of \"<t>.<METHOD>.<path?query>.<hex SHA-256 of the body>\" under the "
-                        "key's signingSecret>` (required for keys issued with requireSignature; "
-                        "300 s skew; each signature is accepted once).")}),
+                        "(CHRONICLE_ADMIN_TOKEN), an organization's API key, or a JWT access "
+                        "token (RS256; keys at /.well-known/jwks.json) from login or OAuth. A key "
+                        "may also sign requests: `Chronicle-Signature: t=<unix time>,v1=<hex "
+                        "HMAC-SHA256 of \"<t>.<METHOD>.<path?query>.<hex SHA-256 of the body>\" "
+                        "under the key's signingSecret>` (required for keys issued with "
+                        "requireSignature; 300 s skew; each signature is accepted once).")}),
         tags=[Tag(name="organizations", description="Tenants: commands and read models."),
               Tag(name="operations", description="Operator views of the pipeline."),
               Tag(name="users", description="An organization's users: invitations, profile, "
@@ -315,4 +347,7 @@ def config() -> OpenAPIConfig:
               Tag(name="sign-up", description="Public: sign-up, email verification, "
                                               "invitations. No bearer token; rate limited per "
                                               "client IP."),
-              Tag(name="health", description="Liveness and readiness; no authentication.")])
+              Tag(name="health", description="Liveness and readiness; no authentication."),
+              Tag(name="oauth", description="OAuth 2.0 endpoints and the JWKS (RFC 6749, "
+                  "7517, 7662, 7009); their errors are RFC 6749's `{error, error_description}`."),
+              Tag(name="auth", description="Login, refresh, logout and sessions.")])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import appends, http, platform, wrk
+from bench import appends, auth, http, platform, wrk
 from bench.common import TOKEN, private_environment, spawn, summary
 
 
@@ -41,10 +41,11 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=int, default=5, help="per wrk run")
     parser.add_argument("--concurrency", type=int, default=32, help="wrk connections")
     parser.add_argument("--lag-samples", type=int, default=300)
-    parser.add_argument("--only", choices=["appends", "pipeline", "platform"], action="append",
+    parser.add_argument("--only", choices=["appends", "pipeline", "platform", "auth"],
+                        action="append",
                         help="run only these parts (repeatable); default all")
     args = parser.parse_args()
-    parts = args.only or ["appends", "pipeline", "platform"]
+    parts = args.only or ["appends", "pipeline", "platform", "auth"]
     with private_environment() as settings:
         if "appends" in parts:
             run_appends(settings, args.seconds)
@@ -52,6 +53,8 @@ def main() -> None:
             run_http(settings, args)
         if "platform" in parts:
             run_platform(settings, args)
+        if "auth" in parts:
+            run_auth(settings, args)
 
 
 def run_appends(settings, seconds: float) -> None:  # type: ignore[no-untyped-def]
@@ -81,6 +84,24 @@ def run_platform(settings, args) -> None:  # type: ignore[no-untyped-def]
         for line in platform.compare(f"http://127.0.0.1:{on_port}",
                                      f"http://127.0.0.1:{off_port}", TOKEN,
                                      args.http_seconds, args.concurrency):
+            print(line)
+    finally:
+        stop(procs)
+
+
+def run_auth(settings, args) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkdtemp()) / "bench-auth.log"
+    # Rate limiting off: this measures authentication, not the limiter (see platform).
+    procs = [spawn(settings, p, log, PORT=str(port), API_WORKERS="2", ENABLE_RATE_LIMITING="false",
+                   RELAY_PORT=str(free_port()), PROJECTOR_PORT=str(free_port()))
+             for p in ("relay", "projector", "api")]
+    try:
+        wait_ready(base, log)
+        print(f"== authentication cost (wrk, {args.concurrency} connections, {args.http_seconds}"
+              " s x 3 interleaved rounds, api with 2 workers; medians)")
+        for line in auth.compare(base, TOKEN, settings, args.http_seconds, args.concurrency):
             print(line)
     finally:
         stop(procs)

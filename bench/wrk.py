@@ -21,6 +21,10 @@ function request()
   if mode == "get" then
     return wrk.format("GET", "/v1/organizations?limit=1", headers)
   end
+  if string.sub(mode, 1, 5) == "path:" then
+    if token == "" then headers["Authorization"] = nil end
+    return wrk.format("GET", string.sub(mode, 6), headers)
+  end
   local unique = string.format("%%s-%%d-%%d", nonce, id, counter)
   if mode == "idempotent" then headers["Idempotency-Key"] = "k-" .. unique end
   return wrk.format("POST", "/v1/organizations", headers,
@@ -42,7 +46,8 @@ def _ms(text: str) -> float:
 
 
 def run(url: str, token: str, mode: str, seconds: int, connections: int) -> Load:
-    """``mode``: get, create (no Idempotency-Key) or idempotent (a fresh key per request)."""
+    """``mode``: get, create (no Idempotency-Key), idempotent (a fresh key per request) or
+    path:<path> (GET it; an empty ``token`` sends no Authorization)."""
     script = Path(tempfile.mkdtemp()) / "load.lua"
     script.write_text(SCRIPT % {"token": token, "mode": mode, "nonce": uuid.uuid4().hex[:12]})
     out = subprocess.run(

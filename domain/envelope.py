@@ -11,6 +11,7 @@ import msgspec
 from domain.access.events import AccessEvent
 from domain.apikey.events import ApiKeyEvent
 from domain.claim.events import ClaimEvent
+from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
 from domain.role.events import RoleEvent
 from domain.roster.events import RosterEvent
@@ -18,9 +19,9 @@ from domain.slug.events import SlugEvent
 from domain.user.events import UserEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
-            | ClaimEvent | RosterEvent)
+            | ClaimEvent | RosterEvent | OAuthClientEvent)
 
-ActorKind = Literal["operator", "user", "api_key", "system"]
+ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 SCHEMA_VERSION = 1
 
 

@@ -156,6 +156,29 @@ def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """Rotate the JWT signing key now; API processes reload their rings at once."""
+    from datetime import UTC, datetime
+
+    import psycopg
+    import redis
+
+    from infra.signing import CHANNEL, DEV_ENCRYPTION_KEY, rotate
+
+    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5) as conn:
+        if args.action == "list":
+            for row in conn.execute("SELECT kid, created_at, retired_at FROM signing_keys"
+                                    " ORDER BY created_at DESC").fetchall():
+                print(f"{row[0]}  created {row[1]:%Y-%m-%dT%H:%M:%SZ}"
+                      f"  {'retired ' + format(row[2], '%Y-%m-%dT%H:%M:%SZ') if row[2] else 'current'}")
+            return 0
+        kid = rotate(conn, settings.encryption_key or DEV_ENCRYPTION_KEY, datetime.now(UTC))
+    with redis.Redis.from_url(settings.redis_url, socket_timeout=2) as client:
+        client.publish(f"{settings.redis_key_prefix}{CHANNEL}", "rotated")
+    print(f"rotated: new signing key {kid}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
@@ -164,6 +187,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "seed": cmd_seed,
     "projections": cmd_projections,
     "openapi": cmd_openapi,
+    "keys": cmd_keys,
 }
 
 
@@ -181,6 +205,8 @@ def parser() -> argparse.ArgumentParser:
     projections.add_argument("name", nargs="?", default="")
     openapi = sub.add_parser("openapi", help="write the OpenAPI document (JSON)")
     openapi.add_argument("--output", "-o", help="file to write (default: standard output)")
+    keys = sub.add_parser("keys", help="JWT signing keys: rotate now, or list")
+    keys.add_argument("action", choices=["rotate", "list"])
     return p
 
 

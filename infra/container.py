@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 from anyio import to_thread
@@ -13,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from commands.apikeys import ApiKeyCommands
 from commands.denials import DenialLog
+from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
 from commands.roles import RoleCommands
 from commands.users import UserCommands
@@ -21,14 +25,25 @@ from infra.invalidation import Feed
 from infra.keycache import KeyCache
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
+from infra.sessions import SessionService
 from infra.settings import Settings
+from infra.signing import CHANNEL as SIGNING_CHANNEL
+from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
+from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
 from projections.roles import CHANNEL as ROLES_CHANNEL
 
+log = logging.getLogger("chronicle.container")
 # Only for development and tests; production refuses to start without API_SECRET (settings).
 DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
-DEV_ENCRYPTION_KEY = "chronicle-development-encryption-key"
+
+
+def ring_for(settings: Settings) -> KeyRing:
+    """Retired keys verify for as long as the longest access token they signed can live."""
+    return KeyRing(settings.database_url, settings.encryption_key or DEV_ENCRYPTION_KEY,
+                   timedelta(seconds=settings.jwt_access_ttl_s + LEEWAY_S),
+                   settings.jwt_key_rotation_days)
 
 
 @dataclass
@@ -44,10 +59,16 @@ class Container:
     key_cache: KeyCache
     org_cache: OrgCache
     local_limiter: LocalLimiter
+    ring: KeyRing
+    tokens: TokenService
+    deny: DenySet
+    sessions: SessionService
+    oauth_clients: OAuthClientCommands
     denials: DenialLog
     users: UserCommands
     roles: RoleCommands
     feed: Feed = field(default_factory=Feed)
+    ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -62,14 +83,25 @@ class Container:
         limiter_redis = aioredis.Redis.from_url(
             settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,
             retry_on_timeout=False)
+        redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
+                                        socket_connect_timeout=2)
+        ring = ring_for(settings)
+        prefix = settings.redis_key_prefix
+        tokens = TokenService(ring, settings.jwt_issuer, settings.jwt_audience,
+                              settings.jwt_access_ttl_s)
+        deny = DenySet(redis, f"{prefix}revoked", f"{prefix}{DENY_CHANNEL}")
         return cls(
-            settings=settings, store=store, pool=pool,
+            settings=settings, store=store, pool=pool, ring=ring, tokens=tokens, deny=deny,
+            oauth_clients=OAuthClientCommands(store, settings.api_secret or DEV_API_SECRET,
+                                              retries=settings.command_retries),
+            sessions=SessionService(redis, tokens, deny, settings.api_secret or DEV_API_SECRET,
+                                    prefix, settings.redis_session_ttl,
+                                    settings.jwt_refresh_ttl_s),
             limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"),
             local_limiter=LocalLimiter(), key_cache=KeyCache(pool), org_cache=OrgCache(pool),
             api_keys=ApiKeyCommands(store, settings.api_secret or DEV_API_SECRET,
                                     retries=settings.command_retries),
-            redis=aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
-                                          socket_connect_timeout=2),
+            redis=redis,
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
@@ -89,6 +121,9 @@ class Container:
         self.feed.on(f"{prefix}{ORGS_CHANNEL}", keys.evict_organizations, keys.entries.clear)
         self.feed.on(f"{prefix}{ROLES_CHANNEL}", keys.evict_roles, keys.entries.clear)
         self.feed.on(f"{prefix}{ORGS_CHANNEL}", orgs.evict_message, orgs.reset)
+        self.feed.on(self.deny.channel, self.deny.on_message, self.deny.reset)
+        self.feed.on(f"{prefix}{SIGNING_CHANNEL}", lambda _data: self.ring_stale.set(),
+                     self.ring_stale.set)
         # A subscriber waits for messages indefinitely: no socket timeout, but health checks.
         subscriber = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
                                              socket_connect_timeout=2)
@@ -96,6 +131,8 @@ class Container:
             asyncio.create_task(self.feed.follow(subscriber)),
             asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
+            asyncio.create_task(self.deny.follow()),
+            asyncio.create_task(self.follow_ring()),
             asyncio.create_task(self.key_cache.flush_last_used(
                 self.redis, f"{prefix}apikeys.last_used")),
         ]
@@ -116,6 +153,24 @@ class Container:
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
+        await self.refresh_ring()
+
+    async def refresh_ring(self) -> None:
+        """Reload the signing keys (rotating when due) and tell the other processes if a key
+        was made."""
+        now = datetime.now(UTC)
+        if await to_thread.run_sync(lambda: self.ring.refresh(now)):
+            await self.redis.publish(f"{self.settings.redis_key_prefix}{SIGNING_CHANNEL}", "rotated")
+
+    async def follow_ring(self, every_s: float = 60.0) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ring_stale.wait(), every_s)
+            self.ring_stale.clear()
+            try:
+                await self.refresh_ring()
+            except Exception as exc:  # keep the ring we have; the next tick tries again
+                log.warning("could not refresh the signing keys: %s", exc)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -9,7 +9,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.settings import Settings
 
-AGGREGATES = ("organization", "slug", "apikey", "access", "user", "role", "claim", "roster")
+AGGREGATES = ("organization", "slug", "apikey", "access", "user", "role", "claim", "roster",
+              "oauthclient")
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:

@@ -6,16 +6,17 @@ import psycopg
 from psycopg import sql
 
 from commands import idempotency
-from infra import clickhouse, kafka
+from infra import clickhouse, kafka, signing
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
-from projections import api_keys, mailer, organizations, roles, users
+from projections import api_keys, mailer, oauth_clients, organizations, roles, users
 from projections.registry import PROJECTIONS
 from projections.rows import READER_ROLE_DDL
 
 BOOKKEEPING = [
     *READER_ROLE_DDL,
     idempotency.DDL,
+    signing.DDL,
     "CREATE TABLE IF NOT EXISTS relay_checkpoint ("
     " name text PRIMARY KEY, position bigint NOT NULL,"
     " updated_at timestamptz NOT NULL DEFAULT now())",
@@ -36,7 +37,7 @@ def migrate_postgres(settings: Settings) -> None:
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         statements: list[sql.Composable] = [
             *map(sql.SQL, [*BOOKKEEPING, mailer.DDL]), *organizations.ddl(), *api_keys.ddl(),
-            *users.ddl(), *roles.ddl()]
+            *users.ddl(), *roles.ddl(), *oauth_clients.ddl()]
         for statement in statements:
             conn.execute(statement.as_string(conn))
         seed_partitions(conn, settings)

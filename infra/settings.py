@@ -42,7 +42,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     clickhouse_url: str = "http://127.0.0.1:58123/chronicle"
     admin_token: str = ""
     api_secret: str = ""
-    encryption_key: str = ""
+    encryption_key: str = ""  # seals the JWT signing keys at rest (AES-GCM, HKDF-derived)
+    jwt_issuer: str = "https://chronicle.local"
+    jwt_audience: str = "chronicle-api"
+    jwt_access_ttl_s: int = 900
+    jwt_refresh_ttl_s: int = 2_592_000
+    jwt_key_rotation_days: int = 30
+    redis_session_ttl: int = 3600
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_user: str = ""
@@ -120,6 +126,12 @@ ENV_NAMES: dict[str, str] = {
     "CHRONICLE_ADMIN_TOKEN": "admin_token",
     "API_SECRET": "api_secret",
     "ENCRYPTION_KEY": "encryption_key",
+    "JWT_ISSUER": "jwt_issuer",
+    "JWT_AUDIENCE": "jwt_audience",
+    "JWT_ACCESS_TTL_S": "jwt_access_ttl_s",
+    "JWT_REFRESH_TTL_S": "jwt_refresh_ttl_s",
+    "JWT_KEY_ROTATION_DAYS": "jwt_key_rotation_days",
+    "REDIS_SESSION_TTL": "redis_session_ttl",
     "SMTP_HOST": "smtp_host",
     "SMTP_PORT": "smtp_port",
     "SMTP_USER": "smtp_user",
@@ -159,6 +171,7 @@ ENV_NAMES: dict[str, str] = {
 }
 
 _POSITIVE = {
+    "jwt_access_ttl_s", "jwt_refresh_ttl_s", "jwt_key_rotation_days", "redis_session_ttl",
     "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
     "kafka_partitions", "max_body_bytes", "max_header_bytes", "max_json_depth",
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",

@@ -45,7 +45,7 @@ def row(item: Item) -> list[object]:
 class EventsProjection:
     name = "clickhouse_events"
     aggregates: tuple[str, ...] = ("organization", "slug", "apikey", "access", "user", "role",
-                                   "claim", "roster")
+                                   "claim", "roster", "oauthclient")
 
     def __init__(self, client: Client, table: str = "events") -> None:
         self.client = client

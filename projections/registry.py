@@ -35,6 +35,12 @@ def _api_keys(settings: Settings) -> Projection:
                              channel=f"{settings.redis_key_prefix}{CHANNEL}")
 
 
+def _oauth_clients(_settings: Settings) -> Projection:
+    from projections.oauth_clients import OAuthClientsProjection
+
+    return OAuthClientsProjection()
+
+
 def _users(_settings: Settings) -> Projection:
     from projections.users import UsersProjection
 
@@ -59,9 +65,10 @@ def _mailer(settings: Settings) -> Projection:
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
     "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "user", "role", "claim",
-                               "roster"), _clickhouse_events),
+                               "roster", "oauthclient"), _clickhouse_events),
     "api_keys": Spec(("apikey",), _api_keys),
     "users": Spec(("user",), _users),
     "roles": Spec(("role",), _roles),
     "mailer": Spec(("user",), _mailer),
+    "oauth_clients": Spec(("oauthclient",), _oauth_clients),
 }

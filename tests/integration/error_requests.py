@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import redis
@@ -43,6 +44,17 @@ ELSEWHERE = {
     "operator_only": "tests/integration/test_api_keys.py",
     "invalid_api_key": "tests/integration/test_api_keys.py",
     "idempotency_not_supported": "tests/integration/test_api_keys.py",
+    "token_revoked": "tests/integration/test_sessions.py (revocation reaches every process)",
+    "oauth_client_exists": "client ids are made by the server; tests/unit/test_oauthclient_decider.py",
+    "oauth_client_name_invalid": "the request schema refuses it first; oauthclient decider tests",
+    "redirect_uris_too_many": "the request schema refuses it first; oauthclient decider tests",
+    "scopes_too_many": "the request schema refuses it first; oauthclient decider tests",
+    "grant_types_required": "the request schema refuses it first; oauthclient decider tests",
+    "pkce_method_unsupported": "tests/integration/test_oauth.py (needs a user's session)",
+    "redirect_uri_mismatch": "tests/integration/test_oauth.py (needs a user's session)",
+    "scope_not_allowed": "tests/integration/test_oauth.py (needs a user's session)",
+    "grant_not_allowed": "tests/integration/test_oauth.py (needs a user's session)",
+    "refresh_token_reused": "tests/integration/test_sessions.py",
     "https_required": "tests/integration/test_org_security.py (needs a proxied client)",
     "ip_not_allowed": "tests/integration/test_org_security.py",
     "organization_suspended": "tests/integration/test_org_security.py",
@@ -53,7 +65,6 @@ ELSEWHERE = {
     "signature_expired": "tests/integration/test_signing.py",
     "signature_mismatch": "tests/integration/test_signing.py",
     "signature_replayed": "tests/integration/test_signing.py",
-    "invalid_credentials": "authenticate() has no route yet; tests/integration/test_users.py",
     "two_factor_required": "authenticate(); tests/integration/test_users.py",
     "invalid_two_factor_code": "authenticate(); tests/integration/test_users.py",
     "email_not_verified": "authenticate(); tests/integration/test_users.py",
@@ -101,6 +112,25 @@ class Clients(NamedTuple):
 
 
 Spec = tuple[TestClient[Any], str, str, dict[str, Any]]
+
+
+def expired_token(c: Clients) -> Spec:
+    org = c.main.post("/v1/organizations", json={"name": "a", "slug": f"x-{uuid.uuid4().hex[:8]}"})
+    token, _ = c.main.app.state.container.tokens.issue(
+        subject=str(uuid.uuid4()), organization_id=uuid.UUID(org.json()["id"]), kind="user",
+        now=datetime.now(UTC) - timedelta(days=1))
+    return c.main, "GET", ORGS, {"headers": {"Authorization": f"Bearer {token}"}}
+
+
+def org_id(c: Clients) -> str:
+    return organization(c).rsplit("/", 1)[1]
+
+
+def deleted_client(c: Clients) -> Spec:
+    created = c.main.post("/v1/oauth/clients", json={"name": "x", "organizationId": org_id(c)})
+    path = f"/v1/oauth/clients/{created.json()['id']}"
+    assert c.main.delete(path).status_code == 200
+    return c.main, "DELETE", path, {}
 
 
 def organization(c: Clients, **body: Any) -> str:
@@ -217,6 +247,25 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
                                           {"headers": {"Chronicle-Version": "2026-11-01"}}),
     "unauthorized": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": ""}}),
     "invalid_token": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer no"}}),
+    "invalid_credentials": lambda c: (c.main, "POST", "/v1/auth/login", {"json": {
+        "email": f"nobody-{uuid.uuid4().hex[:8]}@example.com", "password": "not a password"}}),
+    "session_required": lambda c: (c.main, "POST", "/v1/auth/logout", {}),
+    "session_not_found": lambda c: (c.main, "DELETE", f"/v1/sessions/{uuid.uuid4()}", {}),
+    "refresh_token_invalid": lambda c: (c.main, "POST", "/v1/auth/refresh", {
+        "json": {"refreshToken": "rt_nope"}}),
+    "oauth_client_not_found": lambda c: (c.main, "GET", f"/v1/oauth/clients/{uuid.uuid4()}", {}),
+    "oauth_client_deleted": deleted_client,
+    "organization_suspended_no_clients": lambda c: (c.main, "POST", "/v1/oauth/clients", {
+        "json": {"name": "x", "organizationId": after(c, organization(c), "suspend").rsplit(
+            "/", 1)[1]}}),
+    "redirect_uri_invalid": lambda c: (c.main, "POST", "/v1/oauth/clients", {"json": {
+        "name": "x", "organizationId": org_id(c), "redirectUris": ["http://example.com/cb"]}}),
+    "redirect_uri_required": lambda c: (c.main, "POST", "/v1/oauth/clients", {"json": {
+        "name": "x", "organizationId": org_id(c), "grantTypes": ["authorization_code"]}}),
+    "scope_invalid": lambda c: (c.main, "POST", "/v1/oauth/clients", {"json": {
+        "name": "x", "organizationId": org_id(c), "scopes": ["everything"]}}),
+    "token_invalid": lambda c: (c.main, "GET", ORGS, {"headers": {"Authorization": "Bearer a.b.c"}}),
+    "token_expired": expired_token,
     "cors_preflight_rejected": lambda c: (c.main, "OPTIONS", ORGS, {"headers": {
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}}),
     "not_found": lambda c: (c.main, "GET", "/v1/nowhere", {}),

@@ -27,6 +27,7 @@ from tests.conftest import ADMIN_TOKEN
 
 METHODS = ("get", "post", "put", "patch", "delete")
 COMMANDS = ("post", "patch", "delete")
+PUBLIC_V1 = {"/v1/auth/login", "/v1/auth/refresh"}  # no bearer token; limited per client IP
 # Nothing listens there: building the app and its document must not need any service.
 NOWHERE = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
            "REDIS_URL": "redis://127.0.0.1:9/0", "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
@@ -88,7 +89,10 @@ def test_every_v1_operation_needs_the_bearer_token_and_documents_401(spec: dict[
     scheme = spec["components"]["securitySchemes"]["operatorToken"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     for path, method, operation in operations(spec):
-        if path in PUBLIC:
+        if path in PUBLIC_V1:  # the credential is in the body; a bad one is a 401
+            assert not operation.get("security"), (method, path)
+            assert {"401", "429"} <= set(operation["responses"]), (method, path)
+        elif path in PUBLIC:
             assert not operation.get("security"), (method, path)
             assert "401" not in operation["responses"], (method, path)
             assert "429" in operation["responses"], (method, path)
@@ -105,6 +109,10 @@ def test_every_error_response_is_the_error_body_with_examples_that_decode(
     for path, method, operation in operations(spec):
         for status, response in operation["responses"].items():
             if int(status) < 400 or (path == "/health/ready" and status == "503"):
+                continue
+            if path.startswith("/oauth/") and status in ("400", "401"):  # RFC 6749's shape
+                content = response["content"]["application/json"]
+                assert "#/components/schemas/OAuthErrorBody" in json.dumps(content["schema"])
                 continue
             content = response["content"]["application/json"]
             assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)

@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.integration.test_api_keys import ALL, issue, new_org
+from tests.integration.test_sessions import start_session
 
 # (method, route path) -> (path with B's ids, request kwargs, statuses allowed)
 CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
@@ -35,6 +36,23 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("DELETE", "/v1/api-keys/{key_id:uuid}"): ("/v1/api-keys/{key}", {}, {404}),
     ("POST", "/v1/api-keys/{key_id:uuid}/roll"): ("/v1/api-keys/{key}/roll", {"json": {}}, {404}),
     ("GET", "/v1/projections"): ("/v1/projections", {}, {403}),
+    ("POST", "/v1/auth/refresh"): ("/v1/auth/refresh", {
+        "json": {"refreshToken": "rt_{session}_" + "a" * 43}}, {401}),
+    ("POST", "/v1/auth/logout"): ("/v1/auth/logout", {}, {403}),
+    ("GET", "/v1/sessions"): ("/v1/sessions?organization_id={org}", {}, {404}),
+    ("DELETE", "/v1/sessions/{session_id:uuid}"): ("/v1/sessions/{session}", {}, {404}),
+    ("POST", "/v1/oauth/authorize"): ("/v1/oauth/authorize", {"json": {
+        "clientId": "{client}", "redirectUri": "https://b.example/cb",
+        "codeChallenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}}, {403}),
+    ("GET", "/v1/oauth/clients"): ("/v1/oauth/clients?organization_id={org}", {}, {404}),
+    ("POST", "/v1/oauth/clients"): ("/v1/oauth/clients", {
+        "json": {"name": "stolen", "organizationId": "{org}"}}, {404}),
+    ("GET", "/v1/oauth/clients/{client_id:uuid}"): ("/v1/oauth/clients/{client}", {}, {404}),
+    ("PATCH", "/v1/oauth/clients/{client_id:uuid}"): (
+        "/v1/oauth/clients/{client}", {"json": {"name": "stolen"}}, {404}),
+    ("DELETE", "/v1/oauth/clients/{client_id:uuid}"): ("/v1/oauth/clients/{client}", {}, {404}),
+    ("POST", "/v1/oauth/clients/{client_id:uuid}/rotate-secret"): (
+        "/v1/oauth/clients/{client}/rotate-secret", {}, {404}),
     ("GET", "/v1/users"): ("/v1/users?organization_id={org}", {}, {404}),
     ("POST", "/v1/users"): ("/v1/users", {
         "json": {"email": "iso-{nonce}@example.com", "organizationId": "{org}"}}, {404}),
@@ -66,6 +84,8 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
         "token": "invite.{user_hex}.1.9999999999.00", "password": "a long enough password"}},
         {422}),
 }
+CASES[("POST", "/v1/auth/login")] = ("/v1/auth/login", {
+    "json": {"email": "owner-of-b@example.com", "password": "not-theirs"}}, {401})
 
 
 def v1_routes(client: TestClient[Any]) -> set[tuple[str, str]]:
@@ -95,9 +115,15 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
     role = client.post("/v1/roles", json={"name": "Bees", "organizationId": b["id"]}).json()
     for path in (f"/v1/users/{user['id']}", f"/v1/roles/{role['id']}"):
         assert client.get(path, params={"min_position": role["position"]}).status_code == 200
+    session = start_session(client, b["id"]).session.id
+    oauth_client = client.post("/v1/oauth/clients", json={
+        "name": "b's", "organizationId": b["id"]}).json()
+    client.get(f"/v1/oauth/clients/{oauth_client['id']}",
+               params={"min_position": oauth_client["position"]})
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
             "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
-            "user_hex": uuid.UUID(user["id"]).hex}
+            "user_hex": uuid.UUID(user["id"]).hex, "session": session,
+            "client": oauth_client["id"]}
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -110,6 +136,8 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert response.status_code in allowed, response.text
     assert tenants["org"] not in response.text
     assert tenants["key"] not in response.text
+    assert tenants["session"] not in response.text
+    assert tenants["client"] not in response.text
     assert tenants["user"] not in response.text
     assert tenants["role"] not in response.text
     b_user = client.get(f"/v1/users/{tenants['user']}").json()

@@ -19,6 +19,12 @@ from domain.apikey.events import (
 )
 from domain.claim.events import ValueClaimed, ValueReleased
 from domain.envelope import Actor, Envelope
+from domain.oauthclient.events import (
+    OAuthClientDeleted,
+    OAuthClientRegistered,
+    OAuthClientSecretRotated,
+    OAuthClientUpdated,
+)
 from domain.organization.commands import (
     ChangePlan,
     CreateOrganization,
@@ -115,6 +121,9 @@ permissions = st.builds(
         Conditions, fields=st.none() | st.lists(texts).map(tuple),
         filters=st.none() | st.dictionaries(texts, scalars)))
 
+grant_types = st.lists(st.sampled_from(["client_credentials", "authorization_code",
+                                        "refresh_token"]), max_size=3).map(tuple)
+
 EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationCreated: st.builds(OrganizationCreated, name=texts, slug=texts, plan=plans,
                                    settings=any_settings),
@@ -135,6 +144,18 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     ApiKeyRolled: st.builds(ApiKeyRolled, hashed_key=texts, previous_hashed_key=texts,
                             previous_valid_until=utc_datetimes),
     ApiKeyRevoked: st.builds(ApiKeyRevoked, reason=texts),
+    OAuthClientRegistered: st.builds(
+        OAuthClientRegistered, organization_id=st.uuids(), name=texts, hashed_secret=texts,
+        redirect_uris=st.lists(texts, max_size=3).map(tuple),
+        scopes=st.lists(texts, max_size=3).map(tuple), grant_types=grant_types,
+        created_by=texts),
+    OAuthClientUpdated: st.builds(
+        OAuthClientUpdated, name=st.none() | texts,
+        redirect_uris=st.none() | st.lists(texts, max_size=3).map(tuple),
+        scopes=st.none() | st.lists(texts, max_size=3).map(tuple),
+        grant_types=st.none() | grant_types),
+    OAuthClientSecretRotated: st.builds(OAuthClientSecretRotated, hashed_secret=texts),
+    OAuthClientDeleted: st.builds(OAuthClientDeleted),
     AccessDenied: st.builds(
         AccessDenied, method=texts, path=texts, status=st.integers(min_value=400, max_value=499),
         code=texts, reason=texts, resource_id=texts, ip_address=texts, user_agent=texts,

@@ -1,0 +1,82 @@
+"""POST /v1/auth/login: email + password (+ TOTP code) for a session and its tokens.
+
+Written against the user store's contract (commands/users.py: ``authenticate`` and
+``record_login`` on ``container.users``); the app registers it only when that store exists.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+import msgspec
+from anyio import to_thread
+from litestar import Request, post
+from litestar.params import JSONBody
+from msgspec import Meta
+
+from api import i18n
+from api import openapi as docs
+from api.middleware import ensure_request_id
+from api.organizations import container_of
+from api.proxy import client_ip
+from api.sessions import TokenPair, pair, session_timeout
+from commands.runner import Context
+from domain.envelope import Actor
+from infra.container import Container
+from infra.sessions import DeviceInfo, Identity
+
+# The user store's refusals (commands/users.py); its build brings them into the catalog.
+USER_STORE_REASONS = ("invalid_credentials", "two_factor_required", "invalid_two_factor_code",
+                      "user_suspended", "email_not_verified")
+
+
+class Users(Protocol):
+    def authenticate(self, email: str, password: str, totp_code: str | None,
+                     now: datetime) -> Any: ...
+
+    def record_login(self, ctx: Context, user_id: UUID) -> Any: ...
+
+
+class LoginBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                forbid_unknown_fields=True):
+    email: Annotated[str, Meta(min_length=3, max_length=254)]
+    password: Annotated[str, Meta(min_length=1, max_length=1024)]
+    totp_code: Annotated[str, Meta(pattern=r"^[0-9]{6,8}$")] | None = None
+    device_info: DeviceInfo | None = None
+
+
+def users_of(container: Container) -> Users | None:
+    users: Users | None = getattr(container, "users", None)
+    return users
+
+
+def available(container_type: type[Container]) -> bool:
+    """Whether this build has a user store (the login route is registered only then)."""
+    return "users" in getattr(container_type, "__dataclass_fields__", {})
+
+
+@post("/v1/auth/login", status_code=200, tags=["auth"],
+      summary="Log in: a new session with an access token and a refresh token",
+      **docs.public(200, TokenPair, *docs.BODY, "payload_too_large", "json_too_deep",
+                    *(r for r in USER_STORE_REASONS if r in i18n.CATALOG)))
+async def login(request: Request, data: JSONBody[LoginBody]) -> TokenPair:
+    c = container_of(request)
+    users = users_of(c)
+    assert users is not None, "registered only with a user store"
+    now = datetime.now(UTC)
+    found = await to_thread.run_sync(
+        lambda: users.authenticate(data.email, data.password, data.totp_code, now))
+    who = Identity(found.user_id, found.organization_id, found.email, found.role,
+                   tuple(found.permissions))
+    ip = client_ip(request.scope)
+    tokens = await c.sessions.start(
+        who, now=now, device=data.device_info or DeviceInfo(),
+        ip_address=str(ip) if ip else "", user_agent=request.headers.get("user-agent", ""),
+        session_timeout_s=await session_timeout(request, who.organization_id))
+    request_id = ensure_request_id(request.scope)
+    ctx = Context(actor=Actor(kind="user", id=str(who.user_id)), request_id=request_id,
+                  correlation_id=request.headers.get("x-correlation-id", "")[:128] or request_id)
+    await to_thread.run_sync(lambda: users.record_login(ctx, who.user_id))
+    return pair(tokens)

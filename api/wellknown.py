@@ -1,0 +1,35 @@
+"""The public JSON Web Key Set (RFC 7517): every key whose signed tokens may still be valid."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from litestar import Request, Response, get
+
+from api.openapi import health
+from infra.container import Container
+
+JWK_SET = "application/jwk-set+json"  # RFC 7517 section 8.5
+CACHE_S = 300  # shorter than a rotation's overlap: a verifier sees a new key before it signs much
+
+
+class Jwk(msgspec.Struct, frozen=True, kw_only=True):
+    kty: str
+    use: str
+    alg: str
+    kid: str
+    n: str
+    e: str
+
+
+class Jwks(msgspec.Struct, frozen=True, kw_only=True):
+    keys: list[Jwk]
+
+
+@get("/.well-known/jwks.json", summary="The public keys that verify Chronicle's access tokens",
+     tags=["oauth"], media_type=JWK_SET, **health())
+async def jwks(request: Request) -> Response[Jwks]:
+    c: Container = request.app.state.container
+    body = msgspec.convert(c.ring.jwks(datetime.now(UTC)), Jwks)
+    return Response(body, headers={"Cache-Control": f"public, max-age={CACHE_S}"})

@@ -1,0 +1,110 @@
+"""OAuth client use cases: register (the secret is returned once), update, rotate the secret,
+delete, and authenticate a client at the token endpoint.
+
+A secret reads ``cs_<secret>``; only HMAC-SHA256(API_SECRET, secret) is stored, as for API
+keys. The token endpoint loads the client's stream from the event store (not the read model),
+so a client can use its credentials the moment registration answered.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import NamedTuple
+from uuid import UUID
+
+from commands.apikeys import hash_key
+from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
+from domain.errors import InvalidState, NotFound
+from domain.oauthclient import decider as client
+from domain.oauthclient.events import GrantType
+from domain.organization import decider as org
+from infra.eventstore import EventStore
+
+STREAM_TYPE = "oauthclient"
+
+
+class Issued(NamedTuple):
+    result: Result
+    secret: str
+
+
+def new_secret() -> str:
+    return f"cs_{secrets.token_urlsafe(32)}"
+
+
+class OAuthClientCommands:
+    def __init__(self, store: EventStore, api_secret: str, *, retries: int = 5) -> None:
+        self.store, self.api_secret, self.retries = store, api_secret, retries
+
+    def register(self, ctx: Context, organization_id: UUID, *, name: str,
+                 redirect_uris: tuple[str, ...], scopes: tuple[str, ...],
+                 grant_types: tuple[GrantType, ...], seal: Seal | None = None) -> Issued:
+        client_id = ctx.new_id()
+        secret = new_secret()
+        command = client.RegisterClient(
+            organization_id=organization_id, name=name,
+            hashed_secret=hash_key(self.api_secret, secret), redirect_uris=redirect_uris,
+            scopes=scopes, grant_types=grant_types, created_by=ctx.actor.id)
+
+        def attempt() -> list[StreamWrite]:
+            owner = load(self.store, organization_id, org.evolve, org.INITIAL)
+            if owner.state.status in ("absent", "deleted"):
+                raise NotFound("organization not found", code="organization_not_found")
+            if owner.state.status != "active":
+                raise InvalidState("a suspended organization cannot register OAuth clients",
+                                   code="organization_suspended_no_clients")
+            current = load(self.store, client_id, client.evolve, client.INITIAL)
+            return [StreamWrite(client_id, STREAM_TYPE, organization_id, current.version,
+                                client.decide(command, current.state))]
+
+        return Issued(execute(self.store, ctx, attempt, retries=self.retries, seal=seal), secret)
+
+    def update(self, ctx: Context, organization_id: UUID | None, client_id: UUID,
+               command: client.UpdateClient) -> Result:
+        return self._handle(ctx, organization_id, client_id, command)
+
+    def rotate_secret(self, ctx: Context, organization_id: UUID | None,
+                      client_id: UUID) -> Issued:
+        secret = new_secret()
+        command = client.RotateSecret(hashed_secret=hash_key(self.api_secret, secret))
+        return Issued(self._handle(ctx, organization_id, client_id, command), secret)
+
+    def delete(self, ctx: Context, organization_id: UUID | None, client_id: UUID) -> Result:
+        return self._handle(ctx, organization_id, client_id, client.DeleteClient())
+
+    def _handle(self, ctx: Context, organization_id: UUID | None, client_id: UUID,
+                command: client.OAuthClientCommand) -> Result:
+        def attempt() -> list[StreamWrite]:
+            current = self._owned(organization_id, client_id)
+            return [StreamWrite(client_id, STREAM_TYPE, current.state.organization_id,
+                                current.version, client.decide(command, current.state))]
+
+        return execute(self.store, ctx, attempt, retries=self.retries)
+
+    def _owned(self, organization_id: UUID | None, client_id: UUID) -> Loaded:
+        """The client's stream; ``organization_id`` None is the operator, who sees every one."""
+        current = load(self.store, client_id, client.evolve, client.INITIAL)
+        if current.state.status == "absent" or (
+                organization_id is not None and current.state.organization_id != organization_id):
+            raise NotFound("OAuth client not found", code="oauth_client_not_found")
+        return current
+
+    def authenticate(self, client_id: str, secret: str) -> tuple[UUID, client.OAuthClient] | None:
+        """The active client these credentials belong to, or None."""
+        try:
+            found_id = UUID(client_id)
+        except ValueError:
+            return None
+        state = load(self.store, found_id, client.evolve, client.INITIAL).state
+        if state.status != "active" or not client_secret_matches(
+                state.hashed_secret, hash_key(self.api_secret, secret)):
+            return None
+        return found_id, state
+
+    def get(self, client_id: UUID) -> client.OAuthClient:
+        return load(self.store, client_id, client.evolve, client.INITIAL).state
+
+
+def client_secret_matches(stored: str, presented: str) -> bool:
+    return bool(stored) and hmac.compare_digest(stored, presented)
