@@ -91,7 +91,7 @@ async def principal_from(container: Container, claims: Claims) -> Principal:
     limit = policy.limit if policy is not None else PLAN_LIMITS["free"]
     return Principal("user" if claims.kind == "user" else "oauth_client",
                      uuid_of(claims.sub), claims.org, claims.permissions, limit, limit,
-                     session_id=claims.sid)
+                     session_id=claims.sid, role=claims.role)
 
 
 def uuid_of(subject: str) -> UUID:
