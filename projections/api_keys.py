@@ -15,7 +15,7 @@ import redis
 from psycopg import sql
 
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
-from projections.rows import tenant_wall, update_if_newer
+from projections.rows import announce, tenant_wall, update_if_newer
 from projections.runtime import Item
 
 TABLE = "api_keys"
@@ -59,10 +59,7 @@ class ApiKeysProjection:
                 self._apply(cur, item)
 
     def after_commit(self, items: Sequence[Item]) -> None:
-        ids = sorted({str(i.envelope.stream_id) for i in items
-                      if i.envelope.stream_type == "apikey"})
-        if ids and self.redis is not None:
-            self.redis.publish(self.channel, ",".join(ids))
+        announce(self.redis, self.channel, items, "apikey")
 
     def _apply(self, cur: psycopg.Cursor, item: Item) -> None:
         e = item.envelope

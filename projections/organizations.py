@@ -18,7 +18,7 @@ from domain.organization.events import (
     OrganizationSettingsUpdated,
     OrganizationSuspended,
 )
-from projections.rows import tenant_wall, update_if_newer
+from projections.rows import announce, tenant_wall, update_if_newer
 from projections.runtime import Item
 
 TABLE = "organizations"
@@ -55,10 +55,7 @@ class OrganizationsProjection:
 
     def after_commit(self, items: Sequence[Item]) -> None:
         """Tell the API processes which organizations changed (their policy caches evict)."""
-        ids = sorted({str(i.envelope.stream_id) for i in items
-                      if i.envelope.stream_type == "organization"})
-        if ids and self.redis is not None:
-            self.redis.publish(self.channel, ",".join(ids))
+        announce(self.redis, self.channel, items, "organization")
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
         for item in items:

@@ -10,7 +10,7 @@ import redis
 from psycopg import sql
 
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
-from projections.rows import tenant_wall, update_if_newer
+from projections.rows import announce, tenant_wall, update_if_newer
 from projections.runtime import Item
 
 TABLE = "roles"
@@ -44,9 +44,7 @@ class RolesProjection:
 
     def after_commit(self, items: Sequence[Item]) -> None:
         """Tell the API processes which roles changed: keys held under them are evicted."""
-        ids = sorted({str(i.envelope.stream_id) for i in items if i.envelope.stream_type == "role"})
-        if ids and self.redis is not None:
-            self.redis.publish(self.channel, ",".join(ids))
+        announce(self.redis, self.channel, items, "role")
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
         for item in items:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import redis
 from psycopg import Cursor, sql
+
+if TYPE_CHECKING:
+    from projections.runtime import Item
 
 
 def update_if_newer(cur: Cursor[Any], table: sql.Identifier, stream_id: UUID, version: int,
@@ -52,3 +57,12 @@ def tenant_wall(table: str, column: str) -> list[sql.Composed]:
             column=sql.Identifier(column), setting=sql.Literal(TENANT_SETTING)),
         sql.SQL("GRANT SELECT ON {} TO {}").format(t, sql.Identifier(READER_ROLE)),
     ]
+
+
+def announce(client: redis.Redis | None, channel: str, items: Sequence[Item],
+             stream_type: str) -> None:
+    """After a committed batch, publish the ids of the ``stream_type`` streams it changed, so
+    the API processes' caches evict them (infra/invalidation.py)."""
+    ids = sorted({str(i.envelope.stream_id) for i in items if i.envelope.stream_type == stream_type})
+    if ids and client is not None:
+        client.publish(channel, ",".join(ids))

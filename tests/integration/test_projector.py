@@ -27,6 +27,10 @@ def rows(conn: psycopg.Connection) -> dict[Any, tuple[Any, ...]]:
     return {r[0]: r[1:] for r in found}
 
 
+# The projections this test checks (the others would only add consumer groups to join).
+UNDER_TEST = ("projector", "--projection", "organizations", "--projection", "clickhouse_events")
+
+
 def consumed(conn: psycopg.Connection, projection: str) -> int:
     row = conn.execute("SELECT coalesce(sum(next_offset), 0) FROM projection_partitions"
                        " WHERE projection = %s", (projection,)).fetchone()
@@ -45,14 +49,14 @@ def test_a_projector_killed_mid_batch_converges_to_exactly_the_right_rows(
     log = tmp_path / "projector.log"
     try:
         with psycopg.connect(isolated.database_url, autocommit=True) as conn:
-            projector = spawn(isolated, "projector", log=log, PROJECTOR_BATCH_SIZE="20",
+            projector = spawn(isolated, *UNDER_TEST, log=log, PROJECTOR_BATCH_SIZE="20",
                               PROJECTOR_PORT="0")
             wait_until(lambda: consumed(conn, "organizations") >= total // 4, timeout=90,
                        message=f"projector progress ({log.read_text()[-500:]})")
             os.killpg(projector.pid, signal.SIGKILL)
             projector.wait()
             assert consumed(conn, "organizations") < total
-            again = spawn(isolated, "projector", log=log, PROJECTOR_PORT="0")
+            again = spawn(isolated, *UNDER_TEST, log=log, PROJECTOR_PORT="0")
             try:
                 for name in ("organizations", "clickhouse_events"):
                     wait_until(lambda n=name: caught_up(conn, n) >= head, timeout=90,
