@@ -66,9 +66,6 @@ class Runner:
         self._sample: tuple[int, dict[tuple[str, int], int]] | None = None
         self._last_sample = 0.0
         self._dirty = False
-        # The relay position already recorded for every assigned partition: while idle and the
-        # relay has not moved, there is nothing new to prove (no broker or database traffic).
-        self._recorded: int | None = None
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
@@ -80,7 +77,7 @@ class Runner:
                 tp.offset = int(row[0]) if row and row[0] >= 0 else OFFSET_BEGINNING
                 self.stats.offsets[(tp.topic, tp.partition)] = max(int(row[0]), 0) if row else 0
         consumer.assign(partitions)
-        self._sample = self._recorded = None
+        self._sample = None
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
@@ -124,11 +121,8 @@ class Runner:
         # events this projection does not subscribe to also count as caught up).
         interval = 0.05 if self._dirty else 1.0
         if self._sample is None and now - self._last_sample > interval:
-            relay_position = read_checkpoint(conn)
-            if not self._dirty and relay_position == self._recorded:
-                self._last_sample = now
-                return
             self._dirty = False
+            relay_position = read_checkpoint(conn)
             marks = {}
             for key in list(self.stats.offsets):
                 _low, high = consumer.get_watermark_offsets(
@@ -149,7 +143,6 @@ class Runner:
             del marks[(topic, partition)]
         if not marks:
             conn.execute("SELECT pg_notify('chronicle_projections', %s)", (self.projection.name,))
-            self._recorded = relay_position
             self._sample = None
 
     def run(self) -> None:
@@ -176,7 +169,7 @@ class Runner:
         """Go back to the last committed offsets so the failed batch is retried."""
         for (topic, partition), offset in self.stats.offsets.items():
             consumer.seek(TopicPartition(topic, partition, offset))
-        self._sample = self._recorded = None
+        self._sample = None
 
     def _usable(self, msg: Message) -> bool:
         err = msg.error()
