@@ -7,12 +7,19 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from psycopg import Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 from domain.envelope import Envelope, decode, encode
+from infra.horizon import FinalHorizon
+from infra.notifier import Notifier
 
 EVENTS_TABLE = "chronicle_events"
 
@@ -25,13 +32,51 @@ class DuplicateRecord(Exception):
     """A row written with the events (an idempotency record) already exists: nothing was written."""
 
 
+TAKE_XID = "SELECT pg_current_xact_id()"
+# How long a read waits for transactions that hold ids to end before returning what is final.
+SETTLE_SECONDS = 0.05
+
 # Runs inside the append's transaction once positions are known (for records that must be
 # written atomically with the events, such as idempotency records).
 AfterInsert = Callable[[Cursor[DictRow], Sequence[int]], None]
 
 
 class ChronicleRecorder(PostgresApplicationRecorder):
-    """The stock recorder, plus a hook inside the insert transaction after ids are assigned."""
+    """The stock recorder without its table lock, plus a hook inside the insert transaction.
+
+    Concurrent appends no longer serialize; optimistic concurrency still comes from the
+    (originator_id, originator_version) key. The price is that ids commit out of order, so the
+    notification log is read only up to the final horizon (``infra.horizon``), which needs
+    every writer to hold an xid before it draws an id: ``nextval`` alone does not assign one
+    (it does only when it WAL-logs, every 32nd value), so the append asks for it first.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str,
+                 notify_in_transaction: bool = False) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.notify_in_transaction = notify_in_transaction
+        self.lock_table_statements = []
+        table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(events_table_name))
+        self.sql_create_statements += [
+            SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS transaction_id xid8 NOT NULL"
+                " DEFAULT pg_current_xact_id()").format(table),
+            SQL("ALTER SEQUENCE {} CACHE 1").format(
+                Identifier(datastore.schema, f"{events_table_name}_notification_id_seq")),
+        ]
+        self.sequence = f"{datastore.schema}.{events_table_name}_notification_id_seq"
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
+        curs.execute(TAKE_XID, prepare=True)
+
+    def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                              **kwargs: Any) -> None:
+        # The parent's parent: the same INSERT ... RETURNING, without LOCK TABLE. The NOTIFY
+        # moves after commit by default: a NOTIFY in the transaction takes a database-wide
+        # lock at commit (PreCommit_Notify), which would serialize the writers again.
+        if self.notify_in_transaction:
+            self._notify_channel(curs)
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
                                        stored_events: Sequence[StoredEvent],
@@ -87,13 +132,18 @@ def datastore_from_url(url: str, *, pool_size: int = 5,
 class EventStore:
     """Append envelopes atomically (optimistic concurrency per stream) and read them back."""
 
-    def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE) -> None:
+    def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE, *,
+                 notify_in_transaction: bool = False) -> None:
         self.datastore = datastore
-        self.recorder = ChronicleRecorder(datastore, events_table_name=table)
+        self.recorder = ChronicleRecorder(datastore, events_table_name=table,
+                                          notify_in_transaction=notify_in_transaction)
         self.mapper = MsgspecMapper()
         self.channel = self.recorder.channel_name
+        self.horizon = FinalHorizon(datastore, self.recorder.sequence)
+        self.notifier = None if notify_in_transaction else Notifier(datastore, self.channel)
 
     def create_tables(self) -> None:
+        """Create the table, or bring one made by the stock recorder to this shape."""
         self.recorder.create_table()
 
     def append(self, envelopes: Sequence[Envelope], *,
@@ -106,6 +156,8 @@ class EventStore:
             if "idempotency_keys" in str(exc):
                 raise DuplicateRecord(str(exc)) from exc
             raise ConcurrencyError(str(exc)) from exc
+        if self.notifier is not None:
+            self.notifier.poke()
         return list(positions or [])
 
     def record(self, write: Callable[[Cursor[DictRow]], None]) -> None:
@@ -120,14 +172,29 @@ class EventStore:
         events = self.recorder.select_events(stream_id, lte=lte)
         return [self.mapper.to_envelope(e) for e in events]
 
-    def read(self, after: int, limit: int, stop: int | None = None) -> list[Recorded]:
-        """Events with position > ``after`` in position order (the notification log)."""
+    def read(self, after: int, limit: int, stop: int | None = None, *,
+             settle: float = SETTLE_SECONDS) -> list[Recorded]:
+        """Events with position > ``after`` in position order, never past the final horizon.
+
+        Waits up to ``settle`` seconds for transactions that hold ids drawn before the call
+        to end; what is returned can never be preceded later by an event committing late.
+        """
+        final = self.horizon.settle(settle)
+        stop = final if stop is None else min(stop, final)
+        if stop <= after:
+            return []
         notes = self.recorder.select_notifications(
             start=after, limit=limit, stop=stop, inclusive_of_start=False)
         return [Recorded(n.id, self.mapper.to_envelope(n), n.state) for n in notes]
+
+    def behind(self) -> bool:
+        """Ids were drawn that the last read could not pass yet: read again soon."""
+        return self.horizon.behind()
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
     def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
         self.datastore.close()

@@ -121,7 +121,9 @@ class Relay:
             self.stats.position = read_checkpoint(conn)
             log.info("relay starting after position %d", self.stats.position)
             while not self.stopping.is_set():
-                if self.step(conn) >= self.settings.relay_batch_size:
+                # Behind: ids are drawn whose transactions are still open. The read itself
+                # waited (bounded, backing off) for them, so looping again is not a spin.
+                if self.step(conn) >= self.settings.relay_batch_size or self.store.behind():
                     continue
                 timeout = self.settings.relay_poll_interval_ms / 1000
                 for _ in listener.notifies(timeout=timeout, stop_after=1):

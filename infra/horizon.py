@@ -1,0 +1,100 @@
+"""The final horizon of the notification log: the highest id below which nothing can still appear.
+
+Appends take no table lock, so ids are drawn in one order and committed in another: a reader
+that passed id 6 while the transaction holding id 5 was still running would skip 5 forever.
+A reader therefore only reads up to ids that are *final* (committed or rolled back for good).
+
+Why an id is final (every writer takes its xid before it draws an id, see ``infra.eventstore``):
+1. read L, the sequence's last value: every id <= L was drawn before, by a writer whose xid
+   was assigned before that;
+2. in a later statement, take a fresh xid R of our own: R is greater than every xid assigned
+   before step 1 (xids are handed out in order);
+3. once R has committed, a snapshot whose xmin >= R + 1 proves that no transaction with an xid
+   <= R is still running, so every id <= L is final.
+The snapshot's own xmax cannot stand in for R: it is latestCompletedXid + 1, not the next xid,
+so a running writer whose xid is >= xmax is in neither xmin nor the snapshot's list
+(measured on PostgreSQL 15: a writer holding xid 2435 next to a snapshot ``2435:2435:``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any, NamedTuple
+
+# Step 2 costs an xid, so it runs only when ids were drawn that no pending pair covers yet;
+# an idle reader spends none. Statement order matters: the snapshot (xmin) is taken when the
+# statement starts, L is read while it runs, so an L is never paired with its own xid.
+LOOK = ("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,"
+        " coalesce(pg_sequence_last_value(%s::regclass), 0) AS last")
+BOUND = ("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,"
+         " coalesce(pg_sequence_last_value(%s::regclass), 0) AS last,"
+         " pg_current_xact_id()::text::bigint AS xid")
+MAX_PENDING = 64
+
+
+class Probe(NamedTuple):
+    xmin: int
+    last: int
+    xid: int | None = None
+
+
+class Horizon:
+    """What the probes so far prove final; pure bookkeeping, fed one probe at a time, in order."""
+
+    def __init__(self) -> None:
+        self.final = 0
+        self.seen = 0  # the latest L read, not yet paired with a later xid
+        self.pending: deque[tuple[int, int]] = deque()  # (L, bound): final once xmin >= bound
+
+    def covered(self) -> int:
+        return self.pending[-1][0] if self.pending else self.final
+
+    def observe(self, probe: Probe) -> None:
+        if probe.xid is not None and self.seen > self.covered():
+            if len(self.pending) >= MAX_PENDING:
+                # Merging into the newest pair only makes it wait longer: never unsafe.
+                self.pending.pop()
+            self.pending.append((self.seen, probe.xid + 1))
+        while self.pending and self.pending[0][1] <= probe.xmin:
+            self.final = max(self.final, self.pending.popleft()[0])
+        self.seen = max(self.seen, probe.last)
+
+    def behind(self) -> bool:
+        """Ids were drawn that are not final yet (their transactions may still commit)."""
+        return self.seen > self.final
+
+
+class FinalHorizon:
+    """A horizon kept up to date against the database; shared by every reader of one store."""
+
+    def __init__(self, datastore: Any, sequence: str) -> None:
+        self.datastore = datastore
+        self.sequence = sequence
+        self.state = Horizon()
+        self.lock = threading.Lock()
+
+    def probe(self, statement: str) -> None:
+        # Under the lock, so each probe starts after the previous one finished (and committed).
+        with self.lock, self.datastore.get_connection() as conn, conn.cursor() as cur:
+            row = cur.execute(statement, (self.sequence,)).fetchone()
+            self.state.observe(Probe(row["xmin"], row["last"], row.get("xid")))
+
+    def settle(self, wait: float) -> int:
+        """Make every id drawn before this call final if that happens within ``wait`` seconds."""
+        self.probe(LOOK)
+        target = self.state.seen
+        deadline = time.monotonic() + wait
+        pause = 0.0
+        while self.state.final < target:
+            self.probe(BOUND if self.state.covered() < target else LOOK)
+            if self.state.final >= target or time.monotonic() >= deadline:
+                break
+            # Only while transactions holding ids run: a bounded, backing-off wait, not a spin.
+            time.sleep(pause)
+            pause = min(max(pause * 2, 0.0005), 0.01)
+        return self.state.final
+
+    def behind(self) -> bool:
+        return self.state.behind()
