@@ -6,12 +6,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
@@ -65,26 +71,31 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         ]
         self.sequence = f"{datastore.schema}.{events_table_name}_notification_id_seq"
 
-    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> None:
-        curs.execute(TAKE_XID, prepare=True)
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        """One transaction, two round trips: xid + INSERT, then the hook's rows + COMMIT.
 
-    def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
-                              **kwargs: Any) -> None:
-        # The parent's parent: the same INSERT ... RETURNING, without LOCK TABLE. The NOTIFY
-        # moves after commit by default: a NOTIFY in the transaction takes a database-wide
-        # lock at commit (PreCommit_Notify), which would serialize the writers again.
-        if self.notify_in_transaction:
-            self._notify_channel(curs)
-        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
-
-    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
-                                       stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        Unlike the parent's, an exception raised by the hook rolls the events back.
+        """
+        if not stored_events:
+            return []
         after: AfterInsert | None = kwargs.get("after_insert")
-        if after is not None:
-            after(curs, list(ids or []))
+        with self.datastore.get_connection() as conn, conn.pipeline() as pipeline, \
+                conn.transaction():
+            with conn.cursor() as first:
+                first.execute(TAKE_XID, prepare=True)
+                # The NOTIFY moves after commit by default: a NOTIFY in the transaction takes
+                # a database-wide lock at commit (PreCommit_Notify), serializing writers again.
+                if self.notify_in_transaction:
+                    self._notify_channel(first)
+            curs = conn.cursor()
+            PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
+            # Sync now, so a version conflict is raised here rather than at commit.
+            pipeline.sync()
+            ids = self._fetch_ids_after_insert_events(curs, stored_events)
+            if after is not None:
+                after(curs, list(ids or []))
         return ids
 
 
