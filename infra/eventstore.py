@@ -39,8 +39,11 @@ class DuplicateRecord(Exception):
 
 
 TAKE_XID = "SELECT pg_current_xact_id()"
-# How long a read waits for transactions that hold ids to end before returning what is final.
-SETTLE_SECONDS = 0.05
+# How long a read waits for transactions holding ids to end before it returns what is final:
+# long for one-off reads (any writing transaction in the cluster holds the horizon back),
+# short for the relay, which reads again at once while it is behind.
+READ_WAIT_SECONDS = 2.0
+TAIL_WAIT_SECONDS = 0.05
 
 # Runs inside the append's transaction once positions are known (for records that must be
 # written atomically with the events, such as idempotency records).
@@ -184,13 +187,28 @@ class EventStore:
         return [self.mapper.to_envelope(e) for e in events]
 
     def read(self, after: int, limit: int, stop: int | None = None, *,
-             settle: float = SETTLE_SECONDS) -> list[Recorded]:
+             wait: float = READ_WAIT_SECONDS) -> list[Recorded]:
         """Events with position > ``after`` in position order, never past the final horizon.
 
-        Waits up to ``settle`` seconds for transactions that hold ids drawn before the call
-        to end; what is returned can never be preceded later by an event committing late.
+        Waits up to ``wait`` seconds for the transactions holding ids drawn before the call to
+        end, so what is returned can never be preceded later by an event that commits late.
         """
-        final = self.horizon.settle(settle)
+        return self._select(after, limit, self.horizon.settle(wait), stop)
+
+    def tail(self, after: int, limit: int) -> list[Recorded]:
+        """The relay's read: what is final now, waiting only briefly (it reads again if behind).
+
+        Ids above ``after`` already known final are read without probing; a wait is only for
+        something new to become final (when there is nothing, or only rolled-back ids, to read).
+        """
+        final = self.horizon.state.final
+        if final > after and (batch := self._select(after, limit, final)):
+            return batch
+        return self._select(after, limit, self.horizon.settle(
+            TAIL_WAIT_SECONDS, past=max(after, final)))
+
+    def _select(self, after: int, limit: int, final: int,
+                stop: int | None = None) -> list[Recorded]:
         stop = final if stop is None else min(stop, final)
         if stop <= after:
             return []

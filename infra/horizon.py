@@ -81,20 +81,27 @@ class FinalHorizon:
             row = cur.execute(statement, (self.sequence,)).fetchone()
             self.state.observe(Probe(row["xmin"], row["last"], row.get("xid")))
 
-    def settle(self, wait: float) -> int:
-        """Make every id drawn before this call final if that happens within ``wait`` seconds."""
+    def settle(self, wait: float, *, past: int | None = None) -> int:
+        """Make every id drawn before this call final if that happens within ``wait`` seconds.
+
+        With ``past``, return as soon as anything above it is final: a tailing reader
+        publishes that at once rather than wait for a slow transaction further on.
+        """
         self.probe(LOOK)
         target = self.state.seen
         deadline = time.monotonic() + wait
         pause = 0.0
-        while self.state.final < target:
+        while not self._settled(target, past):
             self.probe(BOUND if self.state.covered() < target else LOOK)
-            if self.state.final >= target or time.monotonic() >= deadline:
+            if self._settled(target, past) or time.monotonic() >= deadline:
                 break
             # Only while transactions holding ids run: a bounded, backing-off wait, not a spin.
             time.sleep(pause)
             pause = min(max(pause * 2, 0.0005), 0.01)
         return self.state.final
+
+    def _settled(self, target: int, past: int | None) -> bool:
+        return self.state.final >= target or (past is not None and self.state.final > past)
 
     def behind(self) -> bool:
         return self.state.behind()

@@ -95,7 +95,7 @@ class Relay:
 
     def step(self, conn: psycopg.Connection) -> int:
         """Publish one batch after the checkpoint; returns how many events were published."""
-        batch = self.store.read(self.stats.position, self.settings.relay_batch_size)
+        batch = self.store.tail(self.stats.position, self.settings.relay_batch_size)
         if not batch:
             return 0
         if not self.publish(batch):
