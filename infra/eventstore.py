@@ -13,7 +13,6 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
@@ -38,7 +37,6 @@ class DuplicateRecord(Exception):
     """A row written with the events (an idempotency record) already exists: nothing was written."""
 
 
-TAKE_XID = "SELECT pg_current_xact_id()"
 # How long a read waits for transactions holding ids to end before it returns what is final:
 # long for one-off reads (any writing transaction in the cluster holds the horizon back),
 # short for the relay, which reads again at once while it is behind.
@@ -57,7 +55,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     (originator_id, originator_version) key. The price is that ids commit out of order, so the
     notification log is read only up to the final horizon (``infra.horizon``), which needs
     every writer to hold an xid before it draws an id: ``nextval`` alone does not assign one
-    (it does only when it WAL-logs, every 32nd value), so the append asks for it first.
+    (it does only when it WAL-logs, every 32nd value), so the INSERT takes it first.
     """
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str,
@@ -73,33 +71,50 @@ class ChronicleRecorder(PostgresApplicationRecorder):
                 Identifier(datastore.schema, f"{events_table_name}_notification_id_seq")),
         ]
         self.sequence = f"{datastore.schema}.{events_table_name}_notification_id_seq"
+        # The materialized CTE is scanned before the projection that calls nextval (the
+        # join needs its row), so the xid exists before any id is drawn; inlined, or called in
+        # the select list, pg_current_xact_id() would run after the first nextval.
+        self.insert_with_xid = SQL(
+            "INSERT INTO {table} (originator_id, originator_version, topic, state,"
+            " transaction_id) WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid)"
+            " SELECT e.originator_id, e.originator_version, e.topic, e.state, x.xid"
+            " FROM x CROSS JOIN unnest(%s::{schema}.{event_type}[]) AS e"
+            " RETURNING notification_id").format(
+                table=table, schema=Identifier(datastore.schema),
+                event_type=Identifier(self.stored_event_type_name))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
-        """One transaction, two round trips: xid + INSERT, then the hook's rows + COMMIT.
-
-        Unlike the parent's, an exception raised by the hook rolls the events back.
+        """One statement on its own without a hook (one round trip); with one, a transaction:
+        the INSERT, then the hook's rows + COMMIT. Unlike the parent's, an exception raised
+        by the hook rolls the events back.
         """
         if not stored_events:
             return []
+        rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic,
+                                               e.state) for e in stored_events]
         after: AfterInsert | None = kwargs.get("after_insert")
-        with self.datastore.get_connection() as conn, conn.pipeline() as pipeline, \
-                conn.transaction():
-            with conn.cursor() as first:
-                first.execute(TAKE_XID, prepare=True)
-                # The NOTIFY moves after commit by default: a NOTIFY in the transaction takes
-                # a database-wide lock at commit (PreCommit_Notify), serializing writers again.
+        with self.datastore.get_connection() as conn:
+            if after is None and not self.notify_in_transaction:
+                return self._insert(conn.cursor(), rows)
+            with conn.pipeline() as pipeline, conn.transaction():
+                curs = conn.cursor()
+                # A NOTIFY here takes a database-wide lock at commit (PreCommit_Notify) and
+                # serializes writers again; by default it is sent after commit instead.
                 if self.notify_in_transaction:
-                    self._notify_channel(first)
-            curs = conn.cursor()
-            PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
-            # Sync now, so a version conflict is raised here rather than at commit.
-            pipeline.sync()
-            ids = self._fetch_ids_after_insert_events(curs, stored_events)
-            if after is not None:
-                after(curs, list(ids or []))
+                    self._notify_channel(curs)
+                ids = self._insert(curs, rows, pipeline.sync)
+                if after is not None:
+                    after(curs, ids)
         return ids
+
+    def _insert(self, curs: Cursor[DictRow], rows: list[Any],
+                sync: Callable[[], None] = lambda: None) -> list[int]:
+        curs.execute(self.insert_with_xid, (rows,), prepare=True)
+        # Sync now, so a version conflict is raised here rather than at commit.
+        sync()
+        return [row["notification_id"] for row in curs.fetchall()]
 
 
 class Recorded(NamedTuple):

@@ -9,8 +9,11 @@ Why an id is final (every writer takes its xid before it draws an id, see ``infr
    was assigned before that;
 2. in a later statement, take a fresh xid R of our own: R is greater than every xid assigned
    before step 1 (xids are handed out in order);
-3. once R has committed, a snapshot whose xmin >= R + 1 proves that no transaction with an xid
-   <= R is still running, so every id <= L is final.
+3. once R has committed, if no transaction of this database with an xid <= R is still running
+   (pg_stat_activity.backend_xid, prepared transactions too), every id <= L is final. A
+   snapshot whose xmin >= R + 1 proves the same for the whole cluster and is checked first;
+   but xmin is cluster-wide, so a long transaction in another database would hold every
+   relay back, and on a shared server it always does a little.
 The snapshot's own xmax cannot stand in for R: it is latestCompletedXid + 1, not the next xid,
 so a running writer whose xid is >= xmax is in neither xmin nor the snapshot's list
 (measured on PostgreSQL 15: a writer holding xid 2435 next to a snapshot ``2435:2435:``).
@@ -26,11 +29,17 @@ from typing import Any, NamedTuple
 # Step 2 costs an xid, so it runs only when ids were drawn that no pending pair covers yet;
 # an idle reader spends none. Statement order matters: the snapshot (xmin) is taken when the
 # statement starts, L is read while it runs, so an L is never paired with its own xid.
+# Running xids of this database are 32-bit (pg_stat_activity has no xid8); compared with R
+# modulo 2**32, which is sound because running xids are within 2**31 of the next one.
+_RUNNING = ("ARRAY(SELECT backend_xid::text::bigint FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_xid IS NOT NULL"
+            " UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts"
+            " WHERE database = current_database()) AS running")
 LOOK = ("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,"
-        " coalesce(pg_sequence_last_value(%s::regclass), 0) AS last")
+        " coalesce(pg_sequence_last_value(%s::regclass), 0) AS last, " + _RUNNING)
 BOUND = ("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,"
          " coalesce(pg_sequence_last_value(%s::regclass), 0) AS last,"
-         " pg_current_xact_id()::text::bigint AS xid")
+         " pg_current_xact_id()::text::bigint AS xid, " + _RUNNING)
 MAX_PENDING = 64
 
 
@@ -38,6 +47,15 @@ class Probe(NamedTuple):
     xmin: int
     last: int
     xid: int | None = None
+    running: tuple[int, ...] = ()  # 32-bit xids still running in this database
+
+
+def still_running(probe: Probe, bound: int) -> bool:
+    """Whether a transaction that may hold one of our ids, xid < ``bound``, still runs."""
+    if bound <= probe.xmin:
+        return False
+    r = (bound - 1) % 2**32
+    return any((r - x) % 2**32 < 2**31 for x in probe.running)
 
 
 class Horizon:
@@ -46,7 +64,8 @@ class Horizon:
     def __init__(self) -> None:
         self.final = 0
         self.seen = 0  # the latest L read, not yet paired with a later xid
-        self.pending: deque[tuple[int, int]] = deque()  # (L, bound): final once xmin >= bound
+        # (L, bound): every id <= L is final once no transaction with an xid < bound runs
+        self.pending: deque[tuple[int, int]] = deque()
 
     def covered(self) -> int:
         return self.pending[-1][0] if self.pending else self.final
@@ -57,7 +76,7 @@ class Horizon:
                 # Merging into the newest pair only makes it wait longer: never unsafe.
                 self.pending.pop()
             self.pending.append((self.seen, probe.xid + 1))
-        while self.pending and self.pending[0][1] <= probe.xmin:
+        while self.pending and not still_running(probe, self.pending[0][1]):
             self.final = max(self.final, self.pending.popleft()[0])
         self.seen = max(self.seen, probe.last)
 
@@ -79,7 +98,8 @@ class FinalHorizon:
         # Under the lock, so each probe starts after the previous one finished (and committed).
         with self.lock, self.datastore.get_connection() as conn, conn.cursor() as cur:
             row = cur.execute(statement, (self.sequence,)).fetchone()
-            self.state.observe(Probe(row["xmin"], row["last"], row.get("xid")))
+            self.state.observe(Probe(row["xmin"], row["last"], row.get("xid"),
+                                     tuple(row["running"])))
 
     def settle(self, wait: float, *, past: int | None = None) -> int:
         """Make every id drawn before this call final if that happens within ``wait`` seconds.
