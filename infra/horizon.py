@@ -9,11 +9,12 @@ Why an id is final (every writer takes its xid before it draws an id, see ``infr
    was assigned before that;
 2. in a later statement, take a fresh xid R of our own: R is greater than every xid assigned
    before step 1 (xids are handed out in order);
-3. once R has committed, if no transaction of this database with an xid <= R is still running
-   (pg_stat_activity.backend_xid, prepared transactions too), every id <= L is final. A
-   snapshot whose xmin >= R + 1 proves the same for the whole cluster and is checked first;
-   but xmin is cluster-wide, so a long transaction in another database would hold every
-   relay back, and on a shared server it always does a little.
+3. then, if no transaction of this database with an xid < R is still running
+   (pg_stat_activity.backend_xid, prepared transactions too; read in R's statement or any
+   later one), every id <= L is final: each writer holding one had its xid, < R, before L
+   was read, so it is listed while it runs. A snapshot whose xmin >= R + 1 (R committed)
+   proves the same for the whole cluster; it is only a shortcut, since xmin is cluster-wide
+   and a long transaction in another database would hold every relay back.
 The snapshot's own xmax cannot stand in for R: it is latestCompletedXid + 1, not the next xid,
 so a running writer whose xid is >= xmax is in neither xmin nor the snapshot's list
 (measured on PostgreSQL 15: a writer holding xid 2435 next to a snapshot ``2435:2435:``).
@@ -30,11 +31,13 @@ from typing import Any, NamedTuple
 # an idle reader spends none. Statement order matters: the snapshot (xmin) is taken when the
 # statement starts, L is read while it runs, so an L is never paired with its own xid.
 # Running xids of this database are 32-bit (pg_stat_activity has no xid8); compared with R
-# modulo 2**32, which is sound because running xids are within 2**31 of the next one.
-_RUNNING = ("ARRAY(SELECT backend_xid::text::bigint FROM pg_stat_activity"
+# modulo 2**32, which is sound because running xids are within 2**31 of the next one. A role
+# that cannot read every session's backend_xid gets NULL, and only the cluster xmin counts.
+_RUNNING = ("CASE WHEN pg_has_role('pg_read_all_stats', 'MEMBER') THEN ARRAY("
+            "SELECT backend_xid::text::bigint FROM pg_stat_activity"
             " WHERE datname = current_database() AND backend_xid IS NOT NULL"
             " UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts"
-            " WHERE database = current_database()) AS running")
+            " WHERE database = current_database()) END AS running")
 LOOK = ("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,"
         " coalesce(pg_sequence_last_value(%s::regclass), 0) AS last, " + _RUNNING)
 BOUND = ("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,"
@@ -47,13 +50,15 @@ class Probe(NamedTuple):
     xmin: int
     last: int
     xid: int | None = None
-    running: tuple[int, ...] = ()  # 32-bit xids still running in this database
+    running: tuple[int, ...] | None = ()  # 32-bit xids running in this database; None: unknown
 
 
 def still_running(probe: Probe, bound: int) -> bool:
     """Whether a transaction that may hold one of our ids, xid < ``bound``, still runs."""
     if bound <= probe.xmin:
         return False
+    if probe.running is None:
+        return True
     r = (bound - 1) % 2**32
     return any((r - x) % 2**32 < 2**31 for x in probe.running)
 
@@ -98,8 +103,8 @@ class FinalHorizon:
         # Under the lock, so each probe starts after the previous one finished (and committed).
         with self.lock, self.datastore.get_connection() as conn, conn.cursor() as cur:
             row = cur.execute(statement, (self.sequence,)).fetchone()
-            self.state.observe(Probe(row["xmin"], row["last"], row.get("xid"),
-                                     tuple(row["running"])))
+            running = None if row["running"] is None else tuple(row["running"])
+            self.state.observe(Probe(row["xmin"], row["last"], row.get("xid"), running))
 
     def settle(self, wait: float, *, past: int | None = None) -> int:
         """Make every id drawn before this call final if that happens within ``wait`` seconds.
