@@ -46,6 +46,9 @@ def write_until(store: EventStore, seed: int, stop: threading.Event, outcome: Ou
     rng = random.Random(seed)
     while not stop.is_set():
         batch = fresh_stream(rng)
+        if rng.random() < 0.3:
+            store.append(batch)  # one statement, no transaction block: its own, shorter gap
+            continue
         roll_back = rng.random() < 0.15
         try:
             store.append(batch, after_insert=delaying_hook(rng, 0.02, roll_back=roll_back,
