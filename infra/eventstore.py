@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
+    Notification,
     OperationalError,
     StoredEvent,
 )
@@ -82,6 +83,24 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             " RETURNING notification_id").format(
                 table=table, schema=Identifier(datastore.schema),
                 event_type=Identifier(self.stored_event_type_name))
+        self.horizon = FinalHorizon(datastore, self.sequence)
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *,
+                             inclusive_of_start: bool = True) -> Sequence[Notification]:
+        """The library's notification log, never past the final horizon (so its own
+        readers, such as ``subscribe``, cannot skip a late commit either)."""
+        final = self.horizon.settle(READ_WAIT_SECONDS)
+        return self.select_final(start, limit, final if stop is None else min(stop, final),
+                                 topics, inclusive_of_start=inclusive_of_start)
+
+    def select_final(self, start: int | None, limit: int, stop: int, topics: Sequence[str] = (),
+                     *, inclusive_of_start: bool = True) -> Sequence[Notification]:
+        """Up to ``stop``, which the caller knows to be final."""
+        if start is not None and (stop < start or (stop == start and not inclusive_of_start)):
+            return []
+        return super().select_notifications(start, limit, stop, topics,
+                                            inclusive_of_start=inclusive_of_start)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
@@ -168,7 +187,7 @@ class EventStore:
                                           notify_in_transaction=notify_in_transaction)
         self.mapper = MsgspecMapper()
         self.channel = self.recorder.channel_name
-        self.horizon = FinalHorizon(datastore, self.recorder.sequence)
+        self.horizon = self.recorder.horizon
         self.notifier = None if notify_in_transaction else Notifier(datastore, self.channel)
 
     def create_tables(self) -> None:
@@ -224,11 +243,8 @@ class EventStore:
 
     def _select(self, after: int, limit: int, final: int,
                 stop: int | None = None) -> list[Recorded]:
-        stop = final if stop is None else min(stop, final)
-        if stop <= after:
-            return []
-        notes = self.recorder.select_notifications(
-            start=after, limit=limit, stop=stop, inclusive_of_start=False)
+        notes = self.recorder.select_final(after, limit, final if stop is None else min(stop, final),
+                                           inclusive_of_start=False)
         return [Recorded(n.id, self.mapper.to_envelope(n), n.state) for n in notes]
 
     def behind(self) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from uuid import UUID
 
 import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from infra.eventstore import EventStore, Recorded, datastore_from_url
 from infra.settings import ROOT, Settings
@@ -166,7 +167,8 @@ def problems(o: Outcome) -> list[str]:
 def naive(store: EventStore) -> Read:
     """The notification log by id alone, as the stock recorder's readers take it."""
     def read(after: int, limit: int) -> list[Recorded]:
-        notes = store.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        notes = PostgresApplicationRecorder.select_notifications(
+            store.recorder, after, limit, inclusive_of_start=False)
         return [Recorded(n.id, store.mapper.to_envelope(n), n.state) for n in notes]
     return read
 

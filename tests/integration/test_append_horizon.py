@@ -63,6 +63,7 @@ def test_a_reader_never_passes_an_id_whose_transaction_commits_late(store: Event
     assert later[0] > held.positions[-1]
     assert [r.position for r in naive(store)(0, 10)] == later, "the naive reader passes it"
     assert store.tail(0, 10) == [], "ours stops below the open transaction's ids"
+    assert store.recorder.select_notifications(0, 10) == [], "so does the library's log"
     assert store.behind()
     held.finish()
     assert [r.position for r in store.read(0, 10)] == [*held.positions, *later]
