@@ -17,7 +17,7 @@ from api import openapi as docs
 from api.access import effective_grants, principal_of, principal_permits, require
 from api.errors import ApiException
 from api.organizations import caught_up, container_of, context_of
-from api.tenancy import reading
+from api.tenancy import not_found, reading
 from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
@@ -157,7 +157,8 @@ class ApiKeyController(Controller):
     async def read(self, request: Request, key_id: KeyId, min_position: MinPosition) -> ApiKeyOut:
         rows = await self._rows(request, min_position, "id = %s", (key_id,))
         if not rows:
-            raise ApiException(404, "not_found", reason="api_key_not_found")
+            raise await not_found(container_of(request), request, key_id,
+                                  "api_key_not_found")
         require(request, "api_keys", "read", rows[0].organization_id)
         return rows[0]
 

@@ -22,6 +22,7 @@ from domain.errors import (
     AlreadyExists,
     DomainError,
     Forbidden,
+    ForeignNotFound,
     InvalidState,
     InvalidValue,
     NotFound,
@@ -158,7 +159,8 @@ def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
     # RFC 9110: a 401 names how to authenticate (a failed login, say).
     challenge = {"WWW-Authenticate": 'Bearer realm="chronicle"'} if status == 401 else None
     return error_response(request, status, exc.category, exc.message, details, challenge,
-                          reason=exc.code, params=exc.params)
+                          reason=exc.code, params=exc.params,
+                          audit=True if isinstance(exc, ForeignNotFound) else None)
 
 
 def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> Response[ErrorBody]:

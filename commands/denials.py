@@ -2,8 +2,11 @@
 
 Denials are appended off the request path: the API queues each envelope and a background
 loop appends what has queued as one transaction every few hundred milliseconds, so a flood
-of denied requests costs one insert per batch, not a write per request. The queue is
-bounded; what does not fit is counted (``dropped``) rather than slowing the API down. The
+of denied requests costs one insert per batch, not a write per request. A batch the store
+refused (a lost connection, an exhausted pool) goes back to the head of the queue for the
+next tick instead of being thrown away, which is how denials used to go missing. The queue
+is bounded; what does not fit is counted (``dropped``) and logged rather than slowing the
+API down. The
 events then travel like any other: relay → Kafka ``<prefix>.access.v1`` → ClickHouse.
 """
 
@@ -40,12 +43,23 @@ class DenialLog:
         batch, self.pending = self.pending, []
         return batch
 
-    def append(self, batch: list[Envelope]) -> None:
+    def append(self, batch: list[Envelope]) -> bool:
+        """Append one batch (in a worker thread); False when the store refused it."""
         if not batch:
-            return
+            return True
         try:
             self.store.append(batch)
-            self.recorded += len(batch)
         except Exception:
-            log.exception("could not record %d denied requests", len(batch))
-            self.dropped += len(batch)
+            log.exception("could not record %d denied requests; retrying", len(batch))
+            return False
+        self.recorded += len(batch)
+        return True
+
+    def requeue(self, batch: list[Envelope]) -> None:
+        """A refused batch goes back in front of what queued meanwhile, within capacity."""
+        room = max(0, self.capacity - len(self.pending))
+        lost = len(batch) - room
+        if lost > 0:
+            self.dropped += lost
+            log.error("dropped %d denied-request records (queue full)", lost)
+        self.pending = batch[:room] + self.pending

@@ -144,12 +144,20 @@ class Container:
                 await asyncio.sleep(every_s)
                 await self.flush_denials()
         finally:
-            await asyncio.shield(self.flush_denials())
+            # The last word on shutdown: a refused batch gets a few more tries, within the
+            # app's shutdown grace, rather than dying with the process.
+            for _ in range(3):
+                if await asyncio.shield(self.flush_denials()):
+                    break
+                await asyncio.sleep(0.2)
 
-    async def flush_denials(self) -> None:
+    async def flush_denials(self) -> bool:
+        """One batch appended; a refused one is queued again (True when nothing is left)."""
         batch = self.denials.take()
-        if batch:
-            await to_thread.run_sync(self.denials.append, batch)
+        if batch and not await to_thread.run_sync(self.denials.append, batch):
+            self.denials.requeue(batch)
+            return False
+        return True
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
