@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from redis import exceptions as redis_errors
 
 from api import i18n
 from api.middleware import ensure_request_id
@@ -215,6 +216,18 @@ def _phrase(status: int) -> str:
         return ""
 
 
+RETRY_AFTER_S = 1
+
+
+def on_unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """A dependency that did not answer (Redis refused the connection, timed out or is still
+    loading its data): the caller may retry shortly, so 503 with Retry-After, never a 500."""
+    log.warning("a dependency is unavailable on %s %s: %s", request.method, request.url.path,
+                exc)
+    return error_response(request, 503, "service_unavailable",
+                          headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     stack = "".join(traceback.format_exception(exc)) if _development(request) else None
@@ -234,5 +247,8 @@ HANDLERS: dict[type[Exception], Any] = {
     TooMuchContention: on_conflict,
     ValidationException: on_validation,
     HTTPException: on_http,
+    # BusyLoadingError (Redis replaying its AOF) is a ConnectionError too.
+    redis_errors.ConnectionError: on_unavailable,
+    redis_errors.TimeoutError: on_unavailable,
     Exception: on_unexpected,
 }
