@@ -176,6 +176,7 @@ class ApiKeyController(Controller):
         grace = timedelta(seconds=data.grace_period_seconds if data else 86400)
         issued = await to_thread.run_sync(lambda: c.api_keys.roll(
             ctx, caller.organization_id if caller else None, key_id, grace))
+        await c.key_changed(key_id)
         return IssuedKey(id=key_id, key=issued.secret, version=issued.result.version,
                          position=issued.result.position,
                          signing_secret=issued.signing_secret(c.api_keys.api_secret))
@@ -188,6 +189,7 @@ class ApiKeyController(Controller):
         c, ctx, caller = container_of(request), context_of(request), principal_of(request)
         result = await to_thread.run_sync(lambda: c.api_keys.revoke(
             ctx, caller.organization_id if caller else None, key_id))
+        await c.key_changed(key_id)
         return IssuedKey(id=key_id, key="", version=result.version, position=result.position)
 
     async def _rows(self, request: Request, min_position: int | None, where: str,

@@ -8,11 +8,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import redis.asyncio as aioredis
 from anyio import to_thread
 from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
+from redis.exceptions import RedisError
 
 from commands.apikeys import ApiKeyCommands
 from commands.denials import DenialLog
@@ -98,7 +100,8 @@ class Container:
                                     prefix, settings.redis_session_ttl,
                                     settings.jwt_refresh_ttl_s),
             limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"),
-            local_limiter=LocalLimiter(), key_cache=KeyCache(pool), org_cache=OrgCache(pool),
+            local_limiter=LocalLimiter(), key_cache=KeyCache(
+                pool, store, settings.credential_cache_ttl_s), org_cache=OrgCache(pool),
             api_keys=ApiKeyCommands(store, settings.api_secret or DEV_API_SECRET,
                                     retries=settings.command_retries),
             redis=redis,
@@ -136,6 +139,16 @@ class Container:
             asyncio.create_task(self.key_cache.flush_last_used(
                 self.redis, f"{prefix}apikeys.last_used")),
         ]
+
+    async def key_changed(self, key_id: UUID) -> None:
+        """Right after a key's roll or revocation commits: evict it here and tell every other
+        API process, without waiting for the projector (which announces it again later)."""
+        self.key_cache.evict([key_id])
+        try:
+            await self.redis.publish(f"{self.settings.redis_key_prefix}{KEYS_CHANNEL}",
+                                     str(key_id))
+        except RedisError as exc:  # committed already; the others' TTL bounds their cache
+            log.warning("could not announce the change of API key %s: %s", key_id, exc)
 
     async def record_denials(self, every_s: float = 0.25) -> None:
         """Append the queued access.Denied events, one transaction per tick."""
