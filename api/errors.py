@@ -11,8 +11,10 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 import msgspec
+import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from psycopg_pool import PoolTimeout
 from redis import exceptions as redis_errors
 
 from api import i18n
@@ -250,5 +252,7 @@ HANDLERS: dict[type[Exception], Any] = {
     # BusyLoadingError (Redis replaying its AOF) is a ConnectionError too.
     redis_errors.ConnectionError: on_unavailable,
     redis_errors.TimeoutError: on_unavailable,
+    psycopg.OperationalError: on_unavailable,  # the database went away or timed out
+    PoolTimeout: on_unavailable,
     Exception: on_unexpected,
 }

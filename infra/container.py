@@ -27,6 +27,7 @@ from infra.invalidation import Feed
 from infra.keycache import KeyCache
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
+from infra.replay import UsedSignatures
 from infra.sessions import SessionService
 from infra.settings import Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
@@ -67,6 +68,7 @@ class Container:
     sessions: SessionService
     oauth_clients: OAuthClientCommands
     denials: DenialLog
+    signatures: UsedSignatures
     users: UserCommands
     roles: RoleCommands
     feed: Feed = field(default_factory=Feed)
@@ -91,7 +93,8 @@ class Container:
         prefix = settings.redis_key_prefix
         tokens = TokenService(ring, settings.jwt_issuer, settings.jwt_audience,
                               settings.jwt_access_ttl_s)
-        deny = DenySet(redis, f"{prefix}revoked", f"{prefix}{DENY_CHANNEL}")
+        deny = DenySet(pool, redis, f"{prefix}{DENY_CHANNEL}",
+                       reload_s=settings.credential_cache_ttl_s)
         return cls(
             settings=settings, store=store, pool=pool, ring=ring, tokens=tokens, deny=deny,
             oauth_clients=OAuthClientCommands(store, settings.api_secret or DEV_API_SECRET,
@@ -108,7 +111,7 @@ class Container:
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
-            denials=DenialLog(store),
+            denials=DenialLog(store), signatures=UsedSignatures(pool),
             users=UserCommands(store, settings.api_secret or DEV_API_SECRET,
                                settings.encryption_key or DEV_ENCRYPTION_KEY,
                                retries=settings.command_retries),
@@ -135,6 +138,7 @@ class Container:
             asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.deny.follow()),
+            asyncio.create_task(self.prune_signatures()),
             asyncio.create_task(self.follow_ring()),
             asyncio.create_task(self.key_cache.flush_last_used(
                 self.redis, f"{prefix}apikeys.last_used")),
@@ -175,6 +179,16 @@ class Container:
     async def open(self) -> None:
         await self.pool.open(wait=False)
         await self.refresh_ring()
+        # Before the first request: a process that just started knows every revocation.
+        await self.deny.load()
+
+    async def prune_signatures(self, every_s: float = 60.0) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.signatures.prune()
+            except Exception as exc:  # the next tick tries again; rows only cost space
+                log.warning("could not prune used signatures: %s", exc)
 
     async def refresh_ring(self) -> None:
         """Reload the signing keys (rotating when due) and tell the other processes if a key

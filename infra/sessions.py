@@ -15,7 +15,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple
 from uuid import UUID
 
@@ -156,7 +156,9 @@ class SessionService:
             raise RefreshRefused("refresh_token_invalid")
         sid = match.group(1)
         session = await self.get(sid)
-        if session is None or not session.is_active:
+        # The deny set outlives Redis: a session revoked before Redis lost (or rolled back)
+        # its data stays revoked.
+        if session is None or not session.is_active or f"sid:{sid}" in self.deny:
             raise RefreshRefused("refresh_token_invalid")
         idle = self.ttl_for(session_timeout_s)
         ends = min(now + timedelta(seconds=idle),
@@ -178,14 +180,18 @@ class SessionService:
         return self._tokens(session, fresh, now)
 
     async def revoke(self, session: Session) -> None:
-        """End the session: no more refreshes, and its access tokens are refused everywhere."""
+        """End the session: no more refreshes, and its access tokens are refused everywhere.
+        The durable revocation comes first, so a Redis failure here cannot undo it."""
+        # Kept while any of its access tokens, or the session record itself (were Redis to
+        # come back with an older copy), could still be presented.
+        lifetime = max(session.expires_at - datetime.now(UTC),
+                       timedelta(seconds=self.tokens.access_ttl_s))
+        await self.deny.revoke([f"sid:{session.id}"], lifetime)
         ended = msgspec.structs.replace(session, is_active=False)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._key(session.id, ":refresh"))
             pipe.set(self._key(session.id), msgspec.json.encode(ended), keepttl=True, xx=True)
             await pipe.execute()
-        await self.deny.revoke([f"sid:{session.id}"],
-                               timedelta(seconds=self.tokens.access_ttl_s))
 
     async def list(self, *, user_id: UUID | None = None,
                    organization_id: UUID | None = None) -> list[Session]:
