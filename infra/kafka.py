@@ -38,8 +38,6 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 30000,
-        # Harmless on real Kafka; the local emulator ignores fetch size limits (INFRA.md).
-        "receive.message.max.bytes": 1_000_000_000,
     }
 
 
