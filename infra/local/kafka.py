@@ -1,6 +1,6 @@
 """Apache Kafka for local runs and tests: jars from Maven Central, one KRaft node (broker + controller).
 
-The jars come from infra/kafka/pom.xml, copied into ``var/kafka/lib`` by Maven once (a stamp of the
+The jars come from infra/kafka-broker/pom.xml, copied into ``var/kafka/lib`` by Maven once (a stamp of the
 pom decides when to copy again; ``~/.m2`` keeps the downloads). A broker formats its storage on
 first start, runs ``kafka.Kafka`` on Java 17 with a bounded heap, is ready once a metadata request
 answers, stops on SIGTERM and recovers its logs after a kill -9.
@@ -22,8 +22,8 @@ from pathlib import Path
 from infra.local.common import StartError, pid_alive, read_pid, say
 from infra.settings import ROOT
 
-POM = ROOT / "infra" / "kafka" / "pom.xml"
-LOG4J = ROOT / "infra" / "kafka" / "log4j2.xml"
+POM = ROOT / "infra" / "kafka-broker" / "pom.xml"
+LOG4J = ROOT / "infra" / "kafka-broker" / "log4j2.xml"
 HEAP = ("-Xms256m", "-Xmx768m")
 _PROBE_LOG = logging.getLogger("chronicle.kafka.probe")  # librdkafka's connect errors while it starts
 _PROBE_LOG.addHandler(logging.NullHandler())
