@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from domain.envelope import Envelope, decode
 from infra.kafka import consumer_config
@@ -125,8 +132,12 @@ class Runner:
             relay_position = read_checkpoint(conn)
             marks = {}
             for key in list(self.stats.offsets):
-                _low, high = consumer.get_watermark_offsets(
-                    TopicPartition(*key), timeout=5, cached=False)
+                try:
+                    _low, high = consumer.get_watermark_offsets(
+                        TopicPartition(*key), timeout=5, cached=False)
+                except KafkaException as exc:  # e.g. a leader moving: sample again later
+                    log.info("no watermark for %s yet: %s", key, exc)
+                    return
                 marks[key] = high
             self._sample, self._last_sample = (relay_position, marks), now
         if self._sample is None:
