@@ -27,7 +27,7 @@ from infra.invalidation import Feed
 from infra.keycache import KeyCache
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
-from infra.replay import UsedSignatures
+from infra.replay import SpentRefreshTokens, UsedSignatures
 from infra.sessions import SessionService
 from infra.settings import Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
@@ -101,7 +101,7 @@ class Container:
                                               retries=settings.command_retries),
             sessions=SessionService(redis, tokens, deny, settings.api_secret or DEV_API_SECRET,
                                     prefix, settings.redis_session_ttl,
-                                    settings.jwt_refresh_ttl_s),
+                                    settings.jwt_refresh_ttl_s, SpentRefreshTokens(pool)),
             limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"),
             local_limiter=LocalLimiter(), key_cache=KeyCache(
                 pool, store, settings.credential_cache_ttl_s), org_cache=OrgCache(pool),

@@ -65,3 +65,21 @@ def test_after_redis_comes_back_empty_no_revoked_token_spent_refresh_or_used_sig
                 assert refresh(app, spent).status_code == 401
             assert reason(signed(app, key, "PATCH", path, {"name": "signed"}, at=stamp)
                           ) == "signature_replayed"
+
+
+def test_a_spent_refresh_token_stays_spent_when_redis_comes_back_with_an_older_copy(
+        client: TestClient[Any], settings: Settings) -> None:
+    """An AOF that lost its last second, or a restored snapshot: the session as it was
+    before its refresh token rotated."""
+    tokens = start_session(client, new_org(client)["id"])
+    r = redis.Redis.from_url(settings.redis_url)
+    key = f"{settings.redis_key_prefix}session:{tokens.session.id}"
+    older = {part: r.get(key + part) for part in ("", ":refresh")}
+    assert refresh(client, tokens.refresh_token).status_code == 200
+    r.delete(f"{key}:spent")
+    for part, value in older.items():
+        r.set(key + part, value or b"", ex=300)
+    reused = refresh(client, tokens.refresh_token)
+    assert reused.status_code == 401, reused.text
+    assert reused.json()["error"]["code"] == "refresh_token_reused"
+    r.close()
