@@ -74,3 +74,16 @@ def test_login_answers_503_with_retry_after(client: TestClient[Any], mailbox: Ma
     assert accept(client, mailbox.token_for(email)).status_code == 200
     unavailable(*timed(lambda: no_redis.post(
         "/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=PUBLIC)))
+
+
+def test_rate_limiting_in_closed_mode_answers_503_with_retry_after(settings: Settings,
+                                                                   client: TestClient[Any]) -> None:
+    closed = msgspec.structs.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                                     rate_limit_failure_mode="closed")
+    with TestClient(app=create_app(closed), base_url=HTTPS,
+                    raise_server_exceptions=False) as c:
+        response, took = timed(lambda: c.get("/v1/organizations", headers=AUTH))
+    assert response.status_code == 503, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["error"]["reason"] == "rate_limiter_unavailable"
+    assert took < BOUND_S
