@@ -5,7 +5,8 @@ What decides whether a secret authenticates (status, the current and previous ha
 grace period, expiry) is folded from the key's own event stream on every reload, never taken
 from the api_keys read model: a stalled projection must not keep a revoked key alive, nor
 keep a rolled key's new secret out. The read model still supplies what is not about the
-secret (permissions, limits, the role's ceiling, the plan).
+secret (permissions, limits, the role's ceiling, the plan); a key it has not reached yet
+authenticates from its created event, with the plan and role the other read models know.
 """
 
 from __future__ import annotations
@@ -78,13 +79,30 @@ def cached_from(row: dict[str, Any], state: ApiKey) -> CachedKey:
                      plan_limit, row.get("role"), ceiling_of(row))
 
 
-def folded(store: EventStore, key_id: UUID) -> ApiKey:
-    """The key as its events say it is (a key's stream is a handful of events)."""
-    state = key.INITIAL
+# A key the api_keys read model has not reached yet: what its ApiKeyCreated event cannot say.
+SELECT_UNPROJECTED = (
+    "SELECT coalesce((SELECT plan FROM organizations WHERE id = %(org)s), 'free') AS plan,"
+    " r.permissions AS role_permissions, r.status AS role_status"
+    " FROM (SELECT 1) AS one LEFT JOIN roles r"
+    " ON r.id::text = %(role)s AND r.organization_id = %(org)s"
+)
+
+
+def folded(store: EventStore, key_id: UUID) -> tuple[ApiKey, ApiKeyCreated | None]:
+    """The key as its events say it is (a key's stream is a handful of events), and the
+    event that created it."""
+    state, created = key.INITIAL, None
     for envelope in store.load(key_id):
         if isinstance(envelope.event, ApiKeyCreated | ApiKeyRolled | ApiKeyRevoked):
             state = key.evolve(state, envelope.event)
-    return state
+            created = envelope.event if isinstance(envelope.event, ApiKeyCreated) else created
+    return state, created
+
+
+def unprojected_row(key_id: UUID, created: ApiKeyCreated) -> dict[str, Any]:
+    return {"id": key_id, "organization_id": created.organization_id, "role": created.role,
+            "permissions": msgspec.to_builtins(created.permissions),
+            "rate_limit": msgspec.to_builtins(created.rate_limit) if created.rate_limit else None}
 
 
 class KeyCache:
@@ -99,16 +117,26 @@ class KeyCache:
         now = time.monotonic()
         if found is not None and now - found[1] < (self.ttl_s if found[0] else MISS_TTL_S):
             return found[0]
+        state, created = await to_thread.run_sync(folded, self.store, key_id)
+        entry = None
+        if created is not None:
+            entry = cached_from(await self._row(key_id, created), state)
+        self.entries[key_id] = (entry, now)
+        return entry
+
+    async def _row(self, key_id: UUID, created: ApiKeyCreated) -> dict[str, Any]:
+        """The read model's row; for a key it has not reached yet (a stalled projector), the
+        created event's fields with the plan and role the other read models know."""
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(SELECT, (key_id,))
             row = await cur.fetchone()
-        entry = None
-        if row is not None:
-            state = await to_thread.run_sync(folded, self.store, key_id)
-            entry = cached_from(row, state) if state.status != "absent" else None
-        self.entries[key_id] = (entry, now)
-        return entry
+            if row is not None:
+                return row
+            row = unprojected_row(key_id, created)
+            await cur.execute(SELECT_UNPROJECTED,
+                              {"org": created.organization_id, "role": created.role})
+            return {**row, **(await cur.fetchone() or {})}
 
     def evict(self, ids: list[UUID]) -> None:
         for key_id in ids:

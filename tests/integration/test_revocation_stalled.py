@@ -1,6 +1,7 @@
 """Revocation does not wait for a read model: with the projector stopped, a revoked key, a
 rolled key's old secret after its grace and a logged-out token are refused within a second
-on every API process (two apps here, each with its own caches), and the new secret works."""
+on every API process (two apps here, each with its own caches), and the new secret works;
+a key issued meanwhile authenticates at once."""
 
 from __future__ import annotations
 
@@ -80,3 +81,19 @@ def test_with_the_projector_stopped_revocations_hold_on_every_api_process(
     assert one.post("/v1/auth/logout", headers=bearer(tokens.access_token)).status_code == 200
     took = refused_within(WITHIN_S, lambda: two.get(path, headers=bearer(tokens.access_token)))
     print(f"logged-out token refused by the other process after {took:.3f}s")
+
+
+def test_with_the_projector_stopped_a_new_key_authenticates_within_its_permissions(
+        two_apps: tuple[TestClient[Any], TestClient[Any], Workers]) -> None:
+    one, two, workers = two_apps
+    org = new_org(one)
+    path = f"/v1/organizations/{org['id']}"
+    workers.stop()
+    created = one.post("/v1/api-keys", json={"name": "new", "organizationId": org["id"],
+                                             "permissions": [{"resource": "organizations",
+                                                              "actions": ["read"]}]})
+    assert created.status_code == 201, created.text
+    fresh = created.json()["key"]
+    for app in (one, two):
+        assert as_key(app, fresh, "GET", path).status_code == 200
+        assert as_key(app, fresh, "PATCH", path, json={"name": "x"}).status_code == 403
