@@ -16,7 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from api import i18n
 from api.middleware import ensure_request_id
-from commands.runner import Context, TooMuchContention, VersionConflict
+from commands.runner import Context, EventTooLarge, TooMuchContention, VersionConflict
 from domain.access.events import AccessDenied
 from domain.errors import (
     AlreadyExists,
@@ -171,6 +171,11 @@ def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> R
     return error_response(request, 409, exc.code, str(exc), params=params)
 
 
+def on_too_large(request: Request, exc: EventTooLarge) -> Response[ErrorBody]:
+    return error_response(request, 413, "payload_too_large", str(exc), reason=exc.code,
+                          params={"size": exc.size, "max": exc.limit})
+
+
 def on_validation(request: Request, exc: ValidationException) -> Response[ErrorBody]:
     extra = [e for e in (exc.extra if isinstance(exc.extra, list) else [])
              if isinstance(e, dict)]
@@ -230,6 +235,7 @@ HANDLERS: dict[type[Exception], Any] = {
     DomainError: on_domain,
     VersionConflict: on_conflict,
     TooMuchContention: on_conflict,
+    EventTooLarge: on_too_large,
     ValidationException: on_validation,
     HTTPException: on_http,
     Exception: on_unexpected,

@@ -17,34 +17,34 @@ from psycopg.rows import dict_row
 from api import openapi as docs
 from api.access import principal_of, require
 from api.apikeys import no_idempotency
+from api.bodies import Body, Name
 from api.errors import ApiException
 from api.organizations import caught_up, container_of, context_of
 from api.tenancy import reading
+from domain.limits import MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
 
 ClientId = FromPath[UUID]
 MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
-Uris = Annotated[list[Annotated[str, Meta(max_length=2000)]], Meta(max_length=10)]
-Scopes = Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)]
+Uris = Annotated[list[Annotated[str, Meta(max_length=MAX_URI)]], Meta(max_length=MAX_URIS)]
+Scopes = Annotated[list[Annotated[str, Meta(max_length=MAX_SCOPE)]], Meta(max_length=MAX_SCOPES)]
 Grants = Annotated[list[GrantType], Meta(min_length=1, max_length=3)]
 CLIENT_ERRORS = ("redirect_uri_invalid", "redirect_uri_required", "scope_invalid",
                  "grant_types_required", "redirect_uris_too_many", "scopes_too_many",
                  "oauth_client_name_invalid")
 
 
-class CreateClientBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                       forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=255)]
+class CreateClientBody(Body, frozen=True):
+    name: Name
     organization_id: UUID | None = None
     redirect_uris: Uris = []
     scopes: Scopes = []
     grant_types: Grants = msgspec.field(default_factory=lambda: ["client_credentials"])
 
 
-class UpdateClientBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                       forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+class UpdateClientBody(Body, frozen=True):
+    name: Name | None = None
     redirect_uris: Uris | None = None
     scopes: Scopes | None = None
     grant_types: Grants | None = None

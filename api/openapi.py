@@ -178,7 +178,7 @@ OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "token_exp
                   "token_invalid", "token_revoked", "rate_limited",
                   "rate_limiter_unavailable")
 KEY_PERMISSION, OPERATOR_ONLY = ("permission_denied",), ("operator_only",)
-WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large",
+WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large", "event_too_large",
          "idempotency_key_in_use", "idempotency_key_reused")
 BODY = ("malformed_json", "missing_body", "validation_failed")
 TARGET = ("organization_not_found", "permission_denied")  # a key may lack the permission

@@ -17,6 +17,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api import examples as ex
 from api import openapi as docs
 from api.access import principal_of, require, require_operator, shaped
+from api.bodies import to_domain
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.middleware import ensure_request_id
@@ -149,20 +150,22 @@ class OrganizationController(Controller):
 
     @post("/", status_code=201, summary="Create an organization", **docs.command(
         201, *docs.BODY, *docs.OPERATOR_ONLY, "slug_taken", "ip_whitelist_invalid",
+        "allowed_origin_invalid",
         example=ex.CREATED, requests=ex.CREATE_REQUESTS, creates=True))
     async def create(self, request: Request, data: JSONBody[CreateOrganizationBody],
                      ) -> Response[CommandAccepted]:
         require_operator(request)
         c, ctx = container_of(request), context_of(request)
         command = CreateOrganization(name=data.name, slug=data.slug, plan=data.plan,
-                                     settings=data.settings)
+                                     settings=to_domain(data.settings, OrganizationSettings))
         return await run_command(
             request, c, lambda seal: c.organizations.create(ctx, command, seal=seal),
             status=201, location=True)
 
     @patch("/{organization_id:uuid}", summary="Rename, change plan or update settings",
            **docs.command(200, *docs.BODY, *docs.TARGET, *docs.VERSIONED, "organization_deleted",
-                          "timezone_invalid", example=ex.ACCEPTED, requests=ex.UPDATE_REQUESTS))
+                          "timezone_invalid", "allowed_origin_invalid", example=ex.ACCEPTED,
+                          requests=ex.UPDATE_REQUESTS))
     async def update(self, request: Request, organization_id: OrgId,
                      data: JSONBody[UpdateOrganizationBody]) -> Response[CommandAccepted]:
         return await self._run(request, organization_id, patch_plan(data))
