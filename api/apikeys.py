@@ -17,7 +17,7 @@ from api import openapi as docs
 from api.access import effective_grants, principal_of, principal_permits, require
 from api.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
 from api.errors import ApiException
-from api.organizations import caught_up, container_of, context_of
+from api.organizations import MinPosition, caught_up, container_of, context_of
 from api.tenancy import reading
 from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
@@ -25,7 +25,6 @@ from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
 from domain.organization.plans import RateLimit
 
 KeyId = FromPath[UUID]
-MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
 
 
 class CreateApiKeyBody(Body, frozen=True):

@@ -117,8 +117,9 @@ Cidr = Annotated[str, Meta(min_length=1, max_length=lim.MAX_CIDR)]
 Origin = Annotated[str, Meta(min_length=1, max_length=lim.MAX_ORIGIN)]
 Days = Annotated[int, Meta(ge=1, le=lim.MAX_RETENTION_DAYS)]
 Minutes = Annotated[int, Meta(ge=1, le=lim.MAX_SESSION_MINUTES)]
-Cidrs = Annotated[list[Cidr], Meta(max_length=lim.MAX_LIST_ITEMS)]
-Origins = Annotated[list[Origin], Meta(max_length=lim.MAX_LIST_ITEMS)]
+# Tuples, as in the domain: a settings value is a default elsewhere, so it must be hashable.
+Cidrs = Annotated[tuple[Cidr, ...], Meta(max_length=lim.MAX_LIST_ITEMS)]
+Origins = Annotated[tuple[Origin, ...], Meta(max_length=lim.MAX_LIST_ITEMS)]
 
 
 class DataRetentionIn(Body, frozen=True):
@@ -129,7 +130,7 @@ class DataRetentionIn(Body, frozen=True):
 
 class SecurityIn(Body, frozen=True):
     require_https: bool = True
-    allowed_origins: Origins = []
+    allowed_origins: Origins = ()
     session_timeout: Minutes = 60
 
 
@@ -137,7 +138,7 @@ class SettingsIn(Body, frozen=True):
     """An organization's settings as a client sends them on creation."""
 
     timezone: Timezone = "UTC"
-    ip_whitelist: Cidrs = []
+    ip_whitelist: Cidrs = ()
     data_retention: DataRetentionIn = DataRetentionIn()
     security: SecurityIn = SecurityIn()
 

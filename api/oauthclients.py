@@ -19,14 +19,13 @@ from api.access import principal_of, require
 from api.apikeys import no_idempotency
 from api.bodies import Body, Name
 from api.errors import ApiException
-from api.organizations import caught_up, container_of, context_of
+from api.organizations import MinPosition, caught_up, container_of, context_of
 from api.tenancy import reading
 from domain.limits import MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
 
 ClientId = FromPath[UUID]
-MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
 Uris = Annotated[list[Annotated[str, Meta(max_length=MAX_URI)]], Meta(max_length=MAX_URIS)]
 Scopes = Annotated[list[Annotated[str, Meta(max_length=MAX_SCOPE)]], Meta(max_length=MAX_SCOPES)]
 Grants = Annotated[list[GrantType], Meta(min_length=1, max_length=3)]
@@ -192,8 +191,10 @@ class OAuthClientController(Controller):
         await caught_up(c, min_position, "oauth_clients")
         async with reading(c, request) as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"SELECT {COLUMNS} FROM oauth_clients WHERE {where}"
-                              " ORDER BY created_position LIMIT 500", params)
+            # A deleted client is gone, as a deleted role or a removed user is: 404, not listed.
+            await cur.execute(f"SELECT {COLUMNS} FROM oauth_clients WHERE ({where})"
+                              " AND status <> 'deleted' ORDER BY created_position LIMIT 500",
+                              params)
             rows = await cur.fetchall()
         return [out(r) for r in rows]
 

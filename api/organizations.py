@@ -53,8 +53,11 @@ from infra.container import Container
 from projections import organization_queries as queries
 from projections.status import wait_for
 
+# litestar documents `int | None` as a oneOf without the bound: the minimum is stated
+# beside it, so a client (and schemathesis) knows that -1 is refused with 400.
 MinPosition = Annotated[int | None, QueryParameter(
-    name="min_position", ge=0, required=False,
+    name="min_position", ge=0, le=2**63 - 1, required=False,
+    schema_extra={"minimum": 0, "maximum": 2**63 - 1},
     description="Wait (bounded) until the read model has applied this event store position, "
                 "the `position` a command answered with; 503 if it does not in time.")]
 OrgId = FromPath[UUID]
