@@ -80,7 +80,7 @@ def sample(kind: type[Any]) -> tuple[Any, list[Spot]]:
     return _value(mi.type_info(kind), (), spots, ""), spots
 
 
-def _value(t: mi.Type, path: Path, spots: list[Spot], name: str) -> Any:  # noqa: PLR0911
+def _value(t: mi.Type, path: Path, spots: list[Spot], name: str) -> Any:
     if isinstance(t, mi.Metadata):  # a description or schema extra around the real type
         return _value(t.type, path, spots, name)
     if isinstance(t, mi.StructType):

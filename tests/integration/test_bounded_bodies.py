@@ -139,7 +139,8 @@ def test_an_event_over_max_event_bytes_is_refused_with_413_before_it_is_appended
     assert refused.status_code == 413, refused.text
     error = refused.json()["error"]
     assert (error["code"], error["reason"]) == ("payload_too_large", "event_too_large")
-    assert "4096" in error["message"] and "バイト" in error["message"]
+    assert "4096" in error["message"]
+    assert "バイト" in error["message"]
     assert store.head() == head
     small = small_events.post("/v1/roles", json={**role, "permissions": role["permissions"][:2]})
     assert small.status_code == 201, small.text
