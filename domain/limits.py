@@ -38,7 +38,7 @@ MAX_ACTIONS = 4  # create, read, update, delete
 MAX_CONDITION_FIELDS = 50
 MAX_FIELD_NAME = 100
 MAX_CONDITION_FILTERS = 20
-MAX_FILTER_VALUE = 1000
+MAX_FILTER_VALUE = 200
 
 # Organization settings
 MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries

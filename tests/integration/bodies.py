@@ -56,8 +56,10 @@ class WriteRoute:
     path: str  # as the route table spells it, "{x:uuid}" included
     body: type[Any] | None  # the Struct (None when the route takes no JSON body)
 
-    def url(self) -> str:
-        return re.sub(r"\{[^}]+\}", lambda _m: str(uuid.uuid4()), self.path)
+    def url(self, **ids: str) -> str:
+        """The path with ``ids`` (by parameter name) or else fresh ids filled in."""
+        return re.sub(r"\{([^}:]+)[^}]*\}", lambda m: ids.get(m.group(1), str(uuid.uuid4())),
+                      self.path)
 
 
 def write_routes(app: Any) -> list[WriteRoute]:
@@ -188,3 +190,22 @@ def decodes(kind: type[Any], body: Any) -> bool:
 
 def is_body(kind: type[Any]) -> bool:
     return isinstance(kind, type) and issubclass(kind, Body)
+
+
+def maximal(kind: type[Any]) -> Any:
+    """The largest body ``kind`` allows: every string, list and map at its bound, every number
+    at its maximum (inner values first, so that a list repeats its largest item)."""
+    body, spots = sample(kind)
+    for spot in reversed(spots):
+        if spot.max_length is None or (spot.path and isinstance(spot.path[-1], tuple)):
+            continue
+        if spot.kind == "str":
+            body = replaced(body, spot.path, "a" * spot.max_length)
+        elif spot.kind == "number":
+            body = replaced(body, spot.path, spot.max_length)
+        elif spot.kind == "list":
+            body = replaced(body, spot.path, [at(body, spot.path)[0]] * spot.max_length)
+        elif spot.kind == "map":
+            value = at(body, spot.path)["k"]
+            body = replaced(body, spot.path, {f"k{i}": value for i in range(spot.max_length)})
+    return body
