@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -48,8 +49,6 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 30000,
-        # Harmless on real Kafka; the local emulator ignores fetch size limits (INFRA.md).
-        "receive.message.max.bytes": 1_000_000_000,
     }
 
 
@@ -83,6 +82,7 @@ def create_topics(settings: Settings) -> list[str]:
             except KafkaException as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
+    wait_for_leaders(settings, [t.topic for t in wanted])
     return [t.topic for t in missing]
 
 
@@ -100,3 +100,34 @@ def _set_message_bytes(admin: AdminClient, topics: list[str], settings: Settings
             future.result(timeout=10)
         except KafkaException as exc:
             raise RuntimeError(f"cannot set max.message.bytes on {resource.name}: {exc}") from exc
+
+
+def wait_for_leaders(settings: Settings, topics: list[str], timeout_s: float = 60) -> None:
+    """Return once every partition of ``topics`` answers an offset request.
+
+    A new topic's partitions get their leader a moment after CreateTopics answers (and after
+    the metadata names it); until then offset and watermark requests fail with
+    NOT_LEADER_FOR_PARTITION, which consumers would meet first.
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                      "group.id": "chronicle-migrate-probe"})
+    pending = [TopicPartition(t, p) for t in topics for p in range(settings.kafka_partitions)]
+    deadline = time.monotonic() + timeout_s
+    try:
+        while pending:
+            waiting = []
+            for tp in pending:
+                try:
+                    probe.get_watermark_offsets(tp, timeout=5, cached=False)
+                except KafkaException:
+                    waiting.append(tp)
+            pending = waiting
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"{len(pending)} partitions without a leader after "
+                                   f"{timeout_s:.0f} s, e.g. {pending[0].topic}")
+            if pending:
+                time.sleep(0.2)
+    finally:
+        probe.close()

@@ -80,6 +80,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_port: int = 8092
     projector_batch_size: int = 500
     projector_instance: str = "0"
+    # An event that waited this long for the relay or a projection means the pipeline is stalled.
+    pipeline_stall_seconds: float = 30.0
     enable_rate_limiting: bool = True
     rate_limit_failure_mode: Literal["open", "closed"] = "open"
     rate_limit_redis_timeout_ms: int = 250
@@ -163,6 +165,7 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_PORT": "projector_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
     "PROJECTOR_INSTANCE": "projector_instance",
+    "PIPELINE_STALL_SECONDS": "pipeline_stall_seconds",
     "ENABLE_RATE_LIMITING": "enable_rate_limiting",
     "RATE_LIMIT_FAILURE_MODE": "rate_limit_failure_mode",
     "RATE_LIMIT_REDIS_TIMEOUT_MS": "rate_limit_redis_timeout_ms",
@@ -185,7 +188,7 @@ _POSITIVE = {
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
-    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute",
+    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute", "pipeline_stall_seconds",
 }
 
 

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    IsolationLevel,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from domain.envelope import Envelope, decode
 from infra.kafka import consumer_config
@@ -66,6 +75,7 @@ class Runner:
         self._sample: tuple[int, dict[tuple[str, int], int]] | None = None
         self._last_sample = 0.0
         self._dirty = False
+        self.admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
@@ -123,11 +133,9 @@ class Runner:
         if self._sample is None and now - self._last_sample > interval:
             self._dirty = False
             relay_position = read_checkpoint(conn)
-            marks = {}
-            for key in list(self.stats.offsets):
-                _low, high = consumer.get_watermark_offsets(
-                    TopicPartition(*key), timeout=5, cached=False)
-                marks[key] = high
+            marks = self._high_watermarks()
+            if marks is None:
+                return
             self._sample, self._last_sample = (relay_position, marks), now
         if self._sample is None:
             return
@@ -144,6 +152,24 @@ class Runner:
         if not marks:
             conn.execute("SELECT pg_notify('chronicle_projections', %s)", (self.projection.name,))
             self._sample = None
+
+    def _high_watermarks(self) -> dict[tuple[str, int], int] | None:
+        """Every assigned partition's end offset, in one ListOffsets request per broker.
+
+        Asked through the admin client's own connection: on the consumer's, the request would
+        queue behind the long-polling fetch (up to fetch.wait.max.ms for each partition).
+        """
+        keys = list(self.stats.offsets)
+        if not keys:
+            return {}
+        futures = self.admin.list_offsets(
+            {TopicPartition(*k): OffsetSpec.latest() for k in keys},
+            isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=5)
+        try:
+            return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+        except KafkaException as exc:  # e.g. a leader moving: sample again later
+            log.info("no end offsets for %s yet: %s", self.projection.name, exc)
+            return None
 
     def run(self) -> None:
         consumer = Consumer(consumer_config(self.settings, self.group))
