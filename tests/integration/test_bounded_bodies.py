@@ -52,13 +52,31 @@ def test_every_string_list_map_and_number_a_client_sends_is_bounded(route: Write
     assert unbounded == []
 
 
-def send(client: TestClient[Any], route: WriteRoute, body: Any) -> Any:
-    return client.request(route.method, route.url(), json=body)
+def is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def target(client: TestClient[Any]) -> str:
+    """A real organization for the bodies to aim at, so that only the body can refuse them."""
+    created = client.post("/v1/organizations", json={"name": "Target", "slug": f"t-{uuid.uuid4()}"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def send(client: TestClient[Any], route: WriteRoute, body: Any, org: str) -> Any:
+    if isinstance(body, dict) and is_uuid(body.get("organizationId")):  # not the spoiled spot
+        body = {**body, "organizationId": org}
+    return client.request(route.method, route.url(organization_id=org), json=body)
 
 
 @pytest.mark.parametrize("route", WITH_BODY, ids=label)
 def test_a_nul_in_any_string_of_any_write_body_is_refused_with_422_and_nothing_is_written(
-        client: TestClient[Any], store: EventStore, route: WriteRoute) -> None:
+        client: TestClient[Any], store: EventStore, target: str, route: WriteRoute) -> None:
     assert route.body is not None
     body, spots = sample(route.body)
     head = store.head()
@@ -66,7 +84,7 @@ def test_a_nul_in_any_string_of_any_write_body_is_refused_with_422_and_nothing_i
     for spot in spots:
         if spot.kind not in ("str", "fixed", "any"):
             continue
-        response = send(client, route, with_nul(body, spot))
+        response = send(client, route, with_nul(body, spot), target)
         said = response.text if response.status_code != 422 else str(
             response.json()["error"]["details"])
         # A free string must be refused for its NUL; a patterned one may fail its pattern first.
@@ -78,13 +96,13 @@ def test_a_nul_in_any_string_of_any_write_body_is_refused_with_422_and_nothing_i
 
 @pytest.mark.parametrize("route", WITH_BODY, ids=label)
 def test_an_over_long_value_or_list_in_any_write_body_is_refused_and_nothing_is_written(
-        client: TestClient[Any], store: EventStore, route: WriteRoute) -> None:
+        client: TestClient[Any], store: EventStore, target: str, route: WriteRoute) -> None:
     assert route.body is not None
     body, spots = sample(route.body)
     head = store.head()
     wrong = [(spot.path, response.status_code, response.text[:200])
              for spot in bounded(spots) for spoiled in too_long(body, spot)
-             if not 400 <= (response := send(client, route, spoiled)).status_code < 500]
+             if not 400 <= (response := send(client, route, spoiled, target)).status_code < 500]
     assert wrong == []
     assert store.head() == head
 
@@ -144,3 +162,24 @@ def test_an_event_over_max_event_bytes_is_refused_with_413_before_it_is_appended
     assert store.head() == head
     small = small_events.post("/v1/roles", json={**role, "permissions": role["permissions"][:2]})
     assert small.status_code == 201, small.text
+
+
+def test_the_topics_take_messages_comfortably_larger_than_max_event_bytes(
+        settings: Settings) -> None:
+    from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+
+    from infra.kafka import create_topics, event_topics, producer_config
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+
+    def max_bytes(topic: str) -> int:
+        [future] = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic)]).values()
+        return int(future.result(timeout=10)["max.message.bytes"].value)
+
+    topic = event_topics(settings)[0]
+    assert max_bytes(topic) == settings.kafka_max_message_bytes >= 2 * settings.max_event_bytes
+    assert producer_config(settings)["message.max.bytes"] == settings.kafka_max_message_bytes
+    # An existing topic is brought to the setting too (then back, for the rest of the run).
+    for wanted in (settings.kafka_max_message_bytes + 4096, settings.kafka_max_message_bytes):
+        assert create_topics(msgspec.structs.replace(settings, kafka_max_message_bytes=wanted)) == []
+        assert max_bytes(topic) == wanted
