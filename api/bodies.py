@@ -54,6 +54,12 @@ def _unstorable(value: Any) -> str:
     return ""
 
 
+def storable(text: str, limit: int) -> str:
+    """A header or path value that goes into an event: what cannot be stored replaced, cut to
+    ``limit`` characters (it is not the caller's data, so it is kept rather than refused)."""
+    return UNSTORABLE.sub("\ufffd", text[:limit])
+
+
 def to_domain(value: Any, kind: type[T]) -> T:
     """The domain's struct (or list of them) for an input twin of the same shape."""
     return msgspec.convert(msgspec.to_builtins(value), kind)

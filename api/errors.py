@@ -15,6 +15,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api import i18n
+from api.bodies import storable
 from api.middleware import ensure_request_id
 from commands.runner import Context, EventTooLarge, TooMuchContention, VersionConflict
 from domain.access.events import AccessDenied
@@ -143,10 +144,10 @@ def record_denial(request: Request, status: int, code: str, reason: str) -> None
     container.denials.record(
         Context(actor=state["actor"], request_id=request_id_of(request)),
         principal.organization_id,
-        AccessDenied(method=request.method, path=request.scope.get("path", "")[:1000],
+        AccessDenied(method=request.method, path=storable(request.scope.get("path", ""), 1000),
                      status=status, code=code, reason=reason,
                      ip_address=client[0] if client else "",
-                     user_agent=request.headers.get("user-agent", "")[:500]))
+                     user_agent=storable(request.headers.get("user-agent", ""), 500)))
 
 
 def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:

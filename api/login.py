@@ -19,7 +19,7 @@ from api import i18n
 from api import openapi as docs
 from api.bodies import Body, DeviceIn, to_domain
 from api.middleware import ensure_request_id
-from api.organizations import container_of
+from api.organizations import container_of, correlation_of
 from api.proxy import client_ip
 from api.sessions import TokenPair, pair, session_timeout
 from commands.runner import Context
@@ -77,6 +77,6 @@ async def login(request: Request, data: JSONBody[LoginBody]) -> TokenPair:
         session_timeout_s=await session_timeout(request, who.organization_id))
     request_id = ensure_request_id(request.scope)
     ctx = Context(actor=Actor(kind="user", id=str(who.user_id)), request_id=request_id,
-                  correlation_id=request.headers.get("x-correlation-id", "")[:128] or request_id)
+                  correlation_id=correlation_of(request) or request_id)
     await to_thread.run_sync(lambda: users.record_login(ctx, who.user_id))
     return pair(tokens)

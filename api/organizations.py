@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api import examples as ex
 from api import openapi as docs
 from api.access import principal_of, require, require_operator, shaped
-from api.bodies import to_domain
+from api.bodies import storable, to_domain
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.middleware import ensure_request_id
@@ -72,7 +72,11 @@ def container_of(request: Request) -> Container:
 def context_of(request: Request) -> Context:
     request_id = ensure_request_id(request.scope)
     return Context(actor=request.scope["state"]["actor"], request_id=request_id,
-                   correlation_id=request.headers.get("x-correlation-id", "")[:128] or request_id)
+                   correlation_id=correlation_of(request) or request_id)
+
+
+def correlation_of(request: Request) -> str:
+    return storable(request.headers.get("x-correlation-id", ""), 128)
 
 
 def expected_version(request: Request) -> int | None:

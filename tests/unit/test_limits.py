@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from api.bodies import Body, PermissionIn, SettingsIn, known_timezones
+from api.bodies import Body, PermissionIn, SettingsIn, known_timezones, storable
 from commands.runner import Context, EventTooLarge, StreamWrite, check_sizes, envelopes
 from domain.apikey.events import ApiPermission, Conditions
 from domain.envelope import SYSTEM
@@ -100,3 +100,8 @@ def test_an_envelope_over_the_limit_is_refused_and_one_under_passes() -> None:
         check_sizes(batch, 4096)
     assert (refused.value.event_type, refused.value.limit) == ("organization.Renamed", 4096)
     assert refused.value.size > 5000
+
+
+def test_a_header_or_path_value_bound_for_an_event_is_made_storable_and_cut() -> None:
+    assert storable("trace\u0000id\ud800", 128) == "trace\ufffdid\ufffd"
+    assert storable("x" * 300, 128) == "x" * 128
