@@ -60,7 +60,8 @@ def create_topics(settings: Settings) -> list[str]:
     """Create the event topics (infinite retention) and the request-log topic; idempotent.
 
     ``max.message.bytes`` is set explicitly, on topics that already exist too, rather than
-    left to the broker's default: MAX_EVENT_BYTES is checked against it at startup.
+    left to the broker's default: the settings refuse a MAX_EVENT_BYTES that comes within
+    EVENT_HEADROOM of it (infra/settings.py).
     """
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
     existing = set(admin.list_topics(timeout=10).topics)

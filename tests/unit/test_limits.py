@@ -18,6 +18,7 @@ from domain.limits import MAX_PERMISSIONS, MAX_RESOURCE, check_permissions
 from domain.organization.decider import valid_origin
 from domain.organization.events import OrganizationRenamed
 from domain.organization.plans import RateLimit, check_rate_limit
+from infra.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize(("origin", "valid"), [
@@ -105,3 +106,12 @@ def test_an_envelope_over_the_limit_is_refused_and_one_under_passes() -> None:
 def test_a_header_or_path_value_bound_for_an_event_is_made_storable_and_cut() -> None:
     assert storable("trace\u0000id\ud800", 128) == "trace\ufffdid\ufffd"
     assert storable("x" * 300, 128) == "x" * 128
+
+
+def test_max_event_bytes_must_stay_well_under_the_topics_message_size() -> None:
+    assert load_settings({}).max_event_bytes == 262_144
+    assert load_settings({}).kafka_max_message_bytes == 1_048_576
+    with pytest.raises(SettingsError, match="MAX_EVENT_BYTES"):
+        load_settings({"MAX_EVENT_BYTES": "1048576"})
+    with pytest.raises(SettingsError, match="MAX_EVENT_BYTES"):
+        load_settings({"MAX_EVENT_BYTES": "0"})
