@@ -105,6 +105,7 @@ class ApiKeyController(Controller):
 
     @post("/", status_code=201, summary="Issue an API key (the secret is shown once)",
           **docs.documented(201, IssuedKey, *docs.BODY, "json_too_deep", "payload_too_large",
+                            "event_too_large", "permission_too_large", "rate_limit_out_of_range",
                             "not_found", "organization_not_found", "organization_id_required",
                             "organization_suspended_no_keys", "permission_denied",
                             "permission_escalation", "idempotency_not_supported", "role_not_found",

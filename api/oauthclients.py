@@ -101,6 +101,7 @@ class OAuthClientController(Controller):
 
     @post("/", status_code=201, summary="Register an OAuth client (the secret is shown once)",
           **docs.documented(201, IssuedClient, *docs.BODY, "json_too_deep", "payload_too_large",
+                            "event_too_large",
                             "not_found", "organization_not_found", "organization_id_required",
                             "organization_suspended_no_clients", "permission_denied",
                             "idempotency_not_supported", *CLIENT_ERRORS,
