@@ -6,8 +6,8 @@ of denied requests costs one insert per batch, not a write per request. A batch 
 refused (a lost connection, an exhausted pool) goes back to the head of the queue for the
 next tick instead of being thrown away, which is how denials used to go missing. The queue
 is bounded; what does not fit is counted (``dropped``) and logged rather than slowing the
-API down. The
-events then travel like any other: relay → Kafka ``<prefix>.access.v1`` → ClickHouse.
+API down. The events then travel like any other: relay → Kafka ``<prefix>.access.v1`` →
+ClickHouse.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from commands.runner import Context, StreamWrite, envelopes
+from commands.runner import Context, EventTooLarge, StreamWrite, check_sizes, envelopes
 from domain.access.events import AccessDenied
 from domain.envelope import Envelope
 from infra.eventstore import EventStore
@@ -43,17 +43,21 @@ class DenialLog:
         batch, self.pending = self.pending, []
         return batch
 
-    def append(self, batch: list[Envelope]) -> bool:
-        """Append one batch (in a worker thread); False when the store refused it."""
-        if not batch:
-            return True
+    def append(self, batch: list[Envelope]) -> list[Envelope]:
+        """Append one batch (in a worker thread); what the store refused, to be requeued
+        (empty when it is all recorded)."""
+        fitting = [e for e in batch if fits(e, self.store.max_event_bytes)]
+        # One oversized record must not sink the batch it joined.
+        self.dropped += len(batch) - len(fitting)
+        if not fitting:
+            return []
         try:
-            self.store.append(batch)
+            self.store.append(fitting)
         except Exception:
-            log.exception("could not record %d denied requests; retrying", len(batch))
-            return False
-        self.recorded += len(batch)
-        return True
+            log.exception("could not record %d denied requests; retrying", len(fitting))
+            return fitting
+        self.recorded += len(fitting)
+        return []
 
     def requeue(self, batch: list[Envelope]) -> None:
         """A refused batch goes back in front of what queued meanwhile, within capacity."""
@@ -63,3 +67,11 @@ class DenialLog:
             self.dropped += lost
             log.error("dropped %d denied-request records (queue full)", lost)
         self.pending = batch[:room] + self.pending
+
+
+def fits(envelope: Envelope, limit: int) -> bool:
+    try:
+        check_sizes([envelope], limit)
+    except EventTooLarge:
+        return False
+    return True

@@ -79,7 +79,8 @@ class Container:
     def build(cls, settings: Settings) -> Container:
         store = EventStore(datastore_from_url(
             settings.database_url, pool_size=settings.db_pool_min,
-            max_overflow=settings.db_pool_max - settings.db_pool_min))
+            max_overflow=settings.db_pool_max - settings.db_pool_min),
+            max_event_bytes=settings.max_event_bytes)
         pool = AsyncConnectionPool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
             open=False, kwargs={"autocommit": True})
@@ -171,10 +172,10 @@ class Container:
     async def flush_denials(self) -> bool:
         """One batch appended; a refused one is queued again (True when nothing is left)."""
         batch = self.denials.take()
-        if batch and not await to_thread.run_sync(self.denials.append, batch):
-            self.denials.requeue(batch)
-            return False
-        return True
+        refused = await to_thread.run_sync(self.denials.append, batch) if batch else []
+        if refused:
+            self.denials.requeue(refused)
+        return not refused
 
     async def open(self) -> None:
         await self.pool.open(wait=False)

@@ -37,6 +37,8 @@ def test_a_full_queue_counts_what_it_drops_instead_of_growing() -> None:
 
 
 class RefusingStore:
+    max_event_bytes = 256 * 1024
+
     def __init__(self) -> None:
         self.refuse, self.appended = True, 0
 
@@ -50,12 +52,12 @@ def test_a_batch_the_store_refused_is_appended_on_the_next_try_not_lost() -> Non
     store = RefusingStore()
     log = DenialLog(store=store, capacity=10)  # type: ignore[arg-type]
     log.record(CTX, uuid.uuid4(), DENIED)
-    batch = log.take()
-    assert not log.append(batch)
-    log.requeue(batch)
+    refused = log.append(log.take())
+    assert len(refused) == 1
+    log.requeue(refused)
     log.record(CTX, uuid.uuid4(), DENIED)
     store.refuse = False
-    assert log.append(log.take())
+    assert log.append(log.take()) == []
     assert (store.appended, log.dropped, log.recorded) == (2, 0, 2)
 
 
