@@ -1,0 +1,95 @@
+"""Caught-up proofs: the relay position a runner has provably applied, per partition.
+
+Sample the relay checkpoint R, then each assigned partition's high watermark (which holds
+every event up to R, since the relay checkpoints only after Kafka acknowledged). Once the
+runner's next offset reaches that watermark, the partition holds nothing at or below R that it
+has not applied, and R is written as the partition's ``caught_up_position``.
+
+An idle runner skips the watermark round trips and the write while the relay position has not
+moved since its last complete proof. Commit 039d3ff tried that and was reverted without a
+reason; its skip was sound as far as reading it shows, but against the emulator of the time the
+idle cost came from the client's busy fetch loop, so it showed no gain. Here the skip is kept
+only for a proof made under the current assignment (every assign, revoke, rewind and rebuild
+drops it, and a proof over no partitions at all does not count), and an idle runner proves
+again now and then anyway (``REPROVE_S``), so a missed case costs at most that delay.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from confluent_kafka import Consumer, TopicPartition
+
+from infra.relay import read_checkpoint
+
+BUSY_INTERVAL_S = 0.05
+REPROVE_S = 60.0
+
+UPSERT = (
+    "INSERT INTO projection_partitions (projection, topic, partition, next_offset,"
+    " caught_up_position) VALUES (%s, %s, %s, 0, %s)"
+    " ON CONFLICT (projection, topic, partition) DO UPDATE SET caught_up_position ="
+    " GREATEST(projection_partitions.caught_up_position, EXCLUDED.caught_up_position)"
+)
+
+
+class Progress:
+    """One runner's proofs; ``offsets`` is the runner's next offset per (topic, partition)."""
+
+    def __init__(self, projection: str, offsets: dict[tuple[str, int], int],
+                 idle_interval_s: float) -> None:
+        self.projection = projection
+        self.offsets = offsets
+        self.idle_interval_s = idle_interval_s
+        self.assigned = False
+        self.dirty = False
+        # When the runner last showed it is keeping up (applied, proved, or found nothing new).
+        self.keeping_up_at = time.monotonic()
+        self._sample: tuple[int, dict[tuple[str, int], int]] | None = None
+        self._last_sample = 0.0
+        self._proven: int | None = None
+        self._proven_at = 0.0
+
+    def forget(self) -> None:
+        """The assignment or the read position changed: nothing proven holds any more."""
+        self._sample = self._proven = None
+
+    def applied(self) -> None:
+        self.dirty = True
+        self.keeping_up_at = time.monotonic()
+
+    def mark(self, conn: psycopg.Connection, consumer: Consumer) -> None:
+        now = time.monotonic()
+        interval = BUSY_INTERVAL_S if self.dirty else self.idle_interval_s
+        if self._sample is None and now - self._last_sample > interval:
+            self._last_sample = now
+            relay_position = read_checkpoint(conn)
+            if (not self.dirty and relay_position == self._proven
+                    and now - self._proven_at < REPROVE_S):
+                self.keeping_up_at = now
+                return
+            self.dirty = False
+            marks = {}
+            for key in list(self.offsets):
+                _low, high = consumer.get_watermark_offsets(
+                    TopicPartition(*key), timeout=5, cached=False)
+                marks[key] = high
+            self._sample = (relay_position, marks)
+        if self._sample is not None:
+            self._finish(conn, now)
+
+    def _finish(self, conn: psycopg.Connection, now: float) -> None:
+        assert self._sample is not None
+        relay_position, marks = self._sample
+        done = [k for k, high in marks.items() if self.offsets.get(k, -1) >= high]
+        for topic, partition in done:
+            conn.execute(UPSERT, (self.projection, topic, partition, relay_position))
+            del marks[(topic, partition)]
+        if marks:
+            return
+        conn.execute("SELECT pg_notify('chronicle_projections', %s)", (self.projection,))
+        self._sample = None
+        if self.assigned and self.offsets:
+            self._proven, self._proven_at = relay_position, now
+            self.keeping_up_at = now
