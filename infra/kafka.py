@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -39,8 +40,6 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 30000,
-        # Harmless on real Kafka; the local emulator ignores fetch size limits (INFRA.md).
-        "receive.message.max.bytes": 1_000_000_000,
     }
 
 
@@ -67,4 +66,23 @@ def create_topics(settings: Settings) -> list[str]:
             except KafkaException as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
+    wait_for_leaders(admin, [t.topic for t in wanted])
     return [t.topic for t in missing]
+
+
+def wait_for_leaders(admin: AdminClient, topics: list[str], timeout_s: float = 30) -> None:
+    """Return once every partition of ``topics`` has a leader.
+
+    A new topic's partitions get theirs a moment after CreateTopics answers; until then offset
+    and watermark requests fail with NOT_LEADER_FOR_PARTITION.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        meta = admin.list_topics(timeout=10).topics
+        if all(t in meta and meta[t].error is None and meta[t].partitions
+               and all(p.leader >= 0 and p.error is None for p in meta[t].partitions.values())
+               for t in topics):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topics without a leader after {timeout_s:.0f} s: {topics}")
+        time.sleep(0.1)

@@ -86,6 +86,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_idle_poll_ms: int = 1000
     relay_stall_seconds: float = 30.0
     relay_max_backoff_ms: int = 10000
+    # An event that waited this long for the relay or a projection means the pipeline is stalled.
+    pipeline_stall_seconds: float = 30.0
     enable_rate_limiting: bool = True
     rate_limit_failure_mode: Literal["open", "closed"] = "open"
     rate_limit_redis_timeout_ms: int = 250
@@ -174,6 +176,7 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_IDLE_POLL_MS": "projector_idle_poll_ms",
     "RELAY_STALL_SECONDS": "relay_stall_seconds",
     "RELAY_MAX_BACKOFF_MS": "relay_max_backoff_ms",
+    "PIPELINE_STALL_SECONDS": "pipeline_stall_seconds",
     "ENABLE_RATE_LIMITING": "enable_rate_limiting",
     "RATE_LIMIT_FAILURE_MODE": "rate_limit_failure_mode",
     "RATE_LIMIT_REDIS_TIMEOUT_MS": "rate_limit_redis_timeout_ms",
@@ -195,7 +198,7 @@ _POSITIVE = {
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
-    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute",
+    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute", "pipeline_stall_seconds",
     "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
 }

@@ -16,12 +16,15 @@ again now and then anyway (``REPROVE_S``), so a missed case costs at most that d
 
 from __future__ import annotations
 
+import logging
 import time
 
 import psycopg
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from infra.relay import read_checkpoint
+
+log = logging.getLogger("chronicle.projector")
 
 BUSY_INTERVAL_S = 0.05
 REPROVE_S = 60.0
@@ -72,8 +75,12 @@ class Progress:
             self.dirty = False
             marks = {}
             for key in list(self.offsets):
-                _low, high = consumer.get_watermark_offsets(
-                    TopicPartition(*key), timeout=5, cached=False)
+                try:
+                    _low, high = consumer.get_watermark_offsets(
+                        TopicPartition(*key), timeout=5, cached=False)
+                except KafkaException as exc:  # e.g. a leader moving: sample again later
+                    log.info("no watermark for %s yet: %s", key, exc)
+                    return
                 marks[key] = high
             self._sample = (relay_position, marks)
         if self._sample is not None:
