@@ -97,6 +97,8 @@ class Progress:
             return
         conn.execute("SELECT pg_notify('chronicle_projections', %s)", (self.projection,))
         self._sample = None
-        if self.assigned and self.offsets:
+        if not self.assigned:
+            return  # between a revoke and an assign nothing is proven, whatever the marks say
+        self.keeping_up_at = now
+        if self.offsets:
             self._proven, self._proven_at = relay_position, now
-            self.keeping_up_at = now
