@@ -81,6 +81,7 @@ class Relay:
         self.producer = Producer(producer_config(settings))
         self._backoff = Backoff(0.25, settings.relay_max_backoff_ms / 1000)
         self._reported = ("", 0)
+        self._narrow_until = 0
 
     def publish(self, batch: list[Recorded]) -> str | None:
         """Send a batch and wait for every acknowledgement; the first error, or None."""
@@ -108,12 +109,16 @@ class Relay:
 
     def step(self, conn: psycopg.Connection) -> int:
         """Publish one batch after the checkpoint; returns how many were published, -1 on failure."""
-        batch = self.store.read(self.stats.position, self.settings.relay_batch_size)
+        # After a failed batch, go one event at a time until past it: the stuck position is
+        # then exact, and the events after it are not sent again on every retry.
+        narrow = self.stats.position < self._narrow_until
+        batch = self.store.read(self.stats.position, 1 if narrow else self.settings.relay_batch_size)
         if not batch:
             self._moving()
             return 0
         error = self.publish(batch)
         if error is not None:
+            self._narrow_until = max(self._narrow_until, batch[-1].position)
             self._stuck(batch[0].position, error)
             self._reset_producer()
             return -1
