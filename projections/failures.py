@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import redis
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseDown
 
 
@@ -11,9 +12,10 @@ class Rebuild(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A dependency that is down or busy (PostgreSQL, ClickHouse, SMTP, a socket), not the event.
+    """A dependency that is down or busy (PostgreSQL, ClickHouse, Redis, SMTP, a socket), not the event.
 
     Such a failure is retried for as long as it lasts and never parks an event: only an error
     the event itself causes (bad data, a constraint, a trigger, a decode error) does.
     """
-    return isinstance(exc, psycopg.OperationalError | OSError | ClickHouseDown)
+    return isinstance(exc, psycopg.OperationalError | OSError | ClickHouseDown
+                      | redis.ConnectionError | redis.TimeoutError)
