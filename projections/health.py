@@ -39,7 +39,8 @@ class ProjectorHealth:
             return f"consumer being rebuilt for {now - since:.0f} s ({runner.stats.last_error})"
         idle = now - runner.progress.keeping_up_at
         if lag > 0 and idle > self.stall_s:
-            return f"stalled: lag {lag}, nothing applied for {idle:.0f} s"
+            why = f" (last error: {runner.stats.last_error})" if runner.stats.last_error else ""
+            return f"stalled: lag {lag}, nothing applied for {idle:.0f} s{why}"
         return None
 
     def report(self) -> dict[str, object]:
