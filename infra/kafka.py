@@ -66,23 +66,36 @@ def create_topics(settings: Settings) -> list[str]:
             except KafkaException as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
-    wait_for_leaders(admin, [t.topic for t in wanted])
+    wait_for_leaders(settings, [t.topic for t in wanted])
     return [t.topic for t in missing]
 
 
-def wait_for_leaders(admin: AdminClient, topics: list[str], timeout_s: float = 30) -> None:
-    """Return once every partition of ``topics`` has a leader.
+def wait_for_leaders(settings: Settings, topics: list[str], timeout_s: float = 60) -> None:
+    """Return once every partition of ``topics`` answers an offset request.
 
-    A new topic's partitions get theirs a moment after CreateTopics answers; until then offset
-    and watermark requests fail with NOT_LEADER_FOR_PARTITION.
+    A new topic's partitions get their leader a moment after CreateTopics answers (and after
+    the metadata names it); until then offset and watermark requests fail with
+    NOT_LEADER_FOR_PARTITION, which consumers would meet first.
     """
+    from confluent_kafka import Consumer, TopicPartition
+
+    probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                      "group.id": "chronicle-migrate-probe"})
+    pending = [TopicPartition(t, p) for t in topics for p in range(settings.kafka_partitions)]
     deadline = time.monotonic() + timeout_s
-    while True:
-        meta = admin.list_topics(timeout=10).topics
-        if all(t in meta and meta[t].error is None and meta[t].partitions
-               and all(p.leader >= 0 and p.error is None for p in meta[t].partitions.values())
-               for t in topics):
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"topics without a leader after {timeout_s:.0f} s: {topics}")
-        time.sleep(0.1)
+    try:
+        while pending:
+            waiting = []
+            for tp in pending:
+                try:
+                    probe.get_watermark_offsets(tp, timeout=5, cached=False)
+                except KafkaException:
+                    waiting.append(tp)
+            pending = waiting
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"{len(pending)} partitions without a leader after "
+                                   f"{timeout_s:.0f} s, e.g. {pending[0].topic}")
+            if pending:
+                time.sleep(0.2)
+    finally:
+        probe.close()

@@ -1,6 +1,6 @@
 """Caught-up proofs: the relay position a runner has provably applied, per partition.
 
-Sample the relay checkpoint R, then each assigned partition's high watermark (which holds
+Sample the relay checkpoint R, then each assigned partition's end offset (which holds
 every event up to R, since the relay checkpoints only after Kafka acknowledged). Once the
 runner's next offset reaches that watermark, the partition holds nothing at or below R that it
 has not applied, and R is written as the partition's ``caught_up_position``.
@@ -20,7 +20,8 @@ import logging
 import time
 
 import psycopg
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import IsolationLevel, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from infra.relay import read_checkpoint
 
@@ -41,8 +42,9 @@ class Progress:
     """One runner's proofs; ``offsets`` is the runner's next offset per (topic, partition)."""
 
     def __init__(self, projection: str, offsets: dict[tuple[str, int], int],
-                 idle_interval_s: float) -> None:
+                 idle_interval_s: float, admin: AdminClient) -> None:
         self.projection = projection
+        self.admin = admin
         self.offsets = offsets
         self.idle_interval_s = idle_interval_s
         self.assigned = False
@@ -62,7 +64,7 @@ class Progress:
         self.dirty = True
         self.keeping_up_at = time.monotonic()
 
-    def mark(self, conn: psycopg.Connection, consumer: Consumer) -> None:
+    def mark(self, conn: psycopg.Connection) -> None:
         now = time.monotonic()
         interval = BUSY_INTERVAL_S if self.dirty else self.idle_interval_s
         if self._sample is None and now - self._last_sample > interval:
@@ -73,18 +75,30 @@ class Progress:
                 self.keeping_up_at = now
                 return
             self.dirty = False
-            marks = {}
-            for key in list(self.offsets):
-                try:
-                    _low, high = consumer.get_watermark_offsets(
-                        TopicPartition(*key), timeout=5, cached=False)
-                except KafkaException as exc:  # e.g. a leader moving: sample again later
-                    log.info("no watermark for %s yet: %s", key, exc)
-                    return
-                marks[key] = high
+            marks = self._high_watermarks()
+            if marks is None:
+                return
             self._sample = (relay_position, marks)
         if self._sample is not None:
             self._finish(conn, now)
+
+    def _high_watermarks(self) -> dict[tuple[str, int], int] | None:
+        """Every assigned partition's end offset, in one ListOffsets request per broker.
+
+        Asked through the admin client's own connection: on the consumer's, the request would
+        queue behind the long-polling fetch (up to fetch.wait.max.ms for each partition).
+        """
+        keys = list(self.offsets)
+        if not keys:
+            return {}
+        futures = self.admin.list_offsets(
+            {TopicPartition(*k): OffsetSpec.latest() for k in keys},
+            isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=5)
+        try:
+            return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+        except KafkaException as exc:  # e.g. a leader moving: sample again later
+            log.info("no end offsets for %s yet: %s", self.projection, exc)
+            return None
 
     def _finish(self, conn: psycopg.Connection, now: float) -> None:
         assert self._sample is not None

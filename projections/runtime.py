@@ -19,6 +19,7 @@ from typing import NamedTuple, Protocol
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from domain.envelope import Envelope, decode
 from infra.backoff import Backoff
@@ -83,8 +84,9 @@ class Runner:
         self.group = f"{settings.kafka_topic_prefix}.projector.{projection.name}"
         self.stats = RunnerStats()
         self.stopping = threading.Event()
-        self.progress = Progress(projection.name, self.stats.offsets,
-                                 settings.projector_idle_poll_ms / 1000)
+        self.progress = Progress(
+            projection.name, self.stats.offsets, settings.projector_idle_poll_ms / 1000,
+            AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}))
         self._rebuild: str | None = None
         self._session_s = consumer_config(settings, self.group)["session.timeout.ms"] / 1000
         self._attempts = 0
@@ -148,7 +150,7 @@ class Runner:
         good = [m for m in messages if self._usable(m)]
         if good:
             self._apply(conn, consumer, good)
-        self.progress.mark(conn, consumer)
+        self.progress.mark(conn)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with psycopg.connect(self.settings.database_url, autocommit=True,
