@@ -19,7 +19,6 @@ from typing import NamedTuple, Protocol
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from domain.envelope import Envelope, decode
 from infra.backoff import Backoff
@@ -86,7 +85,7 @@ class Runner:
         self.stopping = threading.Event()
         self.progress = Progress(
             projection.name, self.stats.offsets, settings.projector_idle_poll_ms / 1000,
-            AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}))
+            settings.kafka_bootstrap_servers)
         self._rebuild: str | None = None
         self._session_s = consumer_config(settings, self.group)["session.timeout.ms"] / 1000
         self._attempts = 0

@@ -58,7 +58,7 @@ def test_relay_and_projector_converge_after_a_broker_restart_with_nothing_lost_o
     relaying.start()
     log = tmp_path / "projector.log"
     projector = spawn(own, "projector", "--projection", "organizations", log=log,
-                      PROJECTOR_PORT="0", KAFKA_DELIVERY_TIMEOUT_MS="2000")
+                      PROJECTOR_PORT="0", KAFKA_DELIVERY_TIMEOUT_MS="2000", LOG_LEVEL="info")
     try:
         with psycopg.connect(own.database_url, autocommit=True) as conn, Writer(store) as writer:
             wait_until(lambda: consumed(conn, "organizations") > 0, timeout=60,
