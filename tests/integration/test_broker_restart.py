@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -82,8 +83,13 @@ def test_relay_and_projector_converge_after_a_broker_restart_with_nothing_lost_o
         relaying.join(timeout=30)
         broker.kill()
         store.close()
-    expected = writer.expected
     assert relay.stats.failures > 0, "the restart must have been felt by the relay"
+    assert_whole_and_once(writer.expected, messages, found, ledger)
+
+
+def assert_whole_and_once(expected: dict[UUID, Organization],
+                          messages: list[tuple[bytes, bytes, dict[str, bytes]]],
+                          found: dict[Any, tuple[Any, ...]], ledger: int) -> None:
     assert deduplicated_versions(messages) == {str(s): [1, 2, 3] for s in expected}
     assert {k: (v[0], v[4]) for k, v in found.items()} == {
         k: (s.name, 3) for k, s in expected.items()}
