@@ -15,8 +15,9 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api import i18n
+from api.bodies import storable
 from api.middleware import ensure_request_id
-from commands.runner import Context, TooMuchContention, VersionConflict
+from commands.runner import Context, EventTooLarge, TooMuchContention, VersionConflict
 from domain.access.events import AccessDenied
 from domain.errors import (
     AlreadyExists,
@@ -143,10 +144,10 @@ def record_denial(request: Request, status: int, code: str, reason: str) -> None
     container.denials.record(
         Context(actor=state["actor"], request_id=request_id_of(request)),
         principal.organization_id,
-        AccessDenied(method=request.method, path=request.scope.get("path", "")[:1000],
+        AccessDenied(method=request.method, path=storable(request.scope.get("path", ""), 1000),
                      status=status, code=code, reason=reason,
                      ip_address=client[0] if client else "",
-                     user_agent=request.headers.get("user-agent", "")[:500]))
+                     user_agent=storable(request.headers.get("user-agent", ""), 500)))
 
 
 def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
@@ -169,6 +170,11 @@ def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> R
     params = {"expected": exc.expected, "actual": exc.actual} if isinstance(
         exc, VersionConflict) else None
     return error_response(request, 409, exc.code, str(exc), params=params)
+
+
+def on_too_large(request: Request, exc: EventTooLarge) -> Response[ErrorBody]:
+    return error_response(request, 413, "payload_too_large", str(exc), reason=exc.code,
+                          params={"size": exc.size, "max": exc.limit})
 
 
 def on_validation(request: Request, exc: ValidationException) -> Response[ErrorBody]:
@@ -230,6 +236,7 @@ HANDLERS: dict[type[Exception], Any] = {
     DomainError: on_domain,
     VersionConflict: on_conflict,
     TooMuchContention: on_conflict,
+    EventTooLarge: on_too_large,
     ValidationException: on_validation,
     HTTPException: on_http,
     Exception: on_unexpected,

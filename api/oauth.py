@@ -26,10 +26,12 @@ from msgspec import Meta
 
 from api import openapi as docs
 from api.access import principal_of, principal_permits
+from api.bodies import Body
 from api.errors import ApiException, OAuthErrorBody, OAuthErrorCode
 from api.organizations import container_of
 from api.proxy import client_ip
 from api.sessions import claims_of, session_timeout
+from domain.limits import MAX_SCOPE_TEXT, MAX_STATE, MAX_URI
 from domain.oauthclient.decider import OAuthClient, valid_scope
 from infra.sessions import DeviceInfo, Identity, RefreshRefused
 from infra.tokens import TokenError, looks_like_jwt
@@ -301,12 +303,11 @@ async def revoke(request: Request) -> Response[None]:
     return Response(None, status_code=200, headers=NO_STORE)
 
 
-class AuthorizeBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                    forbid_unknown_fields=True):
+class AuthorizeBody(Body, frozen=True, kw_only=True):
     client_id: UUID
-    redirect_uri: Annotated[str, Meta(min_length=1, max_length=2000)]
-    scope: Annotated[str, Meta(max_length=2000)] = ""
-    state: Annotated[str, Meta(max_length=500)] = ""
+    redirect_uri: Annotated[str, Meta(min_length=1, max_length=MAX_URI)]
+    scope: Annotated[str, Meta(max_length=MAX_SCOPE_TEXT)] = ""
+    state: Annotated[str, Meta(max_length=MAX_STATE)] = ""
     code_challenge: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
     code_challenge_method: Annotated[str, Meta(max_length=10)] = "S256"
     response_type: Literal["code"] = "code"

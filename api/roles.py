@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 
 from api import openapi as docs
 from api.access import require
+from api.bodies import permissions_of
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.organizations import (
@@ -58,7 +59,7 @@ class RoleController(Controller):
         c, ctx, grantor = container_of(request), context_of(request), grantor_of(request)
         command = role.CreateRole(organization_id=org_id, name=data.name,
                                   description=data.description,
-                                  permissions=tuple(data.permissions))
+                                  permissions=permissions_of(data.permissions))
         return await run_command(request, c, lambda seal: c.roles.create(
             ctx, command, grantor, seal=seal), status=201, location="/v1/roles")
 
@@ -91,7 +92,7 @@ class RoleController(Controller):
                      data: JSONBody[UpdateRoleBody]) -> Response[CommandAccepted]:
         command = role.UpdateRole(
             name=data.name, description=data.description,
-            permissions=None if data.permissions is None else tuple(data.permissions))
+            permissions=None if data.permissions is None else permissions_of(data.permissions))
         return await self._run(request, role_id, command)
 
     @delete("/{role_id:uuid}", status_code=200, summary="Delete a custom role (its users keep "

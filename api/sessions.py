@@ -13,17 +13,18 @@ from msgspec import Meta
 
 from api import openapi as docs
 from api.access import principal_of, require
+from api.bodies import Body
 from api.errors import ApiException
 from api.organizations import container_of
+from domain.limits import MAX_REFRESH_TOKEN
 from infra.sessions import DeviceInfo, RefreshRefused, Session, Tokens
 from infra.tokens import Claims
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chronicle", error="invalid_token"'}
 
 
-class RefreshBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                  forbid_unknown_fields=True):
-    refresh_token: Annotated[str, Meta(min_length=1, max_length=256)]
+class RefreshBody(Body, frozen=True):
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=MAX_REFRESH_TOKEN)]
 
 
 class TokenPair(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from api import openapi as docs
 from api.access import effective_grants, principal_of, require, shaped
+from api.bodies import permissions_of
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.organizations import (
@@ -92,7 +93,7 @@ def update_plan(data: UpdateUserBody) -> list[Planned]:
         commands.append(UpdateProfile(first_name=data.first_name, last_name=data.last_name,
                                       avatar=data.avatar, metadata=data.metadata))
     if data.role is not None or data.permissions is not None:
-        permissions = None if data.permissions is None else tuple(data.permissions)
+        permissions = None if data.permissions is None else permissions_of(data.permissions)
         commands.append(lambda state: ChangeRole(role=data.role or state.role,
                                                  permissions=permissions))
     return commands
@@ -113,7 +114,7 @@ class UserController(Controller):
         c, ctx = container_of(request), context_of(request)
         command = InviteUser(organization_id=org_id, email=data.email,
                              first_name=data.first_name, last_name=data.last_name,
-                             role=data.role, permissions=tuple(data.permissions),
+                             role=data.role, permissions=permissions_of(data.permissions),
                              invited_by=f"{ctx.actor.kind}:{ctx.actor.id}")
         grantor = grantor_of(request)
         return await run_command(request, c, lambda seal: c.users.invite(

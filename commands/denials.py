@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from commands.runner import Context, StreamWrite, envelopes
+from commands.runner import Context, EventTooLarge, StreamWrite, check_sizes, envelopes
 from domain.access.events import AccessDenied
 from domain.envelope import Envelope
 from infra.eventstore import EventStore
@@ -41,6 +41,10 @@ class DenialLog:
         return batch
 
     def append(self, batch: list[Envelope]) -> None:
+        fitting = [e for e in batch if fits(e, self.store.max_event_bytes)]
+        # One oversized record must not sink the batch it joined.
+        self.dropped += len(batch) - len(fitting)
+        batch = fitting
         if not batch:
             return
         try:
@@ -49,3 +53,11 @@ class DenialLog:
         except Exception:
             log.exception("could not record %d denied requests", len(batch))
             self.dropped += len(batch)
+
+
+def fits(envelope: Envelope, limit: int) -> bool:
+    try:
+        check_sizes([envelope], limit)
+    except EventTooLarge:
+        return False
+    return True

@@ -75,7 +75,8 @@ class Container:
     def build(cls, settings: Settings) -> Container:
         store = EventStore(datastore_from_url(
             settings.database_url, pool_size=settings.db_pool_min,
-            max_overflow=settings.db_pool_max - settings.db_pool_min))
+            max_overflow=settings.db_pool_max - settings.db_pool_min),
+            max_event_bytes=settings.max_event_bytes)
         pool = AsyncConnectionPool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
             open=False, kwargs={"autocommit": True})

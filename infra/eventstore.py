@@ -15,6 +15,7 @@ from psycopg.rows import DictRow
 from domain.envelope import Envelope, decode, encode
 
 EVENTS_TABLE = "chronicle_events"
+DEFAULT_MAX_EVENT_BYTES = 262_144
 
 
 class ConcurrencyError(Exception):
@@ -87,8 +88,12 @@ def datastore_from_url(url: str, *, pool_size: int = 5,
 class EventStore:
     """Append envelopes atomically (optimistic concurrency per stream) and read them back."""
 
-    def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE) -> None:
+    def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE, *,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.datastore = datastore
+        # What the writers (commands/runner.py check_sizes) let through: under the topics'
+        # max.message.bytes (infra/kafka.py), so the relay can publish every event.
+        self.max_event_bytes = max_event_bytes
         self.recorder = ChronicleRecorder(datastore, events_table_name=table)
         self.mapper = MsgspecMapper()
         self.channel = self.recorder.channel_name

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # scheme://host[:port], as browsers send it in Origin (no path, no trailing slash).
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
 
+EVENT_HEADROOM = 16_384  # a Kafka record's key, headers and framing, beside the event
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Env = Literal["development", "test", "staging", "production"]
 
@@ -59,6 +60,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1_048_576
     max_header_bytes: int = 16_384
     max_json_depth: int = 32
+    # The largest event a command may append (its encoded envelope); well under the topics'
+    # max.message.bytes (KAFKA_MAX_MESSAGE_BYTES), so the relay can publish every event.
+    max_event_bytes: int = 262_144
+    kafka_max_message_bytes: int = 1_048_576
     cors_origins: str = ""
     behind_tls_proxy: bool = False
     # Peers (IPs or CIDR ranges) whose X-Forwarded-For / X-Forwarded-Proto are believed.
@@ -155,6 +160,8 @@ ENV_NAMES: dict[str, str] = {
     "MAX_BODY_BYTES": "max_body_bytes",
     "MAX_HEADER_BYTES": "max_header_bytes",
     "MAX_JSON_DEPTH": "max_json_depth",
+    "MAX_EVENT_BYTES": "max_event_bytes",
+    "KAFKA_MAX_MESSAGE_BYTES": "kafka_max_message_bytes",
     "CORS_ORIGINS": "cors_origins",
     "BEHIND_TLS_PROXY": "behind_tls_proxy",
     "TRUSTED_PROXIES": "trusted_proxies",
@@ -195,6 +202,7 @@ _POSITIVE = {
     "jwt_access_ttl_s", "jwt_refresh_ttl_s", "jwt_key_rotation_days", "redis_session_ttl",
     "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
     "kafka_partitions", "max_body_bytes", "max_header_bytes", "max_json_depth",
+    "max_event_bytes", "kafka_max_message_bytes",
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
@@ -228,6 +236,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         path = getattr(settings, name)
         if path and not os.path.isfile(path):
             raise SettingsError(f"{_env_name(name)}: no such file {path!r}")
+    if settings.max_event_bytes + EVENT_HEADROOM > settings.kafka_max_message_bytes:
+        raise SettingsError(
+            f"MAX_EVENT_BYTES must stay at least {EVENT_HEADROOM} bytes under "
+            "KAFKA_MAX_MESSAGE_BYTES (the key and headers travel with the event)")
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
     try:
