@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from confluent_kafka import Producer
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -23,6 +24,8 @@ from infra.settings import Settings
 from tests.builders import append_history, deduplicated_versions, read_topic
 from tests.conftest import free_port, spawn, wait_until
 
+PROBE = b"probe"
+
 
 def set_max_message_bytes(settings: Settings, topic: str, limit: int) -> None:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
@@ -31,6 +34,23 @@ def set_max_message_bytes(settings: Settings, topic: str, limit: int) -> None:
                     incremental_operation=AlterConfigOpType.SET)])
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(timeout=30)
+
+
+def wait_until_refused(settings: Settings, topic: str) -> None:
+    """Until the broker applies the new limit, the relay could still get through: probe it.
+
+    A probe the broker takes lands in the topic under the key ``probe`` (dropped when read).
+    """
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    refusals: list[str] = []
+
+    def refused() -> bool:
+        producer.produce(topic, key=PROBE, value=b"x" * 200, on_delivery=lambda err, _m: (
+            refusals.append(str(err)) if err is not None else None))
+        producer.flush(10)
+        return any("MSG_SIZE_TOO_LARGE" in r for r in refusals)
+
+    wait_until(refused, timeout=30, interval=0.2, message="the broker applies the limit")
 
 
 def health(port: int) -> tuple[int, dict[str, object]]:
@@ -52,6 +72,7 @@ def test_a_refused_event_makes_the_relay_unhealthy_not_dead_and_it_goes_on_once_
                        message=f"the first events published ({log.read_text()[-800:]})")
             published = read_checkpoint(conn)
             set_max_message_bytes(isolated, topic, 64)  # below any event's record batch
+            wait_until_refused(isolated, topic)
             refused = append_history(store, streams=2, renames=1)
             wait_until(lambda: health(port)[0] == 503, timeout=30,
                        message=f"relay health 503 ({log.read_text()[-800:]})")
@@ -70,6 +91,7 @@ def test_a_refused_event_makes_the_relay_unhealthy_not_dead_and_it_goes_on_once_
         os.killpg(relay.pid, signal.SIGTERM)
         relay.wait(timeout=30)
     assert log.read_text().count("relay stuck at position") == 1, "loud once, not per retry"
-    messages = read_topic(isolated.kafka_bootstrap_servers, topic, isolated.kafka_partitions)
+    messages = [m for m in read_topic(isolated.kafka_bootstrap_servers, topic,
+                                      isolated.kafka_partitions) if m[0] != PROBE]
     assert deduplicated_versions(messages) == {str(s): [1, 2] for s in {**before, **refused}}
     store.close()
