@@ -18,7 +18,7 @@ from api.access import effective_grants, principal_of, principal_permits, requir
 from api.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
 from api.errors import ApiException
 from api.organizations import MinPosition, caught_up, container_of, context_of
-from api.tenancy import reading
+from api.tenancy import not_found, reading
 from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
 from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
@@ -158,7 +158,8 @@ class ApiKeyController(Controller):
     async def read(self, request: Request, key_id: KeyId, min_position: MinPosition) -> ApiKeyOut:
         rows = await self._rows(request, min_position, "id = %s", (key_id,))
         if not rows:
-            raise ApiException(404, "not_found", reason="api_key_not_found")
+            raise await not_found(container_of(request), request, key_id,
+                                  "api_key_not_found")
         require(request, "api_keys", "read", rows[0].organization_id)
         return rows[0]
 
@@ -176,6 +177,7 @@ class ApiKeyController(Controller):
         grace = timedelta(seconds=data.grace_period_seconds if data else 86400)
         issued = await to_thread.run_sync(lambda: c.api_keys.roll(
             ctx, caller.organization_id if caller else None, key_id, grace))
+        await c.key_changed(key_id)
         return IssuedKey(id=key_id, key=issued.secret, version=issued.result.version,
                          position=issued.result.position,
                          signing_secret=issued.signing_secret(c.api_keys.api_secret))
@@ -188,6 +190,7 @@ class ApiKeyController(Controller):
         c, ctx, caller = container_of(request), context_of(request), principal_of(request)
         result = await to_thread.run_sync(lambda: c.api_keys.revoke(
             ctx, caller.organization_id if caller else None, key_id))
+        await c.key_changed(key_id)
         return IssuedKey(id=key_id, key="", version=result.version, position=result.position)
 
     async def _rows(self, request: Request, min_position: int | None, where: str,

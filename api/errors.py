@@ -11,8 +11,11 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 import msgspec
+import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from psycopg_pool import PoolTimeout
+from redis import exceptions as redis_errors
 
 from api import i18n
 from api.bodies import storable
@@ -23,6 +26,7 @@ from domain.errors import (
     AlreadyExists,
     DomainError,
     Forbidden,
+    ForeignNotFound,
     InvalidState,
     InvalidValue,
     NotFound,
@@ -159,7 +163,8 @@ def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
     # RFC 9110: a 401 names how to authenticate (a failed login, say).
     challenge = {"WWW-Authenticate": 'Bearer realm="chronicle"'} if status == 401 else None
     return error_response(request, status, exc.category, exc.message, details, challenge,
-                          reason=exc.code, params=exc.params)
+                          reason=exc.code, params=exc.params,
+                          audit=True if isinstance(exc, ForeignNotFound) else None)
 
 
 def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> Response[ErrorBody]:
@@ -219,6 +224,18 @@ def _phrase(status: int) -> str:
         return ""
 
 
+RETRY_AFTER_S = 1
+
+
+def on_unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """A dependency that did not answer (Redis refused the connection, timed out or is still
+    loading its data): the caller may retry shortly, so 503 with Retry-After, never a 500."""
+    log.warning("a dependency is unavailable on %s %s: %s", request.method, request.url.path,
+                exc)
+    return error_response(request, 503, "service_unavailable",
+                          headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     stack = "".join(traceback.format_exception(exc)) if _development(request) else None
@@ -239,5 +256,10 @@ HANDLERS: dict[type[Exception], Any] = {
     EventTooLarge: on_too_large,
     ValidationException: on_validation,
     HTTPException: on_http,
+    # BusyLoadingError (Redis replaying its AOF) is a ConnectionError too.
+    redis_errors.ConnectionError: on_unavailable,
+    redis_errors.TimeoutError: on_unavailable,
+    psycopg.OperationalError: on_unavailable,  # the database went away or timed out
+    PoolTimeout: on_unavailable,
     Exception: on_unexpected,
 }

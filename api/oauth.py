@@ -335,8 +335,9 @@ async def authorize(request: Request, data: JSONBody[AuthorizeBody]) -> Authoriz
         raise ApiException(400, "bad_request", reason="pkce_method_unsupported")
     c = container_of(request)
     client = await to_thread.run_sync(lambda: c.oauth_clients.get(data.client_id))
-    if client.status != "active" or client.organization_id != principal.organization_id:
-        raise ApiException(404, "not_found", reason="oauth_client_not_found")
+    foreign = client.status != "absent" and client.organization_id != principal.organization_id
+    if client.status != "active" or foreign:
+        raise ApiException(404, "not_found", reason="oauth_client_not_found", audit=foreign)
     if "authorization_code" not in client.grant_types:
         raise ApiException(422, "validation_failed", reason="grant_not_allowed")
     if data.redirect_uri not in client.redirect_uris:

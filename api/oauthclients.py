@@ -20,7 +20,7 @@ from api.apikeys import no_idempotency
 from api.bodies import Body, Name
 from api.errors import ApiException
 from api.organizations import MinPosition, caught_up, container_of, context_of
-from api.tenancy import reading
+from api.tenancy import not_found, reading
 from domain.limits import MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
@@ -142,7 +142,8 @@ class OAuthClientController(Controller):
                    min_position: MinPosition) -> OAuthClientOut:
         rows = await self._rows(request, min_position, "id = %s", (client_id,))
         if not rows or (owner_of(request) not in (None, rows[0].organization_id)):
-            raise ApiException(404, "not_found", reason="oauth_client_not_found")
+            raise await not_found(container_of(request), request, client_id,
+                                  "oauth_client_not_found")
         require(request, "oauth_clients", "read", rows[0].organization_id)
         return rows[0]
 

@@ -14,7 +14,6 @@ from psycopg.rows import dict_row
 from api import openapi as docs
 from api.access import require
 from api.bodies import permissions_of
-from api.errors import ApiException
 from api.idempotency import run_command
 from api.organizations import (
     MinPosition,
@@ -24,7 +23,7 @@ from api.organizations import (
     expected_version,
 )
 from api.schemas import CommandAccepted
-from api.tenancy import reading
+from api.tenancy import not_found, reading
 from api.user_schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
 from api.users import grantor_of, organization_for, scope_of
 from domain.apikey.events import ApiPermission
@@ -80,7 +79,8 @@ class RoleController(Controller):
         rows = await self._rows(request, min_position, "id = %s AND status = 'active'",
                                 [role_id])
         if not rows:
-            raise ApiException(404, "not_found", reason="role_not_found")
+            raise await not_found(container_of(request), request, role_id,
+                                  "role_not_found")
         require(request, "roles", "read", rows[0]["organization_id"])
         return out(rows[0])
 

@@ -130,7 +130,8 @@ async def list_sessions(
     own = is_login(claims) and claims is not None and user_id in (None, UUID(claims.sub))
     if principal is not None:
         if organization_id not in (None, principal.organization_id):
-            raise ApiException(404, "not_found", "the requested resource was not found")
+            raise ApiException(404, "not_found", "the requested resource was not found",
+                               audit=True)
         organization_id = principal.organization_id
         if not own:
             require(request, "sessions", "read", organization_id)
@@ -153,9 +154,10 @@ async def list_sessions(
 async def revoke_session(request: Request, session_id: FromPath[UUID]) -> SessionOut:
     c, claims, principal = container_of(request), claims_of(request), principal_of(request)
     session = await c.sessions.get(session_id.hex)
-    if session is None or not session.is_active or (
-            principal is not None and principal.organization_id != session.organization_id):
-        raise ApiException(404, "not_found", reason="session_not_found")
+    foreign = session is not None and principal is not None and (
+        principal.organization_id != session.organization_id)
+    if session is None or not session.is_active or foreign:
+        raise ApiException(404, "not_found", reason="session_not_found", audit=foreign)
     if not is_login(claims) or claims is None or UUID(claims.sub) != session.user_id:
         require(request, "sessions", "delete", session.organization_id)
     await c.sessions.revoke(session)

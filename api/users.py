@@ -26,7 +26,7 @@ from api.organizations import (
     expected_version,
 )
 from api.schemas import CommandAccepted, PaginationInfo
-from api.tenancy import reading
+from api.tenancy import not_found, reading
 from api.user_schemas import (
     CodeBody,
     InviteBody,
@@ -161,7 +161,8 @@ class UserController(Controller):
         rows, _ = await self._page(request, min_position, "id = %s AND status <> 'removed'",
                                    [user_id], None, 1)
         if not rows:
-            raise ApiException(404, "not_found", reason="user_not_found")
+            raise await not_found(container_of(request), request, user_id,
+                                  "user_not_found")
         require(request, "users", "read", rows[0]["organization_id"])
         found = out(rows[0])
         seen = shaped(request, "users", found)  # a key's field and filter conditions

@@ -125,6 +125,11 @@ class EventStore:
         events = self.recorder.select_events(stream_id, lte=lte)
         return [self.mapper.to_envelope(e) for e in events]
 
+    def owner(self, stream_id: UUID) -> UUID | None:
+        """The organization a stream belongs to (its first event's), or None if none."""
+        first = self.recorder.select_events(stream_id, limit=1)
+        return self.mapper.to_envelope(first[0]).organization_id if first else None
+
     def read(self, after: int, limit: int, stop: int | None = None) -> list[Recorded]:
         """Events with position > ``after`` in position order (the notification log)."""
         notes = self.recorder.select_notifications(

@@ -6,7 +6,7 @@ import psycopg
 from psycopg import sql
 
 from commands import idempotency
-from infra import clickhouse, kafka, signing
+from infra import clickhouse, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
 from projections import api_keys, deadletter, mailer, oauth_clients, organizations, roles, users
@@ -17,6 +17,8 @@ BOOKKEEPING = [
     *READER_ROLE_DDL,
     idempotency.DDL,
     signing.DDL,
+    *tokens.DDL,
+    *replay.DDL,
     "CREATE TABLE IF NOT EXISTS relay_checkpoint ("
     " name text PRIMARY KEY, position bigint NOT NULL,"
     " updated_at timestamptz NOT NULL DEFAULT now())",

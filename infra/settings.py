@@ -50,6 +50,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_refresh_ttl_s: int = 2_592_000
     jwt_key_rotation_days: int = 30
     redis_session_ttl: int = 3600
+    # How stale an in-process credential cache (API keys) may get when an invalidation
+    # message is lost: the command path and the projector both publish every change.
+    credential_cache_ttl_s: int = 10
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_user: str = ""
@@ -150,6 +153,7 @@ ENV_NAMES: dict[str, str] = {
     "JWT_REFRESH_TTL_S": "jwt_refresh_ttl_s",
     "JWT_KEY_ROTATION_DAYS": "jwt_key_rotation_days",
     "REDIS_SESSION_TTL": "redis_session_ttl",
+    "CREDENTIAL_CACHE_TTL_S": "credential_cache_ttl_s",
     "SMTP_HOST": "smtp_host",
     "SMTP_PORT": "smtp_port",
     "SMTP_USER": "smtp_user",
@@ -200,6 +204,7 @@ ENV_NAMES: dict[str, str] = {
 
 _POSITIVE = {
     "jwt_access_ttl_s", "jwt_refresh_ttl_s", "jwt_key_rotation_days", "redis_session_ttl",
+    "credential_cache_ttl_s",
     "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
     "kafka_partitions", "max_body_bytes", "max_header_bytes", "max_json_depth",
     "max_event_bytes", "kafka_max_message_bytes",
