@@ -39,9 +39,10 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
     return {
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "group.id": group,
-        # Static membership (KIP-345): a worker restarted after a crash takes its partitions
-        # back at once instead of waiting for the group to expire the dead member.
-        "group.instance.id": f"{group}.{settings.projector_instance}",
+        # No static membership (KIP-345): a static member paused past its session is fenced
+        # with a fatal error when it wakes. A dynamic member just rejoins, and the runner
+        # rebuilds its consumer anyway; the instance name only labels the client.
+        "client.id": f"{group}.{settings.projector_instance}",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",

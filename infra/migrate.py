@@ -9,7 +9,7 @@ from commands import idempotency
 from infra import clickhouse, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
-from projections import api_keys, mailer, oauth_clients, organizations, roles, users
+from projections import api_keys, deadletter, mailer, oauth_clients, organizations, roles, users
 from projections.registry import PROJECTIONS
 from projections.rows import READER_ROLE_DDL
 
@@ -27,6 +27,7 @@ BOOKKEEPING = [
     " next_offset bigint NOT NULL DEFAULT 0, caught_up_position bigint NOT NULL DEFAULT 0,"
     " updated_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (projection, topic, partition))",
+    deadletter.DDL,
 ]
 
 

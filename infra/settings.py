@@ -83,6 +83,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_port: int = 8092
     projector_batch_size: int = 500
     projector_instance: str = "0"
+    # A failing batch is retried this many times (backoff doubling from the first delay up to
+    # the cap) before its events are applied one by one and the failing one is parked.
+    projector_max_retries: int = 5
+    projector_retry_backoff_ms: int = 200
+    projector_max_backoff_ms: int = 10000
+    # Health answers 503 when a projection has lag and has applied nothing for this long.
+    projector_stall_seconds: float = 30.0
+    # How long an idle runner blocks on the broker before looking at the relay position again.
+    projector_idle_poll_ms: int = 1000
+    relay_stall_seconds: float = 30.0
+    relay_max_backoff_ms: int = 10000
     # An event that waited this long for the relay or a projection means the pipeline is stalled.
     pipeline_stall_seconds: float = 30.0
     enable_rate_limiting: bool = True
@@ -169,6 +180,13 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_PORT": "projector_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
     "PROJECTOR_INSTANCE": "projector_instance",
+    "PROJECTOR_MAX_RETRIES": "projector_max_retries",
+    "PROJECTOR_RETRY_BACKOFF_MS": "projector_retry_backoff_ms",
+    "PROJECTOR_MAX_BACKOFF_MS": "projector_max_backoff_ms",
+    "PROJECTOR_STALL_SECONDS": "projector_stall_seconds",
+    "PROJECTOR_IDLE_POLL_MS": "projector_idle_poll_ms",
+    "RELAY_STALL_SECONDS": "relay_stall_seconds",
+    "RELAY_MAX_BACKOFF_MS": "relay_max_backoff_ms",
     "PIPELINE_STALL_SECONDS": "pipeline_stall_seconds",
     "ENABLE_RATE_LIMITING": "enable_rate_limiting",
     "RATE_LIMIT_FAILURE_MODE": "rate_limit_failure_mode",
@@ -194,6 +212,8 @@ _POSITIVE = {
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
     "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute", "pipeline_stall_seconds",
+    "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
+    "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
 }
 
 
