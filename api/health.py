@@ -44,6 +44,7 @@ class StageStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     head: int
     lag: int
     waiting_seconds: float  # age of the oldest event the stage has not passed yet
+    parked: int  # events set aside after bounded retries (chronicle projections retry NAME)
 
 
 class HealthCheck(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -58,19 +59,24 @@ class HealthCheck(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 def stage_status(stage: Stage, stall_s: float) -> StageStatus:
-    """Stalled (unhealthy) once an event has waited ``stall_s``; degraded at a fifth of that."""
+    """Stalled (unhealthy) once an event has waited ``stall_s``; degraded at a fifth of that, or
+    while events are parked (the stage goes on, but some writes are missing from it)."""
     status: Status = ("unhealthy" if stage.waiting_s > stall_s
-                      else "degraded" if stage.waiting_s > stall_s / 5 else "healthy")
+                      else "degraded" if stage.waiting_s > stall_s / 5 or stage.parked
+                      else "healthy")
     return StageStatus(name=stage.name, status=status, position=stage.position, head=stage.head,
-                       lag=stage.lag, waiting_seconds=round(stage.waiting_s, 3))
+                       lag=stage.lag, waiting_seconds=round(stage.waiting_s, 3),
+                       parked=stage.parked)
 
 
 def pipeline_summary(stages: list[StageStatus], elapsed_ms: float) -> ServiceStatus:
     worst = [s for s in stages if s.status != "healthy"]
     status: Status = ("unhealthy" if any(s.status == "unhealthy" for s in worst)
                       else "degraded" if worst else "healthy")
-    message = "; ".join(f"{s.name} has not passed position {s.position + 1} for "
-                        f"{s.waiting_seconds:.0f} s (head {s.head})" for s in worst) or None
+    message = "; ".join(
+        f"{s.name} has parked {s.parked} event(s)" if s.waiting_seconds <= 0 else
+        f"{s.name} has not passed position {s.position + 1} for {s.waiting_seconds:.0f} s"
+        f" (head {s.head})" for s in worst) or None
     return ServiceStatus(status=status, response_time=elapsed_ms, last_checked=datetime.now(UTC),
                          error_message=message)
 

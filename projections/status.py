@@ -70,6 +70,7 @@ WITH stage AS (
     SELECT projection, min(caught_up_position) FROM projection_partitions GROUP BY projection
 )
 SELECT stage.name, stage.position, top.head,
+       (SELECT count(*) FROM projection_dead_letters d WHERE d.projection = stage.name) AS parked,
        (SELECT extract(epoch FROM now() - (convert_from(e.state, 'UTF8')::jsonb
                                             ->> 'occurred_at')::timestamptz)
           FROM {EVENTS_TABLE} e WHERE e.notification_id > stage.position
@@ -83,6 +84,7 @@ class Stage(NamedTuple):
     position: int
     head: int
     waiting_s: float  # how long the oldest event this stage has not passed has waited; 0: none
+    parked: int = 0  # events set aside in projection_dead_letters
 
     @property
     def lag(self) -> int:
@@ -90,8 +92,8 @@ class Stage(NamedTuple):
 
 
 def _stages(rows: list[tuple[Any, ...]]) -> list[Stage]:
-    return [Stage(str(name), int(pos), int(top), max(float(waiting or 0), 0.0))
-            for name, pos, top, waiting in rows]
+    return [Stage(str(name), int(pos), int(top), max(float(waiting or 0), 0.0), int(parked))
+            for name, pos, top, parked, waiting in rows]
 
 
 def pipeline(conn: psycopg.Connection) -> list[Stage]:

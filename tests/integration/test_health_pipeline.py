@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+import psycopg
 import pytest
 from litestar.testing import TestClient
 
@@ -101,3 +102,21 @@ def test_an_event_waiting_a_little_is_degraded_but_still_ready(
     assert status == 200, body
     assert body["status"] == "degraded"
     assert body["details"]["pipeline"]["status"] == "degraded"
+
+
+def test_parked_events_make_the_pipeline_degraded_and_are_counted_per_projection(
+        quiet: tuple[Settings, EventStore]) -> None:
+    settings, _store = quiet
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO projection_dead_letters (projection, topic, partition, kafka_offset,"
+            " position, stream_id, version, event_type, payload, error, attempts)"
+            " VALUES ('organizations', 't', 0, 7, 7, 's', 1, 'organization.Created', '', 'boom', 6)")
+    with TestClient(app=create_app(settings)) as client:
+        status, body = readiness(client)
+    assert status == 200, body
+    assert body["status"] == "degraded"
+    stages = {s["name"]: s for s in body["pipeline"]}
+    assert (stages["organizations"]["parked"], stages["organizations"]["status"]) == (1, "degraded")
+    assert stages["users"]["parked"] == 0
+    assert "organizations has parked 1 event(s)" in body["details"]["pipeline"]["errorMessage"]
