@@ -28,6 +28,7 @@ from infra.horizon import FinalHorizon
 from infra.notifier import Notifier
 
 EVENTS_TABLE = "chronicle_events"
+DEFAULT_MAX_EVENT_BYTES = 262_144
 
 
 class ConcurrencyError(Exception):
@@ -181,8 +182,12 @@ class EventStore:
     """Append envelopes atomically (optimistic concurrency per stream) and read them back."""
 
     def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE, *,
-                 notify_in_transaction: bool = False) -> None:
+                 notify_in_transaction: bool = False,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.datastore = datastore
+        # What the writers (commands/runner.py check_sizes) let through: under the topics'
+        # max.message.bytes (infra/kafka.py), so the relay can publish every event.
+        self.max_event_bytes = max_event_bytes
         self.recorder = ChronicleRecorder(datastore, events_table_name=table,
                                           notify_in_transaction=notify_in_transaction)
         self.mapper = MsgspecMapper()
@@ -219,6 +224,11 @@ class EventStore:
     def load(self, stream_id: UUID, *, lte: int | None = None) -> list[Envelope]:
         events = self.recorder.select_events(stream_id, lte=lte)
         return [self.mapper.to_envelope(e) for e in events]
+
+    def owner(self, stream_id: UUID) -> UUID | None:
+        """The organization a stream belongs to (its first event's), or None if none."""
+        first = self.recorder.select_events(stream_id, limit=1)
+        return self.mapper.to_envelope(first[0]).organization_id if first else None
 
     def read(self, after: int, limit: int, stop: int | None = None, *,
              wait: float = READ_WAIT_SECONDS) -> list[Recorded]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
+from domain.errors import InvalidValue
 from domain.organization.events import Plan
+
+MAX_RATE = 1_000_000_000  # positive, and small enough for every store's 64-bit integers
 
 
 class RateLimit(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -29,3 +32,13 @@ PLAN_LIMITS: dict[Plan, RateLimit] = {
                             requests_per_minute=30_000, requests_per_hour=1_000_000,
                             requests_per_day=10_000_000),
 }
+
+
+def check_rate_limit(limit: RateLimit, field: str) -> None:
+    """Every window's quota is positive and bounded (a zero or negative one is no limit at all)."""
+    for f in msgspec.structs.fields(limit):
+        if not 0 < getattr(limit, f.name) <= MAX_RATE:
+            where = f"{field}.{f.encode_name}"
+            raise InvalidValue(f"{where} must be between 1 and {MAX_RATE}", field=where,
+                               code="rate_limit_out_of_range",
+                               params={"field": where, "max": MAX_RATE})

@@ -145,6 +145,8 @@ def test_a_bad_ip_whitelist_is_rejected_with_the_path_of_the_field(
     ({"security": {"session_timeout": 43201}}, "settings.security.sessionTimeout"),
     ({"security": {"allowed_origins": ("https://a.example",) * 101}},
      "settings.security.allowedOrigins"),
+    ({"security": {"allowed_origins": ("https://a.example/path",)}},
+     "settings.security.allowedOrigins[0]"),
     ({"data_retention": {"logs": 0}}, "settings.dataRetention.logs"),
     ({"data_retention": {"analytics": 3651}}, "settings.dataRetention.analytics"),
     ({"data_retention": {"backups": -1}}, "settings.dataRetention.backups"),
