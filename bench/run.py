@@ -58,13 +58,17 @@ def main() -> None:
 
 
 def run_appends(settings, seconds: float) -> None:  # type: ignore[no-untyped-def]
-    print(f"== raw appends (two events per transaction, {seconds:.0f} s each)")
-    results = appends.run(settings, seconds, (1, 4))
-    for threads in (1, 4):
-        ours, stock, plain = (results[n][threads] for n in ("ours", "stock", "plain"))
-        print(f"  {threads} thread(s): ours {ours:8.0f} tx/s | stock recorder {stock:8.0f}"
-              f" | plain INSERT {plain:8.0f} | ours/stock {ours / stock:.2f}"
-              f" | ours/plain {ours / plain:.2f}")
+    print(f"== raw appends (two events per transaction, {seconds:g} s each, kinds interleaved)")
+    results = appends.run(settings, seconds)
+    for threads in appends.WRITERS:
+        ours, hook, notify, stock, plain = (results[k][threads] for k in appends.KINDS)
+        print(f"  {threads:2d} writer(s): ours {ours:5.0f} tx/s (ours/stock {ours / stock:.2f},"
+              f" ours/plain {ours / plain:.2f}) | stock recorder {stock:5.0f} | plain INSERT"
+              f" {plain:5.0f} | ours with a hook {hook:5.0f}, and an in-transaction NOTIFY"
+              f" {notify:5.0f} (NOTIFY after commit / in it {hook / notify:.2f})")
+    lags = appends.horizon_lag(settings, seconds)
+    print(f"  final horizon behind the writers (500 appends/s from 16 writers; commit to read by"
+          f" a reader tailing like the relay, in its own process): {summary(lags)}")
 
 
 def run_platform(settings, args) -> None:  # type: ignore[no-untyped-def]

@@ -158,7 +158,8 @@ def execute(store: EventStore, ctx: Context, attempt: Callable[[], list[StreamWr
 
         check_sizes(batch, store.max_event_bytes)
         try:
-            positions = store.append(batch, after_insert=record)
+            # Without a seal there is nothing to record: the append is one round trip.
+            positions = store.append(batch, after_insert=record if seal is not None else None)
         except ConcurrencyError:
             if pinned:
                 raise VersionConflict(subject.version, None) from None

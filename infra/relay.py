@@ -112,7 +112,7 @@ class Relay:
         # After a failed batch, go one event at a time until past it: the stuck position is
         # then exact, and the events after it are not sent again on every retry.
         narrow = self.stats.position < self._narrow_until
-        batch = self.store.read(self.stats.position, 1 if narrow else self.settings.relay_batch_size)
+        batch = self.store.tail(self.stats.position, 1 if narrow else self.settings.relay_batch_size)
         if not batch:
             self._moving()
             return 0
@@ -174,7 +174,9 @@ class Relay:
                 if published < 0:
                     self.stopping.wait(self._backoff.next())
                     continue
-                if published >= self.settings.relay_batch_size:
+                # Behind: ids are drawn whose transactions are still open. The read itself
+                # waited (bounded, backing off) for them, so looping again is not a spin.
+                if published >= self.settings.relay_batch_size or self.store.behind():
                     continue
                 timeout = self.settings.relay_poll_interval_ms / 1000
                 for _ in listener.notifies(timeout=timeout, stop_after=1):
