@@ -54,6 +54,10 @@ class Edge:
         if header_bytes(scope) > self.settings.max_header_bytes:
             raise ApiException(431, "headers_too_large",
                                params={"max": self.settings.max_header_bytes})
+        if _has_nul(scope):
+            # PostgreSQL cannot compare or store NUL: refused here, once, for every route.
+            raise ApiException(400, "invalid_parameter",
+                               details={"refused": "a NUL character in the path or query"})
         if (self.settings.force_https and not proxy.is_secure(scope)
                 and not scope.get("path", "").startswith("/health/")):
             return _to_https(scope)
@@ -89,6 +93,11 @@ class Edge:
             return message
 
         return guarded
+
+
+def _has_nul(scope: Scope) -> bool:
+    query = scope.get("query_string", b"")
+    return b"%00" in query or b"\x00" in query or "\x00" in scope.get("path", "")
 
 
 def _to_https(scope: Scope) -> Response[Any]:

@@ -150,6 +150,16 @@ def test_an_allowed_origin_must_be_an_origin(client: TestClient[Any], origin: st
         "settings": {"security": {"allowedOrigins": [origin]}}})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["reason"] == "allowed_origin_invalid"
+    # Origins no other test uses: a live organization's allowedOrigins admit preflights for all.
     fine = client.patch(created(client), json={"settings": {"security": {
-        "allowedOrigins": ["https://app.example.com", "http://localhost:3000"]}}})
+        "allowedOrigins": ["https://origins-test.example", "http://localhost:3999"]}}})
     assert fine.status_code == 200, fine.text
+
+
+@pytest.mark.parametrize("url", ["/v1/users?role=%00x", "/v1/users?organization_id=a%00",
+                                 "/v1/organizations/ab%00cd", "/v1/roles?organization_id=%00"])
+def test_a_nul_character_in_a_path_or_query_is_a_400_not_a_server_error(
+        client: TestClient[Any], url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_parameter"
