@@ -2,7 +2,7 @@
 
 HSTS is sent only when the request reached the app over https (the ASGI scheme, which the
 server sets when it terminates TLS itself) or when BEHIND_TLS_PROXY says a TLS-terminating
-proxy fronts every request (uvicorn runs with proxy_headers off, so X-Forwarded-Proto is not
+proxy fronts every request (granian rewrites no proxy headers, so X-Forwarded-Proto is not
 trusted). Browsers ignore HSTS received over plain http anyway (RFC 6797, section 8.1).
 """
 
