@@ -228,6 +228,8 @@ CATALOG: dict[str, Message] = {
         "dataRetention.{part} は {min}〜{max} 日の範囲で指定してください", INVALID_VALUE),
     "timezone_invalid": M(422, "timezone must be an IANA zone name",
                           "timezone には IANA のタイムゾーン名を指定してください", INVALID_VALUE),
+    "rate_limit_invalid": M(422, "rateLimit.{field} must be positive",
+                            "rateLimit.{field} には正の値を指定してください", INVALID_VALUE),
     "idempotency_key_reused": M(422, "this Idempotency-Key was used with different parameters",
                                 "この Idempotency-Key は別のパラメータで使用済みです"),
     "rate_limited": M(429, "rate limit exceeded; retry after {retry_after} s",

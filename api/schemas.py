@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from domain.envelope import Actor
-from domain.organization.events import OrganizationSettings, Plan
+from domain.organization.events import OrganizationSettings, Plan, RateLimit
 
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Slug = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
@@ -67,6 +67,8 @@ class UpdateOrganizationBody(_In, frozen=True):
     name: Name | None = None
     plan: Plan | None = None
     settings: SettingsPatch | None = None
+    # The platform operator's override of the plan's limits; null: back to the plan's.
+    rate_limit: RateLimit | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class SuspendBody(_In, frozen=True):
@@ -88,6 +90,7 @@ class OrganizationOut(_Out, frozen=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    rate_limit: RateLimit | None = None  # the operator's override; None: the plan's limits
 
 
 class CommandAccepted(_Out, frozen=True):

@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.apikey.decider import ApiKey
 from domain.apikey.events import ApiPermission
-from domain.organization.plans import PLAN_LIMITS, RateLimit
+from domain.organization.plans import RateLimit, limit_of
 from domain.role.system import SYSTEM_ROLES, is_system
 
 TTL_S = 300.0  # a safety net: invalidation messages normally evict a changed key at once
@@ -51,7 +51,7 @@ SELECT = (
     "SELECT k.id, k.organization_id, k.environment, k.hashed_key, k.previous_hashed_key,"
     " k.previous_valid_until, k.permissions, k.rate_limit, k.status, k.expires_at,"
     " k.require_signature, k.role, r.permissions AS role_permissions, r.status AS role_status,"
-    " coalesce(o.plan, 'free') AS plan"
+    " coalesce(o.plan, 'free') AS plan, o.rate_limit AS organization_rate_limit"
     " FROM api_keys k LEFT JOIN organizations o ON o.id = k.organization_id"
     " LEFT JOIN roles r ON r.id::text = k.role AND r.organization_id = k.organization_id"
     " WHERE k.id = %s"
@@ -59,16 +59,17 @@ SELECT = (
 
 
 def cached_from(row: dict[str, Any]) -> CachedKey:
-    plan_limit = PLAN_LIMITS.get(row["plan"], PLAN_LIMITS["free"])
+    override = row.get("organization_rate_limit")
+    org_limit = limit_of(row["plan"], msgspec.convert(override, RateLimit) if override else None)
     state = ApiKey(status=row["status"], organization_id=row["organization_id"],
                    environment=row["environment"], hashed_key=row["hashed_key"],
                    previous_hashed_key=row["previous_hashed_key"],
                    previous_valid_until=row["previous_valid_until"], expires_at=row["expires_at"],
                    require_signature=row["require_signature"])
-    own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else plan_limit
+    own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else org_limit
     return CachedKey(row["id"], row["organization_id"], state,
                      msgspec.convert(row["permissions"], tuple[ApiPermission, ...]), own,
-                     plan_limit, row.get("role"), ceiling_of(row))
+                     org_limit, row.get("role"), ceiling_of(row))
 
 
 class KeyCache:

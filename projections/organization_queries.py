@@ -9,8 +9,8 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-COLUMNS = ("id, name, slug, plan, settings, status, version, position, created_position,"
-           " created_at, updated_at, deleted_at")
+COLUMNS = ("id, name, slug, plan, settings, rate_limit, status, version, position,"
+           " created_position, created_at, updated_at, deleted_at")
 
 
 def encode_cursor(created_position: int) -> str:

@@ -16,6 +16,7 @@ from domain.organization.commands import (
     OrganizationCommand,
     ReactivateOrganization,
     RenameOrganization,
+    SetRateLimit,
     SuspendOrganization,
     UpdateSettings,
 )
@@ -24,12 +25,14 @@ from domain.organization.events import (
     OrganizationDeleted,
     OrganizationEvent,
     OrganizationPlanChanged,
+    OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
     OrganizationSettings,
     OrganizationSettingsUpdated,
     OrganizationSuspended,
     Plan,
+    RateLimit,
 )
 
 Status = Literal["absent", "active", "suspended", "deleted"]
@@ -40,6 +43,7 @@ MAX_REASON = 1000
 MAX_LIST_ITEMS = 100
 MAX_SESSION_MINUTES = 60 * 24 * 30
 MAX_RETENTION_DAYS = 3650
+MAX_RATE = 10**12  # within a bigint, and far above any machine's request rate
 
 
 class Organization(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +52,7 @@ class Organization(msgspec.Struct, frozen=True, kw_only=True):
     slug: str = ""
     plan: Plan = "free"
     settings: OrganizationSettings = OrganizationSettings()
+    rate_limit: RateLimit | None = None  # the operator's override of the plan's limits
 
 
 INITIAL = Organization()
@@ -70,6 +75,8 @@ def evolve(state: Organization, event: OrganizationEvent) -> Organization:
             return msgspec.structs.replace(state, status="active")
         case OrganizationDeleted():
             return msgspec.structs.replace(state, status="deleted")
+        case OrganizationRateLimitChanged(rate_limit=rate_limit):
+            return msgspec.structs.replace(state, rate_limit=rate_limit)
         case _:
             return state
 
@@ -114,6 +121,12 @@ def decide(command: OrganizationCommand, state: Organization) -> list[Organizati
         case DeleteOrganization():
             _require_live(state)
             return [OrganizationDeleted(slug=state.slug)]
+        case SetRateLimit(rate_limit=rate_limit):
+            _require_live(state)
+            if rate_limit is not None:
+                _valid_rate_limit(rate_limit)
+            return [] if rate_limit == state.rate_limit else [OrganizationRateLimitChanged(
+                rate_limit=rate_limit, previous_rate_limit=state.rate_limit)]
         case _:
             assert_never(command)
 
@@ -123,6 +136,16 @@ def _require_live(state: Organization) -> None:
         raise NotFound("organization not found", code="organization_not_found")
     if state.status == "deleted":
         raise InvalidState("organization has been deleted", code="organization_deleted")
+
+
+def _valid_rate_limit(limit: RateLimit) -> None:
+    """Every limit positive: a zero would refuse every request, a negative makes no sense."""
+    for field in msgspec.structs.fields(limit):
+        value = getattr(limit, field.name)
+        if not value > 0 or value > MAX_RATE:
+            raise InvalidValue(f"rateLimit.{field.encode_name} must be positive",
+                               field=f"rateLimit.{field.encode_name}", code="rate_limit_invalid",
+                               params={"field": field.encode_name})
 
 
 def _valid_name(name: str) -> str:

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import msgspec
+from domain.organization.events import Plan, RateLimit
 
-from domain.organization.events import Plan
-
-
-class RateLimit(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """The seed's RateLimit."""
-
-    requests_per_second: float
-    burst_limit: int
-    requests_per_minute: int
-    requests_per_hour: int
-    requests_per_day: int
+__all__ = ["PLAN_LIMITS", "RateLimit", "limit_of"]
 
 
 PLAN_LIMITS: dict[Plan, RateLimit] = {
@@ -29,3 +19,10 @@ PLAN_LIMITS: dict[Plan, RateLimit] = {
                             requests_per_minute=30_000, requests_per_hour=1_000_000,
                             requests_per_day=10_000_000),
 }
+
+
+def limit_of(plan: str, override: RateLimit | None) -> RateLimit:
+    """An organization's limits: the operator's override when set, else its plan's defaults."""
+    if override is not None:
+        return override
+    return PLAN_LIMITS.get(plan, PLAN_LIMITS["free"])  # type: ignore[call-overload]
