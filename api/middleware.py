@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
+
+from api.headers import set_header
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -24,4 +25,4 @@ def ensure_request_id(scope: Scope) -> str:
 async def add_request_id(message: Message, scope: Scope) -> None:
     """before_send hook: runs for every response, unknown routes included."""
     if message["type"] == "http.response.start":
-        MutableScopeHeaders.from_message(message)["X-Request-Id"] = ensure_request_id(scope)
+        set_header(message, "X-Request-Id", ensure_request_id(scope))

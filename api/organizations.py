@@ -31,7 +31,7 @@ from api.schemas import (
     SuspendBody,
     UpdateOrganizationBody,
 )
-from api.tenancy import reading
+from api.tenancy import read_one, reading, tenant_of
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
@@ -222,8 +222,7 @@ class OrganizationController(Controller):
             found = await self._as_of(c, organization_id, as_of)
         else:
             await caught_up(c, min_position)
-            async with reading(c, request) as conn:
-                row = await queries.get(conn, organization_id)
+            row = await read_one(c.pool, tenant_of(request), queries.GET, (organization_id,))
             found = out(row) if row else None
         seen = shaped(request, "organizations", found) if found is not None else None
         if found is None or seen is None:

@@ -27,10 +27,8 @@ def decode_cursor(cursor: str) -> int | None:
         return None
 
 
-async def get(conn: AsyncConnection, organization_id: UUID) -> dict[str, Any] | None:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {COLUMNS} FROM organizations WHERE id = %s", (organization_id,))
-    return await cur.fetchone()
+GET = f"SELECT {COLUMNS} FROM organizations WHERE id = %s"
+
 
 
 async def page(conn: AsyncConnection, *, after: int | None, before: int | None, limit: int,
