@@ -44,6 +44,7 @@ MAX_LIST_ITEMS = 100
 MAX_SESSION_MINUTES = 60 * 24 * 30
 MAX_RETENTION_DAYS = 3650
 MAX_RATE = 10**12  # within a bigint, and far above any machine's request rate
+MIN_RATE = 0.001  # one request per ~17 minutes
 
 
 class Organization(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,10 +140,12 @@ def _require_live(state: Organization) -> None:
 
 
 def _valid_rate_limit(limit: RateLimit) -> None:
-    """Every limit positive: a zero would refuse every request, a negative makes no sense."""
+    """Every limit positive and bounded: a zero would refuse every request, and a rate so
+    small that its refill time overflows would make the limiter's answers meaningless."""
     for field in msgspec.structs.fields(limit):
         value = getattr(limit, field.name)
-        if not value > 0 or value > MAX_RATE:
+        least = MIN_RATE if field.name == "requests_per_second" else 1
+        if not least <= value <= MAX_RATE:
             raise InvalidValue(f"rateLimit.{field.encode_name} must be positive",
                                field=f"rateLimit.{field.encode_name}", code="rate_limit_invalid",
                                params={"field": field.encode_name})

@@ -295,6 +295,9 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "data_retention_out_of_range": lambda c: (c.main, "POST", ORGS, with_settings(
         {"dataRetention": {"logs": 4000}})),
     "timezone_invalid": lambda c: (c.main, "POST", ORGS, with_settings({"timezone": ""})),
+    "rate_limit_invalid": lambda c: (c.main, "PATCH", organization(c), {"json": {"rateLimit": {
+        "requestsPerSecond": 0, "burstLimit": 1, "requestsPerMinute": 1, "requestsPerHour": 1,
+        "requestsPerDay": 1}}}),
     "idempotency_key_reused": reused_key,
     "headers_too_large": lambda c: (c.main, "GET", "/health/live", {
         "headers": {"X-Padding": "p" * c.settings.max_header_bytes}}),

@@ -286,7 +286,8 @@ def test_a_suspended_organization_can_still_be_given_an_override() -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("requests_per_second", 0), ("requests_per_second", -1.5), ("burst_limit", 0),
+    ("requests_per_second", 0), ("requests_per_second", -1.5), ("requests_per_second", 1e-9),
+    ("burst_limit", 0),
     ("requests_per_minute", -1), ("requests_per_hour", 0), ("requests_per_day", 0),
     ("requests_per_day", 10**13),
 ])
