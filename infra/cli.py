@@ -31,12 +31,13 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     """granian: HTTP parsed in Rust, TCP_NODELAY on every connection (uvicorn's multi-worker
     socket lost it, so each keep-alive response waited ~40 ms on Nagle + delayed ACK), and
     API_WORKERS processes, each running the app's lifespan (its own pools and caches)."""
-    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
     from granian.log import LogLevels
     from granian.server import Server
 
-    tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file)}
-           if settings.tls_cert_file else {})
+    # TLS 1.2 still accepted, as under uvicorn (granian's own default is 1.3 only).
+    tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file),
+            "ssl_protocol_min": SSLProtocols.tls12} if settings.tls_cert_file else {})
     Server("api.app:create_app", factory=True, address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
            http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
