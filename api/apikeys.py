@@ -15,34 +15,33 @@ from psycopg.rows import dict_row
 
 from api import openapi as docs
 from api.access import effective_grants, principal_of, principal_permits, require
+from api.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
 from api.errors import ApiException
-from api.organizations import caught_up, container_of, context_of
-from api.tenancy import reading
+from api.organizations import MinPosition, caught_up, container_of, context_of
+from api.tenancy import not_found, reading
 from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
+from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
 from domain.organization.plans import RateLimit
 
 KeyId = FromPath[UUID]
-MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
 
 
-class CreateApiKeyBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                       forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=255)]
+class CreateApiKeyBody(Body, frozen=True):
+    name: Name
     organization_id: UUID | None = None
     environment: Literal["live", "test"] = "live"
-    permissions: Annotated[list[ApiPermission], Meta(max_length=50)] = []
-    rate_limit: RateLimit | None = None
+    permissions: Permissions = []
+    rate_limit: RateLimitIn | None = None
     expires_at: datetime | None = None
     require_signature: bool = False
-    role: Annotated[str, Meta(min_length=1, max_length=64, description=(
+    role: Annotated[str, Meta(min_length=1, max_length=MAX_ROLE_REF, description=(
         "The role the key can never exceed: owner, admin, member, viewer or a custom role's "
         "id. Defaults to the issuer's own role (none when the operator issues it)."))] | None = None
 
 
-class RollBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-               forbid_unknown_fields=True):
-    grace_period_seconds: Annotated[int, Meta(ge=0, le=7 * 86400)] = 86400
+class RollBody(Body, frozen=True):
+    grace_period_seconds: Annotated[int, Meta(ge=0, le=MAX_GRACE_SECONDS)] = 86400
 
 
 class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -106,6 +105,7 @@ class ApiKeyController(Controller):
 
     @post("/", status_code=201, summary="Issue an API key (the secret is shown once)",
           **docs.documented(201, IssuedKey, *docs.BODY, "json_too_deep", "payload_too_large",
+                            "event_too_large", "permission_too_large", "rate_limit_out_of_range",
                             "not_found", "organization_not_found", "organization_id_required",
                             "organization_suspended_no_keys", "permission_denied",
                             "permission_escalation", "idempotency_not_supported", "role_not_found",
@@ -130,7 +130,8 @@ class ApiKeyController(Controller):
                 c.store, org_id, role, (), effective_grants(caller)))
         issued = await to_thread.run_sync(lambda: c.api_keys.create(
             ctx, org_id, name=data.name, environment=data.environment,
-            permissions=tuple(data.permissions), rate_limit=data.rate_limit,
+            permissions=permissions_of(data.permissions),
+            rate_limit=to_domain(data.rate_limit, RateLimit) if data.rate_limit else None,
             expires_at=data.expires_at, require_signature=data.require_signature, role=role))
         return Response(IssuedKey(id=issued.result.stream_id, key=issued.secret,
                                   version=issued.result.version, position=issued.result.position,
@@ -157,7 +158,8 @@ class ApiKeyController(Controller):
     async def read(self, request: Request, key_id: KeyId, min_position: MinPosition) -> ApiKeyOut:
         rows = await self._rows(request, min_position, "id = %s", (key_id,))
         if not rows:
-            raise ApiException(404, "not_found", reason="api_key_not_found")
+            raise await not_found(container_of(request), request, key_id,
+                                  "api_key_not_found")
         require(request, "api_keys", "read", rows[0].organization_id)
         return rows[0]
 
@@ -175,6 +177,7 @@ class ApiKeyController(Controller):
         grace = timedelta(seconds=data.grace_period_seconds if data else 86400)
         issued = await to_thread.run_sync(lambda: c.api_keys.roll(
             ctx, caller.organization_id if caller else None, key_id, grace))
+        await c.key_changed(key_id)
         return IssuedKey(id=key_id, key=issued.secret, version=issued.result.version,
                          position=issued.result.position,
                          signing_secret=issued.signing_secret(c.api_keys.api_secret))
@@ -187,6 +190,7 @@ class ApiKeyController(Controller):
         c, ctx, caller = container_of(request), context_of(request), principal_of(request)
         result = await to_thread.run_sync(lambda: c.api_keys.revoke(
             ctx, caller.organization_id if caller else None, key_id))
+        await c.key_changed(key_id)
         return IssuedKey(id=key_id, key="", version=result.version, position=result.position)
 
     async def _rows(self, request: Request, min_position: int | None, where: str,

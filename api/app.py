@@ -17,7 +17,7 @@ from api.edge import Edge
 from api.errors import HANDLERS
 from api.health import live, ready
 from api.login import login
-from api.middleware import add_request_id
+from api.middleware import add_request_id, full_allow
 from api.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
 from api.oauthclients import OAuthClientController
 from api.openapi import OPERATOR, StrictStructSchemaPlugin, config
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],
-        before_send=[add_request_id, add_rate_limit_headers, security_headers(settings),
+        before_send=[add_request_id, full_allow, add_rate_limit_headers, security_headers(settings),
                      cors.response_headers(), echo_version],
         exception_handlers={**HANDLERS, OAuthError: on_oauth_error},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,

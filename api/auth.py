@@ -1,9 +1,10 @@
 """Who is calling: the platform operator's token, an organization's API key, or a JWT access
 token (a user's session or an OAuth client).
 
-API keys are checked against an in-process cache (api/keycache.py) that the projector's
-events invalidate; JWTs against the in-memory signing key ring and deny set (infra/tokens.py),
-so authentication needs no database round trip on the hot path.
+API keys are checked against an in-process cache (infra/keycache.py) that the command path
+and the projector invalidate, with a short TTL, and whose secrets' state is folded from the
+key's events; JWTs against the in-memory signing key ring and deny set (infra/tokens.py), so
+authentication needs no database round trip on the hot path.
 """
 
 from __future__ import annotations

@@ -11,17 +11,22 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 import msgspec
+import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from psycopg_pool import PoolTimeout
+from redis import exceptions as redis_errors
 
 from api import i18n
+from api.bodies import storable
 from api.middleware import ensure_request_id
-from commands.runner import Context, TooMuchContention, VersionConflict
+from commands.runner import Context, EventTooLarge, TooMuchContention, VersionConflict
 from domain.access.events import AccessDenied
 from domain.errors import (
     AlreadyExists,
     DomainError,
     Forbidden,
+    ForeignNotFound,
     InvalidState,
     InvalidValue,
     NotFound,
@@ -143,10 +148,10 @@ def record_denial(request: Request, status: int, code: str, reason: str) -> None
     container.denials.record(
         Context(actor=state["actor"], request_id=request_id_of(request)),
         principal.organization_id,
-        AccessDenied(method=request.method, path=request.scope.get("path", "")[:1000],
+        AccessDenied(method=request.method, path=storable(request.scope.get("path", ""), 1000),
                      status=status, code=code, reason=reason,
                      ip_address=client[0] if client else "",
-                     user_agent=request.headers.get("user-agent", "")[:500]))
+                     user_agent=storable(request.headers.get("user-agent", ""), 500)))
 
 
 def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
@@ -158,7 +163,8 @@ def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
     # RFC 9110: a 401 names how to authenticate (a failed login, say).
     challenge = {"WWW-Authenticate": 'Bearer realm="chronicle"'} if status == 401 else None
     return error_response(request, status, exc.category, exc.message, details, challenge,
-                          reason=exc.code, params=exc.params)
+                          reason=exc.code, params=exc.params,
+                          audit=True if isinstance(exc, ForeignNotFound) else None)
 
 
 def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> Response[ErrorBody]:
@@ -169,6 +175,11 @@ def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> R
     params = {"expected": exc.expected, "actual": exc.actual} if isinstance(
         exc, VersionConflict) else None
     return error_response(request, 409, exc.code, str(exc), params=params)
+
+
+def on_too_large(request: Request, exc: EventTooLarge) -> Response[ErrorBody]:
+    return error_response(request, 413, "payload_too_large", str(exc), reason=exc.code,
+                          params={"size": exc.size, "max": exc.limit})
 
 
 def on_validation(request: Request, exc: ValidationException) -> Response[ErrorBody]:
@@ -213,6 +224,18 @@ def _phrase(status: int) -> str:
         return ""
 
 
+RETRY_AFTER_S = 1
+
+
+def on_unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
+    """A dependency that did not answer (Redis refused the connection, timed out or is still
+    loading its data): the caller may retry shortly, so 503 with Retry-After, never a 500."""
+    log.warning("a dependency is unavailable on %s %s: %s", request.method, request.url.path,
+                exc)
+    return error_response(request, 503, "service_unavailable",
+                          headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     stack = "".join(traceback.format_exception(exc)) if _development(request) else None
@@ -230,7 +253,13 @@ HANDLERS: dict[type[Exception], Any] = {
     DomainError: on_domain,
     VersionConflict: on_conflict,
     TooMuchContention: on_conflict,
+    EventTooLarge: on_too_large,
     ValidationException: on_validation,
     HTTPException: on_http,
+    # BusyLoadingError (Redis replaying its AOF) is a ConnectionError too.
+    redis_errors.ConnectionError: on_unavailable,
+    redis_errors.TimeoutError: on_unavailable,
+    psycopg.OperationalError: on_unavailable,  # the database went away or timed out
+    PoolTimeout: on_unavailable,
     Exception: on_unexpected,
 }

@@ -16,6 +16,7 @@ from litestar import Request, Response, get
 
 from api.openapi import health
 from infra.container import Container
+from projections.status import Stage, pipeline_async
 
 Status = Literal["healthy", "degraded", "unhealthy"]
 REQUIRED = ("database", "redis")
@@ -34,6 +35,17 @@ class ServiceStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     error_message: str | None = None
 
 
+class StageStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One stage of the write-to-read pipeline: the relay or a projection."""
+
+    name: str
+    status: Status
+    position: int
+    head: int
+    lag: int
+    waiting_seconds: float  # age of the oldest event the stage has not passed yet
+
+
 class HealthCheck(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     service: str
     status: Status
@@ -42,6 +54,25 @@ class HealthCheck(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     details: dict[str, ServiceStatus]
     version: str
     uptime: float
+    pipeline: list[StageStatus] = []
+
+
+def stage_status(stage: Stage, stall_s: float) -> StageStatus:
+    """Stalled (unhealthy) once an event has waited ``stall_s``; degraded at a fifth of that."""
+    status: Status = ("unhealthy" if stage.waiting_s > stall_s
+                      else "degraded" if stage.waiting_s > stall_s / 5 else "healthy")
+    return StageStatus(name=stage.name, status=status, position=stage.position, head=stage.head,
+                       lag=stage.lag, waiting_seconds=round(stage.waiting_s, 3))
+
+
+def pipeline_summary(stages: list[StageStatus], elapsed_ms: float) -> ServiceStatus:
+    worst = [s for s in stages if s.status != "healthy"]
+    status: Status = ("unhealthy" if any(s.status == "unhealthy" for s in worst)
+                      else "degraded" if worst else "healthy")
+    message = "; ".join(f"{s.name} has not passed position {s.position + 1} for "
+                        f"{s.waiting_seconds:.0f} s (head {s.head})" for s in worst) or None
+    return ServiceStatus(status=status, response_time=elapsed_ms, last_checked=datetime.now(UTC),
+                         error_message=message)
 
 
 async def _probe(check: Callable[[], Awaitable[object]]) -> ServiceStatus:
@@ -74,6 +105,15 @@ def checks(c: Container) -> dict[str, Callable[[], Awaitable[object]]]:
             "clickhouse": clickhouse}
 
 
+async def _pipeline(c: Container) -> list[StageStatus] | None:
+    """The relay's and every projection's progress; None when the database cannot say."""
+    try:
+        found = await asyncio.wait_for(pipeline_async(c.pool), CHECK_TIMEOUT_S)
+    except Exception:  # the database probe reports why
+        return None
+    return [stage_status(s, c.settings.pipeline_stall_seconds) for s in found]
+
+
 @get("/health/live", summary="Liveness", tags=["health"], **health())
 async def live() -> dict[str, str]:
     return {"status": "healthy"}
@@ -85,12 +125,18 @@ async def ready(request: Request) -> Response[HealthCheck]:
     c: Container = request.app.state.container
     started = time.perf_counter()
     named = checks(c)
-    results = await asyncio.gather(*(_probe(f) for f in named.values()))
+    results, stages = await asyncio.gather(
+        asyncio.gather(*(_probe(f) for f in named.values())), _pipeline(c))
     details = dict(zip(named, results, strict=True))
+    if stages is not None:
+        details["pipeline"] = pipeline_summary(stages, round((time.perf_counter() - started) * 1000, 2))
     down = {n for n, s in details.items() if s.status != "healthy"}
-    status: Status = "unhealthy" if down & set(REQUIRED) else "degraded" if down else "healthy"
+    broken = {n for n, s in details.items() if s.status == "unhealthy"}
+    # Writes that would not become readable make the API unready, like a database that is down.
+    status: Status = ("unhealthy" if broken & {*REQUIRED, "pipeline"}
+                      else "degraded" if down else "healthy")
     body = HealthCheck(
         service="chronicle-api", status=status, timestamp=datetime.now(UTC),
         response_time=round((time.perf_counter() - started) * 1000, 2), details=details,
-        version=VERSION, uptime=round(time.monotonic() - c.started, 3))
+        version=VERSION, uptime=round(time.monotonic() - c.started, 3), pipeline=stages or [])
     return Response(body, status_code=503 if status == "unhealthy" else 200)

@@ -200,6 +200,9 @@ CATALOG: dict[str, Message] = {
     "idempotency_key_in_use": M(409, "a request with this Idempotency-Key is still being processed",
                                 "この Idempotency-Key のリクエストはまだ処理中です"),
     "payload_too_large": M(413, "the request body is too large", "リクエスト本文が大きすぎます"),
+    "event_too_large": M(413, "the change would make an event of {size} bytes; at most {max} are "
+                         "allowed", "この変更で作られるイベントは {size} バイトになります (上限は "
+                         "{max} バイトです)", "payload_too_large"),
     "unsupported_media_type": M(415, "this content type is not supported",
                                 "このコンテンツタイプには対応していません"),
     "validation_failed": M(422, "the request body is invalid", "リクエスト本文が正しくありません"),
@@ -228,8 +231,18 @@ CATALOG: dict[str, Message] = {
         "dataRetention.{part} は {min}〜{max} 日の範囲で指定してください", INVALID_VALUE),
     "timezone_invalid": M(422, "timezone must be an IANA zone name",
                           "timezone には IANA のタイムゾーン名を指定してください", INVALID_VALUE),
-    "rate_limit_invalid": M(422, "rateLimit.{field} must be positive",
-                            "rateLimit.{field} には正の値を指定してください", INVALID_VALUE),
+    "allowed_origin_invalid": M(
+        422, "{value!r} is not an origin like https://app.example.com (http or https, a host, "
+        "an optional port; no path)", "{value!r} はオリジンではありません (例: "
+        "https://app.example.com。http または https、ホスト、任意のポート。パスは不可)",
+        INVALID_VALUE),
+    "rate_limit_out_of_range": M(422, "{field} must be between 1 and {max}",
+                                 "{field} には 1〜{max} の値を指定してください", INVALID_VALUE),
+    "permission_too_large": M(
+        422, "a permission is larger than the limits allow (a resource of at most {max} "
+        "characters, at most 4 actions, bounded conditions)",
+        "権限が上限を超えています (resource は {max} 文字まで、actions は 4 件まで、conditions "
+        "にも上限があります)", INVALID_VALUE),
     "idempotency_key_reused": M(422, "this Idempotency-Key was used with different parameters",
                                 "この Idempotency-Key は別のパラメータで使用済みです"),
     "rate_limited": M(429, "rate limit exceeded; retry after {retry_after} s",

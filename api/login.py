@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
-import msgspec
 from anyio import to_thread
 from litestar import Request, post
 from litestar.params import JSONBody
@@ -18,12 +17,14 @@ from msgspec import Meta
 
 from api import i18n
 from api import openapi as docs
+from api.bodies import Body, DeviceIn, to_domain
 from api.middleware import ensure_request_id
-from api.organizations import container_of
+from api.organizations import container_of, correlation_of
 from api.proxy import client_ip
 from api.sessions import TokenPair, pair, session_timeout
 from commands.runner import Context
 from domain.envelope import Actor
+from domain.limits import MAX_EMAIL, MAX_PASSWORD_INPUT
 from infra.container import Container
 from infra.sessions import DeviceInfo, Identity
 
@@ -39,12 +40,11 @@ class Users(Protocol):
     def record_login(self, ctx: Context, user_id: UUID) -> Any: ...
 
 
-class LoginBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                forbid_unknown_fields=True):
-    email: Annotated[str, Meta(min_length=3, max_length=254)]
-    password: Annotated[str, Meta(min_length=1, max_length=1024)]
+class LoginBody(Body, frozen=True):
+    email: Annotated[str, Meta(min_length=3, max_length=MAX_EMAIL)]
+    password: Annotated[str, Meta(min_length=1, max_length=MAX_PASSWORD_INPUT)]
     totp_code: Annotated[str, Meta(pattern=r"^[0-9]{6,8}$")] | None = None
-    device_info: DeviceInfo | None = None
+    device_info: DeviceIn | None = None
 
 
 def users_of(container: Container) -> Users | None:
@@ -72,11 +72,11 @@ async def login(request: Request, data: JSONBody[LoginBody]) -> TokenPair:
                    tuple(found.permissions))
     ip = client_ip(request.scope)
     tokens = await c.sessions.start(
-        who, now=now, device=data.device_info or DeviceInfo(),
+        who, now=now, device=to_domain(data.device_info or DeviceIn(), DeviceInfo),
         ip_address=str(ip) if ip else "", user_agent=request.headers.get("user-agent", ""),
         session_timeout_s=await session_timeout(request, who.organization_id))
     request_id = ensure_request_id(request.scope)
     ctx = Context(actor=Actor(kind="user", id=str(who.user_id)), request_id=request_id,
-                  correlation_id=request.headers.get("x-correlation-id", "")[:128] or request_id)
+                  correlation_id=correlation_of(request) or request_id)
     await to_thread.run_sync(lambda: users.record_login(ctx, who.user_id))
     return pair(tokens)

@@ -1,13 +1,16 @@
-"""A request id on every request and every response (X-Request-Id), accepting the caller's."""
+"""Hooks on every response: a request id (X-Request-Id, accepting the caller's) and the full
+Allow of an OPTIONS answer."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from functools import cache
+from typing import Any
 
 from litestar.types import Message, Scope
 
-from api.headers import set_header
+from api.headers import get_header, set_header
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -26,3 +29,23 @@ async def add_request_id(message: Message, scope: Scope) -> None:
     """before_send hook: runs for every response, unknown routes included."""
     if message["type"] == "http.response.start":
         set_header(message, "X-Request-Id", ensure_request_id(scope))
+
+
+@cache
+def _methods_by_path(app: Any) -> dict[str, str]:
+    methods: dict[str, set[str]] = {}
+    # Keyed as scope["path_template"] is; one path can be several routes, one per handler.
+    for route in app.routes:
+        methods.setdefault(route.path_format, set()).update(getattr(route, "methods", ()))
+    return {path: ", ".join(sorted(m)) for path, m in methods.items()}
+
+
+async def full_allow(message: Message, scope: Scope) -> None:
+    """before_send hook: litestar's OPTIONS answer lists only the methods of the handler that
+    first registered the path (a controller's GET and POST on one path are separate handlers);
+    the Allow sent is every method the path has, as a 405 already lists them."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    methods = _methods_by_path(scope["app"]).get(scope.get("path_template", ""))
+    if methods and get_header(message, "allow") is not None:
+        set_header(message, "Allow", methods)

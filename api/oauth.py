@@ -26,10 +26,12 @@ from msgspec import Meta
 
 from api import openapi as docs
 from api.access import principal_of, principal_permits
+from api.bodies import Body
 from api.errors import ApiException, OAuthErrorBody, OAuthErrorCode
 from api.organizations import container_of
 from api.proxy import client_ip
 from api.sessions import claims_of, session_timeout
+from domain.limits import MAX_SCOPE_TEXT, MAX_STATE, MAX_URI
 from domain.oauthclient.decider import OAuthClient, valid_scope
 from infra.sessions import DeviceInfo, Identity, RefreshRefused
 from infra.tokens import TokenError, looks_like_jwt
@@ -301,12 +303,11 @@ async def revoke(request: Request) -> Response[None]:
     return Response(None, status_code=200, headers=NO_STORE)
 
 
-class AuthorizeBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                    forbid_unknown_fields=True):
+class AuthorizeBody(Body, frozen=True, kw_only=True):
     client_id: UUID
-    redirect_uri: Annotated[str, Meta(min_length=1, max_length=2000)]
-    scope: Annotated[str, Meta(max_length=2000)] = ""
-    state: Annotated[str, Meta(max_length=500)] = ""
+    redirect_uri: Annotated[str, Meta(min_length=1, max_length=MAX_URI)]
+    scope: Annotated[str, Meta(max_length=MAX_SCOPE_TEXT)] = ""
+    state: Annotated[str, Meta(max_length=MAX_STATE)] = ""
     code_challenge: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
     code_challenge_method: Annotated[str, Meta(max_length=10)] = "S256"
     response_type: Literal["code"] = "code"
@@ -334,8 +335,9 @@ async def authorize(request: Request, data: JSONBody[AuthorizeBody]) -> Authoriz
         raise ApiException(400, "bad_request", reason="pkce_method_unsupported")
     c = container_of(request)
     client = await to_thread.run_sync(lambda: c.oauth_clients.get(data.client_id))
-    if client.status != "active" or client.organization_id != principal.organization_id:
-        raise ApiException(404, "not_found", reason="oauth_client_not_found")
+    foreign = client.status != "absent" and client.organization_id != principal.organization_id
+    if client.status != "active" or foreign:
+        raise ApiException(404, "not_found", reason="oauth_client_not_found", audit=foreign)
     if "authorization_code" not in client.grant_types:
         raise ApiException(422, "validation_failed", reason="grant_not_allowed")
     if data.redirect_uri not in client.redirect_uris:

@@ -17,34 +17,33 @@ from psycopg.rows import dict_row
 from api import openapi as docs
 from api.access import principal_of, require
 from api.apikeys import no_idempotency
+from api.bodies import Body, Name
 from api.errors import ApiException
-from api.organizations import caught_up, container_of, context_of
-from api.tenancy import reading
+from api.organizations import MinPosition, caught_up, container_of, context_of
+from api.tenancy import not_found, reading
+from domain.limits import MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
 
 ClientId = FromPath[UUID]
-MinPosition = Annotated[int | None, QueryParameter(name="min_position", ge=0, required=False)]
-Uris = Annotated[list[Annotated[str, Meta(max_length=2000)]], Meta(max_length=10)]
-Scopes = Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)]
+Uris = Annotated[list[Annotated[str, Meta(max_length=MAX_URI)]], Meta(max_length=MAX_URIS)]
+Scopes = Annotated[list[Annotated[str, Meta(max_length=MAX_SCOPE)]], Meta(max_length=MAX_SCOPES)]
 Grants = Annotated[list[GrantType], Meta(min_length=1, max_length=3)]
 CLIENT_ERRORS = ("redirect_uri_invalid", "redirect_uri_required", "scope_invalid",
                  "grant_types_required", "redirect_uris_too_many", "scopes_too_many",
                  "oauth_client_name_invalid")
 
 
-class CreateClientBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                       forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=255)]
+class CreateClientBody(Body, frozen=True):
+    name: Name
     organization_id: UUID | None = None
     redirect_uris: Uris = []
     scopes: Scopes = []
     grant_types: Grants = msgspec.field(default_factory=lambda: ["client_credentials"])
 
 
-class UpdateClientBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                       forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+class UpdateClientBody(Body, frozen=True):
+    name: Name | None = None
     redirect_uris: Uris | None = None
     scopes: Scopes | None = None
     grant_types: Grants | None = None
@@ -102,6 +101,7 @@ class OAuthClientController(Controller):
 
     @post("/", status_code=201, summary="Register an OAuth client (the secret is shown once)",
           **docs.documented(201, IssuedClient, *docs.BODY, "json_too_deep", "payload_too_large",
+                            "event_too_large",
                             "not_found", "organization_not_found", "organization_id_required",
                             "organization_suspended_no_clients", "permission_denied",
                             "idempotency_not_supported", *CLIENT_ERRORS,
@@ -142,7 +142,8 @@ class OAuthClientController(Controller):
                    min_position: MinPosition) -> OAuthClientOut:
         rows = await self._rows(request, min_position, "id = %s", (client_id,))
         if not rows or (owner_of(request) not in (None, rows[0].organization_id)):
-            raise ApiException(404, "not_found", reason="oauth_client_not_found")
+            raise await not_found(container_of(request), request, client_id,
+                                  "oauth_client_not_found")
         require(request, "oauth_clients", "read", rows[0].organization_id)
         return rows[0]
 
@@ -192,8 +193,10 @@ class OAuthClientController(Controller):
         await caught_up(c, min_position, "oauth_clients")
         async with reading(c, request) as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"SELECT {COLUMNS} FROM oauth_clients WHERE {where}"
-                              " ORDER BY created_position LIMIT 500", params)
+            # A deleted client is gone, as a deleted role or a removed user is: 404, not listed.
+            await cur.execute(f"SELECT {COLUMNS} FROM oauth_clients WHERE ({where})"
+                              " AND status <> 'deleted' ORDER BY created_position LIMIT 500",
+                              params)
             rows = await cur.fetchall()
         return [out(r) for r in rows]
 

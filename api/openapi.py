@@ -96,10 +96,13 @@ _RATE = {"Limit": "The request quota of the tightest window.",
          "Reset": "Seconds until the window's quota is restored."}
 # Shared by many operations, so they live once in components and are referenced.
 PARAMETERS: dict[str, Parameter] = {
+    # Any value is accepted: one that is not a well-formed id (empty, too long, other
+    # characters) is replaced, as Heroku's router and Rails do, never refused: a tracing header
+    # must not fail a request. The schema says so rather than claiming a pattern it won't enforce.
     "RequestId": _param(
-        "X-Request-Id", "The request's id, kept if it is 1-128 of `A-Z a-z 0-9 . _ : -` (else a "
-        "new one is made); echoed in the response and the error body.",
-        Schema(type=OpenAPIType.STRING, pattern=r"^[A-Za-z0-9._:-]{1,128}$")),
+        "X-Request-Id", "The request's id, kept if it is 1-128 of `A-Z a-z 0-9 . _ : -`; any "
+        "other value (empty included) is replaced by a new `req_` id. Echoed in the response "
+        "and the error body.", STRING),
     "ChronicleVersion": _param(versioning.HEADER, _VERSION_TEXT, _VERSION),
     "ChronicleVersionQuery": _param(versioning.QUERY, _VERSION_TEXT, _VERSION, where="query"),
     "AcceptLanguage": _param("Accept-Language",
@@ -178,7 +181,7 @@ OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "token_exp
                   "token_invalid", "token_revoked", "rate_limited",
                   "rate_limiter_unavailable")
 KEY_PERMISSION, OPERATOR_ONLY = ("permission_denied",), ("operator_only",)
-WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large",
+WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large", "event_too_large",
          "idempotency_key_in_use", "idempotency_key_reused")
 BODY = ("malformed_json", "missing_body", "validation_failed")
 TARGET = ("organization_not_found", "permission_denied")  # a key may lack the permission

@@ -17,6 +17,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api import examples as ex
 from api import openapi as docs
 from api.access import principal_of, require, require_operator, shaped
+from api.bodies import storable, to_domain
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.middleware import ensure_request_id
@@ -53,8 +54,11 @@ from infra.container import Container
 from projections import organization_queries as queries
 from projections.status import wait_for
 
+# litestar documents `int | None` as a oneOf without the bound: the minimum is stated
+# beside it, so a client (and schemathesis) knows that -1 is refused with 400.
 MinPosition = Annotated[int | None, QueryParameter(
-    name="min_position", ge=0, required=False,
+    name="min_position", ge=0, le=2**63 - 1, required=False,
+    schema_extra={"minimum": 0, "maximum": 2**63 - 1},
     description="Wait (bounded) until the read model has applied this event store position, "
                 "the `position` a command answered with; 503 if it does not in time.")]
 OrgId = FromPath[UUID]
@@ -69,7 +73,11 @@ def container_of(request: Request) -> Container:
 def context_of(request: Request) -> Context:
     request_id = ensure_request_id(request.scope)
     return Context(actor=request.scope["state"]["actor"], request_id=request_id,
-                   correlation_id=request.headers.get("x-correlation-id", "")[:128] or request_id)
+                   correlation_id=correlation_of(request) or request_id)
+
+
+def correlation_of(request: Request) -> str:
+    return storable(request.headers.get("x-correlation-id", ""), 128)
 
 
 def expected_version(request: Request) -> int | None:
@@ -130,7 +138,8 @@ def patch_plan(body: UpdateOrganizationBody) -> Plan:
             merged = merge(msgspec.to_builtins(state.settings), msgspec.to_builtins(body.settings))
             commands.append(UpdateSettings(settings=msgspec.convert(merged, OrganizationSettings)))
         if body.rate_limit is not msgspec.UNSET:
-            commands.append(SetRateLimit(rate_limit=body.rate_limit))
+            commands.append(SetRateLimit(rate_limit=None if body.rate_limit is None
+                                         else to_domain(body.rate_limit, RateLimit)))
         return commands
 
     return plan
@@ -153,13 +162,14 @@ class OrganizationController(Controller):
 
     @post("/", status_code=201, summary="Create an organization", **docs.command(
         201, *docs.BODY, *docs.OPERATOR_ONLY, "slug_taken", "ip_whitelist_invalid",
+        "allowed_origin_invalid",
         example=ex.CREATED, requests=ex.CREATE_REQUESTS, creates=True))
     async def create(self, request: Request, data: JSONBody[CreateOrganizationBody],
                      ) -> Response[CommandAccepted]:
         require_operator(request)
         c, ctx = container_of(request), context_of(request)
         command = CreateOrganization(name=data.name, slug=data.slug, plan=data.plan,
-                                     settings=data.settings)
+                                     settings=to_domain(data.settings, OrganizationSettings))
         return await run_command(
             request, c, lambda seal: c.organizations.create(ctx, command, seal=seal),
             status=201, location=True)
@@ -170,8 +180,9 @@ class OrganizationController(Controller):
                        "every key without limits of its own; `null` goes back to the plan's. "
                        "Only the platform operator may set it (403 `operator_only`).",
            **docs.command(200, *docs.BODY, *docs.TARGET, *docs.VERSIONED, *docs.OPERATOR_ONLY,
-                          "organization_deleted", "timezone_invalid", "rate_limit_invalid",
-                          example=ex.ACCEPTED, requests=ex.UPDATE_REQUESTS))
+                          "organization_deleted", "timezone_invalid", "allowed_origin_invalid",
+                          "rate_limit_out_of_range", example=ex.ACCEPTED,
+                          requests=ex.UPDATE_REQUESTS))
     async def update(self, request: Request, organization_id: OrgId,
                      data: JSONBody[UpdateOrganizationBody]) -> Response[CommandAccepted]:
         if data.rate_limit is not msgspec.UNSET:  # a tenant cannot lift its own limits

@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from api import openapi as docs
 from api.access import require
-from api.errors import ApiException
+from api.bodies import permissions_of
 from api.idempotency import run_command
 from api.organizations import (
     MinPosition,
@@ -23,7 +23,7 @@ from api.organizations import (
     expected_version,
 )
 from api.schemas import CommandAccepted
-from api.tenancy import reading
+from api.tenancy import not_found, reading
 from api.user_schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
 from api.users import grantor_of, organization_for, scope_of
 from domain.apikey.events import ApiPermission
@@ -58,7 +58,7 @@ class RoleController(Controller):
         c, ctx, grantor = container_of(request), context_of(request), grantor_of(request)
         command = role.CreateRole(organization_id=org_id, name=data.name,
                                   description=data.description,
-                                  permissions=tuple(data.permissions))
+                                  permissions=permissions_of(data.permissions))
         return await run_command(request, c, lambda seal: c.roles.create(
             ctx, command, grantor, seal=seal), status=201, location="/v1/roles")
 
@@ -79,7 +79,8 @@ class RoleController(Controller):
         rows = await self._rows(request, min_position, "id = %s AND status = 'active'",
                                 [role_id])
         if not rows:
-            raise ApiException(404, "not_found", reason="role_not_found")
+            raise await not_found(container_of(request), request, role_id,
+                                  "role_not_found")
         require(request, "roles", "read", rows[0]["organization_id"])
         return out(rows[0])
 
@@ -91,7 +92,7 @@ class RoleController(Controller):
                      data: JSONBody[UpdateRoleBody]) -> Response[CommandAccepted]:
         command = role.UpdateRole(
             name=data.name, description=data.description,
-            permissions=None if data.permissions is None else tuple(data.permissions))
+            permissions=None if data.permissions is None else permissions_of(data.permissions))
         return await self._run(request, role_id, command)
 
     @delete("/{role_id:uuid}", status_code=200, summary="Delete a custom role (its users keep "

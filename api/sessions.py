@@ -13,17 +13,18 @@ from msgspec import Meta
 
 from api import openapi as docs
 from api.access import principal_of, require
+from api.bodies import Body
 from api.errors import ApiException
 from api.organizations import container_of
+from domain.limits import MAX_REFRESH_TOKEN
 from infra.sessions import DeviceInfo, RefreshRefused, Session, Tokens
 from infra.tokens import Claims
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chronicle", error="invalid_token"'}
 
 
-class RefreshBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                  forbid_unknown_fields=True):
-    refresh_token: Annotated[str, Meta(min_length=1, max_length=256)]
+class RefreshBody(Body, frozen=True):
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=MAX_REFRESH_TOKEN)]
 
 
 class TokenPair(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -129,7 +130,8 @@ async def list_sessions(
     own = is_login(claims) and claims is not None and user_id in (None, UUID(claims.sub))
     if principal is not None:
         if organization_id not in (None, principal.organization_id):
-            raise ApiException(404, "not_found", "the requested resource was not found")
+            raise ApiException(404, "not_found", "the requested resource was not found",
+                               audit=True)
         organization_id = principal.organization_id
         if not own:
             require(request, "sessions", "read", organization_id)
@@ -152,9 +154,10 @@ async def list_sessions(
 async def revoke_session(request: Request, session_id: FromPath[UUID]) -> SessionOut:
     c, claims, principal = container_of(request), claims_of(request), principal_of(request)
     session = await c.sessions.get(session_id.hex)
-    if session is None or not session.is_active or (
-            principal is not None and principal.organization_id != session.organization_id):
-        raise ApiException(404, "not_found", reason="session_not_found")
+    foreign = session is not None and principal is not None and (
+        principal.organization_id != session.organization_id)
+    if session is None or not session.is_active or foreign:
+        raise ApiException(404, "not_found", reason="session_not_found", audit=foreign)
     if not is_login(claims) or claims is None or UUID(claims.sub) != session.user_id:
         require(request, "sessions", "delete", session.organization_id)
     await c.sessions.revoke(session)

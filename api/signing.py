@@ -7,14 +7,14 @@ The signing secret is shown once with the key (and again after a roll); it is de
 the key's stored hash with API_SECRET, so nothing more is stored. A key issued with
 ``requireSignature`` refuses unsigned requests; any request that carries the header is
 verified. Timestamps more than SIGNATURE_SKEW_S away from the server's clock are refused, and
-each signature is accepted once (remembered in Redis for twice the skew).
+each signature is accepted once (remembered in PostgreSQL for twice the skew, so a Redis that
+restarts empty cannot let a used one through again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import re
 import time
 
@@ -29,7 +29,6 @@ HEADER = "chronicle-signature"
 SIGNATURE_SKEW_S = 300
 _FORMAT = re.compile(r"^t=(\d{1,12}),v1=([0-9a-f]{64})$")
 CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_request"'}
-log = logging.getLogger("chronicle.signing")
 
 
 def payload(timestamp: int, method: str, target: str, body: bytes) -> bytes:
@@ -73,11 +72,7 @@ async def verify(connection: ASGIConnection, container: Container, hashed_key: s
     expected = sign(secret, timestamp, method, target_of(connection), body)
     if not hmac.compare_digest(expected.encode(), f"t={timestamp},v1={given}".encode()):
         raise refuse("signature_mismatch")
-    key = f"{container.settings.redis_key_prefix}sig:{given}"
-    try:
-        fresh = await container.redis.set(key, b"1", nx=True, ex=2 * SIGNATURE_SKEW_S)
-    except Exception as exc:  # cannot prove it is not a replay: refuse, never guess
-        log.warning("signature replay check unavailable: %s", exc)
-        raise ApiException(503, "service_unavailable", headers={"Retry-After": "1"}) from None
-    if not fresh:
+    # Durable (PostgreSQL) for the whole window its timestamp is accepted in; when the
+    # database cannot answer, the 503 handler refuses the request rather than guess.
+    if not await container.signatures.first_use(given, 2 * SIGNATURE_SKEW_S):
         raise refuse("signature_replayed")

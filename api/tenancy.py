@@ -13,12 +13,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
+from anyio import to_thread
 from litestar import Request
 from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.access import principal_of
+from api.errors import ApiException
 from infra.container import Container
 from projections.rows import READER_ROLE, TENANT_SETTING
 
@@ -66,3 +68,18 @@ def tenant_of(request: Request) -> UUID | None:
     """The organization whose rows the caller may read; None for the platform operator."""
     principal = principal_of(request)
     return principal.organization_id if principal is not None else None
+
+async def not_found(container: Container, request: Request, stream_id: UUID,
+                    reason: str) -> ApiException:
+    """The 404 for ``stream_id``; audited as a denial when the id is another organization's.
+
+    The tenant wall hides other organizations' rows, so only on this (rare) path do we ask
+    the event store, which does not wait for a projection, whose the id is: the caller still
+    sees "not found".
+    """
+    principal = principal_of(request)
+    foreign = False
+    if principal is not None:
+        owner = await to_thread.run_sync(container.store.owner, stream_id)
+        foreign = owner is not None and owner != principal.organization_id
+    return ApiException(404, "not_found", reason=reason, audit=foreign)

@@ -8,19 +8,25 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from api.schemas import Name, PaginationInfo, Slug, _In, _Out
+from api.bodies import Body, Name, Permissions, Reason, Slug
+from api.schemas import PaginationInfo, _Out
+from domain import limits as lim
 from domain.apikey.events import ApiPermission
 
-Email = Annotated[str, Meta(min_length=3, max_length=254)]
-Password = Annotated[str, Meta(max_length=1024)]  # the policy (12-256) answers with its own code
-PersonName = Annotated[str, Meta(max_length=255)]
-RoleRef = Annotated[str, Meta(min_length=1, max_length=64)]
-Permissions = Annotated[list[ApiPermission], Meta(max_length=50)]
-Token = Annotated[str, Meta(min_length=1, max_length=200)]
+Email = Annotated[str, Meta(min_length=3, max_length=lim.MAX_EMAIL)]
+# The policy (12-256) answers with its own code.
+Password = Annotated[str, Meta(max_length=lim.MAX_PASSWORD_INPUT)]
+PersonName = Annotated[str, Meta(max_length=lim.MAX_NAME)]
+RoleRef = Annotated[str, Meta(min_length=1, max_length=lim.MAX_ROLE_REF)]
+Token = Annotated[str, Meta(min_length=1, max_length=lim.MAX_TOKEN)]
+RoleName = Annotated[str, Meta(min_length=1, max_length=lim.MAX_ROLE_NAME)]
+Description = Annotated[str, Meta(max_length=lim.MAX_DESCRIPTION)]
+Metadata = Annotated[dict[Annotated[str, Meta(max_length=lim.MAX_FIELD_NAME)], Any],
+                     Meta(max_length=lim.MAX_METADATA_KEYS)]
 Code = Annotated[str, Meta(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
 
 
-class SignupBody(_In, frozen=True):
+class SignupBody(Body, frozen=True):
     organization_name: Name
     slug: Slug
     email: Email
@@ -36,16 +42,16 @@ class SignedUpOut(_Out, frozen=True):
     position: int | None
 
 
-class TokenBody(_In, frozen=True):
+class TokenBody(Body, frozen=True):
     token: Token
 
 
-class AcceptInvitationBody(_In, frozen=True):
+class AcceptInvitationBody(Body, frozen=True):
     token: Token
     password: Password
 
 
-class InviteBody(_In, frozen=True):
+class InviteBody(Body, frozen=True):
     email: Email
     organization_id: UUID | None = None
     first_name: PersonName = ""
@@ -54,20 +60,20 @@ class InviteBody(_In, frozen=True):
     permissions: Permissions = []
 
 
-class UpdateUserBody(_In, frozen=True):
+class UpdateUserBody(Body, frozen=True):
     first_name: PersonName | None = None
     last_name: PersonName | None = None
-    avatar: Annotated[str, Meta(max_length=2048)] | None = None
-    metadata: dict[str, Any] | None = None
+    avatar: Annotated[str, Meta(max_length=lim.MAX_AVATAR)] | None = None
+    metadata: Metadata | None = None
     role: RoleRef | None = None
     permissions: Permissions | None = None
 
 
-class SuspendUserBody(_In, frozen=True):
-    reason: Annotated[str, Meta(max_length=1000)] = ""
+class SuspendUserBody(Body, frozen=True):
+    reason: Reason = ""
 
 
-class CodeBody(_In, frozen=True):
+class CodeBody(Body, frozen=True):
     code: Code
 
 
@@ -103,16 +109,16 @@ class TwoFactorEnrollment(_Out, frozen=True):
     position: int | None
 
 
-class CreateRoleBody(_In, frozen=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
+class CreateRoleBody(Body, frozen=True):
+    name: RoleName
     organization_id: UUID | None = None
-    description: Annotated[str, Meta(max_length=1000)] = ""
+    description: Description = ""
     permissions: Permissions = []
 
 
-class UpdateRoleBody(_In, frozen=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
-    description: Annotated[str, Meta(max_length=1000)] | None = None
+class UpdateRoleBody(Body, frozen=True):
+    name: RoleName | None = None
+    description: Description | None = None
     permissions: Permissions | None = None
 
 

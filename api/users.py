@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from api import openapi as docs
 from api.access import effective_grants, principal_of, require, shaped
+from api.bodies import permissions_of
 from api.errors import ApiException
 from api.idempotency import run_command
 from api.organizations import (
@@ -25,7 +26,7 @@ from api.organizations import (
     expected_version,
 )
 from api.schemas import CommandAccepted, PaginationInfo
-from api.tenancy import reading
+from api.tenancy import not_found, reading
 from api.user_schemas import (
     CodeBody,
     InviteBody,
@@ -92,7 +93,7 @@ def update_plan(data: UpdateUserBody) -> list[Planned]:
         commands.append(UpdateProfile(first_name=data.first_name, last_name=data.last_name,
                                       avatar=data.avatar, metadata=data.metadata))
     if data.role is not None or data.permissions is not None:
-        permissions = None if data.permissions is None else tuple(data.permissions)
+        permissions = None if data.permissions is None else permissions_of(data.permissions)
         commands.append(lambda state: ChangeRole(role=data.role or state.role,
                                                  permissions=permissions))
     return commands
@@ -113,7 +114,7 @@ class UserController(Controller):
         c, ctx = container_of(request), context_of(request)
         command = InviteUser(organization_id=org_id, email=data.email,
                              first_name=data.first_name, last_name=data.last_name,
-                             role=data.role, permissions=tuple(data.permissions),
+                             role=data.role, permissions=permissions_of(data.permissions),
                              invited_by=f"{ctx.actor.kind}:{ctx.actor.id}")
         grantor = grantor_of(request)
         return await run_command(request, c, lambda seal: c.users.invite(
@@ -160,7 +161,8 @@ class UserController(Controller):
         rows, _ = await self._page(request, min_position, "id = %s AND status <> 'removed'",
                                    [user_id], None, 1)
         if not rows:
-            raise ApiException(404, "not_found", reason="user_not_found")
+            raise await not_found(container_of(request), request, user_id,
+                                  "user_not_found")
         require(request, "users", "read", rows[0]["organization_id"])
         found = out(rows[0])
         seen = shaped(request, "users", found)  # a key's field and filter conditions

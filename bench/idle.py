@@ -1,70 +1,56 @@
-"""Idle CPU of a running stack, per process group, from /proc/<pid>/stat over a window."""
+"""Idle cost of the workers: CPU of `chronicle relay` and `chronicle projector` with no traffic.
+
+    python -m bench.idle [--seconds 60] [--warmup 15]
+
+Reads utime+stime (all threads) from /proc/<pid>/stat before and after the window, against the
+configured broker, PostgreSQL and ClickHouse, in a private database and topic prefix.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
+import tempfile
 import time
 from pathlib import Path
 
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+from bench.common import private_environment, spawn
 
 
-def _stat(pid: int) -> list[str] | None:
-    try:
-        # The command name may hold spaces and parentheses: split after its closing one.
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it (granian's workers, PostgreSQL's backends)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
-            parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(parents.get(pid, []))
-    return found
-
-
-def listener(port: int) -> int | None:
-    """The pid of the process listening on TCP ``port`` (any address), if it can be seen."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=15.0)
+    args = parser.parse_args()
+    with private_environment() as settings, tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "workers.log"
+        procs = {name: spawn(settings, name, log, RELAY_PORT="0", PROJECTOR_PORT="0")
+                 for name in ("relay", "projector")}
         try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(f"socket:[{parts[9]}]")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
-                return int(entry.name)
-        except OSError:
-            continue
-    return None
+            time.sleep(args.warmup)  # consumers join their groups, first proofs are written
+            before = {name: cpu_seconds(p.pid) for name, p in procs.items()}
+            started = time.monotonic()
+            time.sleep(args.seconds)
+            elapsed = time.monotonic() - started
+            after = {name: cpu_seconds(p.pid) for name, p in procs.items()}
+        finally:
+            for p in procs.values():
+                os.killpg(p.pid, signal.SIGTERM)
+            for p in procs.values():
+                p.wait(timeout=30)
+        total = 0.0
+        for name in procs:
+            share = (after[name] - before[name]) / elapsed * 100
+            total += share
+            print(f"idle {name:<10} {share:5.2f} % of one core over {elapsed:.0f} s")
+        print(f"idle {'together':<10} {total:5.2f} % of one core (target: under 5 %)")
 
 
-def _ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        if fields := _stat(pid):
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total
-
-
-def cpu_percent(groups: dict[str, list[int]], seconds: float) -> dict[str, float]:
-    """Per group: CPU used over ``seconds`` as a percentage of one core."""
-    before = {name: _ticks(pids) for name, pids in groups.items()}
-    time.sleep(seconds)
-    return {name: 100 * (_ticks(pids) - before[name]) * TICK_S / seconds
-            for name, pids in groups.items()}
+if __name__ == "__main__":
+    main()

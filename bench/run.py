@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import appends, auth, http, idle, platform, serving, wrk
+from bench import appends, auth, http, platform, proc, serving, wrk
 from bench.common import TOKEN, private_environment, spawn, summary
 
 
@@ -108,18 +108,19 @@ def run_lag(settings, base: str, args) -> None:  # type: ignore[no-untyped-def]
 
 def run_idle(procs, seconds: float) -> None:  # type: ignore[no-untyped-def]
     time.sleep(5)  # let the lag run's tail settle
-    groups = {f"api (granian main + workers, pid {procs[2].pid})": idle.descendants(procs[2].pid),
+    groups = {f"api (granian main + workers, pid {procs[2].pid})":
+              proc.descendants(procs[2].pid),
               f"relay (pid {procs[0].pid})": [procs[0].pid],
               f"projector (pid {procs[1].pid})": [procs[1].pid]}
     for name, port in (("kafka broker", 59092), ("postgresql (all backends)", 55432),
                        ("redis", 56379)):
-        pid = idle.listener(port)
+        pid = proc.listener(port)
         if pid is not None:
-            groups[f"{name} (pid {pid}, shared)"] = idle.descendants(pid)
+            groups[f"{name} (pid {pid}, shared)"] = proc.descendants(pid)
         else:
             groups[f"{name}: pid not found"] = []
     print(f"== idle CPU over {seconds:.0f} s, no traffic (% of one core, from /proc/<pid>/stat)")
-    used = idle.cpu_percent(groups, seconds)
+    used = proc.cpu_percent(groups, seconds)
     for name, pct in used.items():
         print(f"  {name:<55} {pct:6.2f} %")
     ours = sum(v for k, v in used.items() if k.startswith(("api", "relay", "projector")))

@@ -18,7 +18,7 @@ from commands.roles import custom_role
 from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
 from domain.apikey import decider as key
 from domain.apikey.events import ApiPermission, Environment
-from domain.errors import InvalidState, NotFound
+from domain.errors import ForeignNotFound, InvalidState, NotFound
 from domain.organization import decider as org
 from domain.organization.plans import RateLimit
 from domain.role.system import is_system
@@ -124,8 +124,9 @@ class ApiKeyCommands:
     def _owned(self, organization_id: UUID | None, key_id: UUID) -> Loaded:
         """The key's stream; ``organization_id`` None is the operator, who sees every key."""
         current = load(self.store, key_id, key.evolve, key.INITIAL)
-        if current.state.status == "absent" or (
-                organization_id is not None and current.state.organization_id != organization_id):
-            # Another tenant's key does not exist here.
+        if current.state.status == "absent":
             raise NotFound("API key not found", code="api_key_not_found")
+        if organization_id is not None and current.state.organization_id != organization_id:
+            # Another tenant's key does not exist here.
+            raise ForeignNotFound("API key not found", code="api_key_not_found")
         return current

@@ -2,9 +2,12 @@
 
 Denials are appended off the request path: the API queues each envelope and a background
 loop appends what has queued as one transaction every few hundred milliseconds, so a flood
-of denied requests costs one insert per batch, not a write per request. The queue is
-bounded; what does not fit is counted (``dropped``) rather than slowing the API down. The
-events then travel like any other: relay → Kafka ``<prefix>.access.v1`` → ClickHouse.
+of denied requests costs one insert per batch, not a write per request. A batch the store
+refused (a lost connection, an exhausted pool) goes back to the head of the queue for the
+next tick instead of being thrown away, which is how denials used to go missing. The queue
+is bounded; what does not fit is counted (``dropped``) and logged rather than slowing the
+API down. The events then travel like any other: relay → Kafka ``<prefix>.access.v1`` →
+ClickHouse.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from commands.runner import Context, StreamWrite, envelopes
+from commands.runner import Context, EventTooLarge, StreamWrite, check_sizes, envelopes
 from domain.access.events import AccessDenied
 from domain.envelope import Envelope
 from infra.eventstore import EventStore
@@ -40,12 +43,35 @@ class DenialLog:
         batch, self.pending = self.pending, []
         return batch
 
-    def append(self, batch: list[Envelope]) -> None:
-        if not batch:
-            return
+    def append(self, batch: list[Envelope]) -> list[Envelope]:
+        """Append one batch (in a worker thread); what the store refused, to be requeued
+        (empty when it is all recorded)."""
+        fitting = [e for e in batch if fits(e, self.store.max_event_bytes)]
+        # One oversized record must not sink the batch it joined.
+        self.dropped += len(batch) - len(fitting)
+        if not fitting:
+            return []
         try:
-            self.store.append(batch)
-            self.recorded += len(batch)
+            self.store.append(fitting)
         except Exception:
-            log.exception("could not record %d denied requests", len(batch))
-            self.dropped += len(batch)
+            log.exception("could not record %d denied requests; retrying", len(fitting))
+            return fitting
+        self.recorded += len(fitting)
+        return []
+
+    def requeue(self, batch: list[Envelope]) -> None:
+        """A refused batch goes back in front of what queued meanwhile, within capacity."""
+        room = max(0, self.capacity - len(self.pending))
+        lost = len(batch) - room
+        if lost > 0:
+            self.dropped += lost
+            log.error("dropped %d denied-request records (queue full)", lost)
+        self.pending = batch[:room] + self.pending
+
+
+def fits(envelope: Envelope, limit: int) -> bool:
+    try:
+        check_sizes([envelope], limit)
+    except EventTooLarge:
+        return False
+    return True

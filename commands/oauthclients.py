@@ -15,7 +15,7 @@ from uuid import UUID
 
 from commands.apikeys import hash_key
 from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
-from domain.errors import InvalidState, NotFound
+from domain.errors import ForeignNotFound, InvalidState, NotFound
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
 from domain.organization import decider as org
@@ -85,9 +85,10 @@ class OAuthClientCommands:
     def _owned(self, organization_id: UUID | None, client_id: UUID) -> Loaded:
         """The client's stream; ``organization_id`` None is the operator, who sees every one."""
         current = load(self.store, client_id, client.evolve, client.INITIAL)
-        if current.state.status == "absent" or (
-                organization_id is not None and current.state.organization_id != organization_id):
+        if current.state.status == "absent":
             raise NotFound("OAuth client not found", code="oauth_client_not_found")
+        if organization_id is not None and current.state.organization_id != organization_id:
+            raise ForeignNotFound("OAuth client not found", code="oauth_client_not_found")
         return current
 
     def authenticate(self, client_id: str, secret: str) -> tuple[UUID, client.OAuthClient] | None:

@@ -7,7 +7,7 @@ from uuid import UUID
 from commands.runner import Context, Result, Seal, StreamWrite, check_expected, execute, load
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
-from domain.errors import Forbidden, NotFound
+from domain.errors import Forbidden, ForeignNotFound, NotFound
 from domain.organization import decider as org
 from domain.role import decider as role
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
@@ -50,9 +50,10 @@ class RoleCommands:
         def attempt() -> list[StreamWrite]:
             current = load(self.store, role_id, role.evolve, role.INITIAL)
             state: role.Role = current.state
-            if state.organization_id is None or (
-                    organization_id is not None and state.organization_id != organization_id):
+            if state.organization_id is None:
                 raise NotFound("role not found", code="role_not_found")
+            if organization_id is not None and state.organization_id != organization_id:
+                raise ForeignNotFound("role not found", code="role_not_found")
             check_expected(expected_version, current.version)
             org_id = state.organization_id
             events = role.decide(command, state)

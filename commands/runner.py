@@ -11,7 +11,7 @@ from uuid import UUID
 
 from commands import idempotency
 from commands.idempotency import Claim, Rendered
-from domain.envelope import Actor, AnyEvent, Envelope
+from domain.envelope import Actor, AnyEvent, Envelope, encode
 from infra.eventstore import ConcurrencyError, EventStore
 
 S = TypeVar("S")
@@ -27,6 +27,17 @@ class VersionConflict(Exception):
         super().__init__(f"expected version {expected}, stream is at {actual_text}")
         self.expected = expected
         self.actual = actual
+
+
+class EventTooLarge(Exception):
+    """An event would be larger than MAX_EVENT_BYTES: the bus would refuse it, and every
+    consumer behind it would stop, so it is never written."""
+
+    code = "event_too_large"
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        super().__init__(f"a {event_type} event of {size} bytes; at most {limit} are allowed")
+        self.event_type, self.size, self.limit = event_type, size, limit
 
 
 class TooMuchContention(Exception):
@@ -92,6 +103,15 @@ def envelopes(ctx: Context, writes: Iterable[StreamWrite]) -> list[Envelope]:
     return out
 
 
+def check_sizes(batch: Sequence[Envelope], limit: int) -> None:
+    """Refuse the batch if one of its events, encoded as it is stored and published, is over
+    ``limit`` bytes."""
+    for envelope in batch:
+        size = len(encode(envelope))
+        if size > limit:
+            raise EventTooLarge(envelope.event_type, size, limit)
+
+
 def check_expected(expected: int | None, actual: int) -> None:
     if expected is not None and expected != actual:
         raise VersionConflict(expected, actual)
@@ -136,6 +156,7 @@ def execute(store: EventStore, ctx: Context, attempt: Callable[[], list[StreamWr
                 idempotency.write(cur, seal.claim, seal.render(
                     Result(sid, version, max(positions))))
 
+        check_sizes(batch, store.max_event_bytes)
         try:
             positions = store.append(batch, after_insert=record)
         except ConcurrencyError:

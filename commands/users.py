@@ -25,7 +25,7 @@ from commands.runner import (
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.envelope import Actor
-from domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
+from domain.errors import Forbidden, ForeignNotFound, InvalidValue, NotFound, Unauthenticated
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization
 from domain.role.system import effective_permissions
@@ -219,10 +219,11 @@ class UserCommands:
 
     def _owned(self, organization_id: UUID | None, user_id: UUID) -> Loaded:
         current = load(self.store, user_id, user.evolve, user.INITIAL)
-        if current.state.status in ("absent", "removed") or (
-                organization_id is not None
-                and current.state.organization_id != organization_id):
-            raise NotFound("user not found", code="user_not_found")  # another tenant's too
+        if current.state.status != "absent" and organization_id is not None and (
+                current.state.organization_id != organization_id):
+            raise ForeignNotFound("user not found", code="user_not_found")
+        if current.state.status in ("absent", "removed"):
+            raise NotFound("user not found", code="user_not_found")
         return current
 
     def _writes(self, user_id: UUID, current: Loaded, events: list[user.UserEvent],

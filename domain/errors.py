@@ -35,6 +35,11 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class ForeignNotFound(NotFound):
+    """Another organization's resource: answered exactly as NotFound (it does not exist for
+    the caller), and recorded by the API as a denied access attempt."""
+
+
 class AlreadyExists(DomainError):
     code = "already_exists"
 

@@ -49,16 +49,11 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
     from infra.eventstore import EventStore, datastore_from_url
     from infra.health import serve
-    from infra.relay import Relay
+    from infra.relay import Relay, RelayHealth
 
     relay = Relay(settings, EventStore(datastore_from_url(settings.database_url)))
-    stats = relay.stats
-    server = serve(settings.host, settings.relay_port, "relay",
-                   lambda: {"status": "healthy", "position": stats.position,
-                            "lastError": stats.last_error},
-                   lambda: {"relay_position": stats.position,
-                            "relay_published_total": stats.published,
-                            "relay_failures_total": stats.failures})
+    health = RelayHealth(settings, relay)
+    server = serve(settings.host, settings.relay_port, "relay", health.report, health.metrics)
     _on_sigterm(relay.stop)
     try:
         relay.run()
@@ -69,6 +64,7 @@ def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from infra.health import serve
+    from projections.health import ProjectorHealth
     from projections.registry import PROJECTIONS
     from projections.runtime import Runner
 
@@ -76,21 +72,9 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     runners = [Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
     threads = [threading.Thread(target=r.run, name=f"projector-{r.projection.name}")
                for r in runners]
-    def health() -> dict[str, object]:
-        return {"status": "healthy" if all(t.is_alive() for t in threads) else "unhealthy",
-                "projections": [s for s in lag_report(settings) if s["projection"] in names]}
-
-    def metrics() -> dict[str, float]:
-        out: dict[str, float] = {}
-        for r in runners:
-            out[f'projector_applied_total{{projection="{r.projection.name}"}}'] = r.stats.applied
-        for s in lag_report(settings):
-            out[f'projection_lag{{projection="{s["projection"]}"}}'] = float(s["lag"])
-            out[f'projection_checkpoint{{projection="{s["projection"]}"}}'] = float(
-                s["checkpoint"])
-        return out
-
-    server = serve(settings.host, settings.projector_port, "projector", health, metrics)
+    health = ProjectorHealth(settings, runners, threads)
+    server = serve(settings.host, settings.projector_port, "projector", health.report,
+                   health.metrics)
 
     def stop_all() -> None:
         for r in runners:
@@ -103,15 +87,6 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
         t.join()
     server.shutdown()
     return 0
-
-
-def lag_report(settings: Settings) -> list[dict[str, int | str]]:
-    import psycopg
-
-    from projections.status import statuses
-
-    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
-        return statuses(conn)
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -133,9 +108,9 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     from projections.rebuild import REBUILDERS
 
     if args.action == "status":
-        for s in lag_report(settings):
-            print(f"{s['projection']:<20} checkpoint={s['checkpoint']} lag={s['lag']}")
-        return 0
+        return projections_status(settings)
+    if args.action == "retry":
+        return projections_retry(settings, args.name)
     store = EventStore(datastore_from_url(settings.database_url))
     try:
         if args.name not in REBUILDERS:
@@ -148,6 +123,42 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def projections_status(settings: Settings) -> int:
+    import psycopg
+
+    from projections import deadletter
+    from projections.status import statuses
+
+    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
+        parked = deadletter.counts(conn)
+        for s in statuses(conn):
+            print(f"{s['projection']:<20} checkpoint={s['checkpoint']} lag={s['lag']}"
+                  f" parked={parked.get(str(s['projection']), 0)}")
+    return 0
+
+
+def projections_retry(settings: Settings, name: str) -> int:
+    """Apply the parked events of ``name`` again; exit 1 while some still fail."""
+    import psycopg
+
+    from projections import deadletter
+    from projections.registry import PROJECTIONS
+
+    if name not in PROJECTIONS:
+        print(f"unknown projection {name!r}; one of: {', '.join(PROJECTIONS)}", file=sys.stderr)
+        return 2
+    projection = PROJECTIONS[name].build(settings)
+    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
+        report = deadletter.retry(conn, projection)
+    for event in report.applied:
+        print(f"applied  position={event.position} {event.topic}[{event.partition}]@{event.offset}")
+    for event in report.failed:
+        print(f"parked   position={event.position} {event.topic}[{event.partition}]@{event.offset}"
+              f" attempts={event.attempts}: {event.error}")
+    print(f"{name}: {len(report.applied)} applied, {len(report.failed)} still parked")
+    return 1 if report.failed else 0
 
 
 def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
@@ -210,8 +221,9 @@ def parser() -> argparse.ArgumentParser:
     projector.add_argument("--projection", action="append", help="run only these (repeatable)")
     sub.add_parser("migrate", help="create tables and topics")
     sub.add_parser("seed", help="create the demo organization")
-    projections = sub.add_parser("projections", help="projection status and rebuilds")
-    projections.add_argument("action", choices=["status", "rebuild"])
+    projections = sub.add_parser(
+        "projections", help="projection status, rebuilds and retries of parked events")
+    projections.add_argument("action", choices=["status", "rebuild", "retry"])
     projections.add_argument("name", nargs="?", default="")
     openapi = sub.add_parser("openapi", help="write the OpenAPI document (JSON)")
     openapi.add_argument("--output", "-o", help="file to write (default: standard output)")

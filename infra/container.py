@@ -8,11 +8,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import redis.asyncio as aioredis
 from anyio import to_thread
 from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
+from redis.exceptions import RedisError
 
 from commands.apikeys import ApiKeyCommands
 from commands.denials import DenialLog
@@ -25,6 +27,7 @@ from infra.invalidation import Feed
 from infra.keycache import KeyCache
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
+from infra.replay import SpentRefreshTokens, UsedSignatures
 from infra.sessions import SessionService
 from infra.settings import Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
@@ -65,6 +68,7 @@ class Container:
     sessions: SessionService
     oauth_clients: OAuthClientCommands
     denials: DenialLog
+    signatures: UsedSignatures
     users: UserCommands
     roles: RoleCommands
     feed: Feed = field(default_factory=Feed)
@@ -75,7 +79,8 @@ class Container:
     def build(cls, settings: Settings) -> Container:
         store = EventStore(datastore_from_url(
             settings.database_url, pool_size=settings.db_pool_min,
-            max_overflow=settings.db_pool_max - settings.db_pool_min))
+            max_overflow=settings.db_pool_max - settings.db_pool_min),
+            max_event_bytes=settings.max_event_bytes)
         pool = AsyncConnectionPool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
             open=False, kwargs={"autocommit": True})
@@ -89,23 +94,25 @@ class Container:
         prefix = settings.redis_key_prefix
         tokens = TokenService(ring, settings.jwt_issuer, settings.jwt_audience,
                               settings.jwt_access_ttl_s)
-        deny = DenySet(redis, f"{prefix}revoked", f"{prefix}{DENY_CHANNEL}")
+        deny = DenySet(pool, redis, f"{prefix}{DENY_CHANNEL}",
+                       reload_s=settings.credential_cache_ttl_s)
         return cls(
             settings=settings, store=store, pool=pool, ring=ring, tokens=tokens, deny=deny,
             oauth_clients=OAuthClientCommands(store, settings.api_secret or DEV_API_SECRET,
                                               retries=settings.command_retries),
             sessions=SessionService(redis, tokens, deny, settings.api_secret or DEV_API_SECRET,
                                     prefix, settings.redis_session_ttl,
-                                    settings.jwt_refresh_ttl_s),
+                                    settings.jwt_refresh_ttl_s, SpentRefreshTokens(pool)),
             limiter=RedisLimiter(limiter_redis, prefix=f"{settings.redis_key_prefix}rl"),
-            local_limiter=LocalLimiter(), key_cache=KeyCache(pool), org_cache=OrgCache(pool),
+            local_limiter=LocalLimiter(), key_cache=KeyCache(
+                pool, store, settings.credential_cache_ttl_s), org_cache=OrgCache(pool),
             api_keys=ApiKeyCommands(store, settings.api_secret or DEV_API_SECRET,
                                     retries=settings.command_retries),
             redis=redis,
             kafka_admin=AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers,
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
-            denials=DenialLog(store),
+            denials=DenialLog(store), signatures=UsedSignatures(pool),
             users=UserCommands(store, settings.api_secret or DEV_API_SECRET,
                                settings.encryption_key or DEV_ENCRYPTION_KEY,
                                retries=settings.command_retries),
@@ -132,10 +139,21 @@ class Container:
             asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.deny.follow()),
+            asyncio.create_task(self.prune_signatures()),
             asyncio.create_task(self.follow_ring()),
             asyncio.create_task(self.key_cache.flush_last_used(
                 self.redis, f"{prefix}apikeys.last_used")),
         ]
+
+    async def key_changed(self, key_id: UUID) -> None:
+        """Right after a key's roll or revocation commits: evict it here and tell every other
+        API process, without waiting for the projector (which announces it again later)."""
+        self.key_cache.evict([key_id])
+        try:
+            await self.redis.publish(f"{self.settings.redis_key_prefix}{KEYS_CHANNEL}",
+                                     str(key_id))
+        except RedisError as exc:  # committed already; the others' TTL bounds their cache
+            log.warning("could not announce the change of API key %s: %s", key_id, exc)
 
     async def record_denials(self, every_s: float = 0.25) -> None:
         """Append the queued access.Denied events, one transaction per tick."""
@@ -144,16 +162,34 @@ class Container:
                 await asyncio.sleep(every_s)
                 await self.flush_denials()
         finally:
-            await asyncio.shield(self.flush_denials())
+            # The last word on shutdown: a refused batch gets a few more tries, within the
+            # app's shutdown grace, rather than dying with the process.
+            for _ in range(3):
+                if await asyncio.shield(self.flush_denials()):
+                    break
+                await asyncio.sleep(0.2)
 
-    async def flush_denials(self) -> None:
+    async def flush_denials(self) -> bool:
+        """One batch appended; a refused one is queued again (True when nothing is left)."""
         batch = self.denials.take()
-        if batch:
-            await to_thread.run_sync(self.denials.append, batch)
+        refused = await to_thread.run_sync(self.denials.append, batch) if batch else []
+        if refused:
+            self.denials.requeue(refused)
+        return not refused
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
         await self.refresh_ring()
+        # Before the first request: a process that just started knows every revocation.
+        await self.deny.load()
+
+    async def prune_signatures(self, every_s: float = 60.0) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.signatures.prune()
+            except Exception as exc:  # the next tick tries again; rows only cost space
+                log.warning("could not prune used signatures: %s", exc)
 
     async def refresh_ring(self) -> None:
         """Reload the signing keys (rotating when due) and tell the other processes if a key

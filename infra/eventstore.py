@@ -15,6 +15,7 @@ from psycopg.rows import DictRow
 from domain.envelope import Envelope, decode, encode
 
 EVENTS_TABLE = "chronicle_events"
+DEFAULT_MAX_EVENT_BYTES = 262_144
 
 
 class ConcurrencyError(Exception):
@@ -87,8 +88,12 @@ def datastore_from_url(url: str, *, pool_size: int = 5,
 class EventStore:
     """Append envelopes atomically (optimistic concurrency per stream) and read them back."""
 
-    def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE) -> None:
+    def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE, *,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.datastore = datastore
+        # What the writers (commands/runner.py check_sizes) let through: under the topics'
+        # max.message.bytes (infra/kafka.py), so the relay can publish every event.
+        self.max_event_bytes = max_event_bytes
         self.recorder = ChronicleRecorder(datastore, events_table_name=table)
         self.mapper = MsgspecMapper()
         self.channel = self.recorder.channel_name
@@ -119,6 +124,11 @@ class EventStore:
     def load(self, stream_id: UUID, *, lte: int | None = None) -> list[Envelope]:
         events = self.recorder.select_events(stream_id, lte=lte)
         return [self.mapper.to_envelope(e) for e in events]
+
+    def owner(self, stream_id: UUID) -> UUID | None:
+        """The organization a stream belongs to (its first event's), or None if none."""
+        first = self.recorder.select_events(stream_id, limit=1)
+        return self.mapper.to_envelope(first[0]).organization_id if first else None
 
     def read(self, after: int, limit: int, stop: int | None = None) -> list[Recorded]:
         """Events with position > ``after`` in position order (the notification log)."""

@@ -1,4 +1,13 @@
-"""An in-process cache of API keys for authentication, invalidated by the projector's events."""
+"""An in-process cache of API keys for authentication, invalidated by the command path and the
+projector over Redis, and bounded by a short TTL.
+
+What decides whether a secret authenticates (status, the current and previous hashes, the
+grace period, expiry) is folded from the key's own event stream on every reload, never taken
+from the api_keys read model: a stalled projection must not keep a revoked key alive, nor
+keep a rolled key's new secret out. The read model still supplies what is not about the
+secret (permissions, limits, the role's ceiling, the plan); a key it has not reached yet
+authenticates from its created event, with the plan and role the other read models know.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +20,18 @@ from uuid import UUID
 
 import msgspec
 import redis.asyncio as aioredis
+from anyio import to_thread
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from domain.apikey import decider as key
 from domain.apikey.decider import ApiKey
-from domain.apikey.events import ApiPermission
+from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled, ApiPermission
 from domain.organization.plans import RateLimit, limit_of
 from domain.role.system import SYSTEM_ROLES, is_system
+from infra.eventstore import EventStore
 
-TTL_S = 300.0  # a safety net: invalidation messages normally evict a changed key at once
+TTL_S = 10.0  # a safety net (CREDENTIAL_CACHE_TTL_S): messages evict a changed key at once
 MISS_TTL_S = 5.0
 
 
@@ -58,38 +70,75 @@ SELECT = (
 )
 
 
-def cached_from(row: dict[str, Any]) -> CachedKey:
+def cached_from(row: dict[str, Any], state: ApiKey) -> CachedKey:
+    """``state`` is the key folded from its stream; ``row`` the read model's view of it."""
     override = row.get("organization_rate_limit")
     org_limit = limit_of(row["plan"], msgspec.convert(override, RateLimit) if override else None)
-    state = ApiKey(status=row["status"], organization_id=row["organization_id"],
-                   environment=row["environment"], hashed_key=row["hashed_key"],
-                   previous_hashed_key=row["previous_hashed_key"],
-                   previous_valid_until=row["previous_valid_until"], expires_at=row["expires_at"],
-                   require_signature=row["require_signature"])
     own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else org_limit
     return CachedKey(row["id"], row["organization_id"], state,
                      msgspec.convert(row["permissions"], tuple[ApiPermission, ...]), own,
                      org_limit, row.get("role"), ceiling_of(row))
 
 
+# A key the api_keys read model has not reached yet: what its ApiKeyCreated event cannot say.
+SELECT_UNPROJECTED = (
+    "SELECT coalesce((SELECT plan FROM organizations WHERE id = %(org)s), 'free') AS plan,"
+    " (SELECT rate_limit FROM organizations WHERE id = %(org)s) AS organization_rate_limit,"
+    " r.permissions AS role_permissions, r.status AS role_status"
+    " FROM (SELECT 1) AS one LEFT JOIN roles r"
+    " ON r.id::text = %(role)s AND r.organization_id = %(org)s"
+)
+
+
+def folded(store: EventStore, key_id: UUID) -> tuple[ApiKey, ApiKeyCreated | None]:
+    """The key as its events say it is (a key's stream is a handful of events), and the
+    event that created it."""
+    state, created = key.INITIAL, None
+    for envelope in store.load(key_id):
+        if isinstance(envelope.event, ApiKeyCreated | ApiKeyRolled | ApiKeyRevoked):
+            state = key.evolve(state, envelope.event)
+            created = envelope.event if isinstance(envelope.event, ApiKeyCreated) else created
+    return state, created
+
+
+def unprojected_row(key_id: UUID, created: ApiKeyCreated) -> dict[str, Any]:
+    return {"id": key_id, "organization_id": created.organization_id, "role": created.role,
+            "permissions": msgspec.to_builtins(created.permissions),
+            "rate_limit": msgspec.to_builtins(created.rate_limit) if created.rate_limit else None}
+
+
 class KeyCache:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+    def __init__(self, pool: AsyncConnectionPool, store: EventStore,
+                 ttl_s: float = TTL_S) -> None:
+        self.pool, self.store, self.ttl_s = pool, store, ttl_s
         self.entries: dict[UUID, tuple[CachedKey | None, float]] = {}
         self.last_used: dict[UUID, datetime] = {}
 
     async def get(self, key_id: UUID) -> CachedKey | None:
         found = self.entries.get(key_id)
         now = time.monotonic()
-        if found is not None and now - found[1] < (TTL_S if found[0] else MISS_TTL_S):
+        if found is not None and now - found[1] < (self.ttl_s if found[0] else MISS_TTL_S):
             return found[0]
+        state, created = await to_thread.run_sync(folded, self.store, key_id)
+        entry = None
+        if created is not None:
+            entry = cached_from(await self._row(key_id, created), state)
+        self.entries[key_id] = (entry, now)
+        return entry
+
+    async def _row(self, key_id: UUID, created: ApiKeyCreated) -> dict[str, Any]:
+        """The read model's row; for a key it has not reached yet (a stalled projector), the
+        created event's fields with the plan and role the other read models know."""
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(SELECT, (key_id,))
             row = await cur.fetchone()
-        entry = cached_from(row) if row else None
-        self.entries[key_id] = (entry, now)
-        return entry
+            if row is not None:
+                return row
+            row = unprojected_row(key_id, created)
+            await cur.execute(SELECT_UNPROJECTED,
+                              {"org": created.organization_id, "role": created.role})
+            return {**row, **(await cur.fetchone() or {})}
 
     def evict(self, ids: list[UUID]) -> None:
         for key_id in ids:

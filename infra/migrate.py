@@ -6,10 +6,10 @@ import psycopg
 from psycopg import sql
 
 from commands import idempotency
-from infra import clickhouse, kafka, signing
+from infra import clickhouse, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
 from infra.settings import Settings
-from projections import api_keys, mailer, oauth_clients, organizations, roles, users
+from projections import api_keys, deadletter, mailer, oauth_clients, organizations, roles, users
 from projections.registry import PROJECTIONS
 from projections.rows import READER_ROLE_DDL
 
@@ -17,6 +17,8 @@ BOOKKEEPING = [
     *READER_ROLE_DDL,
     idempotency.DDL,
     signing.DDL,
+    *tokens.DDL,
+    *replay.DDL,
     "CREATE TABLE IF NOT EXISTS relay_checkpoint ("
     " name text PRIMARY KEY, position bigint NOT NULL,"
     " updated_at timestamptz NOT NULL DEFAULT now())",
@@ -25,6 +27,7 @@ BOOKKEEPING = [
     " next_offset bigint NOT NULL DEFAULT 0, caught_up_position bigint NOT NULL DEFAULT 0,"
     " updated_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (projection, topic, partition))",
+    deadletter.DDL,
 ]
 
 

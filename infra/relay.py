@@ -14,9 +14,11 @@ import time
 from dataclasses import dataclass, field
 
 import psycopg
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from infra.eventstore import EventStore, Recorded
+from infra.backoff import Backoff
+from infra.eventstore import EVENTS_TABLE, EventStore, Recorded
+from infra.health import Figures
 from infra.kafka import producer_config
 from infra.settings import Settings
 
@@ -61,72 +63,160 @@ class RelayStats:
     published: int = 0
     failures: int = 0
     last_error: str = ""
+    # The first position of the batch that keeps failing (0 while the relay moves).
+    stuck_at: int = 0
     started: float = field(default_factory=time.monotonic)
+    # When the relay last showed it keeps up: published a batch or found nothing to publish.
+    keeping_up_at: float = field(default_factory=time.monotonic)
 
 
 class Relay:
+    """Publishes in store order; a batch Kafka does not take is retried, never skipped."""
+
     def __init__(self, settings: Settings, store: EventStore) -> None:
         self.settings = settings
         self.store = store
         self.stats = RelayStats()
         self.stopping = threading.Event()
         self.producer = Producer(producer_config(settings))
+        self._backoff = Backoff(0.25, settings.relay_max_backoff_ms / 1000)
+        self._reported = ("", 0)
+        self._narrow_until = 0
 
-    def publish(self, batch: list[Recorded]) -> bool:
-        """Send a batch and wait for every acknowledgement; False if any was not delivered."""
+    def publish(self, batch: list[Recorded]) -> str | None:
+        """Send a batch and wait for every acknowledgement; the first error, or None."""
         errors: list[KafkaError] = []
 
         def delivered(err: KafkaError | None, _msg: Message) -> None:
             if err is not None:
                 errors.append(err)
 
-        for record in batch:
-            e = record.envelope
-            self.producer.produce(
-                self.settings.topic(e.stream_type), key=str(e.stream_id).encode(),
-                value=record.data, headers=headers(record), on_delivery=delivered)
-            self.producer.poll(0)
+        try:
+            for record in batch:
+                e = record.envelope
+                self.producer.produce(
+                    self.settings.topic(e.stream_type), key=str(e.stream_id).encode(),
+                    value=record.data, headers=headers(record), on_delivery=delivered)
+                self.producer.poll(0)
+        except (KafkaException, BufferError) as exc:
+            # Refused before sending (too large for the producer, a full queue): same as a nack.
+            errors.append(exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError)
+                          else KafkaError(KafkaError._FAIL, str(exc)))
         remaining = self.producer.flush(self.settings.kafka_delivery_timeout_ms / 1000 + 5)
-        if errors or remaining:
-            self.stats.failures += 1
-            self.stats.last_error = str(errors[0]) if errors else f"{remaining} undelivered"
-            return False
-        return True
+        if errors:
+            return str(errors[0])
+        return f"{remaining} undelivered" if remaining else None
 
     def step(self, conn: psycopg.Connection) -> int:
-        """Publish one batch after the checkpoint; returns how many events were published."""
-        batch = self.store.read(self.stats.position, self.settings.relay_batch_size)
+        """Publish one batch after the checkpoint; returns how many were published, -1 on failure."""
+        # After a failed batch, go one event at a time until past it: the stuck position is
+        # then exact, and the events after it are not sent again on every retry.
+        narrow = self.stats.position < self._narrow_until
+        batch = self.store.read(self.stats.position, 1 if narrow else self.settings.relay_batch_size)
         if not batch:
+            self._moving()
             return 0
-        if not self.publish(batch):
-            log.warning("kafka did not acknowledge a batch: %s", self.stats.last_error)
+        error = self.publish(batch)
+        if error is not None:
+            self._narrow_until = max(self._narrow_until, batch[-1].position)
+            self._stuck(batch[0].position, error)
             self._reset_producer()
-            return 0
+            return -1
         write_checkpoint(conn, batch[-1].position)
         self.stats.position = batch[-1].position
         self.stats.published += len(batch)
-        self.stats.last_error = ""
+        self._moving()
         return len(batch)
+
+    def _stuck(self, position: int, error: str) -> None:
+        self.stats.failures += 1
+        self.stats.stuck_at, self.stats.last_error = position, error
+        if (error, position) != self._reported:
+            # Loud once per change, not once per retry.
+            log.error("relay stuck at position %d: %s (retrying with backoff, in order)",
+                      position, error)
+            self._reported = (error, position)
+
+    def _moving(self) -> None:
+        if self.stats.stuck_at:
+            log.warning("relay moving again after position %d", self.stats.stuck_at)
+        self.stats.stuck_at, self.stats.last_error = 0, ""
+        self.stats.keeping_up_at = time.monotonic()
+        self._reported = ("", 0)
+        self._backoff.reset()
 
     def _reset_producer(self) -> None:
         # Resend from the checkpoint with a fresh producer: order is kept, duplicates absorbed.
+        self.producer.purge()
         self.producer.flush(0)
         self.producer = Producer(producer_config(self.settings))
-        self.stopping.wait(1.0)
 
     def run(self) -> None:
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn, \
-                psycopg.connect(self.settings.database_url, autocommit=True) as listener:
+        """Sessions until stopped; nothing that Kafka or PostgreSQL does ends the relay."""
+        while not self.stopping.is_set():
+            try:
+                self._session()
+            except Exception as exc:  # an outage is retried, never a crash loop
+                self._stuck(self.stats.position + 1, f"{type(exc).__name__}: {exc}")
+                self.stopping.wait(self._backoff.next())
+        self.producer.flush(10)
+
+    def _session(self) -> None:
+        with psycopg.connect(self.settings.database_url, autocommit=True,
+                             connect_timeout=10) as conn, \
+                psycopg.connect(self.settings.database_url, autocommit=True,
+                                connect_timeout=10) as listener:
             listener.execute(f'LISTEN "{self.store.channel}"')
             self.stats.position = read_checkpoint(conn)
             log.info("relay starting after position %d", self.stats.position)
             while not self.stopping.is_set():
-                if self.step(conn) >= self.settings.relay_batch_size:
+                published = self.step(conn)
+                if published < 0:
+                    self.stopping.wait(self._backoff.next())
+                    continue
+                if published >= self.settings.relay_batch_size:
                     continue
                 timeout = self.settings.relay_poll_interval_ms / 1000
                 for _ in listener.notifies(timeout=timeout, stop_after=1):
                     pass
-            self.producer.flush(10)
 
     def stop(self) -> None:
         self.stopping.set()
+
+
+def read_head(conn: psycopg.Connection) -> dict[str, object]:
+    row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
+    return {"head": int(row[0]) if row and row[0] is not None else 0}
+
+
+class RelayHealth:
+    """503 while the store head is ahead and nothing was published for ``relay_stall_seconds``."""
+
+    def __init__(self, settings: Settings, relay: Relay) -> None:
+        self.stall_s = settings.relay_stall_seconds
+        self.stats = relay.stats
+        self.figures = Figures(settings.database_url, read_head)
+
+    def report(self) -> dict[str, object]:
+        figures = self.figures.get()
+        s = self.stats
+        head = int(str(figures.get("head", 0)))
+        idle = time.monotonic() - s.keeping_up_at
+        stalled = "error" in figures or (head > s.position and idle > self.stall_s)
+        report: dict[str, object] = {
+            "status": "unhealthy" if stalled else "healthy", "position": s.position,
+            "head": head, "lag": max(head - s.position, 0), "lastError": s.last_error}
+        if s.stuck_at:
+            report["stuckAt"] = s.stuck_at
+        if stalled:
+            report["problem"] = figures.get("error") or (
+                f"nothing published for {idle:.0f} s with the store {head - s.position} ahead")
+        return report
+
+    def metrics(self) -> dict[str, float]:
+        head = int(str(self.figures.get().get("head", self.stats.position)))
+        return {"relay_position": self.stats.position, "relay_head": head,
+                "relay_lag": max(head - self.stats.position, 0),
+                "relay_stuck_at": self.stats.stuck_at,
+                "relay_published_total": self.stats.published,
+                "relay_failures_total": self.stats.failures}

@@ -16,7 +16,8 @@ DEMO = CreateOrganization(name="Demo Organization", slug="demo", plan="professio
 
 
 def seed(settings: Settings) -> str:
-    store = EventStore(datastore_from_url(settings.database_url, pool_size=1, max_overflow=0))
+    store = EventStore(datastore_from_url(settings.database_url, pool_size=1, max_overflow=0),
+                       max_event_bytes=settings.max_event_bytes)
     try:
         commands = OrganizationCommands(store)
         ctx = Context(actor=SYSTEM, request_id=f"seed_{uuid.uuid4().hex}")

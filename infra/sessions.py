@@ -5,6 +5,9 @@ A session is one refresh-token family. Each refresh hands out a new refresh toke
 the hashes of spent ones; presenting a spent one again means it was copied, so the whole
 session is revoked (its access tokens too, through the deny set) and the caller gets
 ``refresh_token_reused``. Only HMAC-SHA256(API_SECRET, token) of a refresh token is stored.
+Spent hashes are also recorded in PostgreSQL (infra/replay.py), and revoked sessions in the
+deny set's table, so a Redis that comes back empty or with an older copy of a session
+cannot make a spent or revoked refresh token work again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple
 from uuid import UUID
 
@@ -23,6 +26,7 @@ import msgspec
 import redis.asyncio as aioredis
 
 from domain.apikey.events import ApiPermission
+from infra.replay import SpentRefreshTokens
 from infra.tokens import DenySet, TokenService
 
 REFRESH_FORMAT = re.compile(r"^rt_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$")
@@ -104,6 +108,7 @@ class SessionService:
     prefix: str
     idle_ttl_s: int  # REDIS_SESSION_TTL, capped by the organization's sessionTimeout
     absolute_ttl_s: int  # JWT_REFRESH_TTL_S: no refresh extends a session past this
+    spent: SpentRefreshTokens  # the durable record of rotated-away refresh tokens
 
     def _key(self, sid: str, part: str = "") -> str:
         return f"{self.prefix}session:{sid}{part}"
@@ -156,7 +161,9 @@ class SessionService:
             raise RefreshRefused("refresh_token_invalid")
         sid = match.group(1)
         session = await self.get(sid)
-        if session is None or not session.is_active:
+        # The deny set outlives Redis: a session revoked before Redis lost (or rolled back)
+        # its data stays revoked.
+        if session is None or not session.is_active or f"sid:{sid}" in self.deny:
             raise RefreshRefused("refresh_token_invalid")
         idle = self.ttl_for(session_timeout_s)
         ends = min(now + timedelta(seconds=idle),
@@ -164,10 +171,13 @@ class SessionService:
         ttl_ms = int((ends - now).total_seconds() * 1000)
         if ttl_ms <= 0:
             raise RefreshRefused("refresh_token_invalid")
-        fresh = f"rt_{sid}_{secrets.token_urlsafe(32)}"
+        fresh, hashed = f"rt_{sid}_{secrets.token_urlsafe(32)}", hash_refresh(self.secret, presented)
         outcome = await self.redis.eval(
             _ROTATE, 2, self._key(sid, ":refresh"), self._key(sid, ":spent"),
-            hash_refresh(self.secret, presented), hash_refresh(self.secret, fresh), str(ttl_ms))
+            hashed, hash_refresh(self.secret, fresh), str(ttl_ms))
+        if outcome == 1 and not await self.spent.spend(
+                hashed, sid, session.created_at + timedelta(seconds=self.absolute_ttl_s)):
+            outcome = 2  # Redis forgot it was spent; PostgreSQL did not
         if outcome == 2:
             await self.revoke(session)
             raise RefreshRefused("refresh_token_reused")
@@ -178,14 +188,18 @@ class SessionService:
         return self._tokens(session, fresh, now)
 
     async def revoke(self, session: Session) -> None:
-        """End the session: no more refreshes, and its access tokens are refused everywhere."""
+        """End the session: no more refreshes, and its access tokens are refused everywhere.
+        The durable revocation comes first, so a Redis failure here cannot undo it."""
+        # Kept while any of its access tokens, or the session record itself (were Redis to
+        # come back with an older copy), could still be presented.
+        lifetime = max(session.expires_at - datetime.now(UTC),
+                       timedelta(seconds=self.tokens.access_ttl_s))
+        await self.deny.revoke([f"sid:{session.id}"], lifetime)
         ended = msgspec.structs.replace(session, is_active=False)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._key(session.id, ":refresh"))
             pipe.set(self._key(session.id), msgspec.json.encode(ended), keepttl=True, xx=True)
             await pipe.execute()
-        await self.deny.revoke([f"sid:{session.id}"],
-                               timedelta(seconds=self.tokens.access_ttl_s))
 
     async def list(self, *, user_id: UUID | None = None,
                    organization_id: UUID | None = None) -> list[Session]:

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # scheme://host[:port], as browsers send it in Origin (no path, no trailing slash).
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
 
+EVENT_HEADROOM = 16_384  # a Kafka record's key, headers and framing, beside the event
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Env = Literal["development", "test", "staging", "production"]
 
@@ -49,6 +50,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_refresh_ttl_s: int = 2_592_000
     jwt_key_rotation_days: int = 30
     redis_session_ttl: int = 3600
+    # How stale an in-process credential cache (API keys) may get when an invalidation
+    # message is lost: the command path and the projector both publish every change.
+    credential_cache_ttl_s: int = 10
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_user: str = ""
@@ -59,6 +63,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1_048_576
     max_header_bytes: int = 16_384
     max_json_depth: int = 32
+    # The largest event a command may append (its encoded envelope); well under the topics'
+    # max.message.bytes (KAFKA_MAX_MESSAGE_BYTES), so the relay can publish every event.
+    max_event_bytes: int = 262_144
+    kafka_max_message_bytes: int = 1_048_576
     cors_origins: str = ""
     behind_tls_proxy: bool = False
     # Peers (IPs or CIDR ranges) whose X-Forwarded-For / X-Forwarded-Proto are believed.
@@ -75,6 +83,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_port: int = 8092
     projector_batch_size: int = 500
     projector_instance: str = "0"
+    # A failing batch is retried this many times (backoff doubling from the first delay up to
+    # the cap) before its events are applied one by one and the failing one is parked.
+    projector_max_retries: int = 5
+    projector_retry_backoff_ms: int = 200
+    projector_max_backoff_ms: int = 10000
+    # Health answers 503 when a projection has lag and has applied nothing for this long.
+    projector_stall_seconds: float = 30.0
+    # How long an idle runner blocks on the broker before looking at the relay position again.
+    projector_idle_poll_ms: int = 1000
+    relay_stall_seconds: float = 30.0
+    relay_max_backoff_ms: int = 10000
+    # An event that waited this long for the relay or a projection means the pipeline is stalled.
+    pipeline_stall_seconds: float = 30.0
     enable_rate_limiting: bool = True
     rate_limit_failure_mode: Literal["open", "closed"] = "open"
     rate_limit_redis_timeout_ms: int = 250
@@ -132,6 +153,7 @@ ENV_NAMES: dict[str, str] = {
     "JWT_REFRESH_TTL_S": "jwt_refresh_ttl_s",
     "JWT_KEY_ROTATION_DAYS": "jwt_key_rotation_days",
     "REDIS_SESSION_TTL": "redis_session_ttl",
+    "CREDENTIAL_CACHE_TTL_S": "credential_cache_ttl_s",
     "SMTP_HOST": "smtp_host",
     "SMTP_PORT": "smtp_port",
     "SMTP_USER": "smtp_user",
@@ -142,6 +164,8 @@ ENV_NAMES: dict[str, str] = {
     "MAX_BODY_BYTES": "max_body_bytes",
     "MAX_HEADER_BYTES": "max_header_bytes",
     "MAX_JSON_DEPTH": "max_json_depth",
+    "MAX_EVENT_BYTES": "max_event_bytes",
+    "KAFKA_MAX_MESSAGE_BYTES": "kafka_max_message_bytes",
     "CORS_ORIGINS": "cors_origins",
     "BEHIND_TLS_PROXY": "behind_tls_proxy",
     "TRUSTED_PROXIES": "trusted_proxies",
@@ -156,6 +180,14 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_PORT": "projector_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
     "PROJECTOR_INSTANCE": "projector_instance",
+    "PROJECTOR_MAX_RETRIES": "projector_max_retries",
+    "PROJECTOR_RETRY_BACKOFF_MS": "projector_retry_backoff_ms",
+    "PROJECTOR_MAX_BACKOFF_MS": "projector_max_backoff_ms",
+    "PROJECTOR_STALL_SECONDS": "projector_stall_seconds",
+    "PROJECTOR_IDLE_POLL_MS": "projector_idle_poll_ms",
+    "RELAY_STALL_SECONDS": "relay_stall_seconds",
+    "RELAY_MAX_BACKOFF_MS": "relay_max_backoff_ms",
+    "PIPELINE_STALL_SECONDS": "pipeline_stall_seconds",
     "ENABLE_RATE_LIMITING": "enable_rate_limiting",
     "RATE_LIMIT_FAILURE_MODE": "rate_limit_failure_mode",
     "RATE_LIMIT_REDIS_TIMEOUT_MS": "rate_limit_redis_timeout_ms",
@@ -172,12 +204,16 @@ ENV_NAMES: dict[str, str] = {
 
 _POSITIVE = {
     "jwt_access_ttl_s", "jwt_refresh_ttl_s", "jwt_key_rotation_days", "redis_session_ttl",
+    "credential_cache_ttl_s",
     "port", "api_workers", "kafka_delivery_timeout_ms", "db_pool_min", "db_pool_max",
     "kafka_partitions", "max_body_bytes", "max_header_bytes", "max_json_depth",
+    "max_event_bytes", "kafka_max_message_bytes",
     "rate_limit_redis_timeout_ms", "rate_limit_per_second",
     "rate_limit_burst", "rate_limit_per_minute", "rate_limit_per_hour", "rate_limit_per_day",
     "relay_batch_size", "relay_poll_interval_ms", "projector_batch_size", "command_retries",
-    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute",
+    "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute", "pipeline_stall_seconds",
+    "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
+    "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
 }
 
 
@@ -205,6 +241,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         path = getattr(settings, name)
         if path and not os.path.isfile(path):
             raise SettingsError(f"{_env_name(name)}: no such file {path!r}")
+    if settings.max_event_bytes + EVENT_HEADROOM > settings.kafka_max_message_bytes:
+        raise SettingsError(
+            f"MAX_EVENT_BYTES must stay at least {EVENT_HEADROOM} bytes under "
+            "KAFKA_MAX_MESSAGE_BYTES (the key and headers travel with the event)")
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
     try:

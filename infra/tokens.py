@@ -1,20 +1,23 @@
 """Access tokens: RS256 JWTs signed with the key ring, verified locally, and the in-memory set
-of revoked sessions and token ids that API processes learn over Redis pub/sub."""
+of revoked sessions and token ids: recorded in PostgreSQL, pushed to every API process over
+Redis pub/sub, and reloaded from PostgreSQL (never from Redis, which may restart empty)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 import jwt
 import msgspec
 import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+from redis.exceptions import RedisError
 
 from domain.apikey.events import Action, ApiPermission
 from infra.signing import KeyRing
@@ -24,6 +27,11 @@ MAX_TOKEN_CHARS = 8192
 DENY_CHANNEL = "revocations"
 PrincipalKind = Literal["user", "oauth_client"]
 ACTIONS: tuple[Action, ...] = ("create", "read", "update", "delete")
+DDL = [
+    "CREATE TABLE IF NOT EXISTS revocations (item text PRIMARY KEY, until timestamptz NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS revocations_until_idx ON revocations (until)",
+]
+log = logging.getLogger("chronicle.tokens")
 
 
 class TokenError(Exception):
@@ -134,42 +142,64 @@ class TokenService:
 
 @dataclass
 class DenySet:
-    """Revoked session ids and token ids, in memory. Redis holds them in a sorted set scored by
-    when they stop mattering (the longest a token they could cover lives); every revocation is
-    also published, so every API process adds it at once."""
+    """Revoked session ids and token ids, in memory.
 
+    The durable record is PostgreSQL's ``revocations`` table, each row kept until no token
+    it covers can still be valid, and written before anything else: neither Redis restarting
+    empty nor a lost message brings a revoked token back. Each revocation is also published,
+    so every API process adds it at once; each reloads the whole set from the table every
+    ``reload_s`` (and after its feed was lost), which bounds what a lost message costs.
+    """
+
+    pool: AsyncConnectionPool
     redis: aioredis.Redis
-    key: str  # the sorted set
     channel: str
+    reload_s: float = 10.0
     denied: set[str] = field(default_factory=set)
+    added: set[str] = field(default_factory=set)  # learnt while a reload was in flight
     stale: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __contains__(self, item: str) -> bool:
         return item in self.denied
 
+    def _add(self, items: list[str]) -> None:
+        self.denied.update(items)
+        self.added.update(items)
+
     def on_message(self, data: str) -> None:
-        self.denied.update(part for part in data.split(",") if part)
+        self._add([part for part in data.split(",") if part])
 
     def reset(self) -> None:
         self.stale.set()
 
     async def load(self) -> None:
-        now = time.time()
-        await self.redis.zremrangebyscore(self.key, "-inf", now)
-        members = await self.redis.zrangebyscore(self.key, now, "+inf")
-        self.denied = {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+        self.added = set()
+        async with self.pool.connection() as conn:
+            await conn.execute("DELETE FROM revocations WHERE until < now()")
+            cur = await conn.execute("SELECT item FROM revocations")
+            rows = await cur.fetchall()
+        self.denied = {row[0] for row in rows} | self.added
 
     async def revoke(self, items: list[str], lifetime: timedelta) -> None:
-        until = time.time() + lifetime.total_seconds() + LEEWAY_S
-        self.denied.update(items)
-        await self.redis.zadd(self.key, dict.fromkeys(items, until))
-        await self.redis.publish(self.channel, ",".join(items))
+        until = datetime.now(UTC) + lifetime + timedelta(seconds=LEEWAY_S)
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO revocations (item, until) SELECT unnest(%s::text[]), %s"
+                " ON CONFLICT (item) DO UPDATE"
+                " SET until = greatest(revocations.until, excluded.until)", (items, until))
+        self._add(items)
+        try:
+            await self.redis.publish(self.channel, ",".join(items))
+        except RedisError as exc:  # recorded already: the others reload it within reload_s
+            log.warning("could not publish a revocation: %s", exc)
 
-    async def follow(self, every_s: float = 60.0) -> None:
-        """Reload the whole set after a lost feed (a message may be missed) and every minute."""
+    async def follow(self) -> None:
+        """Reload the whole set every ``reload_s``, and at once after a lost feed."""
         while True:
-            with contextlib.suppress(Exception):
-                await self.load()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stale.wait(), every_s)
+                await asyncio.wait_for(self.stale.wait(), self.reload_s)
             self.stale.clear()
+            try:
+                await self.load()
+            except Exception as exc:  # keep the set we have; the next tick tries again
+                log.warning("could not reload the revocations: %s", exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -55,3 +56,49 @@ async def wait_for(pool: AsyncConnectionPool, projection: str, position: int,
             return False
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+# Per stage (the relay, then each projection): its position, the store head, and how long the
+# first event after its position has been waiting (NULL when nothing is waiting). The wait is
+# measured from the event's occurred_at, so a stage that was idle for hours is not "stalled" the
+# moment a new event arrives.
+PIPELINE = f"""
+WITH stage AS (
+    SELECT 'relay' AS name,
+           coalesce((SELECT position FROM relay_checkpoint WHERE name = 'kafka'), 0) AS position
+    UNION ALL
+    SELECT projection, min(caught_up_position) FROM projection_partitions GROUP BY projection
+)
+SELECT stage.name, stage.position, top.head,
+       (SELECT extract(epoch FROM now() - (convert_from(e.state, 'UTF8')::jsonb
+                                            ->> 'occurred_at')::timestamptz)
+          FROM {EVENTS_TABLE} e WHERE e.notification_id > stage.position
+         ORDER BY e.notification_id LIMIT 1) AS waiting
+  FROM stage, (SELECT coalesce(max(notification_id), 0) AS head FROM {EVENTS_TABLE}) AS top
+"""
+
+
+class Stage(NamedTuple):
+    name: str
+    position: int
+    head: int
+    waiting_s: float  # how long the oldest event this stage has not passed has waited; 0: none
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+def _stages(rows: list[tuple[Any, ...]]) -> list[Stage]:
+    return [Stage(str(name), int(pos), int(top), max(float(waiting or 0), 0.0))
+            for name, pos, top, waiting in rows]
+
+
+def pipeline(conn: psycopg.Connection) -> list[Stage]:
+    return _stages(conn.execute(PIPELINE).fetchall())
+
+
+async def pipeline_async(pool: AsyncConnectionPool) -> list[Stage]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(PIPELINE)
+        return _stages(await cur.fetchall())

@@ -54,8 +54,7 @@ def read_topic(bootstrap: str, topic: str, partitions: int) -> list[tuple[bytes,
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
-                         "enable.auto.commit": False, "enable.partition.eof": True,
-                         "receive.message.max.bytes": 1_000_000_000})
+                         "enable.auto.commit": False, "enable.partition.eof": True})
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
     out: list[tuple[bytes, bytes, dict[str, bytes]]] = []
     at_end: set[int] = set()

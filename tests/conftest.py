@@ -24,6 +24,7 @@ import psycopg
 import pytest
 
 from infra.eventstore import EventStore, datastore_from_url
+from infra.local.kafka import Broker
 from infra.settings import ROOT, Settings, load_settings
 
 ADMIN_TOKEN = "test-operator-token"
@@ -186,6 +187,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def private_broker(settings: Settings, home: Path) -> Broker:
+    """An Apache Kafka broker of a test's own, on free ports (the jars are var/kafka/lib's)."""
+    return Broker(home / "kafka", "127.0.0.1", free_port(), free_port(),
+                  lib=Path(settings.data_dir) / "kafka" / "lib")
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.05,

@@ -18,11 +18,11 @@ from domain.apikey.events import (
     Environment,
 )
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
-from domain.organization.plans import RateLimit
+from domain.limits import MAX_GRACE_SECONDS, MAX_NAME, MAX_REASON, check_permissions
+from domain.organization.plans import RateLimit, check_rate_limit
 
 Status = Literal["absent", "active", "revoked"]
-MAX_GRACE = timedelta(days=7)
-MAX_PERMISSIONS = 50
+MAX_GRACE = timedelta(seconds=MAX_GRACE_SECONDS)
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,19 +98,19 @@ def decide(command: ApiKeyCommand, state: ApiKey) -> list[ApiKeyEvent]:
                                  previous_valid_until=command.now + command.grace)]
         case RevokeApiKey(reason=reason):
             _require_active(state)
-            return [ApiKeyRevoked(reason=reason[:1000])]
+            return [ApiKeyRevoked(reason=reason[:MAX_REASON])]
         case _:
             assert_never(command)
 
 
 def _created(command: CreateApiKey) -> ApiKeyCreated:
     name = command.name.strip()
-    if not name or len(name) > 255:
-        raise InvalidValue("name must be 1-255 characters", field="name",
+    if not name or len(name) > MAX_NAME:
+        raise InvalidValue(f"name must be 1-{MAX_NAME} characters", field="name",
                            code="api_key_name_invalid")
-    if len(command.permissions) > MAX_PERMISSIONS:
-        raise InvalidValue(f"at most {MAX_PERMISSIONS} permissions", field="permissions",
-                           code="api_key_too_many_permissions", params={"max": MAX_PERMISSIONS})
+    check_permissions(command.permissions, "api_key_too_many_permissions")
+    if command.rate_limit is not None:
+        check_rate_limit(command.rate_limit, "rateLimit")
     if command.expires_at is not None and command.expires_at <= command.now:
         raise InvalidValue("expiresAt must be in the future", field="expiresAt",
                            code="api_key_expiry_in_past")

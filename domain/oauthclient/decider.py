@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
+from domain.limits import MAX_NAME, MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient.events import (
     GrantType,
     OAuthClientDeleted,
@@ -22,7 +23,6 @@ from domain.oauthclient.events import (
 Status = Literal["absent", "active", "deleted"]
 ACTIONS = ("create", "read", "update", "delete")
 LOCALHOSTS = ("localhost", "127.0.0.1", "::1")
-MAX_URIS, MAX_SCOPES = 10, 50
 
 
 class OAuthClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,8 +119,8 @@ def decide(command: OAuthClientCommand, state: OAuthClient) -> list[OAuthClientE
 
 def _name(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 255:
-        raise InvalidValue("name must be 1-255 characters", field="name",
+    if not name or len(name) > MAX_NAME:
+        raise InvalidValue(f"name must be 1-{MAX_NAME} characters", field="name",
                            code="oauth_client_name_invalid")
     return name
 
@@ -131,7 +131,7 @@ def valid_redirect_uri(uri: str) -> bool:
         parts = urlsplit(uri)
     except ValueError:
         return False
-    if parts.fragment or not parts.netloc or len(uri) > 2000:
+    if parts.fragment or not parts.netloc or len(uri) > MAX_URI:
         return False
     return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCALHOSTS)
 
@@ -153,7 +153,7 @@ def _uris(uris: tuple[str, ...], grants: tuple[GrantType, ...]) -> tuple[str, ..
 
 def valid_scope(scope: str) -> bool:
     resource, _, action = scope.partition(":")
-    return bool(resource) and action in ACTIONS and " " not in scope and len(scope) <= 100
+    return bool(resource) and action in ACTIONS and " " not in scope and len(scope) <= MAX_SCOPE
 
 
 def _scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:

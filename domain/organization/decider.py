@@ -5,10 +5,21 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Literal, assert_never
+from urllib.parse import urlsplit
 
 import msgspec
 
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
+from domain.limits import (
+    MAX_CIDR,
+    MAX_LIST_ITEMS,
+    MAX_NAME,
+    MAX_ORIGIN,
+    MAX_REASON,
+    MAX_RETENTION_DAYS,
+    MAX_SESSION_MINUTES,
+    MAX_TIMEZONE,
+)
 from domain.organization.commands import (
     ChangePlan,
     CreateOrganization,
@@ -34,17 +45,16 @@ from domain.organization.events import (
     Plan,
     RateLimit,
 )
+from domain.organization.plans import check_rate_limit
 
 Status = Literal["absent", "active", "suspended", "deleted"]
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
-MAX_NAME = 255
-MAX_REASON = 1000
-MAX_LIST_ITEMS = 100
-MAX_SESSION_MINUTES = 60 * 24 * 30
-MAX_RETENTION_DAYS = 3650
-MAX_RATE = 10**12  # within a bigint, and far above any machine's request rate
-MIN_RATE = 0.001  # one request per ~17 minutes
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+ORIGIN_HOST = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}$|^[0-9a-f:.]+$")  # a DNS name or an IP
+# The shape of an IANA zone name; whether the zone exists is the API's check (the tz database is
+# a file, and the domain reads none).
+TIMEZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$")
 
 
 class Organization(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,7 +135,7 @@ def decide(command: OrganizationCommand, state: Organization) -> list[Organizati
         case SetRateLimit(rate_limit=rate_limit):
             _require_live(state)
             if rate_limit is not None:
-                _valid_rate_limit(rate_limit)
+                check_rate_limit(rate_limit, "rateLimit")
             return [] if rate_limit == state.rate_limit else [OrganizationRateLimitChanged(
                 rate_limit=rate_limit, previous_rate_limit=state.rate_limit)]
         case _:
@@ -137,18 +147,6 @@ def _require_live(state: Organization) -> None:
         raise NotFound("organization not found", code="organization_not_found")
     if state.status == "deleted":
         raise InvalidState("organization has been deleted", code="organization_deleted")
-
-
-def _valid_rate_limit(limit: RateLimit) -> None:
-    """Every limit positive and bounded: a zero would refuse every request, and a rate so
-    small that its refill time overflows would make the limiter's answers meaningless."""
-    for field in msgspec.structs.fields(limit):
-        value = getattr(limit, field.name)
-        least = MIN_RATE if field.name == "requests_per_second" else 1
-        if not least <= value <= MAX_RATE:
-            raise InvalidValue(f"rateLimit.{field.encode_name} must be positive",
-                               field=f"rateLimit.{field.encode_name}", code="rate_limit_invalid",
-                               params={"field": field.encode_name})
 
 
 def _valid_name(name: str) -> str:
@@ -175,6 +173,8 @@ def _valid_settings(settings: OrganizationSettings) -> OrganizationSettings:
                            code="ip_whitelist_too_many")
     for i, cidr in enumerate(settings.ip_whitelist):
         try:
+            if len(cidr) > MAX_CIDR:
+                raise ValueError(cidr)
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise InvalidValue(f"{cidr!r} is not an IP address or CIDR range",
@@ -183,6 +183,11 @@ def _valid_settings(settings: OrganizationSettings) -> OrganizationSettings:
     if len(settings.security.allowed_origins) > MAX_LIST_ITEMS:
         raise InvalidValue("too many allowedOrigins", field="settings.security.allowedOrigins",
                            code="allowed_origins_too_many")
+    for i, origin in enumerate(settings.security.allowed_origins):
+        if not valid_origin(origin):
+            raise InvalidValue(f"{origin[:100]!r} is not an origin like https://app.example.com",
+                               field=f"settings.security.allowedOrigins[{i}]",
+                               code="allowed_origin_invalid", params={"value": origin[:100]})
     if not 1 <= settings.security.session_timeout <= MAX_SESSION_MINUTES:
         raise InvalidValue(f"sessionTimeout must be between 1 and {MAX_SESSION_MINUTES} minutes",
                            field="settings.security.sessionTimeout",
@@ -195,7 +200,23 @@ def _valid_settings(settings: OrganizationSettings) -> OrganizationSettings:
                 f"dataRetention.{part} must be between 1 and {MAX_RETENTION_DAYS} days",
                 field=f"settings.dataRetention.{part}", code="data_retention_out_of_range",
                 params={"part": part, "min": 1, "max": MAX_RETENTION_DAYS})
-    if not settings.timezone or len(settings.timezone) > 64:
+    if not TIMEZONE_NAME.fullmatch(settings.timezone) or len(settings.timezone) > MAX_TIMEZONE:
         raise InvalidValue("timezone must be an IANA zone name", field="settings.timezone",
                            code="timezone_invalid")
     return settings
+
+
+def valid_origin(origin: str) -> bool:
+    """An origin as browsers send it: http(s), a host, an optional port; nothing else."""
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    # Rebuilt from its parts it must read the same: no path, query, fragment or userinfo.
+    host = parts.hostname or ""
+    rebuilt = (f"{parts.scheme}://{f'[{host}]' if ':' in host else host}"
+               + (f":{port}" if port is not None else ""))
+    return (len(origin) <= MAX_ORIGIN and parts.scheme in ("http", "https")
+            and origin == rebuilt and port != 0
+            and ORIGIN_HOST.fullmatch(host) is not None)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import msgspec
+
+from domain.errors import InvalidValue
 from domain.organization.events import Plan, RateLimit
 
-__all__ = ["PLAN_LIMITS", "RateLimit", "limit_of"]
+__all__ = ["MAX_RATE", "PLAN_LIMITS", "RateLimit", "check_rate_limit", "limit_of"]
+
+MAX_RATE = 1_000_000_000  # positive, and small enough for every store's 64-bit integers
 
 
 PLAN_LIMITS: dict[Plan, RateLimit] = {
@@ -19,6 +24,16 @@ PLAN_LIMITS: dict[Plan, RateLimit] = {
                             requests_per_minute=30_000, requests_per_hour=1_000_000,
                             requests_per_day=10_000_000),
 }
+
+
+def check_rate_limit(limit: RateLimit, field: str) -> None:
+    """Every window's quota is positive and bounded (a zero or negative one is no limit at all)."""
+    for f in msgspec.structs.fields(limit):
+        if not 0 < getattr(limit, f.name) <= MAX_RATE:
+            where = f"{field}.{f.encode_name}"
+            raise InvalidValue(f"{where} must be between 1 and {MAX_RATE}", field=where,
+                               code="rate_limit_out_of_range",
+                               params={"field": where, "max": MAX_RATE})
 
 
 def limit_of(plan: str, override: RateLimit | None) -> RateLimit:

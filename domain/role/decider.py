@@ -9,11 +9,11 @@ import msgspec
 
 from domain.apikey.events import ApiPermission
 from domain.errors import AlreadyExists, InvalidValue, NotFound
+from domain.limits import MAX_DESCRIPTION, MAX_ROLE_NAME, check_permissions
 from domain.role.events import RoleCreated, RoleDeleted, RoleEvent, RoleUpdated
 from domain.role.system import is_system
 
 Status = Literal["absent", "active", "deleted"]
-MAX_NAME, MAX_DESCRIPTION, MAX_PERMISSIONS = 100, 1000, 50
 
 
 class Role(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,9 +90,9 @@ def decide(command: RoleCommand, state: Role) -> list[RoleEvent]:
 
 def _name(raw: str) -> str:
     name = raw.strip()
-    if not name or len(name) > MAX_NAME:
-        raise InvalidValue(f"role name must be 1-{MAX_NAME} characters", field="name",
-                           code="role_name_invalid", params={"max": MAX_NAME})
+    if not name or len(name) > MAX_ROLE_NAME:
+        raise InvalidValue(f"role name must be 1-{MAX_ROLE_NAME} characters", field="name",
+                           code="role_name_invalid", params={"max": MAX_ROLE_NAME})
     if is_system(name.lower()):
         raise InvalidValue(f"{name!r} is a system role's name", field="name",
                            code="role_name_reserved", params={"name": name})
@@ -108,9 +108,7 @@ def _description(raw: str) -> str:
 
 
 def _permissions(permissions: tuple[ApiPermission, ...]) -> tuple[ApiPermission, ...]:
-    if len(permissions) > MAX_PERMISSIONS:
-        raise InvalidValue(f"at most {MAX_PERMISSIONS} permissions", field="permissions",
-                           code="role_too_many_permissions", params={"max": MAX_PERMISSIONS})
+    check_permissions(permissions, "role_too_many_permissions")
     return permissions
 
 

@@ -10,11 +10,17 @@ import msgspec
 
 from domain.apikey.events import ApiPermission
 from domain.errors import InvalidValue
+from domain.limits import (
+    MAX_AVATAR,
+    MAX_EMAIL,
+    MAX_METADATA_BYTES,
+    MAX_NAME,
+    MAX_REASON,
+    check_permissions,
+)
 from domain.role.system import is_system
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL, MAX_NAME, MAX_AVATAR, MAX_METADATA_BYTES = 254, 255, 2048, 16_384
-MAX_PERMISSIONS, MAX_REASON = 50, 1000
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
 
 
@@ -35,7 +41,7 @@ def name(raw: str, field: str) -> str:
 
 def avatar(raw: str) -> str:
     if raw and (len(raw) > MAX_AVATAR or not raw.startswith(("https://", "http://"))):
-        raise InvalidValue("avatar must be an http(s) URL of at most 2048 characters",
+        raise InvalidValue(f"avatar must be an http(s) URL of at most {MAX_AVATAR} characters",
                            field="avatar", code="avatar_invalid")
     return raw
 
@@ -59,9 +65,7 @@ def role(raw: str) -> str:
 
 
 def permissions(raw: tuple[ApiPermission, ...]) -> tuple[ApiPermission, ...]:
-    if len(raw) > MAX_PERMISSIONS:
-        raise InvalidValue(f"at most {MAX_PERMISSIONS} permissions", field="permissions",
-                           code="user_too_many_permissions", params={"max": MAX_PERMISSIONS})
+    check_permissions(raw, "user_too_many_permissions")
     return raw
 
 

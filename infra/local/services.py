@@ -42,6 +42,7 @@ from infra.local.common import (
     terminate,
     wait_until,
 )
+from infra.local.kafka import Broker
 from infra.settings import Settings, SettingsError, load_settings
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -184,10 +185,12 @@ class Redis(Service):
     def launch(self) -> Alive:
         # Not --daemonize: a detached child we can watch fails fast when it cannot bind.
         self.home.mkdir(parents=True, exist_ok=True)
-        self.process = process = detach(["redis-server", "--port", str(self.port), "--bind", self.host,
-                          "--dir", str(self.home), "--daemonize", "no",
-                          "--pidfile", str(self.home / "redis.pid"), "--logfile", str(self.log),
-                          "--save", "", "--appendonly", "no"], self.log, self.home)
+        # AOF on: sessions, used refresh tokens and the deny set survive a restart of Redis.
+        args = ["redis-server", "--port", str(self.port), "--bind", self.host,
+                "--dir", str(self.home), "--daemonize", "no",
+                "--pidfile", str(self.home / "redis.pid"), "--logfile", str(self.log),
+                "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
+        self.process = process = detach(args, self.log, self.home)
         return lambda: process.poll() is None
 
     def halt(self) -> None:
@@ -202,27 +205,25 @@ class Redis(Service):
 
 
 class Kafka(Service):
-    """The Kafka-protocol broker from noida-db; ``noida-db up`` daemonizes and waits for it."""
+    """Apache Kafka from Maven Central, one KRaft node (infra/local/kafka.py); controller on port + 1."""
 
     name = "kafka"
 
     def __init__(self, settings: Settings, layout: Layout) -> None:
         first = settings.kafka_bootstrap_servers.split(",")[0].strip()
         self.host, self.port = host_port(first, 9092)
-        self.home = layout.var / "kafka"
-        self.log = self.home / "noida.log"
+        self.broker = Broker(layout.var / "kafka", self.host, self.port, self.port + 1)
+        self.log = self.broker.log
 
     def launch(self) -> Alive:
-        self.home.mkdir(parents=True, exist_ok=True)
-        run([str(VENV_BIN / "noida-db"), "up", "--data-dir", str(self.home), "--only", "kafka",
-             "--host", self.host, "--kafka-port", str(self.port)], self.log)
-        return None
+        process = self.broker.start()
+        return lambda: process.poll() is None
 
     def halt(self) -> None:
-        run([str(VENV_BIN / "noida-db"), "down", "--data-dir", str(self.home)], self.log)
+        self.broker.stop()
 
     def answers(self) -> bool:
-        return kafka_answers(self.host, self.port)
+        return kafka_answers(self.host, self.port) and self.broker.ready()
 
 
 class ClickHouse(Service):

@@ -229,9 +229,12 @@ def test_projection_lag_is_head_minus_checkpoint_and_drains_to_zero(
 
 
 def test_readiness_reports_every_dependency(client: TestClient[Any]) -> None:
+    from projections.registry import PROJECTIONS
+
     body = client.get("/health/ready").json()
     assert body["status"] == "healthy"
-    assert set(body["details"]) == {"database", "redis", "kafka", "clickhouse"}
+    assert set(body["details"]) == {"database", "redis", "kafka", "clickhouse", "pipeline"}
+    assert {s["name"] for s in body["pipeline"]} == {"relay", *PROJECTIONS}
     assert all(d["status"] == "healthy" for d in body["details"].values())
     assert body["uptime"] >= 0
     assert body["version"]

@@ -73,12 +73,13 @@ def test_a_tenant_cannot_set_its_own_rate_limit_and_nothing_is_written(
     assert [e["type"] for e in history][before["version"]:] == ["organization.Renamed"]
 
 
-def test_an_override_with_a_limit_that_is_not_positive_is_refused_with_422(
+def test_an_override_with_a_limit_out_of_range_is_refused_with_422_and_nothing_written(
         client: TestClient[Any]) -> None:
     org = new_org(client)
-    for field, value in (("requestsPerSecond", 0), ("burstLimit", -1)):
+    for field, value in (("requestsPerSecond", 0), ("burstLimit", -1),
+                         ("requestsPerDay", 10**10)):
         response = client.patch(f"/v1/organizations/{org['id']}",
                                 json={"rateLimit": {**ROOMY, field: value}})
         assert response.status_code == 422, response.text
-        assert response.json()["error"]["reason"] == "rate_limit_invalid"
+        assert response.json()["error"]["reason"] == "validation_failed"
     assert client.get(f"/v1/organizations/{org['id']}").json()["version"] == 1

@@ -172,7 +172,7 @@ def test_a_revoked_session_is_refused_by_another_api_process_at_once(
     path = f"/v1/organizations/{org['id']}"
     assert second_process.get(path, headers=bearer(tokens.access_token)).status_code == 200
     assert client.post("/v1/auth/logout", headers=bearer(tokens.access_token)).status_code == 200
-    # Well within the deny set's periodic reload (60 s): the pub/sub message did it.
+    # Well within the deny set's periodic reload (CREDENTIAL_CACHE_TTL_S, 10 s): pub/sub did it.
     wait_until(lambda: second_process.get(path, headers=bearer(tokens.access_token)
                                           ).status_code == 401, timeout=5,
                message="the second process to learn of the revocation")

@@ -1,4 +1,4 @@
-"""HMAC request signing for API keys, on the real services (Redis remembers signatures)."""
+"""HMAC request signing for API keys, on the real services (PostgreSQL remembers signatures)."""
 
 from __future__ import annotations
 

@@ -4,12 +4,15 @@ until it is given a case below."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
+from infra.eventstore import EventStore
+from tests.conftest import wait_until
 from tests.integration.test_api_keys import ALL, issue, new_org
 from tests.integration.test_sessions import start_session
 
@@ -118,8 +121,8 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
     session = start_session(client, b["id"]).session.id
     oauth_client = client.post("/v1/oauth/clients", json={
         "name": "b's", "organizationId": b["id"]}).json()
-    client.get(f"/v1/oauth/clients/{oauth_client['id']}",
-               params={"min_position": oauth_client["position"]})
+    assert client.get(f"/v1/oauth/clients/{oauth_client['id']}",
+                      params={"min_position": oauth_client["position"]}).status_code == 200
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
             "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
             "user_hex": uuid.UUID(user["id"]).hex, "session": session,
@@ -147,3 +150,39 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert (b_still["name"], b_still["status"]) == ("Tenant", "active")
     assert client.get(f"/v1/organizations/{tenants['org']}", headers={
         "Authorization": f"Bearer {tenants['key_b']}"}).status_code == 200
+
+
+def denials_with(store: EventStore, after: int, request_ids: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for recorded in store.read(after, 100_000):
+        envelope = recorded.envelope
+        if envelope.event_type == "access.Denied" and envelope.request_id in request_ids:
+            found[envelope.request_id] = found.get(envelope.request_id, 0) + 1
+    return found
+
+
+def test_every_denial_in_the_matrix_is_recorded_as_an_access_denied_event(
+        client: TestClient[Any], tenants: dict[str, str], store: EventStore) -> None:
+    """Every 403 and every 404 for B's ids (resource-specific ones included) is audited."""
+    head, sent = store.head(), {}
+    for route in sorted(CASES):
+        path, kwargs, allowed = CASES[route]
+        if not allowed <= {403, 404}:
+            continue
+        ids = {**tenants, "nonce": uuid.uuid4().hex[:8]}
+        request_id = f"deny-{uuid.uuid4().hex}"
+        response = client.request(route[0], fill(path, ids), **fill(kwargs, ids), headers={
+            "Authorization": f"Bearer {tenants['key_a']}", "X-Request-Id": request_id})
+        assert response.status_code in allowed, response.text
+        sent[request_id] = f"{route[0]} {route[1]} {response.status_code}"
+    found: dict[str, int] = {}
+
+    def all_recorded() -> bool:
+        found.update(denials_with(store, head, set(sent)))
+        return set(found) == set(sent)
+
+    with contextlib.suppress(AssertionError):
+        wait_until(all_recorded, timeout=10, interval=0.3)
+    missing = sorted(sent[r] for r in set(sent) - set(found))
+    assert not missing, "\n".join(missing)
+    assert set(found.values()) == {1}

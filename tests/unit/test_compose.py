@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from infra.cli import COMMANDS
+from infra.local import kafka as kafka_local
 from infra.settings import ENV_NAMES, ROOT, Settings, load_settings
 
 COMPOSE = ROOT / "docker-compose.yml"
@@ -26,7 +28,7 @@ INFRA = ("postgres", "redis", "kafka", "clickhouse")
 IMAGES = {
     "postgres": "postgres:15",
     "redis": "redis:7",
-    "kafka": "apache/kafka:3.8.0",
+    "kafka": "apache/kafka:4.4.0",
     "clickhouse": "clickhouse/clickhouse-server:24.8",
 }
 # Ports the images listen on inside the compose network (Kafka's come from its listener settings).
@@ -214,6 +216,21 @@ def test_kafka_is_one_kraft_node_with_an_internal_and_an_external_listener(
         assert env[name] == "1", name
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", "topics come from `chronicle migrate`"
     assert named_volume_at(compose, "kafka", env["KAFKA_LOG_DIRS"]), "KAFKA_LOG_DIRS is not on a volume"
+
+
+def test_the_compose_broker_takes_the_local_brokers_settings(services: dict[str, Any]) -> None:
+    env = {k: str(v) for k, v in raw_env(services, "kafka").items()}
+    for name, value in kafka_local.SHARED.items():
+        variable = "KAFKA_" + name.upper().replace(".", "_")
+        assert env.get(variable) == value, f"{variable} should be {value!r} as in infra/local/kafka.py"
+
+
+def test_the_compose_broker_runs_the_kafka_version_the_local_one_is_assembled_from(
+        services: dict[str, Any]) -> None:
+    pom = ET.parse(kafka_local.POM).getroot()
+    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
+    version = pom.findtext("m:properties/m:kafka.version", namespaces=namespace)
+    assert services["kafka"]["image"] == f"apache/kafka:{version}"
 
 
 # --- published ports ---------------------------------------------------------------------------

@@ -122,6 +122,8 @@ def test_a_bad_ip_whitelist_is_rejected_with_the_path_of_the_field(
     ({"security": {"session_timeout": 43201}}, "settings.security.sessionTimeout"),
     ({"security": {"allowed_origins": ("https://a.example",) * 101}},
      "settings.security.allowedOrigins"),
+    ({"security": {"allowed_origins": ("https://a.example/path",)}},
+     "settings.security.allowedOrigins[0]"),
     ({"data_retention": {"logs": 0}}, "settings.dataRetention.logs"),
     ({"data_retention": {"analytics": 3651}}, "settings.dataRetention.analytics"),
     ({"data_retention": {"backups": -1}}, "settings.dataRetention.backups"),
@@ -286,10 +288,9 @@ def test_a_suspended_organization_can_still_be_given_an_override() -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("requests_per_second", 0), ("requests_per_second", -1.5), ("requests_per_second", 1e-9),
-    ("burst_limit", 0),
+    ("requests_per_second", 0), ("requests_per_second", -1.5), ("burst_limit", 0),
     ("requests_per_minute", -1), ("requests_per_hour", 0), ("requests_per_day", 0),
-    ("requests_per_day", 10**13),
+    ("requests_per_day", 10**10),
 ])
 def test_every_limit_of_an_override_must_be_positive(field: str, value: float) -> None:
     bad = msgspec.structs.replace(ROOMY, **{field: value})

@@ -1,0 +1,78 @@
+"""How large any input may be: the one list of bounds, used by the request bodies' Meta
+constraints (api/bodies.py) and by the deciders' own checks.
+
+Every string and list a client can send has a bound here, so that no request can grow an event
+past MAX_EVENT_BYTES (infra/settings.py) or a value past what PostgreSQL, Kafka and ClickHouse
+store. Raising a bound is fine; lowering one refuses inputs that were accepted before (old
+events keep loading: the event types themselves carry no constraints).
+"""
+
+from __future__ import annotations
+
+from domain.apikey.events import ApiPermission
+from domain.errors import InvalidValue
+
+# Re-exported so this stays the one list; it lives with RateLimit, which this module imports.
+from domain.organization.plans import MAX_RATE as MAX_RATE
+
+# Names and free text
+MAX_NAME = 255  # organization, API key, OAuth client, a person's first or last name
+MAX_ROLE_NAME = 100
+MAX_DESCRIPTION = 1000
+MAX_REASON = 1000
+MAX_SLUG = 100
+MAX_EMAIL = 254
+MAX_PASSWORD_INPUT = 1024  # the password policy (12-256) answers with its own code
+MAX_ROLE_REF = 64  # a system role's name or a custom role's id
+MAX_TOKEN = 200  # e-mail verification and invitation tokens
+MAX_REFRESH_TOKEN = 256
+MAX_AVATAR = 2048
+MAX_METADATA_KEYS = 100
+MAX_METADATA_BYTES = 16_384
+MAX_DEVICE_TEXT = 200  # a login's device description: os, browser, version, fingerprint
+
+# Permissions (API keys, users, roles)
+MAX_PERMISSIONS = 50
+MAX_RESOURCE = 100
+MAX_ACTIONS = 4  # create, read, update, delete
+MAX_CONDITION_FIELDS = 50
+MAX_FIELD_NAME = 100
+MAX_CONDITION_FILTERS = 20
+MAX_FILTER_VALUE = 200
+
+# Organization settings
+MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries
+MAX_CIDR = 64
+MAX_ORIGIN = 300  # scheme, a 253-character host and a port
+MAX_TIMEZONE = 64
+MAX_SESSION_MINUTES = 60 * 24 * 30
+MAX_RETENTION_DAYS = 3650
+
+# OAuth
+MAX_URI = 2000
+MAX_URIS = 10
+MAX_SCOPE = 100
+MAX_SCOPES = 50
+MAX_SCOPE_TEXT = 2000  # the space-separated scope of an authorization request
+MAX_STATE = 500  # the client's opaque authorization state
+MAX_GRACE_SECONDS = 7 * 86400
+
+
+def check_permissions(permissions: tuple[ApiPermission, ...], code: str) -> None:
+    """The bounds of a permission list, for the deciders (``code`` names the aggregate's
+    catalog reason for too many)."""
+    if len(permissions) > MAX_PERMISSIONS:
+        raise InvalidValue(f"at most {MAX_PERMISSIONS} permissions", field="permissions",
+                           code=code, params={"max": MAX_PERMISSIONS})
+    for i, p in enumerate(permissions):
+        fields = p.conditions.fields if p.conditions and p.conditions.fields else ()
+        filters = p.conditions.filters if p.conditions and p.conditions.filters else {}
+        texts = [p.resource, *fields, *filters, *(v for v in filters.values()
+                                                  if isinstance(v, str))]
+        if (len(p.resource) > MAX_RESOURCE or len(p.actions) > MAX_ACTIONS
+                or len(fields) > MAX_CONDITION_FIELDS or len(filters) > MAX_CONDITION_FILTERS
+                or any(len(t) > MAX_FILTER_VALUE for t in texts)
+                or any(len(t) > MAX_FIELD_NAME for t in (*fields, *filters))):
+            raise InvalidValue(f"permissions[{i}] is larger than the limits allow",
+                               field=f"permissions[{i}]", code="permission_too_large",
+                               params={"max": MAX_RESOURCE})
