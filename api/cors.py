@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from litestar.datastructures import Headers, MutableScopeHeaders
+from litestar.datastructures import Headers
 from litestar.types import Message, Scope
 
 from api.errors import ApiException
+from api.headers import get_header, set_headers
 from api.security import SendHook
 from infra.settings import Settings
 
@@ -27,6 +28,7 @@ EXPOSE_HEADERS = ("X-Request-Id", "ETag", "Location", "Idempotent-Replayed", "Ra
                   "RateLimit-Remaining", "RateLimit-Reset", "X-RateLimit-Limit",
                   "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
                   "Chronicle-Version", "Content-Language")
+EXPOSED = ", ".join(EXPOSE_HEADERS)
 MAX_AGE_S = 600
 _ALLOWED_HEADER_NAMES = frozenset(h.lower() for h in ALLOW_HEADERS) | {"accept", "content-language"}
 
@@ -81,13 +83,15 @@ class Cors:
         async def add_cors_headers(message: Message, scope: Scope) -> None:
             if message["type"] != "http.response.start" or not self.enabled:
                 return
-            mutable = MutableScopeHeaders.from_message(message)
-            if "Origin" not in mutable.get("vary", ""):
-                mutable.extend_header_value("Vary", "Origin")
+            values: dict[str, str] = {}
+            vary = get_header(message, "vary")
+            if vary is None or "Origin" not in vary:
+                values["Vary"] = f"{vary}, Origin" if vary else "Origin"
             origin = Headers.from_scope(scope).get("origin")
             if origin and not is_preflight(scope) and self.allows(origin, scope):
-                mutable["Access-Control-Allow-Origin"] = origin
-                mutable["Access-Control-Expose-Headers"] = ", ".join(EXPOSE_HEADERS)
+                values["Access-Control-Allow-Origin"] = origin
+                values["Access-Control-Expose-Headers"] = EXPOSED
+            set_headers(message, values)
 
         return add_cors_headers
 

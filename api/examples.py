@@ -40,6 +40,9 @@ UPDATE_REQUESTS: dict[str, Any] = {
     "change plan": {"plan": "professional"},
     "merge settings": {"settings": {"security": {"sessionTimeout": 15},
                                     "dataRetention": {"logs": 30}}},
+    "override the plan's rate limits (operator only)": {"rateLimit": {
+        "requestsPerSecond": 2000, "burstLimit": 4000, "requestsPerMinute": 120000,
+        "requestsPerHour": 5000000, "requestsPerDay": 100000000}},
 }
 SUSPEND_REQUESTS: dict[str, Any] = {"with a reason": {"reason": "unpaid invoice"}}
 

@@ -8,8 +8,9 @@ import uuid
 from functools import cache
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
+
+from api.headers import get_header, set_header
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -27,7 +28,7 @@ def ensure_request_id(scope: Scope) -> str:
 async def add_request_id(message: Message, scope: Scope) -> None:
     """before_send hook: runs for every response, unknown routes included."""
     if message["type"] == "http.response.start":
-        MutableScopeHeaders.from_message(message)["X-Request-Id"] = ensure_request_id(scope)
+        set_header(message, "X-Request-Id", ensure_request_id(scope))
 
 
 @cache
@@ -45,7 +46,6 @@ async def full_allow(message: Message, scope: Scope) -> None:
     the Allow sent is every method the path has, as a 405 already lists them."""
     if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
         return
-    headers = MutableScopeHeaders.from_message(message)
     methods = _methods_by_path(scope["app"]).get(scope.get("path_template", ""))
-    if "allow" in headers and methods:
-        headers["Allow"] = methods
+    if methods and get_header(message, "allow") is not None:
+        set_header(message, "Allow", methods)

@@ -166,7 +166,7 @@ _PARAMS: dict[str, object] = {
     "slug": "acme", "expected": 3, "actual": 4, "min_position": 1042, "retry_after": 2,
     "max": 32, "version": "2020-01-01", "known": ", ".join(versioning.KNOWN),
     "allowed": "active, suspended, deleted", "value": "10.0.0.300", "action": "update",
-    "resource": "organizations",
+    "resource": "organizations", "field": "requestsPerSecond",
 }
 _DETAILS: dict[str, Any] = {
     "validation_failed": [{"field": "slug", "message":

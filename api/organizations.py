@@ -32,7 +32,7 @@ from api.schemas import (
     SuspendBody,
     UpdateOrganizationBody,
 )
-from api.tenancy import reading
+from api.tenancy import read_one, reading, tenant_of
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
@@ -45,10 +45,11 @@ from domain.organization.commands import (
     OrganizationCommand,
     ReactivateOrganization,
     RenameOrganization,
+    SetRateLimit,
     SuspendOrganization,
     UpdateSettings,
 )
-from domain.organization.events import OrganizationSettings
+from domain.organization.events import OrganizationSettings, RateLimit
 from infra.container import Container
 from projections import organization_queries as queries
 from projections.status import wait_for
@@ -96,7 +97,8 @@ def out(row: dict[str, Any]) -> OrganizationOut:
         id=row["id"], name=row["name"], slug=row["slug"], plan=row["plan"],
         settings=msgspec.convert(settings, OrganizationSettings), status=row["status"],
         version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"])
+        deleted_at=row["deleted_at"],
+        rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row.get("rate_limit") else None)
 
 
 async def caught_up(container: Container, min_position: int | None,
@@ -135,6 +137,9 @@ def patch_plan(body: UpdateOrganizationBody) -> Plan:
         if body.settings is not None:
             merged = merge(msgspec.to_builtins(state.settings), msgspec.to_builtins(body.settings))
             commands.append(UpdateSettings(settings=msgspec.convert(merged, OrganizationSettings)))
+        if body.rate_limit is not msgspec.UNSET:
+            commands.append(SetRateLimit(rate_limit=None if body.rate_limit is None
+                                         else to_domain(body.rate_limit, RateLimit)))
         return commands
 
     return plan
@@ -169,12 +174,19 @@ class OrganizationController(Controller):
             request, c, lambda seal: c.organizations.create(ctx, command, seal=seal),
             status=201, location=True)
 
-    @patch("/{organization_id:uuid}", summary="Rename, change plan or update settings",
-           **docs.command(200, *docs.BODY, *docs.TARGET, *docs.VERSIONED, "organization_deleted",
-                          "timezone_invalid", "allowed_origin_invalid", example=ex.ACCEPTED,
+    @patch("/{organization_id:uuid}",
+           summary="Rename, change plan, update settings or (the operator) override rate limits",
+           description="`rateLimit` replaces the plan's default limits for the organization and "
+                       "every key without limits of its own; `null` goes back to the plan's. "
+                       "Only the platform operator may set it (403 `operator_only`).",
+           **docs.command(200, *docs.BODY, *docs.TARGET, *docs.VERSIONED, *docs.OPERATOR_ONLY,
+                          "organization_deleted", "timezone_invalid", "allowed_origin_invalid",
+                          "rate_limit_out_of_range", example=ex.ACCEPTED,
                           requests=ex.UPDATE_REQUESTS))
     async def update(self, request: Request, organization_id: OrgId,
                      data: JSONBody[UpdateOrganizationBody]) -> Response[CommandAccepted]:
+        if data.rate_limit is not msgspec.UNSET:  # a tenant cannot lift its own limits
+            require_operator(request)
         return await self._run(request, organization_id, patch_plan(data))
 
     @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend", **docs.command(
@@ -221,8 +233,7 @@ class OrganizationController(Controller):
             found = await self._as_of(c, organization_id, as_of)
         else:
             await caught_up(c, min_position)
-            async with reading(c, request) as conn:
-                row = await queries.get(conn, organization_id)
+            row = await read_one(c.pool, tenant_of(request), queries.GET, (organization_id,))
             found = out(row) if row else None
         seen = shaped(request, "organizations", found) if found is not None else None
         if found is None or seen is None:
@@ -241,7 +252,7 @@ class OrganizationController(Controller):
         return OrganizationOut(id=organization_id, name=s.name, slug=s.slug, plan=s.plan,
                                settings=s.settings, status=s.status, version=past.version,
                                created_at=past.created_at, updated_at=past.updated_at,
-                               deleted_at=past.deleted_at)
+                               deleted_at=past.deleted_at, rate_limit=s.rate_limit)
 
     @get("/", summary="List organizations (cursor pagination, creation order)", **docs.read(
         OrganizationPage, *docs.KEY_PERMISSION, "invalid_parameter", "status_filter_invalid",

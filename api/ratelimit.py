@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Message, Scope
 
 from api.errors import ApiException
+from api.headers import set_headers
 from api.principal import Principal
 from domain.envelope import Actor
 from domain.organization.plans import RateLimit
@@ -87,6 +87,4 @@ async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
         found = scope.get("state", {}).get(STATE_KEY)
         if found:
-            mutable = MutableScopeHeaders.from_message(message)
-            for name, value in found.items():
-                mutable[name] = value
+            set_headers(message, found)

@@ -15,6 +15,7 @@ from api.bodies import (
     Minutes,
     Name,
     Origins,
+    RateLimitIn,
     Reason,
     SettingsIn,
     Slug,
@@ -22,7 +23,7 @@ from api.bodies import (
     check_timezone,
 )
 from domain.envelope import Actor
-from domain.organization.events import OrganizationSettings, Plan
+from domain.organization.events import OrganizationSettings, Plan, RateLimit
 
 
 class CreateOrganizationBody(Body, frozen=True):
@@ -59,6 +60,8 @@ class UpdateOrganizationBody(Body, frozen=True):
     name: Name | None = None
     plan: Plan | None = None
     settings: SettingsPatch | None = None
+    # The platform operator's override of the plan's limits; null: back to the plan's.
+    rate_limit: RateLimitIn | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class SuspendBody(Body, frozen=True):
@@ -80,6 +83,7 @@ class OrganizationOut(_Out, frozen=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    rate_limit: RateLimit | None = None  # the operator's override; None: the plan's limits
 
 
 class CommandAccepted(_Out, frozen=True):

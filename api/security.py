@@ -2,7 +2,7 @@
 
 HSTS is sent only when the request reached the app over https (the ASGI scheme, which the
 server sets when it terminates TLS itself) or when BEHIND_TLS_PROXY says a TLS-terminating
-proxy fronts every request (uvicorn runs with proxy_headers off, so X-Forwarded-Proto is not
+proxy fronts every request (granian rewrites no proxy headers, so X-Forwarded-Proto is not
 trusted). Browsers ignore HSTS received over plain http anyway (RFC 6797, section 8.1).
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from api.headers import get_header, set_headers
 from infra.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -45,15 +45,13 @@ def security_headers(settings: Settings) -> SendHook:
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
         path = scope.get("path", "")
-        headers["Content-Security-Policy"] = DOCS_CSP if is_docs(path) else API_CSP
-        for name, value in ALWAYS.items():
-            headers[name] = value
+        values = {"Content-Security-Policy": DOCS_CSP if is_docs(path) else API_CSP, **ALWAYS}
         if settings.behind_tls_proxy or scope.get("scheme") == "https":
-            headers["Strict-Transport-Security"] = HSTS
-        if is_v1(path) and "cache-control" not in headers:
-            headers["Cache-Control"] = "no-store"
+            values["Strict-Transport-Security"] = HSTS
+        if is_v1(path) and get_header(message, "cache-control") is None:
+            values["Cache-Control"] = "no-store"
+        set_headers(message, values)
 
     return add_security_headers
 

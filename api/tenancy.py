@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
 from litestar import Request
-from psycopg import AsyncConnection
+from psycopg import AsyncClientCursor, AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from api.access import principal_of
 from api.errors import ApiException
 from infra.container import Container
 from projections.rows import READER_ROLE, TENANT_SETTING
+
+WALL = "SELECT set_config('role', %s, true), set_config(%s, %s, true)"
 
 
 @asynccontextmanager
@@ -29,12 +34,40 @@ async def reading(container: Container, request: Request) -> AsyncIterator[Async
         if principal is None:
             yield conn
             return
-        async with conn.transaction():
-            await conn.execute("SELECT set_config('role', %s, true), set_config(%s, %s, true)",
-                               (READER_ROLE, TENANT_SETTING, str(principal.organization_id)))
+        # Pipeline mode: BEGIN and the wall's settings go out with the first query instead of
+        # waiting for an answer each. The explicit transaction keeps the wall up across the
+        # syncs that the caller's fetches make.
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute(WALL, (READER_ROLE, TENANT_SETTING, str(principal.organization_id)))
             yield conn
 
 
+async def read_one(pool: AsyncConnectionPool, tenant: UUID | None, query: str,
+                   params: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The first row of one query as ``tenant`` sees it (None: the operator), in one round trip.
+
+    For a tenant, the transaction, the wall and the query go as one simple-protocol message
+    (``BEGIN; wall; query; COMMIT``, values bound client-side and quoted by psycopg): the
+    four round trips of ``reading`` become one. An error in any part skips the rest, so the
+    query never runs without the wall; the pool rolls back the aborted transaction.
+    """
+    async with pool.connection() as conn:
+        if tenant is None:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(query, params)
+            return await cur.fetchone()
+        client = AsyncClientCursor(conn, row_factory=dict_row)
+        await client.execute(f"BEGIN; {WALL}; {query}; COMMIT",
+                             (READER_ROLE, TENANT_SETTING, str(tenant), *params))
+        client.nextset()  # past BEGIN
+        client.nextset()  # past the wall's settings
+        return await client.fetchone()
+
+
+def tenant_of(request: Request) -> UUID | None:
+    """The organization whose rows the caller may read; None for the platform operator."""
+    principal = principal_of(request)
+    return principal.organization_id if principal is not None else None
 
 async def not_found(container: Container, request: Request, stream_id: UUID,
                     reason: str) -> ApiException:

@@ -16,10 +16,10 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from api.errors import ApiException
+from api.headers import set_header
 
 HEADER = "Chronicle-Version"
 QUERY = "chronicle_version"
@@ -129,4 +129,4 @@ def version_of(scope: Scope) -> str:
 async def echo_version(message: Message, scope: Scope) -> None:
     """before_send hook: every response says which version it was made for."""
     if message["type"] == "http.response.start":
-        MutableScopeHeaders.from_message(message)[HEADER] = version_of(scope)
+        set_header(message, HEADER, version_of(scope))

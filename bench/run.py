@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import appends, auth, http, platform, wrk
+from bench import appends, auth, http, platform, proc, serving, wrk
 from bench.common import TOKEN, private_environment, spawn, summary
 
 
@@ -41,12 +41,18 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=int, default=5, help="per wrk run")
     parser.add_argument("--concurrency", type=int, default=32, help="wrk connections")
     parser.add_argument("--lag-samples", type=int, default=300)
-    parser.add_argument("--only", choices=["appends", "pipeline", "platform", "auth"],
+    parser.add_argument("--workers", type=int, default=2, help="API workers (API_WORKERS)")
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--lag-rate", type=float, default=500.0, help="commands/s offered")
+    parser.add_argument("--lag-seconds", type=float, default=10.0)
+    parser.add_argument("--only", choices=["http", "appends", "pipeline", "platform", "auth"],
                         action="append",
                         help="run only these parts (repeatable); default all")
     args = parser.parse_args()
-    parts = args.only or ["appends", "pipeline", "platform", "auth"]
+    parts = args.only or ["http", "appends", "pipeline", "platform", "auth"]
     with private_environment() as settings:
+        if "http" in parts:
+            run_serving(settings, args)
         if "appends" in parts:
             run_appends(settings, args.seconds)
         if "pipeline" in parts:
@@ -69,6 +75,60 @@ def run_appends(settings, seconds: float) -> None:  # type: ignore[no-untyped-de
     lags = appends.horizon_lag(settings, seconds)
     print(f"  final horizon behind the writers (500 appends/s from 16 writers; commit to read by"
           f" a reader tailing like the relay, in its own process): {summary(lags)}")
+
+
+def run_serving(settings, args) -> None:  # type: ignore[no-untyped-def]
+    """The framework ceiling, our routes beside it, idle CPU, and lag at a fixed load."""
+    port, hello_port = free_port(), free_port()
+    base, hello = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{hello_port}"
+    log = Path(tempfile.mkdtemp()) / "bench-serving.log"
+    procs = [spawn(settings, p, log, PORT=str(port), API_WORKERS=str(args.workers),
+                   RELAY_PORT=str(free_port()), PROJECTOR_PORT=str(free_port()),
+                   **serving.ROOMY_ENV) for p in ("relay", "projector", "api")]
+    procs.append(serving.hello_server(hello_port, args.workers, log.open("ab")))
+    try:
+        wait_ready(base, log)
+        serving.wait_up(f"{hello}/hello")
+        found = serving.tenant(base)
+        print(f"== HTTP serving: granian, {args.workers} workers each, rate limiter on with limits"
+              f" above the load (wrk, {args.http_seconds} s per run)")
+        rows = serving.measure(hello, base, found, args.http_seconds, (args.concurrency, 1))
+        for line in serving.report(rows):
+            print(line, flush=True)
+        run_lag(settings, base, args)
+        run_idle(procs, args.idle_seconds)
+    finally:
+        stop(procs)
+
+
+def run_lag(settings, base: str, args) -> None:  # type: ignore[no-untyped-def]
+    result = http.lag_at_rate(base, TOKEN, settings.database_url, args.lag_rate,
+                              args.lag_seconds)
+    print(f"== command-to-read-model lag at a fixed offered load ({result.offered:.0f} POST/s"
+          f" for {args.lag_seconds:.0f} s; answered {result.achieved:.0f}/s,"
+          f" failed or never applied {result.failed})")
+    print(f"  {summary(result.lags_ms) if result.lags_ms else 'no command was applied'}")
+
+
+def run_idle(procs, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    time.sleep(5)  # let the lag run's tail settle
+    groups = {f"api (granian main + workers, pid {procs[2].pid})":
+              proc.descendants(procs[2].pid),
+              f"relay (pid {procs[0].pid})": [procs[0].pid],
+              f"projector (pid {procs[1].pid})": [procs[1].pid]}
+    for name, port in (("kafka broker", 59092), ("postgresql (all backends)", 55432),
+                       ("redis", 56379)):
+        pid = proc.listener(port)
+        if pid is not None:
+            groups[f"{name} (pid {pid}, shared)"] = proc.descendants(pid)
+        else:
+            groups[f"{name}: pid not found"] = []
+    print(f"== idle CPU over {seconds:.0f} s, no traffic (% of one core, from /proc/<pid>/stat)")
+    used = proc.cpu_percent(groups, seconds)
+    for name, pct in used.items():
+        print(f"  {name:<55} {pct:6.2f} %")
+    ours = sum(v for k, v in used.items() if k.startswith(("api", "relay", "projector")))
+    print(f"  {'chronicle processes together':<55} {ours:6.2f} %  (target < 5 %)")
 
 
 def run_platform(settings, args) -> None:  # type: ignore[no-untyped-def]

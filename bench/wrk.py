@@ -51,7 +51,8 @@ def run(url: str, token: str, mode: str, seconds: int, connections: int) -> Load
     script = Path(tempfile.mkdtemp()) / "load.lua"
     script.write_text(SCRIPT % {"token": token, "mode": mode, "nonce": uuid.uuid4().hex[:12]})
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(script), url],
         capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from commands.runner import Context, Result, Seal, StreamWrite, check_expected, execute, load
+from commands.runner import (
+    Context,
+    Loaded,
+    Result,
+    Seal,
+    StreamWrite,
+    check_expected,
+    execute,
+    load,
+)
 from domain.errors import NotFound
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization, OrganizationCommand
@@ -29,9 +38,12 @@ class OrganizationCommands:
                organization_id: UUID | None = None, seal: Seal | None = None) -> Result:
         """Create the organization and claim its slug in one append (no half-created org)."""
         org_id = organization_id or ctx.new_id()
+        # A freshly drawn id has no stream yet: loading it would be a round trip for nothing.
+        fresh = organization_id is None
 
         def attempt() -> list[StreamWrite]:
-            current = load(self.store, org_id, org.evolve, org.INITIAL)
+            current = (Loaded(org.INITIAL, 0) if fresh
+                       else load(self.store, org_id, org.evolve, org.INITIAL))
             events = org.decide(command, current.state)
             slug_id = slug.slug_stream_id(command.slug)
             held = load(self.store, slug_id, slug.evolve, slug.INITIAL)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from infra.settings import Settings, SettingsError, load_settings
 
+SHUTDOWN_TIMEOUT_S = 10  # a worker still draining after this is killed
+
 
 def _logging(settings: Settings) -> None:
     fmt = ('{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
@@ -26,13 +28,21 @@ def _on_sigterm(stop: Callable[[], None]) -> None:
 
 
 def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
-    import uvicorn
+    """granian: HTTP parsed in Rust, TCP_NODELAY on every connection (uvicorn's multi-worker
+    socket lost it, so each keep-alive response waited ~40 ms on Nagle + delayed ACK), and
+    API_WORKERS processes, each running the app's lifespan (its own pools and caches)."""
+    from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
+    from granian.log import LogLevels
+    from granian.server import Server
 
-    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.api_workers, log_level=settings.log_level,
-                access_log=False, proxy_headers=False, timeout_keep_alive=30,
-                ssl_certfile=settings.tls_cert_file or None,
-                ssl_keyfile=settings.tls_key_file or None)
+    # TLS 1.2 still accepted, as under uvicorn (granian's own default is 1.3 only).
+    tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file),
+            "ssl_protocol_min": SSLProtocols.tls12} if settings.tls_cert_file else {})
+    Server("api.app:create_app", factory=True, address=settings.host, port=settings.port,
+           interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
+           http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
+           log_access=False, workers_kill_timeout=SHUTDOWN_TIMEOUT_S,
+           **tls).serve()  # type: ignore[arg-type]
     return 0
 
 

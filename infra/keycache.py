@@ -27,7 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 from domain.apikey import decider as key
 from domain.apikey.decider import ApiKey
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled, ApiPermission
-from domain.organization.plans import PLAN_LIMITS, RateLimit
+from domain.organization.plans import RateLimit, limit_of
 from domain.role.system import SYSTEM_ROLES, is_system
 from infra.eventstore import EventStore
 
@@ -63,7 +63,7 @@ SELECT = (
     "SELECT k.id, k.organization_id, k.environment, k.hashed_key, k.previous_hashed_key,"
     " k.previous_valid_until, k.permissions, k.rate_limit, k.status, k.expires_at,"
     " k.require_signature, k.role, r.permissions AS role_permissions, r.status AS role_status,"
-    " coalesce(o.plan, 'free') AS plan"
+    " coalesce(o.plan, 'free') AS plan, o.rate_limit AS organization_rate_limit"
     " FROM api_keys k LEFT JOIN organizations o ON o.id = k.organization_id"
     " LEFT JOIN roles r ON r.id::text = k.role AND r.organization_id = k.organization_id"
     " WHERE k.id = %s"
@@ -72,16 +72,18 @@ SELECT = (
 
 def cached_from(row: dict[str, Any], state: ApiKey) -> CachedKey:
     """``state`` is the key folded from its stream; ``row`` the read model's view of it."""
-    plan_limit = PLAN_LIMITS.get(row["plan"], PLAN_LIMITS["free"])
-    own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else plan_limit
+    override = row.get("organization_rate_limit")
+    org_limit = limit_of(row["plan"], msgspec.convert(override, RateLimit) if override else None)
+    own = msgspec.convert(row["rate_limit"], RateLimit) if row["rate_limit"] else org_limit
     return CachedKey(row["id"], row["organization_id"], state,
                      msgspec.convert(row["permissions"], tuple[ApiPermission, ...]), own,
-                     plan_limit, row.get("role"), ceiling_of(row))
+                     org_limit, row.get("role"), ceiling_of(row))
 
 
 # A key the api_keys read model has not reached yet: what its ApiKeyCreated event cannot say.
 SELECT_UNPROJECTED = (
     "SELECT coalesce((SELECT plan FROM organizations WHERE id = %(org)s), 'free') AS plan,"
+    " (SELECT rate_limit FROM organizations WHERE id = %(org)s) AS organization_rate_limit,"
     " r.permissions AS role_permissions, r.status AS role_status"
     " FROM (SELECT 1) AS one LEFT JOIN roles r"
     " ON r.id::text = %(role)s AND r.organization_id = %(org)s"

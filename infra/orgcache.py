@@ -1,5 +1,6 @@
-"""An in-process cache of each organization's access policy: status, plan limits and the
-seed's security settings (ipWhitelist, requireHttps, allowedOrigins, sessionTimeout).
+"""An in-process cache of each organization's access policy: status, rate limits (the
+operator's override, else the plan's) and the seed's security settings (ipWhitelist,
+requireHttps, allowedOrigins, sessionTimeout).
 
 Filled from the organizations read model on first use, evicted when the organizations
 projector announces a change (infra/invalidation.py), with a TTL as a safety net — so
@@ -20,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from domain.organization.events import OrganizationSettings
-from domain.organization.plans import PLAN_LIMITS, RateLimit
+from domain.organization.plans import RateLimit, limit_of
 from infra.settings import IPNetwork
 
 TTL_S = 300.0
@@ -43,7 +44,8 @@ def policy_from(row: dict[str, Any]) -> OrgPolicy:
     settings = msgspec.convert(row["settings"], OrganizationSettings)
     return OrgPolicy(
         id=row["id"], status=row["status"], plan=row["plan"],
-        limit=PLAN_LIMITS.get(row["plan"], PLAN_LIMITS["free"]),
+        limit=limit_of(row["plan"], msgspec.convert(row["rate_limit"], RateLimit)
+                       if row.get("rate_limit") else None),
         networks=tuple(ipaddress.ip_network(c, strict=False) for c in settings.ip_whitelist),
         require_https=settings.security.require_https,
         allowed_origins=frozenset(o.lower().rstrip("/") for o in settings.security.allowed_origins),
@@ -66,7 +68,8 @@ class OrgCache:
             return found[0]
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT id, status, plan, settings FROM organizations WHERE id = %s",
+            await cur.execute("SELECT id, status, plan, settings, rate_limit FROM organizations"
+                              " WHERE id = %s",
                               (organization_id,))
             row = await cur.fetchone()
         entry = policy_from(row) if row else None

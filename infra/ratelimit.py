@@ -1,13 +1,15 @@
 """Hierarchical rate limits: a token bucket (per second, with burst) plus minute, hour and day
 windows, for several scopes (API key, user, organization) at once.
 
-One Lua script, one Redis round trip per request, atomic across processes: either every
-limit of every scope admits the request and all are charged, or none is. The same algorithm
+One Lua script, atomic across processes: either every limit of every scope admits a request
+and all are charged, or none is. Concurrent requests of a process share one round trip. The same algorithm
 in Python (``LocalLimiter``) serves when Redis is unreachable and the failure mode is "open".
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import math
 import threading
 import time
@@ -46,72 +48,85 @@ class LimiterUnavailable(Exception):
     """Redis did not answer in time."""
 
 
-# KEYS: one base key per scope. ARGV: cost, then five limits per scope.
-# Returns {allowed, limit, remaining, reset_ms, retry_ms} of the tightest limit.
+# One call checks a batch of requests, in order. KEYS: the base key of every scope of every
+# request. ARGV: the number of requests, then per request its cost and number of scopes, then
+# per scope its five limits in one string (fewer arguments to encode and parse). Each scope
+# is one hash (bucket tokens and time, and each window's id and count): one read and one
+# write per scope. Returns, flat, five numbers per request: allowed, limit, remaining,
+# reset_ms, retry_ms of its tightest limit.
 SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local cost = tonumber(ARGV[1])
 local windows = {{'m', 60000}, {'h', 3600000}, {'d', 86400000}}
-local allowed, retry = 1, 0
-local best = {math.huge, 0, 0}
-local plan = {}
-for i, base in ipairs(KEYS) do
-  local o = 1 + (i - 1) * 5
-  local rate, burst = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2])
-  local b = redis.call('HMGET', base .. ':b', 'tokens', 'ts')
-  local tokens = tonumber(b[1]) or burst
-  local ts = tonumber(b[2]) or now
-  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
-  if tokens < cost then
-    allowed = 0
-    retry = math.max(retry, math.ceil((cost - tokens) * 1000 / rate))
-  end
-  local left = tokens - cost
-  if left < best[1] then best = {left, burst, math.ceil((burst - left) * 1000 / rate)} end
-  table.insert(plan, {base .. ':b', left, now})
-  for w, win in ipairs(windows) do
-    local limit = tonumber(ARGV[o + 2 + w])
-    local id = math.floor(now / win[2])
-    local key = base .. ':' .. win[1] .. ':' .. id
-    local used = tonumber(redis.call('GET', key) or '0')
-    local ends = (id + 1) * win[2] - now
-    if used + cost > limit then
+local out = {}
+local a, k = 2, 1
+for r = 1, tonumber(ARGV[1]) do
+  local cost, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  local allowed, retry = 1, 0
+  local best = {math.huge, 0, 0}
+  local plan = {}
+  for s = 0, n - 1 do
+    local base = KEYS[k + s]
+    local lim = {}
+    for v in string.gmatch(ARGV[a + s], '%S+') do table.insert(lim, tonumber(v)) end
+    local rate, burst = lim[1], lim[2]
+    local h = redis.call('HMGET', base, 'tokens', 'ts', 'm', 'mu', 'h', 'hu', 'd', 'du')
+    local tokens = tonumber(h[1]) or burst
+    local ts = tonumber(h[2]) or now
+    tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+    if tokens < cost then
       allowed = 0
-      retry = math.max(retry, ends)
+      retry = math.max(retry, math.ceil((cost - tokens) * 1000 / rate))
     end
-    if limit - used - cost < best[1] then best = {limit - used - cost, limit, ends} end
-    table.insert(plan, {key, ends})
+    local left = tokens - cost
+    if left < best[1] then best = {left, burst, math.ceil((burst - left) * 1000 / rate)} end
+    local fields = {'tokens', left, 'ts', now}
+    for w, win in ipairs(windows) do
+      local limit = lim[2 + w]
+      local id = math.floor(now / win[2])
+      local used = 0
+      if tonumber(h[1 + 2 * w]) == id then used = tonumber(h[2 + 2 * w]) or 0 end
+      local ends = (id + 1) * win[2] - now
+      if used + cost > limit then
+        allowed = 0
+        retry = math.max(retry, ends)
+      end
+      if limit - used - cost < best[1] then best = {limit - used - cost, limit, ends} end
+      table.insert(fields, win[1])
+      table.insert(fields, id)
+      table.insert(fields, win[1] .. 'u')
+      table.insert(fields, used + cost)
+    end
+    table.insert(plan, {base, fields})
   end
-end
-if allowed == 1 then
-  for _, p in ipairs(plan) do
-    if #p == 3 then
-      redis.call('HSET', p[1], 'tokens', p[2], 'ts', p[3])
-      redis.call('PEXPIRE', p[1], 86400000)
-    else
-      redis.call('INCRBY', p[1], cost)
-      redis.call('PEXPIRE', p[1], p[2] + 1000)
+  if allowed == 1 then
+    for _, p in ipairs(plan) do
+      redis.call('HSET', p[1], unpack(p[2]))
+      redis.call('PEXPIRE', p[1], 86400000 + 1000)
+    end
+  else
+    local hour = math.floor(now / 3600000)
+    for s = 0, n - 1 do
+      local limited = KEYS[k + s] .. ':limited'
+      redis.call('HINCRBY', limited, hour, 1)
+      redis.call('PEXPIRE', limited, 8 * 86400000)
     end
   end
-else
-  local hour = math.floor(now / 3600000)
-  for _, base in ipairs(KEYS) do
-    redis.call('HINCRBY', base .. ':limited', hour, 1)
-    redis.call('PEXPIRE', base .. ':limited', 8 * 86400000)
+  for _, v in ipairs({allowed, best[2], math.max(0, math.floor(best[1])), best[3], retry}) do
+    table.insert(out, v)
   end
+  a = a + n
+  k = k + n
 end
-return {allowed, best[2], math.max(0, math.floor(best[1])), best[3], retry}
+return out
 """
 
 
-def _args(scopes: list[Scope], cost: int) -> list[float | int]:
-    args: list[float | int] = [cost]
-    for s in scopes:
-        lim = s.limits
-        args += [lim.requests_per_second, lim.burst_limit, lim.requests_per_minute,
-                 lim.requests_per_hour, lim.requests_per_day]
-    return args
+@functools.lru_cache(maxsize=4096)
+def _spec(limits: Limits) -> str:
+    """A scope's limits as the script reads them (few distinct ones: cached)."""
+    return " ".join(repr(v) for v in limits)
 
 
 def _decision(raw: list[int]) -> Decision:
@@ -120,24 +135,65 @@ def _decision(raw: list[int]) -> Decision:
                     math.ceil(reset_ms / 1000), math.ceil(retry_ms / 1000))
 
 
+Pending = tuple[list[Scope], int, "asyncio.Future[Decision]"]
+
+
 class RedisLimiter:
-    def __init__(self, client: aioredis.Redis, prefix: str = "rl") -> None:
+    """Checks made in the same turn of the event loop go to Redis as one script call.
+
+    Each request is still decided on its own, atomically over all its scopes (the script
+    runs as one unit and takes the requests in order); under load the Redis round trip and
+    the client's per-call cost are shared by the batch instead of paid by every request.
+    """
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "rl", max_batch: int = 64) -> None:
         self.client = client
         self.prefix = prefix
         self.script = client.register_script(SCRIPT)
+        self.max_batch = max_batch
+        self.pending: list[Pending] = []
 
     async def check(self, scopes: list[Scope], cost: int = 1) -> Decision:
-        keys = [f"{self.prefix}:{{{s.key}}}" for s in scopes]
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self.pending.append((scopes, cost, future))
+        if len(self.pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending[:self.max_batch], self.pending[self.max_batch:]
+            task = asyncio.ensure_future(self._run(batch))
+            task.add_done_callback(_drop_result)
+
+    async def _run(self, batch: list[Pending]) -> None:
+        keys: list[str] = []
+        args: list[str | int] = [len(batch)]
+        for scopes, cost, _future in batch:
+            args += [cost, len(scopes)]
+            for scope in scopes:
+                keys.append(f"{self.prefix}:{{{scope.key}}}")
+                args.append(_spec(scope.limits))
         try:
-            raw = await self.script(keys=keys, args=_args(scopes, cost))
+            raw = await self.script(keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
-            raise LimiterUnavailable(str(exc)) from exc
-        return _decision(raw)
+            for _scopes, _cost, future in batch:
+                if not future.done():
+                    future.set_exception(LimiterUnavailable(str(exc)))
+            return
+        for i, (_scopes, _cost, future) in enumerate(batch):
+            if not future.done():  # its request may have been cancelled meanwhile
+                future.set_result(_decision(raw[i * 5:i * 5 + 5]))
 
     async def limited_counts(self, scope: str) -> dict[int, int]:
         """Requests refused per hour (hours since the epoch) for one scope, for analytics."""
         raw = await self.client.hgetall(f"{self.prefix}:{{{scope}}}:limited")
         return {int(k): int(v) for k, v in raw.items()}
+
+
+def _drop_result(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: every failure already reached the requests' futures
 
 
 class LocalLimiter:

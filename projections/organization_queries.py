@@ -9,8 +9,8 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-COLUMNS = ("id, name, slug, plan, settings, status, version, position, created_position,"
-           " created_at, updated_at, deleted_at")
+COLUMNS = ("id, name, slug, plan, settings, rate_limit, status, version, position,"
+           " created_position, created_at, updated_at, deleted_at")
 
 
 def encode_cursor(created_position: int) -> str:
@@ -27,10 +27,8 @@ def decode_cursor(cursor: str) -> int | None:
         return None
 
 
-async def get(conn: AsyncConnection, organization_id: UUID) -> dict[str, Any] | None:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {COLUMNS} FROM organizations WHERE id = %s", (organization_id,))
-    return await cur.fetchone()
+GET = f"SELECT {COLUMNS} FROM organizations WHERE id = %s"
+
 
 
 async def page(conn: AsyncConnection, *, after: int | None, before: int | None, limit: int,

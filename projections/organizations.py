@@ -13,6 +13,7 @@ from domain.organization.events import (
     OrganizationCreated,
     OrganizationDeleted,
     OrganizationPlanChanged,
+    OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
     OrganizationSettingsUpdated,
@@ -35,6 +36,8 @@ def ddl(table: str = TABLE) -> list[sql.Composed]:
             " position bigint NOT NULL, created_position bigint NOT NULL,"
             " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,"
             " deleted_at timestamptz)").format(t),
+        # Added after the table first shipped: existing databases get it on their next migrate.
+        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS rate_limit jsonb").format(t),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (created_position)").format(
             sql.Identifier(f"{table}_created_position_idx"), t),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (slug)").format(
@@ -85,6 +88,9 @@ class OrganizationsProjection:
                 self._update(cur, item, status="active")
             case OrganizationDeleted():
                 self._update(cur, item, status="deleted", deleted_at=e.occurred_at)
+            case OrganizationRateLimitChanged(rate_limit=limit):
+                self._update(cur, item, rate_limit=None if limit is None
+                             else msgspec.json.encode(limit).decode())
             case _:
                 return
 

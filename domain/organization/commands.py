@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from domain.organization.events import OrganizationSettings, Plan
+from domain.organization.events import OrganizationSettings, Plan, RateLimit
 
 
 class CreateOrganization(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +38,12 @@ class DeleteOrganization(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
+class SetRateLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """The platform operator's override of the plan's limits (None: back to the plan's)."""
+
+    rate_limit: RateLimit | None
+
+
 OrganizationCommand = (
     CreateOrganization
     | RenameOrganization
@@ -46,4 +52,5 @@ OrganizationCommand = (
     | SuspendOrganization
     | ReactivateOrganization
     | DeleteOrganization
+    | SetRateLimit
 )

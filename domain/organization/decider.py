@@ -27,6 +27,7 @@ from domain.organization.commands import (
     OrganizationCommand,
     ReactivateOrganization,
     RenameOrganization,
+    SetRateLimit,
     SuspendOrganization,
     UpdateSettings,
 )
@@ -35,13 +36,16 @@ from domain.organization.events import (
     OrganizationDeleted,
     OrganizationEvent,
     OrganizationPlanChanged,
+    OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
     OrganizationSettings,
     OrganizationSettingsUpdated,
     OrganizationSuspended,
     Plan,
+    RateLimit,
 )
+from domain.organization.plans import check_rate_limit
 
 Status = Literal["absent", "active", "suspended", "deleted"]
 
@@ -59,6 +63,7 @@ class Organization(msgspec.Struct, frozen=True, kw_only=True):
     slug: str = ""
     plan: Plan = "free"
     settings: OrganizationSettings = OrganizationSettings()
+    rate_limit: RateLimit | None = None  # the operator's override of the plan's limits
 
 
 INITIAL = Organization()
@@ -81,6 +86,8 @@ def evolve(state: Organization, event: OrganizationEvent) -> Organization:
             return msgspec.structs.replace(state, status="active")
         case OrganizationDeleted():
             return msgspec.structs.replace(state, status="deleted")
+        case OrganizationRateLimitChanged(rate_limit=rate_limit):
+            return msgspec.structs.replace(state, rate_limit=rate_limit)
         case _:
             return state
 
@@ -125,6 +132,12 @@ def decide(command: OrganizationCommand, state: Organization) -> list[Organizati
         case DeleteOrganization():
             _require_live(state)
             return [OrganizationDeleted(slug=state.slug)]
+        case SetRateLimit(rate_limit=rate_limit):
+            _require_live(state)
+            if rate_limit is not None:
+                check_rate_limit(rate_limit, "rateLimit")
+            return [] if rate_limit == state.rate_limit else [OrganizationRateLimitChanged(
+                rate_limit=rate_limit, previous_rate_limit=state.rate_limit)]
         case _:
             assert_never(command)
 

@@ -31,6 +31,16 @@ class OrganizationSettings(msgspec.Struct, frozen=True, kw_only=True, rename="ca
     security: SecuritySettings = SecuritySettings()
 
 
+class RateLimit(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The seed's RateLimit."""
+
+    requests_per_second: float
+    burst_limit: int
+    requests_per_minute: int
+    requests_per_hour: int
+    requests_per_day: int
+
+
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     pass
 
@@ -68,6 +78,13 @@ class OrganizationDeleted(_Event, tag="organization.Deleted", frozen=True):
     slug: str
 
 
+class OrganizationRateLimitChanged(_Event, tag="organization.RateLimitChanged", frozen=True):
+    """The operator's per-organization override of its plan's limits; None: the plan's again."""
+
+    rate_limit: RateLimit | None
+    previous_rate_limit: RateLimit | None = None
+
+
 OrganizationEvent = (
     OrganizationCreated
     | OrganizationRenamed
@@ -76,4 +93,5 @@ OrganizationEvent = (
     | OrganizationSuspended
     | OrganizationReactivated
     | OrganizationDeleted
+    | OrganizationRateLimitChanged
 )

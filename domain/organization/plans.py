@@ -5,19 +5,11 @@ from __future__ import annotations
 import msgspec
 
 from domain.errors import InvalidValue
-from domain.organization.events import Plan
+from domain.organization.events import Plan, RateLimit
+
+__all__ = ["MAX_RATE", "PLAN_LIMITS", "RateLimit", "check_rate_limit", "limit_of"]
 
 MAX_RATE = 1_000_000_000  # positive, and small enough for every store's 64-bit integers
-
-
-class RateLimit(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """The seed's RateLimit."""
-
-    requests_per_second: float
-    burst_limit: int
-    requests_per_minute: int
-    requests_per_hour: int
-    requests_per_day: int
 
 
 PLAN_LIMITS: dict[Plan, RateLimit] = {
@@ -42,3 +34,10 @@ def check_rate_limit(limit: RateLimit, field: str) -> None:
             raise InvalidValue(f"{where} must be between 1 and {MAX_RATE}", field=where,
                                code="rate_limit_out_of_range",
                                params={"field": where, "max": MAX_RATE})
+
+
+def limit_of(plan: str, override: RateLimit | None) -> RateLimit:
+    """An organization's limits: the operator's override when set, else its plan's defaults."""
+    if override is not None:
+        return override
+    return PLAN_LIMITS.get(plan, PLAN_LIMITS["free"])  # type: ignore[call-overload]

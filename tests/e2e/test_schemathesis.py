@@ -65,7 +65,7 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env_settings = provision()
     log = tmp_path_factory.mktemp("schemathesis") / "stack.log"
     # A short read wait: generated min_position values are mostly far ahead of the store.
-    # Info logs: uvicorn's lifecycle lines tell a clean shutdown from a process that was killed.
+    # Info logs: the server's lifecycle lines tell a clean shutdown from a process that was killed.
     try:
         with running_stack(env_settings, log, READ_WAIT_TIMEOUT_MS="200",
                            LOG_LEVEL="info") as url:

@@ -151,6 +151,19 @@ def test_limits_and_retries_are_documented_where_they_are_sent(spec: dict[str, A
             assert "RateLimit-Limit" in responses[success]["headers"], (method, path)
 
 
+def test_the_rate_limit_override_is_documented_on_the_read_and_the_patch(
+        spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    for name, shape in (("OrganizationOut", "RateLimit"), ("UpdateOrganizationBody", "RateLimitIn")):
+        assert schemas[name]["properties"]["rateLimit"]["oneOf"] == [
+            {"$ref": f"#/components/schemas/{shape}"}, {"type": "null"}], name
+        assert set(schemas[shape]["required"]) == {
+            "requestsPerSecond", "burstLimit", "requestsPerMinute", "requestsPerHour",
+            "requestsPerDay"}
+    patch_errors = spec["paths"]["/v1/organizations/{organization_id}"]["patch"]["responses"]
+    assert "operator_only" in patch_errors["403"]["content"]["application/json"]["examples"]
+
+
 def test_request_examples_are_valid_bodies() -> None:
     for body in examples.CREATE_REQUESTS.values():
         msgspec.convert(body, CreateOrganizationBody)

@@ -2,7 +2,7 @@
 ipWhitelist, requireHttps, allowedOrigins (per-organization CORS), suspension and deletion;
 and the deployment's TRUSTED_PROXIES and FORCE_HTTPS.
 
-A real API process (uvicorn on 127.0.0.1) stands behind a pretend proxy: the test itself is
+A real API process (granian on 127.0.0.1) stands behind a pretend proxy: the test itself is
 the trusted peer 127.0.0.1 and says who the client was with X-Forwarded-For/-Proto.
 """
 

@@ -47,6 +47,27 @@ def test_parallel_requests_never_get_more_than_the_bucket(settings: Settings, bu
     assert admitted == min(burst, requests)
 
 
+def test_requests_batched_into_one_call_are_each_charged_all_or_nothing(
+        settings: Settings) -> None:
+    tight = Scope(f"test:{uuid.uuid4()}", Limits(0.001, 1, BIG, BIG, BIG))
+    roomy = Scope(f"test:{uuid.uuid4()}", Limits(0.001, 5, BIG, BIG, BIG))
+
+    async def run() -> list[tuple[bool, int]]:
+        client = aioredis.Redis.from_url(settings.redis_url)
+        limiter = RedisLimiter(client)
+        try:
+            decisions = await asyncio.gather(  # one turn of the loop: one script call
+                limiter.check([tight, roomy]), limiter.check([tight, roomy]),
+                limiter.check([roomy]))
+            after = await limiter.check([roomy])
+        finally:
+            await client.aclose()
+        return [(d.allowed, d.remaining) for d in [*decisions, after]]
+
+    # The refused second request charged neither scope: roomy went 5 -> 4 -> 3 -> 2.
+    assert asyncio.run(run()) == [(True, 0), (False, 0), (True, 3), (True, 2)]
+
+
 def _hammer(url: str, key: str, tries: int, out: Any) -> None:
     scope = Scope(key, Limits(10_000, 10_000, BIG, BIG, 37))
 

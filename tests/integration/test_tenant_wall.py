@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from litestar.testing import TestClient
+from psycopg_pool import AsyncConnectionPool
 
+from api.tenancy import read_one
 from infra.settings import Settings
+from projections.organization_queries import GET
 from projections.rows import READER_ROLE, TENANT_SETTING
 from tests.integration.test_api_keys import issue, new_org
 
@@ -65,3 +71,21 @@ def test_the_wall_shows_a_tenant_only_its_own_rows_whatever_the_query(
             raise AssertionError("the reader role could delete")
         except psycopg.errors.InsufficientPrivilege:
             conn.rollback()
+
+
+def test_the_one_round_trip_read_shows_a_tenant_only_its_own_row_and_leaves_no_wall_behind(
+        client: TestClient[Any], settings: Settings) -> None:
+    mine, theirs = new_org(client), new_org(client)
+
+    async def reads() -> list[object]:
+        async with AsyncConnectionPool(settings.database_url, min_size=1, max_size=1,
+                                       kwargs={"autocommit": True}) as pool:
+            own = await read_one(pool, UUID(mine["id"]), GET, (UUID(mine["id"]),))
+            other = await read_one(pool, UUID(mine["id"]), GET, (UUID(theirs["id"]),))
+            with contextlib.suppress(psycopg.errors.UndefinedColumn):
+                await read_one(pool, UUID(mine["id"]), "SELECT nope FROM organizations", ())
+            # The same (only) connection afterwards: the service role again, every row.
+            operator = await read_one(pool, None, GET, (UUID(theirs["id"]),))
+            return [own and str(own["id"]), other, operator and str(operator["id"])]
+
+    assert asyncio.run(reads()) == [mine["id"], None, theirs["id"]]

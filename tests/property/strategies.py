@@ -41,6 +41,7 @@ from domain.organization.events import (
     OrganizationCreated,
     OrganizationDeleted,
     OrganizationPlanChanged,
+    OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
     OrganizationSettings,
@@ -133,6 +134,9 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationSuspended: st.builds(OrganizationSuspended, reason=texts),
     OrganizationReactivated: st.builds(OrganizationReactivated),
     OrganizationDeleted: st.builds(OrganizationDeleted, slug=texts),
+    OrganizationRateLimitChanged: st.builds(OrganizationRateLimitChanged,
+                                            rate_limit=st.none() | rate_limits,
+                                            previous_rate_limit=st.none() | rate_limits),
     SlugClaimed: st.builds(SlugClaimed, slug=texts, organization_id=st.uuids()),
     SlugReleased: st.builds(SlugReleased, slug=texts, organization_id=st.uuids()),
     ApiKeyCreated: st.builds(

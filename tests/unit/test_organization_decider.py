@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import pytest
 
-from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound
+from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
 from domain.organization.commands import (
     ChangePlan,
     CreateOrganization,
@@ -17,6 +17,7 @@ from domain.organization.commands import (
     OrganizationCommand,
     ReactivateOrganization,
     RenameOrganization,
+    SetRateLimit,
     SuspendOrganization,
     UpdateSettings,
 )
@@ -27,41 +28,17 @@ from domain.organization.events import (
     OrganizationDeleted,
     OrganizationEvent,
     OrganizationPlanChanged,
+    OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
     OrganizationSettings,
     OrganizationSettingsUpdated,
     OrganizationSuspended,
+    RateLimit,
     SecuritySettings,
 )
 from domain.slug.events import SlugClaimed
-
-
-@dataclass(frozen=True)
-class Spec:
-    history: tuple[OrganizationEvent, ...]
-    command: OrganizationCommand | None = None
-
-    def when(self, command: OrganizationCommand) -> Spec:
-        return Spec(self.history, command)
-
-    def _decide(self) -> list[OrganizationEvent]:
-        assert self.command is not None, "call .when(command) first"
-        return decide(self.command, reduce(evolve, self.history, INITIAL))
-
-    def then(self, *expected: OrganizationEvent) -> None:
-        assert self._decide() == list(expected)
-
-    def then_raises(self, error: type[DomainError], *, field: str | None = None) -> None:
-        with pytest.raises(DomainError) as caught:
-            self._decide()
-        assert type(caught.value) is error
-        assert caught.value.field == field
-
-
-def given(*events: OrganizationEvent) -> Spec:
-    return Spec(events)
-
+from tests.unit.organization_spec import given
 
 SETTINGS = OrganizationSettings()
 CREATED = OrganizationCreated(name="Acme", slug="acme", plan="free", settings=SETTINGS)
@@ -261,6 +238,7 @@ CHANGES: list[OrganizationCommand] = [
     SuspendOrganization(),
     ReactivateOrganization(),
     DeleteOrganization(),
+    SetRateLimit(rate_limit=None),
 ]
 
 
@@ -278,6 +256,47 @@ def test_every_change_to_a_deleted_organization_is_an_invalid_state(
 
 def test_a_deleted_organization_rejects_a_no_op_before_checking_for_no_change() -> None:
     given(CREATED, DELETED).when(RenameOrganization(name="Acme")).then_raises(InvalidState)
+
+
+# The operator's rate-limit override
+
+ROOMY = RateLimit(requests_per_second=5000, burst_limit=10000, requests_per_minute=300_000,
+                  requests_per_hour=10_000_000, requests_per_day=100_000_000)
+OVERRIDDEN = OrganizationRateLimitChanged(rate_limit=ROOMY)
+
+
+def test_an_override_replaces_the_plans_limits_and_remembers_there_was_none() -> None:
+    given(CREATED).when(SetRateLimit(rate_limit=ROOMY)).then(
+        OrganizationRateLimitChanged(rate_limit=ROOMY, previous_rate_limit=None))
+    assert reduce(evolve, [CREATED, OVERRIDDEN], INITIAL).rate_limit == ROOMY
+
+
+def test_clearing_an_override_goes_back_to_the_plans_limits() -> None:
+    given(CREATED, OVERRIDDEN).when(SetRateLimit(rate_limit=None)).then(
+        OrganizationRateLimitChanged(rate_limit=None, previous_rate_limit=ROOMY))
+    cleared = OrganizationRateLimitChanged(rate_limit=None, previous_rate_limit=ROOMY)
+    assert reduce(evolve, [CREATED, OVERRIDDEN, cleared], INITIAL).rate_limit is None
+
+
+def test_setting_the_same_override_again_records_nothing() -> None:
+    given(CREATED, OVERRIDDEN).when(SetRateLimit(rate_limit=ROOMY)).then()
+    given(CREATED).when(SetRateLimit(rate_limit=None)).then()
+
+
+def test_a_suspended_organization_can_still_be_given_an_override() -> None:
+    given(CREATED, SUSPENDED).when(SetRateLimit(rate_limit=ROOMY)).then(OVERRIDDEN)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("requests_per_second", 0), ("requests_per_second", -1.5), ("burst_limit", 0),
+    ("requests_per_minute", -1), ("requests_per_hour", 0), ("requests_per_day", 0),
+    ("requests_per_day", 10**10),
+])
+def test_every_limit_of_an_override_must_be_positive(field: str, value: float) -> None:
+    bad = msgspec.structs.replace(ROOMY, **{field: value})
+    camel = "".join(w if i == 0 else w.title() for i, w in enumerate(field.split("_")))
+    given(CREATED).when(SetRateLimit(rate_limit=bad)).then_raises(
+        InvalidValue, field=f"rateLimit.{camel}")
 
 
 # Evolve

@@ -1,0 +1,70 @@
+"""Idle CPU of a running stack, per process group, from /proc/<pid>/stat over a window."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        # The command name may hold spaces and parentheses: split after its closing one.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it (granian's workers, PostgreSQL's backends)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, []))
+    return found
+
+
+def listener(port: int) -> int | None:
+    """The pid of the process listening on TCP ``port`` (any address), if it can be seen."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{parts[9]}]")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def _ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        if fields := _stat(pid):
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def cpu_percent(groups: dict[str, list[int]], seconds: float) -> dict[str, float]:
+    """Per group: CPU used over ``seconds`` as a percentage of one core."""
+    before = {name: _ticks(pids) for name, pids in groups.items()}
+    time.sleep(seconds)
+    return {name: 100 * (_ticks(pids) - before[name]) * TICK_S / seconds
+            for name, pids in groups.items()}
