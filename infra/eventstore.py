@@ -172,7 +172,9 @@ def datastore_from_url(url: str, *, pool_size: int = 5,
         password=str(params.get("password", "")),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pre_ping=True,
+        # No ping per checkout (a round trip each, three per command): the recorder's methods
+        # retry on InterfaceError/OperationalError, and the pool discards a broken connection.
+        pre_ping=False,
         originator_id_type="uuid",
         lock_timeout=5,
     )
