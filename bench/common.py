@@ -49,8 +49,9 @@ def private_environment() -> Iterator[Settings]:
     try:
         yield settings
     finally:
-        from infra import clickhouse
+        from infra import clickhouse, kafka
 
+        kafka.delete_topics(settings)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)')
         ch = clickhouse.client(settings, database="default")

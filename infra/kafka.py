@@ -133,3 +133,15 @@ def wait_for_leaders(settings: Settings, topics: list[str], timeout_s: float = 6
                 time.sleep(0.2)
     finally:
         probe.close()
+
+
+def delete_topics(settings: Settings) -> list[str]:
+    """Delete every topic under ``settings.kafka_topic_prefix`` (test and bench runs clean up;
+    each partition left behind costs the broker memory and idle CPU)."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    mine = [t for t in admin.list_topics(timeout=10).topics
+            if t.startswith(f"{settings.kafka_topic_prefix}.")]
+    if mine:
+        for future in admin.delete_topics(mine, operation_timeout=30).values():
+            future.result()
+    return mine

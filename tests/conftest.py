@@ -75,8 +75,9 @@ def provision(**overrides: object) -> Settings:
 
 
 def deprovision(settings: Settings) -> None:
-    from infra import clickhouse
+    from infra import clickhouse, kafka
 
+    kafka.delete_topics(settings)
     run = settings.kafka_topic_prefix
     with psycopg.connect(_with_database(settings.database_url, "postgres"),
                          autocommit=True) as conn:
