@@ -28,7 +28,7 @@ from infra.relay import read_checkpoint
 
 log = logging.getLogger("chronicle.projector")
 
-BUSY_INTERVAL_S = 0.05
+BUSY_INTERVAL_S = 0.01
 REPROVE_S = 60.0
 
 UPSERT = (
@@ -57,14 +57,21 @@ class Progress:
         self._last_sample = 0.0
         self._proven: int | None = None
         self._proven_at = 0.0
+        self.seen_position = 0  # the highest store position this runner has applied
+
+    @property
+    def busy(self) -> bool:
+        """A proof is due or under way: the runner should come back within BUSY_INTERVAL_S."""
+        return self.dirty or self._sample is not None
 
     def forget(self) -> None:
         """The assignment or the read position changed: nothing proven holds any more."""
         self._sample = self._proven = None
 
-    def applied(self) -> None:
+    def applied(self, position: int = 0) -> None:
         self.dirty = True
         self.keeping_up_at = time.monotonic()
+        self.seen_position = max(self.seen_position, position)
 
     def mark(self, conn: psycopg.Connection) -> None:
         now = time.monotonic()
@@ -118,6 +125,10 @@ class Progress:
             return
         conn.execute("SELECT pg_notify('chronicle_projections', %s)", (self.projection,))
         self._sample = None
+        if relay_position < self.seen_position:
+            # The events arrived before the relay's checkpoint (written after Kafka's ack)
+            # covered them: prove again soon, or a read waiting for them waits an idle interval.
+            self.dirty = True
         if not self.assigned:
             return  # between a revoke and an assign nothing is proven, whatever the marks say
         self.keeping_up_at = now

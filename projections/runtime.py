@@ -26,7 +26,7 @@ from infra.kafka import consumer_config
 from infra.settings import Settings
 from projections import deadletter
 from projections.failures import Rebuild, is_transient
-from projections.progress import Progress
+from projections.progress import BUSY_INTERVAL_S, Progress
 
 log = logging.getLogger("chronicle.projector")
 
@@ -138,9 +138,14 @@ class Runner:
         return max(30.0, self.settings.projector_stall_seconds)
 
     def _step(self, conn: psycopg.Connection, consumer: Consumer) -> None:
-        timeout = self.settings.projector_idle_poll_ms / 1000
+        timeout = (BUSY_INTERVAL_S if self.progress.busy
+                   else self.settings.projector_idle_poll_ms / 1000)
         before = time.monotonic()
-        messages = consumer.consume(self.settings.projector_batch_size, timeout=timeout)
+        # poll returns at the first message; consume(timeout) would wait out the whole timeout
+        # for a full batch, holding a lone event (and the read waiting for it) that long.
+        first = consumer.poll(timeout)
+        messages = [] if first is None else [first, *consumer.consume(
+            self.settings.projector_batch_size - 1, timeout=0)]
         # Blocked far longer than asked: the process was paused (SIGSTOP, a VM stall), so its
         # group session has expired and the fetched state is stale. Start over cleanly.
         if time.monotonic() - before > timeout + self._session_s:
@@ -196,14 +201,15 @@ class Runner:
             self.projection.apply(cur, items)
             for (topic, partition), nxt in nexts.items():
                 cur.execute(UPSERT_OFFSET, (self.projection.name, topic, partition, nxt))
-        self._committed(nexts, len(items))
+        self._committed(nexts, len(items), max(i.position for i in items))
         self._after_commit(items)
 
-    def _committed(self, nexts: dict[tuple[str, int], int], applied: int) -> None:
+    def _committed(self, nexts: dict[tuple[str, int], int], applied: int,
+                   position: int = 0) -> None:
         self.stats.offsets.update(nexts)
         self.stats.applied += applied
         self.stats.batches += 1
-        self.progress.applied()
+        self.progress.applied(position)
 
     def _after_commit(self, items: list[Item]) -> None:
         after_commit = getattr(self.projection, "after_commit", None)
