@@ -6,11 +6,8 @@ runner's next offset reaches that watermark, the partition holds nothing at or b
 has not applied, and R is written as the partition's ``caught_up_position``.
 
 An idle runner skips the end-offset request and the write while the relay position has not
-moved since its last complete proof. Commit 039d3ff tried that and was reverted without a
-stated reason. Reading it, its skip holds (every assign reset it, and a moved relay or an applied
-batch always samples again); what it could not show was a gain, since against the emulator of
-the time the idle cost was the client's busy fetch loop (issue 8), not these round trips. Here
-the skip is kept only for a proof made under the current assignment (every assign, revoke,
+moved since its last complete proof. The skip is kept only for a proof made under the
+current assignment (every assign, revoke,
 rewind and rebuild drops it, and a proof with no assignment does not count), and an idle
 runner proves again every ``REPROVE_S`` anyway, so a case missed here costs that delay at most.
 """
