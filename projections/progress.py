@@ -6,10 +6,10 @@ runner's next offset reaches that watermark, the partition holds nothing at or b
 has not applied, and R is written as the partition's ``caught_up_position``.
 
 An idle runner skips the end-offset request and the write while the relay position has not
-moved since its last complete proof. The skip is kept only for a proof made under the
-current assignment (every assign, revoke,
-rewind and rebuild drops it, and a proof with no assignment does not count), and an idle
-runner proves again every ``REPROVE_S`` anyway, so a case missed here costs that delay at most.
+moved since its last complete proof. The skip is kept only for a proof made under the current
+assignment (every assign, revoke, rewind and rebuild drops it, and a proof with no assignment
+does not count), and an idle runner proves again every ``REPROVE_S`` anyway, so a case missed
+here costs that delay at most.
 """
 
 from __future__ import annotations
