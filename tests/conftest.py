@@ -196,6 +196,14 @@ def private_broker(settings: Settings, home: Path) -> Broker:
                   lib=Path(settings.data_dir) / "kafka" / "lib")
 
 
+def on_private_broker(settings: Settings, home: Path) -> tuple[Broker, Settings]:
+    """A started private broker, and ``settings`` pointed at it (acks given up on after 2 s)."""
+    broker = private_broker(settings, home)
+    broker.wait_ready(process=broker.start())
+    return broker, msgspec.structs.replace(settings, kafka_bootstrap_servers=broker.bootstrap,
+                                           kafka_delivery_timeout_ms=2000)
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.05,
                message: str = "condition") -> None:
     deadline = time.monotonic() + timeout

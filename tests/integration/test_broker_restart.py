@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import psycopg
 
 from domain.organization.decider import Organization
@@ -20,7 +19,7 @@ from infra.relay import Relay
 from infra.settings import Settings
 from projections.status import caught_up
 from tests.builders import append_history, deduplicated_versions, read_topic
-from tests.conftest import private_broker, spawn, wait_until
+from tests.conftest import on_private_broker, spawn, wait_until
 from tests.integration.test_projector import consumed, rows
 
 
@@ -48,10 +47,7 @@ class Writer:
 
 def test_relay_and_projector_converge_after_a_broker_restart_with_nothing_lost_or_doubled(
         isolated: Settings, tmp_path: Path) -> None:
-    broker = private_broker(isolated, tmp_path)
-    own = msgspec.structs.replace(isolated, kafka_bootstrap_servers=broker.bootstrap,
-                                  kafka_delivery_timeout_ms=2000)
-    broker.wait_ready(process=broker.start())
+    broker, own = on_private_broker(isolated, tmp_path)
     create_topics(own)
     store = EventStore(datastore_from_url(own.database_url))
     relay = Relay(own, store)

@@ -5,22 +5,17 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import msgspec
-
 from infra.eventstore import EventStore, datastore_from_url
 from infra.kafka import create_topics
 from infra.relay import Relay
 from infra.settings import Settings
 from tests.builders import append_history, deduplicated_versions, read_topic
-from tests.conftest import private_broker, wait_until
+from tests.conftest import on_private_broker, wait_until
 
 
 def test_commands_are_accepted_while_kafka_is_down_and_the_relay_catches_up(
         isolated: Settings, tmp_path: Path) -> None:
-    broker = private_broker(isolated, tmp_path)
-    own = msgspec.structs.replace(isolated, kafka_bootstrap_servers=broker.bootstrap,
-                                  kafka_delivery_timeout_ms=2000)
-    broker.wait_ready(process=broker.start())
+    broker, own = on_private_broker(isolated, tmp_path)
     store = EventStore(datastore_from_url(own.database_url))
     relay = Relay(own, store)
     thread = threading.Thread(target=relay.run, daemon=True)
