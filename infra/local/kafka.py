@@ -74,8 +74,15 @@ def _rmtree(path: Path) -> None:
 
 
 def cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, base64url without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A Kafka cluster id: 16 random bytes, base64url without padding.
+
+    Like Kafka's own ``Uuid.randomUuid``, never one that starts with ``-``: the
+    storage tool's argument parser would take it for an option (1 id in 64).
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 class Broker:
@@ -116,7 +123,7 @@ class Broker:
             if not ids.exists():
                 ids.write_text(cluster_id() + "\n")
             args = self._java("kafka.tools.StorageTool", "format", "--ignore-formatted",
-                              "-t", ids.read_text().strip(), "-c", str(config))
+                              f"--cluster-id={ids.read_text().strip()}", "-c", str(config))
             done = subprocess.run(args, capture_output=True, text=True, check=False,
                                   stdin=subprocess.DEVNULL, timeout=120)
             if done.returncode != 0:
