@@ -13,12 +13,12 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 from psycopg.rows import dict_row
 
-from api import openapi as docs
-from api.access import effective_grants, principal_of, principal_permits, require
-from api.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
-from api.errors import ApiException
+from api.auth.access import effective_grants, principal_of, principal_permits, require
+from api.auth.tenancy import not_found, reading
 from api.organizations import MinPosition, caught_up, container_of, context_of
-from api.tenancy import not_found, reading
+from api.platform import openapi as docs
+from api.platform.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
+from api.platform.errors import ApiException
 from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
 from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
@@ -68,7 +68,7 @@ class IssuedKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     key: str  # shown once; only its keyed hash is stored
     version: int
     position: int | None
-    # For Chronicle-Signature (api/signing.py); shown once, derived from the key, never stored.
+    # For Chronicle-Signature (api/auth/signing.py); shown once, derived from the key, never stored.
     signing_secret: str | None = None
 
 

@@ -11,27 +11,27 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.apikeys import ApiKeyController
-from api.auth import operator_guard
-from api.cors import Cors
-from api.edge import Edge
-from api.errors import HANDLERS
+from api.auth.guards import operator_guard
+from api.auth.login import login
+from api.auth.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
+from api.auth.policy import organization_origins, organization_policy_guard
+from api.auth.sessions import list_sessions, logout, refresh, revoke_session
+from api.auth.wellknown import jwks
 from api.health import live, ready
-from api.login import login
-from api.middleware import add_request_id, full_allow
-from api.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
 from api.oauthclients import OAuthClientController
-from api.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.operations import projections
 from api.organizations import OrganizationController
-from api.policy import organization_origins, organization_policy_guard
-from api.ratelimit import add_rate_limit_headers, rate_limit_guard
+from api.platform.cors import Cors
+from api.platform.edge import Edge
+from api.platform.errors import HANDLERS
+from api.platform.middleware import add_request_id, full_allow
+from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
+from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
+from api.platform.security import security_headers
+from api.platform.versioning import echo_version
 from api.roles import RoleController
-from api.security import security_headers
-from api.sessions import list_sessions, logout, refresh, revoke_session
 from api.signup import SignupController, public_guard
 from api.users import UserController
-from api.versioning import echo_version
-from api.wellknown import jwks
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -86,6 +86,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         plugins=[StrictStructSchemaPlugin()],
         debug=False,
     )
-    # Header limit, CORS preflight and API version are settled before routing (api/edge.py).
+    # Header limit, CORS preflight and API version are settled before routing (api/platform/edge.py).
     app.asgi_handler = Edge(app.asgi_handler, settings, cors)
     return app

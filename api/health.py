@@ -14,7 +14,7 @@ import msgspec
 from anyio import to_thread
 from litestar import Request, Response, get
 
-from api.openapi import health
+from api.platform.openapi import health
 from infra.container import Container
 from projections.status import Stage, pipeline_async
 

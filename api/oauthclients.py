@@ -14,13 +14,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 from psycopg.rows import dict_row
 
-from api import openapi as docs
-from api.access import principal_of, require
 from api.apikeys import no_idempotency
-from api.bodies import Body, Name
-from api.errors import ApiException
+from api.auth.access import principal_of, require
+from api.auth.tenancy import not_found, reading
 from api.organizations import MinPosition, caught_up, container_of, context_of
-from api.tenancy import not_found, reading
+from api.platform import openapi as docs
+from api.platform.bodies import Body, Name
+from api.platform.errors import ApiException
 from domain.limits import MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType

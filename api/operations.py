@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 from litestar import Request, get
 
-from api.access import require_operator
-from api.openapi import OPERATOR_ONLY, read
+from api.auth.access import require_operator
+from api.platform.openapi import OPERATOR_ONLY, read
 from infra.container import Container
 from infra.eventstore import EVENTS_TABLE
 from projections.status import ALL_STATUS

@@ -15,12 +15,13 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import examples as ex
-from api import openapi as docs
-from api.access import principal_of, require, require_operator, shaped
-from api.bodies import storable, to_domain
-from api.errors import ApiException
-from api.idempotency import run_command
-from api.middleware import ensure_request_id
+from api.auth.access import principal_of, require, require_operator, shaped
+from api.auth.tenancy import read_one, reading, tenant_of
+from api.platform import openapi as docs
+from api.platform.bodies import storable, to_domain
+from api.platform.errors import ApiException
+from api.platform.idempotency import run_command
+from api.platform.middleware import ensure_request_id
 from api.schemas import (
     CommandAccepted,
     CreateOrganizationBody,
@@ -32,7 +33,6 @@ from api.schemas import (
     SuspendBody,
     UpdateOrganizationBody,
 )
-from api.tenancy import read_one, reading, tenant_of
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context

@@ -11,10 +11,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from psycopg.rows import dict_row
 
-from api import openapi as docs
-from api.access import require
-from api.bodies import permissions_of
-from api.idempotency import run_command
+from api.auth.access import require
+from api.auth.tenancy import not_found, reading
 from api.organizations import (
     MinPosition,
     caught_up,
@@ -22,8 +20,10 @@ from api.organizations import (
     context_of,
     expected_version,
 )
+from api.platform import openapi as docs
+from api.platform.bodies import permissions_of
+from api.platform.idempotency import run_command
 from api.schemas import CommandAccepted
-from api.tenancy import not_found, reading
 from api.user_schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
 from api.users import grantor_of, organization_for, scope_of
 from domain.apikey.events import ApiPermission

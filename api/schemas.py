@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.bodies import (
+from api.platform.bodies import (
     Body,
     Cidrs,
     Days,

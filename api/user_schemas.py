@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from api.bodies import Body, Name, Permissions, Reason, Slug
+from api.platform.bodies import Body, Name, Permissions, Reason, Slug
 from api.schemas import PaginationInfo, _Out
 from domain import limits as lim
 from domain.apikey.events import ApiPermission

@@ -13,11 +13,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from psycopg.rows import dict_row
 
-from api import openapi as docs
-from api.access import effective_grants, principal_of, require, shaped
-from api.bodies import permissions_of
-from api.errors import ApiException
-from api.idempotency import run_command
+from api.auth.access import effective_grants, principal_of, require, shaped
+from api.auth.tenancy import not_found, reading
 from api.organizations import (
     MinPosition,
     caught_up,
@@ -25,8 +22,11 @@ from api.organizations import (
     context_of,
     expected_version,
 )
+from api.platform import openapi as docs
+from api.platform.bodies import permissions_of
+from api.platform.errors import ApiException
+from api.platform.idempotency import run_command
 from api.schemas import CommandAccepted, PaginationInfo
-from api.tenancy import not_found, reading
 from api.user_schemas import (
     CodeBody,
     InviteBody,

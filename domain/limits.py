@@ -1,5 +1,5 @@
 """How large any input may be: the one list of bounds, used by the request bodies' Meta
-constraints (api/bodies.py) and by the deciders' own checks.
+constraints (api/platform/bodies.py) and by the deciders' own checks.
 
 Every string and list a client can send has a bound here, so that no request can grow an event
 past MAX_EVENT_BYTES (infra/settings.py) or a value past what PostgreSQL, Kafka and ClickHouse

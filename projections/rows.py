@@ -25,7 +25,7 @@ def update_if_newer(cur: Cursor[Any], table: sql.Identifier, stream_id: UUID, ve
 
 
 # Row-level security: the second wall between tenants. API reads made for an organization's
-# principal run as READER_ROLE with TENANT_SETTING set to its organization (api/tenancy.py);
+# principal run as READER_ROLE with TENANT_SETTING set to its organization (api/auth/tenancy.py);
 # the policy then shows only that organization's rows, whatever the query's WHERE says.
 READER_ROLE = "chronicle_reader"
 TENANT_SETTING = "chronicle.organization_id"

@@ -12,11 +12,11 @@ from typing import Any
 import msgspec
 from msgspec import inspect as mi
 
-from api.bodies import Body
+from api.platform.bodies import Body
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # Write routes that take no JSON body. A new one must be added here by hand, so that it is a
-# decision: a route that takes a JSON body must take a `Body` (api/bodies.py) instead.
+# decision: a route that takes a JSON body must take a `Body` (api/platform/bodies.py) instead.
 NO_JSON_BODY = {
     ("POST", "/oauth/token"), ("POST", "/oauth/introspect"), ("POST", "/oauth/revoke"),  # forms
     ("POST", "/v1/organizations/{organization_id:uuid}/reactivate"),

@@ -25,7 +25,7 @@ from infra.settings import Settings
 
 # Reasons no HTTP request can produce today, and where they are tested instead.
 ELSEWHERE = {
-    # The bodies' bounds (api/bodies.py, domain/limits.py) refuse these first, as 422
+    # The bodies' bounds (api/platform/bodies.py, domain/limits.py) refuse these first, as 422
     # validation_failed naming the field; the deciders keep their own check.
     "ip_whitelist_too_many": "the request schema refuses it first; decider tests",
     "allowed_origins_too_many": "the request schema refuses it first; decider tests",

@@ -1,6 +1,6 @@
 """Every write route's body, generated from the route table: a NUL or an over-long value in any
 field (nested ones and list items included) is refused with 4xx and writes nothing. A new
-route fails these tests until its body is a `Body` (api/bodies.py) with every field bounded."""
+route fails these tests until its body is a `Body` (api/platform/bodies.py) with every field bounded."""
 
 from __future__ import annotations
 

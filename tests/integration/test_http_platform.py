@@ -11,9 +11,9 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from api import i18n
 from api.app import create_app
-from api.versioning import KNOWN, LATEST
+from api.platform import i18n
+from api.platform.versioning import KNOWN, LATEST
 from infra.settings import Settings
 from tests.conftest import Workers
 from tests.integration.conftest import AUTH

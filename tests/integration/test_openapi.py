@@ -20,7 +20,7 @@ from litestar.testing import TestClient
 
 from api import examples
 from api.app import create_app
-from api.errors import ErrorBody
+from api.platform.errors import ErrorBody
 from api.schemas import CreateOrganizationBody, SuspendBody, UpdateOrganizationBody
 from infra.settings import ROOT, load_settings
 from tests.conftest import ADMIN_TOKEN

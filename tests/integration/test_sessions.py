@@ -221,7 +221,7 @@ class StubUsers:
 
 def test_login_starts_a_session_from_what_the_user_store_authenticated(
         settings: Settings, client: TestClient[Any]) -> None:
-    from api.login import login
+    from api.auth.login import login
 
     org = new_org(client)
     who = Identity(uuid.uuid4(), uuid.UUID(org["id"]), "ada@example.com", "admin", ADMIN)

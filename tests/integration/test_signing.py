@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from api.signing import SIGNATURE_SKEW_S, sign
+from api.auth.signing import SIGNATURE_SKEW_S, sign
 from tests.integration.test_api_keys import ALL, new_org
 
 KEYS = "/v1/api-keys"

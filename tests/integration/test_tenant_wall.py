@@ -11,7 +11,7 @@ import psycopg
 from litestar.testing import TestClient
 from psycopg_pool import AsyncConnectionPool
 
-from api.tenancy import read_one
+from api.auth.tenancy import read_one
 from infra.settings import Settings
 from projections.organization_queries import GET
 from projections.rows import READER_ROLE, TENANT_SETTING

@@ -7,8 +7,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.access import effective_grants, permits, principal_permits
-from api.principal import Principal
+from api.auth.access import effective_grants, permits, principal_permits
+from api.auth.principal import Principal
 from domain.apikey.access import admits, allowed_fields, effective_view, granting, visible
 from domain.apikey.events import ApiPermission, Conditions
 from domain.organization.plans import PLAN_LIMITS

@@ -9,8 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from api.errors import DOMAIN_STATUS, HTTP_CODES
-from api.i18n import CATALOG, codes_table, localize, negotiate, placeholders, render
+from api.platform.errors import DOMAIN_STATUS, HTTP_CODES
+from api.platform.i18n import CATALOG, codes_table, localize, negotiate, placeholders, render
 from commands.runner import TooMuchContention, VersionConflict
 from domain import errors as domain_errors
 from domain.errors import DomainError
@@ -156,7 +156,7 @@ def test_every_code_raised_in_the_source_is_in_the_catalog_with_its_status_and_t
         name = call.func.id  # type: ignore[attr-defined]
         if name in DOMAIN_CLASSES:
             key = literal(keywords.get("code")) or getattr(domain_errors, name).code
-            assert key in CATALOG, f"{where}: {key} is not in api/i18n.py"
+            assert key in CATALOG, f"{where}: {key} is not in api/platform/i18n.py"
             continue
         offset = 1 if name == "ApiException" else 2  # error_response(request, status, code, ...)
         status, code = (literal(a) for a in call.args[offset - 1:offset + 1])
@@ -164,7 +164,7 @@ def test_every_code_raised_in_the_source_is_in_the_catalog_with_its_status_and_t
         if name == "error_response" and not isinstance(key, str):
             continue  # the handlers passing on an exception's code
         assert isinstance(key, str), f"{where}: codes are literal strings"
-        assert key in CATALOG, f"{where}: {key} is not in api/i18n.py"
+        assert key in CATALOG, f"{where}: {key} is not in api/platform/i18n.py"
         entry = CATALOG[key]
         assert isinstance(code, str) or name == "error_response", f"{where}: a literal code"
         assert code in (None, entry.code or key), f"{where}: {key} is sent as {entry.code or key}"

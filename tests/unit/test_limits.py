@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from api.bodies import Body, PermissionIn, SettingsIn, known_timezones, storable
+from api.platform.bodies import Body, PermissionIn, SettingsIn, known_timezones, storable
 from commands.runner import Context, EventTooLarge, StreamWrite, check_sizes, envelopes
 from domain.apikey.events import ApiPermission, Conditions
 from domain.envelope import SYSTEM

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api import proxy
+from api.platform import proxy
 from infra.settings import SettingsError, load_settings
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"))

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from api.cors import Cors, is_preflight
-from api.security import header_bytes, json_too_deep
+from api.platform.cors import Cors, is_preflight
+from api.platform.security import header_bytes, json_too_deep
 from infra.settings import SettingsError, load_settings
 
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from api.i18n import CATALOG, placeholders, render
+from api.platform.i18n import CATALOG, placeholders, render
 from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from api.errors import DOMAIN_STATUS
-from api.i18n import CATALOG, placeholders, render
+from api.platform.errors import DOMAIN_STATUS
+from api.platform.i18n import CATALOG, placeholders, render
 from domain.apikey.events import ApiPermission
 from domain.errors import AlreadyExists, DomainError, Forbidden, InvalidState, InvalidValue, NotFound
 from domain.user import decider as user

@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from api.errors import ApiException
-from api.versioning import DEFAULT, KNOWN, LATEST, VERSIONS, requested, rewrite, undo_steps
+from api.platform.errors import ApiException
+from api.platform.versioning import DEFAULT, KNOWN, LATEST, VERSIONS, requested, rewrite, undo_steps
 
 ORG = "/v1/organizations/0b6f3c1e-2d4a-4c5b-8e9f-0a1b2c3d4e5f"
 OLD = "2026-06-01"

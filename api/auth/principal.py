@@ -1,7 +1,7 @@
 """Who a request acts for, once authenticated: an organization's API key, user or OAuth client.
 
 The platform operator has no Principal (it is not bound to an organization). Every access
-check (api/access.py) and rate-limit scope (api/ratelimit.py) reads this one shape, so a new
+check (api/auth/access.py) and rate-limit scope (api/platform/ratelimit.py) reads this one shape, so a new
 way to authenticate only has to build a Principal.
 """
 

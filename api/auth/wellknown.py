@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import msgspec
 from litestar import Request, Response, get
 
-from api.openapi import health
+from api.platform.openapi import health
 from infra.container import Container
 
 JWK_SET = "application/jwk-set+json"  # RFC 7517 section 8.5

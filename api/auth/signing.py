@@ -21,7 +21,7 @@ import time
 from litestar import Request
 from litestar.connection import ASGIConnection
 
-from api.errors import ApiException
+from api.platform.errors import ApiException
 from commands.apikeys import signing_secret
 from infra.container import Container
 

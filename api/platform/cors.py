@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from litestar.datastructures import Headers
 from litestar.types import Message, Scope
 
-from api.errors import ApiException
-from api.headers import get_header, set_headers
-from api.security import SendHook
+from api.platform.errors import ApiException
+from api.platform.headers import get_header, set_headers
+from api.platform.security import SendHook
 from infra.settings import Settings
 
 ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -17,7 +17,7 @@ import msgspec
 from anyio import to_thread
 from litestar import Request, Response
 
-from api.errors import ApiException
+from api.platform.errors import ApiException
 from api.schemas import CommandAccepted
 from commands import idempotency
 from commands.idempotency import Claim, Rendered

@@ -17,9 +17,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from psycopg_pool import PoolTimeout
 from redis import exceptions as redis_errors
 
-from api import i18n
-from api.bodies import storable
-from api.middleware import ensure_request_id
+from api.platform import i18n
+from api.platform.bodies import storable
+from api.platform.middleware import ensure_request_id
 from commands.runner import Context, EventTooLarge, TooMuchContention, VersionConflict
 from domain.access.events import AccessDenied
 from domain.errors import (

@@ -9,8 +9,8 @@ from uuid import UUID
 import msgspec
 from litestar import Request
 
-from api.errors import ApiException
-from api.principal import Principal
+from api.auth.principal import Principal
+from api.platform.errors import ApiException
 from domain.apikey import access
 from domain.apikey.events import Action, ApiPermission
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar.types import Message, Scope
 
-from api.headers import get_header, set_header
+from api.platform.headers import get_header, set_header
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 

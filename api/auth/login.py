@@ -15,13 +15,13 @@ from litestar import Request, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from api import i18n
-from api import openapi as docs
-from api.bodies import Body, DeviceIn, to_domain
-from api.middleware import ensure_request_id
+from api.auth.sessions import TokenPair, pair, session_timeout
 from api.organizations import container_of, correlation_of
-from api.proxy import client_ip
-from api.sessions import TokenPair, pair, session_timeout
+from api.platform import i18n
+from api.platform import openapi as docs
+from api.platform.bodies import Body, DeviceIn, to_domain
+from api.platform.middleware import ensure_request_id
+from api.platform.proxy import client_ip
 from commands.runner import Context
 from domain.envelope import Actor
 from domain.limits import MAX_EMAIL, MAX_PASSWORD_INPUT

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from litestar.types import Message, Scope
 
-from api.headers import get_header, set_headers
+from api.platform.headers import get_header, set_headers
 from infra.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"

@@ -11,11 +11,11 @@ from litestar import Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
-from api import openapi as docs
-from api.access import principal_of, require
-from api.bodies import Body
-from api.errors import ApiException
+from api.auth.access import principal_of, require
 from api.organizations import container_of
+from api.platform import openapi as docs
+from api.platform.bodies import Body
+from api.platform.errors import ApiException
 from domain.limits import MAX_REFRESH_TOKEN
 from infra.sessions import DeviceInfo, RefreshRefused, Session, Tokens
 from infra.tokens import Claims

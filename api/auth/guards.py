@@ -16,9 +16,9 @@ from uuid import UUID
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from api import signing
-from api.errors import ApiException
-from api.principal import Principal
+from api.auth import signing
+from api.auth.principal import Principal
+from api.platform.errors import ApiException
 from commands.apikeys import hash_key, parse
 from domain.apikey.decider import accepts
 from domain.envelope import Actor

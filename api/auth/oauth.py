@@ -24,13 +24,13 @@ from litestar import Request, Response, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from api import openapi as docs
-from api.access import principal_of, principal_permits
-from api.bodies import Body
-from api.errors import ApiException, OAuthErrorBody, OAuthErrorCode
+from api.auth.access import principal_of, principal_permits
+from api.auth.sessions import claims_of, session_timeout
 from api.organizations import container_of
-from api.proxy import client_ip
-from api.sessions import claims_of, session_timeout
+from api.platform import openapi as docs
+from api.platform.bodies import Body
+from api.platform.errors import ApiException, OAuthErrorBody, OAuthErrorCode
+from api.platform.proxy import client_ip
 from domain.limits import MAX_SCOPE_TEXT, MAX_STATE, MAX_URI
 from domain.oauthclient.decider import OAuthClient, valid_scope
 from infra.sessions import DeviceInfo, Identity, RefreshRefused

@@ -16,10 +16,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Scope
 
-from api import proxy
-from api.cors import is_preflight
-from api.errors import ApiException
-from api.principal import Principal
+from api.auth.principal import Principal
+from api.platform import proxy
+from api.platform.cors import is_preflight
+from api.platform.errors import ApiException
 from infra.container import Container
 from infra.orgcache import OrgPolicy
 
@@ -69,7 +69,7 @@ async def organization_policy_guard(connection: ASGIConnection, _handler: BaseRo
 
 
 def organization_origins(origin: str, scope: Scope) -> bool:
-    """The per-organization CORS check (plugged into api/cors.py). A preflight carries no
+    """The per-organization CORS check (plugged into api/platform/cors.py). A preflight carries no
     credentials, so it is admitted when ANY live organization allows the origin; the actual
     response then gets CORS headers only when the caller's own organization allows it."""
     wanted = origin.lower().rstrip("/")

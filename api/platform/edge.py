@@ -1,7 +1,7 @@
 """The outermost ASGI layer: what is settled before routing, and older versions' response shapes.
 
 Before routing, for every HTTP request: the client and scheme a trusted proxy forwarded
-(api/proxy.py), the header size limit (431), FORCE_HTTPS (308 to https, or 403), CORS
+(api/platform/proxy.py), the header size limit (431), FORCE_HTTPS (308 to https, or 403), CORS
 preflights, and the API version (400 if unknown). Around the route: the JSON depth limit,
 checked on the raw body as it is read (before anything decodes it), and the rewrite of a 2xx
 JSON body into the shape of the version asked for. Responses made here pass through the
@@ -16,10 +16,10 @@ from litestar import MediaType, Request, Response
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from api import proxy, versioning
-from api.cors import Cors, is_preflight
-from api.errors import ApiException, on_api
-from api.security import header_bytes, json_too_deep
+from api.platform import proxy, versioning
+from api.platform.cors import Cors, is_preflight
+from api.platform.errors import ApiException, on_api
+from api.platform.security import header_bytes, json_too_deep
 from infra.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

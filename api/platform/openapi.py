@@ -2,7 +2,7 @@
 
 Routes stay thin: they spread ``**read(...)``, ``**command(...)``, ``**documented(...)`` or
 ``**health(...)`` into their decorator. Error bodies are the one ``ErrorBody`` schema, with
-examples drawn from the message catalog (api/i18n.py) by the reasons a route can answer with.
+examples drawn from the message catalog (api/platform/i18n.py) by the reasons a route can answer with.
 Headers that the shared machinery reads or writes (request ids, versions, idempotency,
 If-Match, rate limits, ETag) are added to each operation by the ``operation_class`` built
 here, since litestar documents only the headers a handler declares itself.
@@ -34,9 +34,9 @@ from litestar.openapi.spec import (
     Tag,
 )
 
-from api import i18n, versioning
-from api.docs_ui import SwaggerUI
-from api.errors import ErrorBody, OAuthErrorBody
+from api.platform import i18n, versioning
+from api.platform.docs_ui import SwaggerUI
+from api.platform.errors import ErrorBody, OAuthErrorBody
 from api.schemas import CommandAccepted
 
 if TYPE_CHECKING:

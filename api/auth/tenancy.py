@@ -19,8 +19,8 @@ from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from api.access import principal_of
-from api.errors import ApiException
+from api.auth.access import principal_of
+from api.platform.errors import ApiException
 from infra.container import Container
 from projections.rows import READER_ROLE, TENANT_SETTING
 

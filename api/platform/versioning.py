@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar.types import Message, Scope
 
-from api.errors import ApiException
-from api.headers import set_header
+from api.platform.errors import ApiException
+from api.platform.headers import set_header
 
 HEADER = "Chronicle-Version"
 QUERY = "chronicle_version"

@@ -8,9 +8,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Message, Scope
 
-from api.errors import ApiException
-from api.headers import set_headers
-from api.principal import Principal
+from api.auth.principal import Principal
+from api.platform.errors import ApiException
+from api.platform.headers import set_headers
 from domain.envelope import Actor
 from domain.organization.plans import RateLimit
 from infra.container import Container

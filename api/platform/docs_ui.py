@@ -1,7 +1,7 @@
 """The interactive API docs page (Swagger UI) and its assets, bundled with the project.
 
 Litestar's render plugins load their scripts from a CDN; this one references only assets the
-app serves itself under /docs/assets (api/static/swagger, vendored from swagger-ui-dist), so
+app serves itself under /docs/assets (api/platform/static/swagger, vendored from swagger-ui-dist), so
 the docs work offline, and it uses no inline script, so the docs page's CSP can stay strict.
 """
 
