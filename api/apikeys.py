@@ -20,9 +20,9 @@ from api.platform import openapi as docs
 from api.platform.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
 from api.platform.errors import ApiException
 from commands.roles import check_grant
-from domain.apikey.events import ApiPermission
 from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
 from domain.organization.plans import RateLimit
+from domain.permissions import ApiPermission
 
 KeyId = FromPath[UUID]
 

@@ -26,7 +26,7 @@ from api.platform.idempotency import run_command
 from api.schemas import CommandAccepted
 from api.user_schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
 from api.users import grantor_of, organization_for, scope_of
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 from domain.role import decider as role
 from domain.role.system import DESCRIPTIONS, SYSTEM_ROLES
 

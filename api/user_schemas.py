@@ -11,7 +11,7 @@ from msgspec import Meta
 from api.platform.bodies import Body, Name, Permissions, Reason, Slug
 from api.schemas import PaginationInfo, _Out
 from domain import limits as lim
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 
 Email = Annotated[str, Meta(min_length=3, max_length=lim.MAX_EMAIL)]
 # The policy (12-256) answers with its own code.

@@ -37,7 +37,7 @@ from api.user_schemas import (
     UserPage,
 )
 from commands.users import Planned
-from domain.apikey.events import Action, ApiPermission
+from domain.permissions import Action, ApiPermission
 from domain.user.commands import (
     ChangeRole,
     InviteUser,

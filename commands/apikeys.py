@@ -17,10 +17,11 @@ from uuid import UUID
 from commands.roles import custom_role
 from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
 from domain.apikey import decider as key
-from domain.apikey.events import ApiPermission, Environment
+from domain.apikey.events import Environment
 from domain.errors import ForeignNotFound, InvalidState, NotFound
 from domain.organization import decider as org
 from domain.organization.plans import RateLimit
+from domain.permissions import ApiPermission
 from domain.role.system import is_system
 from infra.eventstore import EventStore
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from commands.runner import Context, Result, Seal, StreamWrite, check_expected, execute, load
-from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
-from domain.errors import Forbidden, ForeignNotFound, NotFound
+from domain.errors import ForeignNotFound, NotFound
 from domain.organization import decider as org
+from domain.permissions import ApiPermission, check_no_escalation
 from domain.role import decider as role
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
-from domain.role.system import covers, effective_permissions, is_system
+from domain.role.system import effective_permissions, is_system
 from domain.user import rules
 from infra.eventstore import EventStore
 
@@ -27,7 +27,7 @@ class RoleCommands:
                seal: Seal | None = None) -> Result:
         role_id = ctx.new_id()
         org_id = command.organization_id
-        _no_escalation(command.permissions, grantor)
+        check_no_escalation(command.permissions, grantor)
 
         def attempt() -> list[StreamWrite]:
             owner = load(self.store, org_id, org.evolve, org.INITIAL)
@@ -45,7 +45,7 @@ class RoleCommands:
                grantor: tuple[ApiPermission, ...] | None = None,
                seal: Seal | None = None, expected_version: int | None = None) -> Result:
         if isinstance(command, role.UpdateRole):
-            _no_escalation(command.permissions or (), grantor)
+            check_no_escalation(command.permissions or (), grantor)
 
         def attempt() -> list[StreamWrite]:
             current = load(self.store, role_id, role.evolve, role.INITIAL)
@@ -78,12 +78,6 @@ class RoleCommands:
                            change(held.state, claim.ROLE_NAME, name.strip().lower(), role_id))
 
 
-def _no_escalation(permissions: tuple[ApiPermission, ...],
-                   grantor: tuple[ApiPermission, ...] | None) -> None:
-    if grantor is not None and not covers(grantor, permissions):
-        raise Forbidden("a key cannot grant more than it holds", code="permission_escalation")
-
-
 def custom_role(store: EventStore, organization_id: UUID, role_ref: str) -> role.Role | None:
     """The organization's active custom role ``role_ref`` names, if there is one."""
     try:
@@ -112,4 +106,4 @@ def check_grant(store: EventStore, organization_id: UUID, role_ref: str,
                                                rules.role(role_ref)) is None:
         raise NotFound("role not found", field="role", code="role_not_found")
     wanted = effective_permissions(role_permissions(store, organization_id, role_ref), extra)
-    _no_escalation(wanted, grantor)
+    check_no_escalation(wanted, grantor)

@@ -22,12 +22,12 @@ from commands.runner import (
     execute,
     load,
 )
-from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.envelope import Actor
 from domain.errors import Forbidden, ForeignNotFound, InvalidValue, NotFound, Unauthenticated
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization
+from domain.permissions import ApiPermission
 from domain.role.system import effective_permissions
 from domain.roster import decider as roster
 from domain.slug import decider as slug

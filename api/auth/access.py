@@ -11,17 +11,13 @@ from litestar import Request
 
 from api.auth.principal import Principal
 from api.platform.errors import ApiException
-from domain.apikey import access
-from domain.apikey.events import Action, ApiPermission
+from domain import permissions as access
+from domain.permissions import Action, ApiPermission, permits
 
 
 def principal_of(request: Request) -> Principal | None:
     """The authenticated principal; None for the platform operator."""
     return request.scope["state"].get("principal")
-
-
-def permits(permissions: tuple[ApiPermission, ...], resource: str, action: Action) -> bool:
-    return any(p.resource in (resource, "*") and action in p.actions for p in permissions)
 
 
 def principal_permits(principal: Principal, resource: str, action: Action) -> bool:

@@ -9,17 +9,11 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import (
-    ApiKeyCreated,
-    ApiKeyEvent,
-    ApiKeyRevoked,
-    ApiKeyRolled,
-    ApiPermission,
-    Environment,
-)
+from domain.apikey.events import ApiKeyCreated, ApiKeyEvent, ApiKeyRevoked, ApiKeyRolled, Environment
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
 from domain.limits import MAX_GRACE_SECONDS, MAX_NAME, MAX_REASON, check_permissions
 from domain.organization.plans import RateLimit, check_rate_limit
+from domain.permissions import ApiPermission
 
 Status = Literal["absent", "active", "revoked"]
 MAX_GRACE = timedelta(seconds=MAX_GRACE_SECONDS)

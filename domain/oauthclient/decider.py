@@ -19,9 +19,9 @@ from domain.oauthclient.events import (
     OAuthClientSecretRotated,
     OAuthClientUpdated,
 )
+from domain.permissions import parse_scope
 
 Status = Literal["absent", "active", "deleted"]
-ACTIONS = ("create", "read", "update", "delete")
 LOCALHOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -152,8 +152,7 @@ def _uris(uris: tuple[str, ...], grants: tuple[GrantType, ...]) -> tuple[str, ..
 
 
 def valid_scope(scope: str) -> bool:
-    resource, _, action = scope.partition(":")
-    return bool(resource) and action in ACTIONS and " " not in scope and len(scope) <= MAX_SCOPE
+    return parse_scope(scope) is not None and " " not in scope and len(scope) <= MAX_SCOPE
 
 
 def _scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:

@@ -7,9 +7,9 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.limits import MAX_DESCRIPTION, MAX_ROLE_NAME, check_permissions
+from domain.permissions import ApiPermission
 from domain.role.events import RoleCreated, RoleDeleted, RoleEvent, RoleUpdated
 from domain.role.system import is_system
 

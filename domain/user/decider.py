@@ -7,8 +7,8 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
 from domain.errors import AlreadyExists, Forbidden, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission
 from domain.user import rules
 from domain.user.commands import (
     AcceptInvitation,

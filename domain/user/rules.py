@@ -8,7 +8,6 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
 from domain.errors import InvalidValue
 from domain.limits import (
     MAX_AVATAR,
@@ -18,6 +17,7 @@ from domain.limits import (
     MAX_REASON,
     check_permissions,
 )
+from domain.permissions import ApiPermission
 from domain.role.system import is_system
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.apikey import decider as key
-from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled, ApiPermission
+from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ORG = uuid.UUID(int=7)

@@ -7,12 +7,12 @@ import uuid
 import pytest
 
 from api.platform.i18n import CATALOG, placeholders, render
-from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission, covers
 from domain.role import decider as role
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
-from domain.role.system import SYSTEM_ROLES, covers, effective_permissions
+from domain.role.system import SYSTEM_ROLES, effective_permissions
 from domain.roster import decider as roster
 from domain.roster.events import OwnerAdded, OwnerRemoved
 

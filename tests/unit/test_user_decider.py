@@ -9,8 +9,8 @@ import pytest
 
 from api.platform.errors import DOMAIN_STATUS
 from api.platform.i18n import CATALOG, placeholders, render
-from domain.apikey.events import ApiPermission
 from domain.errors import AlreadyExists, DomainError, Forbidden, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission
 from domain.user import decider as user
 from domain.user import rules
 from domain.user.commands import (
