@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from domain.deciders import AGGREGATES
 from infra.settings import Settings
 from projections.runtime import Projection
 
@@ -64,8 +65,7 @@ def _mailer(settings: Settings) -> Projection:
 
 PROJECTIONS: dict[str, Spec] = {
     "organizations": Spec(("organization",), _organizations),
-    "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "user", "role", "claim",
-                               "roster", "oauthclient"), _clickhouse_events),
+    "clickhouse_events": Spec(AGGREGATES, _clickhouse_events),
     "api_keys": Spec(("apikey",), _api_keys),
     "users": Spec(("user",), _users),
     "roles": Spec(("role",), _roles),

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
 from domain.limits import MAX_NAME, MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient.events import (
@@ -178,3 +179,6 @@ def _require_active(state: OAuthClient) -> None:
         raise NotFound("OAuth client not found", code="oauth_client_not_found")
     if state.status == "deleted":
         raise InvalidState("OAuth client has been deleted", code="oauth_client_deleted")
+
+
+DECIDER = Decider("oauthclient", INITIAL, evolve, decide)
