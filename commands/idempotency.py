@@ -8,7 +8,7 @@ never run a command twice nor lose the response of one that ran.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import msgspec
@@ -49,6 +49,13 @@ class Rendered(NamedTuple):
     headers: dict[str, str]
 
 
+class Record(NamedTuple):
+    """A command's response under the caller's claim: committed with the command's events."""
+
+    claim: Claim
+    rendered: Rendered
+
+
 def fingerprint(method: str, path: str, body: bytes) -> bytes:
     """Same parameters, same fingerprint: JSON bodies compare by value, not by spelling."""
     try:
@@ -64,11 +71,9 @@ def saved_from(row: Sequence[Any] | None) -> Saved | None:
     return Saved(bytes(row[0]), int(row[1]), bytes(row[2]), dict(row[3]))
 
 
-def write(cur: Cursor[Any], claim: Claim, rendered: Rendered) -> None:
-    """Record the response; raises a unique violation if a live record exists."""
+def write(cur: Cursor[Any], record: Record) -> None:
+    """Record the response (PostgreSQL); raises a unique violation if a live record exists."""
+    claim, rendered = record
     cur.execute(DELETE_EXPIRED, (claim.scope, claim.key))
     cur.execute(INSERT, (claim.scope, claim.key, claim.fingerprint, rendered.status,
                          rendered.body, msgspec.json.encode(rendered.headers).decode()))
-
-
-Render = Callable[[Any], Rendered]
