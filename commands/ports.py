@@ -1,6 +1,6 @@
-"""The port the use cases depend on: what an event store does for them.
+"""The ports the use cases depend on: what an event store and a password hasher do for them.
 
-``infra/eventstore.py`` implements it on PostgreSQL (the composition root's), and
+``infra/eventstore.py`` implements the store on PostgreSQL (the composition root's), and
 ``infra/memorystore.py`` in memory (for use-case tests that run in milliseconds).
 """
 
@@ -23,6 +23,17 @@ class ConcurrencyError(Exception):
 
 class DuplicateRecord(Exception):
     """A row written with the events (an idempotency record) already exists: nothing was written."""
+
+
+class Passwords(Protocol):
+    """One-way password hashes (infra/credentials.py: argon2id)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def check(self, password_hash: str, password: str) -> bool:
+        """Whether ``password`` is the hashed one; an empty hash matches nothing (and takes
+        as long as a real one, so an unknown email answers as slowly as a wrong password)."""
+        ...
 
 
 class EventStore(Protocol):

@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
-from commands import credentials as cred
 from commands.organizations import claim_slug
-from commands.ports import EventStore
+from commands.ports import EventStore, Passwords
 from commands.roles import check_grant, role_permissions
 from commands.runner import (
     Context,
@@ -50,6 +49,7 @@ from domain.user.commands import (
     VerifyEmail,
 )
 from domain.user.events import UserRemoved
+from infra import credentials as cred
 
 Planned = UserCommand | Callable[[user.User], UserCommand]
 
@@ -77,14 +77,15 @@ class Enrollment(NamedTuple):
 
 class UserCommands:
     def __init__(self, store: EventStore, api_secret: str, encryption_key: str, *,
-                 retries: int = 5) -> None:
+                 passwords: Passwords, retries: int = 5) -> None:
         self.store, self.api_secret, self.retries = store, api_secret, retries
+        self.passwords = passwords
         self.box = cred.SecretBox(encryption_key)
 
     def signup(self, ctx: Context, organization: CreateOrganization, *, email: str,
                password: str, first_name: str = "", last_name: str = "") -> SignedUp:
         """The organization, its slug, its owner, the owner's email and the roster: one append."""
-        password_hash = cred.hash_password(rules.password(password))
+        password_hash = self.passwords.hash(rules.password(password))
         org_id, user_id = ctx.new_id(), ctx.new_id()
         ctx = _as_user(ctx, user_id)
         command = RegisterOwner(organization_id=org_id, email=email, first_name=first_name,
@@ -148,7 +149,7 @@ class UserCommands:
                        pinned=expected_version is not None)
 
     def accept_invitation(self, ctx: Context, token: str, password: str) -> Result:
-        password_hash = cred.hash_password(rules.password(password))
+        password_hash = self.passwords.hash(rules.password(password))
         user_id = self._token_user(token, cred.INVITE, ctx.clock())
         return self.handle(_as_user(ctx, user_id), None, user_id,
                            AcceptInvitation(password_hash=password_hash))
@@ -190,7 +191,7 @@ class UserCommands:
         found = load(self.store, user.DECIDER, held.state.owner).state if (
             held.state.owner is not None) else user.INITIAL
         usable = found.status not in ("absent", "removed", "inactive")
-        if not cred.check_password(found.password_hash if usable else "", password) or (
+        if not self.passwords.check(found.password_hash if usable else "", password) or (
                 held.state.owner is None or found.organization_id is None):
             raise Unauthenticated("invalid email or password", code="invalid_credentials")
         user_id, org_id = held.state.owner, found.organization_id

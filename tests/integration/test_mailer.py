@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from commands import credentials as cred
 from commands.organizations import OrganizationCommands
 from commands.runner import Context
 from commands.users import UserCommands
@@ -19,6 +18,7 @@ from domain.envelope import SYSTEM, Envelope
 from domain.organization.commands import CreateOrganization
 from domain.user.commands import InviteUser
 from domain.user.events import UserInvited, UserSuspended
+from infra import credentials as cred
 from infra.container import DEV_API_SECRET
 from infra.eventstore import EventStore, datastore_from_url
 from infra.mail import Mailer

@@ -1,5 +1,7 @@
 """Credentials: argon2id password hashes, signed mail tokens, TOTP (RFC 6238) and the AES-GCM
-box two-factor secrets are stored in. Everything here is deterministic given its inputs."""
+box two-factor secrets are stored in. Everything but the hashes' salts and the fresh secrets is
+deterministic given its inputs. The use cases get password hashing through their Passwords port
+(commands/ports.py), so their tests need not spend argon2's time."""
 
 from __future__ import annotations
 
@@ -35,6 +37,16 @@ def check_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class Argon2Passwords:
+    """The Passwords port with argon2id."""
+
+    def hash(self, password: str) -> str:
+        return hash_password(password)
+
+    def check(self, password_hash: str, password: str) -> bool:
+        return check_password(password_hash, password)
 
 
 # Mail tokens: HMAC-SHA256(API_SECRET, purpose, user, email, version, expiry). Nothing is stored:
