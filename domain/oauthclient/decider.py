@@ -3,7 +3,7 @@ redirect URIs (exact strings; https, or http on localhost) and scopes (``resourc
 
 from __future__ import annotations
 
-from typing import Literal, assert_never
+from typing import Literal, TypeVar, assert_never
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from domain.oauthclient.events import (
 from domain.permissions import parse_scope
 
 Status = Literal["absent", "active", "deleted"]
+T = TypeVar("T")
 LOCALHOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -75,14 +76,23 @@ def evolve(state: OAuthClient, event: OAuthClientEvent) -> OAuthClient:
                                redirect_uris=event.redirect_uris, scopes=event.scopes,
                                grant_types=event.grant_types)
         case OAuthClientUpdated():
-            changes = {k: v for k, v in msgspec.structs.asdict(event).items() if v is not None}
-            return msgspec.structs.replace(state, **changes)
+            # Field by field (not from the event's field names): a field added to the event
+            # later is ignored here until the state has a place for it.
+            return msgspec.structs.replace(
+                state, name=_or(event.name, state.name),
+                redirect_uris=_or(event.redirect_uris, state.redirect_uris),
+                scopes=_or(event.scopes, state.scopes),
+                grant_types=_or(event.grant_types, state.grant_types))
         case OAuthClientSecretRotated():
             return msgspec.structs.replace(state, hashed_secret=event.hashed_secret)
         case OAuthClientDeleted():
             return msgspec.structs.replace(state, status="deleted")
         case _:
             return state
+
+
+def _or(value: T | None, current: T) -> T:
+    return current if value is None else value
 
 
 def decide(command: OAuthClientCommand, state: OAuthClient) -> list[OAuthClientEvent]:
