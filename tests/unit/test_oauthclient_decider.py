@@ -9,6 +9,7 @@ import pytest
 from domain.errors import DomainError
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import OAuthClientDeleted, OAuthClientRegistered, OAuthClientUpdated
+from tests.unit.spec import Specification
 
 ORG = uuid.UUID(int=1)
 
@@ -21,11 +22,11 @@ def register(**changes: object) -> client.RegisterClient:
     return client.RegisterClient(**fields)  # type: ignore[arg-type]
 
 
+SPEC = Specification(client.DECIDER)
+
+
 def given(*events: object) -> client.OAuthClient:
-    state = client.INITIAL
-    for event in events:
-        state = client.evolve(state, event)  # type: ignore[arg-type]
-    return state
+    return SPEC.given(*events).state
 
 
 def code_of(command: client.OAuthClientCommand, state: client.OAuthClient) -> str:
