@@ -20,7 +20,6 @@ from domain.envelope import Actor, AnyEvent, Envelope, encode
 
 S = TypeVar("S")
 C = TypeVar("C")
-E = TypeVar("E")
 
 
 class VersionConflict(Exception):
@@ -91,11 +90,10 @@ def load(store: EventStore, decider: Decider[S, Any, Any], stream_id: UUID) -> L
     return Loaded(state, version)
 
 
-def write(decider: Decider[Any, Any, E], stream_id: UUID, organization_id: UUID, version: int,
-          events: Sequence[E]) -> StreamWrite:
+def write(decider: Decider[Any, Any, Any], stream_id: UUID, organization_id: UUID,
+          version: int, events: Sequence[AnyEvent]) -> StreamWrite:
     """``events`` to append to the decider's stream after ``version``."""
-    return StreamWrite(stream_id, decider.stream_type, organization_id, version,
-                       events)  # type: ignore[arg-type]
+    return StreamWrite(stream_id, decider.stream_type, organization_id, version, events)
 
 
 def decided(store: EventStore, decider: Decider[Any, C, Any], stream_id: UUID,
