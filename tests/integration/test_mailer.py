@@ -74,7 +74,8 @@ def test_an_invitation_made_while_smtp_is_down_is_mailed_once_it_is_back(
     org = OrganizationCommands(store).create(ctx, CreateOrganization(
         name="Down", slug=f"down-{uuid.uuid4().hex[:8]}"))
     email = f"late-{uuid.uuid4().hex[:8]}@example.com"
-    invited = UserCommands(store, DEV_API_SECRET, "k").invite(ctx, org.stream_id, InviteUser(
+    users = UserCommands(store, DEV_API_SECRET, "k", passwords=cred.Argon2Passwords())
+    invited = users.invite(ctx, org.stream_id, InviteUser(
         organization_id=org.stream_id, email=email, invited_by="operator"))
     assert invited.position is not None
     workers = Workers(settings, store).start()
