@@ -64,9 +64,9 @@ def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from infra.health import serve
-    from projections.health import ProjectorHealth
+    from infra.projector.health import ProjectorHealth
+    from infra.projector.runner import Runner
     from projections.registry import PROJECTIONS
-    from projections.runtime import Runner
 
     names = args.projection or list(PROJECTIONS)
     runners = [Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
@@ -105,7 +105,7 @@ def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     from infra.eventstore import EventStore, datastore_from_url
-    from projections.rebuild import REBUILDERS
+    from infra.projector.rebuild import REBUILDERS
 
     if args.action == "status":
         return projections_status(settings)
@@ -128,7 +128,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 def projections_status(settings: Settings) -> int:
     import psycopg
 
-    from projections import deadletter
+    from infra.projector import deadletter
     from projections.status import statuses
 
     with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
@@ -143,7 +143,7 @@ def projections_retry(settings: Settings, name: str) -> int:
     """Apply the parked events of ``name`` again; exit 1 while some still fail."""
     import psycopg
 
-    from projections import deadletter
+    from infra.projector import deadletter
     from projections.registry import PROJECTIONS
 
     if name not in PROJECTIONS:

@@ -8,8 +8,9 @@ from psycopg import sql
 from commands import idempotency
 from infra import clickhouse, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
+from infra.projector import deadletter
 from infra.settings import Settings
-from projections import api_keys, deadletter, mailer, oauth_clients, organizations, roles, users
+from projections import api_keys, mailer, oauth_clients, organizations, roles, users
 from projections.registry import PROJECTIONS
 from projections.rows import READER_ROLE_DDL
 

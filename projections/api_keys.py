@@ -15,8 +15,8 @@ import redis
 from psycopg import sql
 
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
+from projections.base import Item
 from projections.rows import announce, tenant_wall, update_if_newer
-from projections.runtime import Item
 
 TABLE = "api_keys"
 CHANNEL = "apikeys.changed"

@@ -14,8 +14,8 @@ from domain.oauthclient.events import (
     OAuthClientSecretRotated,
     OAuthClientUpdated,
 )
+from projections.base import Item
 from projections.rows import tenant_wall, update_if_newer
-from projections.runtime import Item
 
 TABLE = "oauth_clients"
 

@@ -19,8 +19,8 @@ from domain.organization.events import (
     OrganizationSettingsUpdated,
     OrganizationSuspended,
 )
+from projections.base import Item
 from projections.rows import announce, tenant_wall, update_if_newer
-from projections.runtime import Item
 
 TABLE = "organizations"
 CHANNEL = "organizations.changed"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from infra.settings import Settings
-from projections.runtime import Projection
+from projections.base import Projection
 
 
 class Spec(NamedTuple):

@@ -10,8 +10,8 @@ import redis
 from psycopg import sql
 
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
+from projections.base import Item
 from projections.rows import announce, tenant_wall, update_if_newer
-from projections.runtime import Item
 
 TABLE = "roles"
 CHANNEL = "roles.changed"

@@ -10,7 +10,7 @@ import redis
 from psycopg import Cursor, sql
 
 if TYPE_CHECKING:
-    from projections.runtime import Item
+    from projections.base import Item
 
 
 def update_if_newer(cur: Cursor[Any], table: sql.Identifier, stream_id: UUID, version: int,

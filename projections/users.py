@@ -22,8 +22,8 @@ from domain.user.events import (
     UserTwoFactorDisabled,
     UserTwoFactorEnabled,
 )
+from projections.base import Item, Projection
 from projections.rows import tenant_wall, update_if_newer
-from projections.runtime import Item
 
 TABLE = "users"
 
@@ -55,7 +55,7 @@ def _json(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
-class UsersProjection:
+class UsersProjection(Projection):
     name = "users"
     aggregates: tuple[str, ...] = ("user",)
 

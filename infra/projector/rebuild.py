@@ -17,8 +17,8 @@ from infra import clickhouse
 from infra.eventstore import EventStore
 from infra.settings import Settings
 from projections import organizations
+from projections.base import Item, Projection
 from projections.events_clickhouse import EventsProjection
-from projections.runtime import Item, Projection
 
 BATCH = 1000
 Progress = Callable[[str], None]
