@@ -105,7 +105,7 @@ def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     from infra.eventstore import EventStore, datastore_from_url
-    from infra.projector.rebuild import REBUILDERS
+    from infra.projector.rebuild import rebuild, rebuildable
 
     if args.action == "status":
         return projections_status(settings)
@@ -113,12 +113,12 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         return projections_retry(settings, args.name)
     store = EventStore(datastore_from_url(settings.database_url))
     try:
-        if args.name not in REBUILDERS:
-            print(f"unknown projection {args.name!r}; one of: {', '.join(REBUILDERS)}",
+        if args.name not in rebuildable():
+            print(f"unknown projection {args.name!r}; one of: {', '.join(rebuildable())}",
                   file=sys.stderr)
             return 2
         print(f"rebuilding {args.name} from the event store", flush=True)
-        REBUILDERS[args.name](settings, store, lambda line: print(line, flush=True))
+        rebuild(settings, store, args.name, lambda line: print(line, flush=True))
         print(f"rebuilt {args.name}", flush=True)
         return 0
     finally:
