@@ -3,6 +3,7 @@ event of one stream type means for its rows."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -32,9 +33,9 @@ class ReadModel(Projection):
             if item.envelope.stream_type == self.stream_type:
                 self.match(cur, item)
 
+    @abstractmethod
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
-        """Write what ``item``'s event means; an event that means nothing still must not fail."""
-        raise NotImplementedError
+        """Write what ``item``'s event means; an event that means nothing must not fail."""
 
     def insert(self, cur: psycopg.Cursor, item: Item, **values: object) -> None:
         """The stream's row, created by its first event (ignored if it exists)."""

@@ -41,7 +41,8 @@ class Table:
     def __post_init__(self) -> None:
         names = {c.name for c in self.columns}
         missing = (BOOKKEEPING | {self.tenant, self.key}) - names
-        assert not missing, f"{self.name} lacks the columns {sorted(missing)}"
+        if missing:
+            raise ValueError(f"{self.name} lacks the columns {sorted(missing)}")
 
     def ddl(self, table: str | None = None) -> list[sql.Composed]:
         """Create the table (or the fresh copy ``table``), its indexes and its tenant wall."""
