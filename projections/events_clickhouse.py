@@ -13,7 +13,7 @@ import psycopg
 from clickhouse_connect.driver.client import Client
 
 from domain.deciders import AGGREGATES
-from projections.runtime import Item
+from projections.base import Item, Projection
 
 COLUMNS = [
     "organization_id", "stream_id", "stream_type", "version", "position", "event_id",
@@ -43,7 +43,7 @@ def row(item: Item) -> list[object]:
     ]
 
 
-class EventsProjection:
+class EventsProjection(Projection):
     name = "clickhouse_events"
     aggregates: tuple[str, ...] = AGGREGATES
 
