@@ -7,6 +7,8 @@ the invalidation feed (infra/invalidation.py) and bounded by the TTL if a messag
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
@@ -19,9 +21,12 @@ V = TypeVar("V")
 class ReadThrough(Generic[K, V]):
     """``load(key)`` answers the value, or None when there is none (a miss, cached briefly).
 
-    A load that an eviction overtook still answers its caller but is not kept: what it read may
-    be older than the change that evicted the key. Past ``max_entries`` the least recently used
-    entry goes, so ids nobody holds (a caller guessing keys) cannot grow the process.
+    Callers asking for a key that is being loaded wait for that one load (a cold key under load
+    costs one query, not one per request), and a caller that gives up does not cancel it for
+    the others. A load that an eviction overtook still answers its callers but is not kept: what
+    it read may be older than the change that evicted the key. Past ``max_entries`` the least
+    recently used entry goes, so ids nobody holds (a caller guessing keys) cannot grow the
+    process.
     """
 
     def __init__(self, load: Callable[[K], Awaitable[V | None]], *, ttl_s: float,
@@ -30,7 +35,7 @@ class ReadThrough(Generic[K, V]):
         self._load, self._clock = load, clock
         self.ttl_s, self.miss_ttl_s, self.max_entries = ttl_s, miss_ttl_s, max_entries
         self._entries: OrderedDict[K, tuple[V | None, float]] = OrderedDict()
-        self._loading: dict[K, object] = {}  # the token of the newest load of each key
+        self._loading: dict[K, asyncio.Future[V | None]] = {}  # the load under way of each key
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -42,16 +47,20 @@ class ReadThrough(Generic[K, V]):
                                                    else self.miss_ttl_s):
             self._entries.move_to_end(key)
             return found[0]
-        token = self._loading[key] = object()
-        try:
-            value = await self._load(key)
-        finally:
-            kept = self._loading.get(key) is token
-            if kept:
-                del self._loading[key]
-        if kept:
-            self._keep(key, value, now)
-        return value
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = self._loading[key] = asyncio.ensure_future(self._load(key))
+            loading.add_done_callback(functools.partial(self._loaded, key, now))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, key: K, loaded_at: float, loading: asyncio.Future[V | None]) -> None:
+        """Runs before the load's callers resume, so the next ``get`` finds what it kept."""
+        current = self._loading.get(key) is loading
+        if current:
+            del self._loading[key]
+        if loading.cancelled() or loading.exception() is not None or not current:
+            return
+        self._keep(key, loading.result(), loaded_at)
 
     def _keep(self, key: K, value: V | None, loaded_at: float) -> None:
         self._entries[key] = (value, loaded_at)

@@ -135,6 +135,55 @@ def test_a_load_overtaken_by_an_invalidation_answers_but_is_not_kept(
     assert len(source.calls) == 2
 
 
+def test_callers_of_a_key_being_loaded_share_that_one_load() -> None:
+    source, clock = Source({"a": "1"}), Clock()
+    cache = cache_of(source, clock)
+
+    async def scenario() -> list[str | None]:
+        source.gate = asyncio.Event()
+        callers = [asyncio.create_task(cache.get("a")) for _ in range(5)]
+        await asyncio.sleep(0)
+        source.gate.set()
+        return [*await asyncio.gather(*callers), await cache.get("a")]
+
+    assert run(scenario()) == ["1"] * 6
+    assert source.calls == ["a"]
+
+
+def test_a_caller_that_gives_up_does_not_cancel_the_load_for_the_others() -> None:
+    source, clock = Source({"a": "1"}), Clock()
+    cache = cache_of(source, clock)
+
+    async def scenario() -> str | None:
+        source.gate = asyncio.Event()
+        quitter, waiter = (asyncio.create_task(cache.get("a")) for _ in range(2))
+        await asyncio.sleep(0)
+        quitter.cancel()
+        source.gate.set()
+        answered = await waiter
+        assert quitter.cancelled()
+        return answered
+
+    assert run(scenario()) == "1"
+    assert source.calls == ["a"]
+    assert len(cache) == 1
+
+
+def test_a_shared_load_that_fails_raises_to_every_caller() -> None:
+    source, clock = Source(), Clock()
+    cache = cache_of(source, clock)
+
+    async def scenario() -> list[BaseException | str | None]:
+        source.gate = asyncio.Event()
+        callers = [asyncio.create_task(cache.get("boom")) for _ in range(3)]
+        await asyncio.sleep(0)
+        source.gate.set()
+        return await asyncio.gather(*callers, return_exceptions=True)
+
+    assert all(isinstance(r, RuntimeError) for r in run(scenario()))
+    assert source.calls == ["boom"]
+
+
 def test_a_failed_load_raises_to_its_caller_and_keeps_nothing() -> None:
     source, clock = Source(), Clock()
     cache = cache_of(source, clock)
