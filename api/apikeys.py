@@ -11,7 +11,6 @@ from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
-from psycopg.rows import dict_row
 
 from api.auth.access import effective_grants, principal_of, principal_permits, require
 from api.auth.tenancy import not_found, reading
@@ -23,6 +22,8 @@ from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
 from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
 from domain.organization.plans import RateLimit
+from projections import api_key_queries as keys
+from projections.paging import Query
 
 KeyId = FromPath[UUID]
 
@@ -74,11 +75,6 @@ class IssuedKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 class ApiKeyList(msgspec.Struct, frozen=True, kw_only=True):
     data: list[ApiKeyOut]
-
-
-COLUMNS = ("id, organization_id, name, environment, status, permissions, rate_limit,"
-           " expires_at, previous_valid_until, created_by, created_at, version, require_signature,"
-           " role")
 
 
 def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
@@ -148,15 +144,14 @@ class ApiKeyController(Controller):
         caller = principal_of(request)
         org_id = organization_id or (caller.organization_id if caller else None)
         require(request, "api_keys", "read", org_id)
-        rows = await self._rows(request, min_position, "organization_id = %s" if org_id else "true",
-                                (org_id,) if org_id else ())
-        return ApiKeyList(data=rows)
+        return ApiKeyList(data=await self._rows(
+            request, min_position, lambda conn: keys.listed(conn, org_id)))
 
     @get("/{key_id:uuid}", summary="One API key (never its secret)",
          **docs.read(ApiKeyOut, "invalid_parameter", "not_found", "api_key_not_found",
                      "permission_denied", "not_caught_up"))
     async def read(self, request: Request, key_id: KeyId, min_position: MinPosition) -> ApiKeyOut:
-        rows = await self._rows(request, min_position, "id = %s", (key_id,))
+        rows = await self._rows(request, min_position, lambda conn: keys.with_id(conn, key_id))
         if not rows:
             raise await not_found(container_of(request), request, key_id,
                                   "api_key_not_found")
@@ -193,15 +188,11 @@ class ApiKeyController(Controller):
         await c.key_changed(key_id)
         return IssuedKey(id=key_id, key="", version=result.version, position=result.position)
 
-    async def _rows(self, request: Request, min_position: int | None, where: str,
-                    params: tuple[Any, ...]) -> list[ApiKeyOut]:
+    async def _rows(self, request: Request, min_position: int | None, query: Query) -> list[ApiKeyOut]:
         c = container_of(request)
         await caught_up(c, min_position, "api_keys")
         async with reading(c, request) as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"SELECT {COLUMNS} FROM api_keys WHERE {where}"
-                              " ORDER BY created_position LIMIT 500", params)
-            rows = await cur.fetchall()
+            rows = await query(conn)
         used = await c.redis.hgetall(f"{c.settings.redis_key_prefix}apikeys.last_used")
         return [out(r, used) for r in rows]
 

@@ -12,7 +12,6 @@ from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
-from psycopg.rows import dict_row
 
 from api.apikeys import no_idempotency
 from api.auth.access import principal_of, require
@@ -24,6 +23,8 @@ from api.platform.errors import ApiException
 from domain.limits import MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
+from projections import oauth_client_queries as clients
+from projections.paging import Query
 
 ClientId = FromPath[UUID]
 Uris = Annotated[list[Annotated[str, Meta(max_length=MAX_URI)]], Meta(max_length=MAX_URIS)]
@@ -82,10 +83,6 @@ class OAuthClientList(msgspec.Struct, frozen=True, kw_only=True):
     data: list[OAuthClientOut]
 
 
-COLUMNS = ("id, organization_id, name, redirect_uris, scopes, grant_types, status, created_by,"
-           " created_at, secret_rotated_at, version")
-
-
 def out(row: dict[str, Any]) -> OAuthClientOut:
     return OAuthClientOut(client_id=str(row["id"]), **row)
 
@@ -132,15 +129,14 @@ class OAuthClientController(Controller):
         org_id = organization_id or owner_of(request)
         require(request, "oauth_clients", "read", org_id)
         return OAuthClientList(data=await self._rows(
-            request, min_position, "organization_id = %s" if org_id else "true",
-            (org_id,) if org_id else ()))
+            request, min_position, lambda conn: clients.listed(conn, org_id)))
 
     @get("/{client_id:uuid}", summary="One OAuth client (never its secret)",
          **docs.read(OAuthClientOut, "invalid_parameter", "not_found", "oauth_client_not_found",
                      "permission_denied", "not_caught_up"))
     async def read(self, request: Request, client_id: ClientId,
                    min_position: MinPosition) -> OAuthClientOut:
-        rows = await self._rows(request, min_position, "id = %s", (client_id,))
+        rows = await self._rows(request, min_position, lambda conn: clients.with_id(conn, client_id))
         if not rows or (owner_of(request) not in (None, rows[0].organization_id)):
             raise await not_found(container_of(request), request, client_id,
                                   "oauth_client_not_found")
@@ -187,17 +183,11 @@ class OAuthClientController(Controller):
             ctx, owner_of(request), client_id))
         return ClientChanged(id=client_id, version=result.version, position=result.position)
 
-    async def _rows(self, request: Request, min_position: int | None, where: str,
-                    params: tuple[Any, ...]) -> list[OAuthClientOut]:
+    async def _rows(self, request: Request, min_position: int | None, query: Query) -> list[OAuthClientOut]:
         c = container_of(request)
         await caught_up(c, min_position, "oauth_clients")
         async with reading(c, request) as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            # A deleted client is gone, as a deleted role or a removed user is: 404, not listed.
-            await cur.execute(f"SELECT {COLUMNS} FROM oauth_clients WHERE ({where})"
-                              " AND status <> 'deleted' ORDER BY created_position LIMIT 500",
-                              params)
-            rows = await cur.fetchall()
+            rows = await query(conn)
         return [out(r) for r in rows]
 
 

@@ -9,7 +9,6 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from psycopg.rows import dict_row
 
 from api.auth.access import require
 from api.auth.tenancy import not_found, reading
@@ -29,6 +28,8 @@ from api.users import grantor_of, organization_for, scope_of
 from domain.apikey.events import ApiPermission
 from domain.role import decider as role
 from domain.role.system import DESCRIPTIONS, SYSTEM_ROLES
+from projections import role_queries as roles
+from projections.paging import Query
 
 RoleId = FromPath[UUID]
 TARGET = ("role_not_found", "permission_denied")
@@ -69,15 +70,14 @@ class RoleController(Controller):
                     ) -> RoleList:
         org_id = organization_id or scope_of(request)
         require(request, "roles", "read", org_id)
-        where, params = ("organization_id = %s", [org_id]) if org_id else ("true", [])
-        rows = await self._rows(request, min_position, f"{where} AND status = 'active'", params)
+        rows = await self._rows(
+            request, min_position, lambda conn: roles.listed(conn, org_id))
         return RoleList(data=[*SYSTEM, *(out(r) for r in rows)])
 
     @get("/{role_id:uuid}", summary="One custom role", **docs.read(
         RoleOut, "invalid_parameter", *TARGET, "not_caught_up"))
     async def read(self, request: Request, role_id: RoleId, min_position: MinPosition) -> RoleOut:
-        rows = await self._rows(request, min_position, "id = %s AND status = 'active'",
-                                [role_id])
+        rows = await self._rows(request, min_position, lambda conn: roles.with_id(conn, role_id))
         if not rows:
             raise await not_found(container_of(request), request, role_id,
                                   "role_not_found")
@@ -110,12 +110,8 @@ class RoleController(Controller):
             ctx, scope_of(request), role_id, command, grantor, seal=seal,
             expected_version=expected))
 
-    async def _rows(self, request: Request, min_position: int | None, where: str,
-                    params: list[Any]) -> list[dict[str, Any]]:
+    async def _rows(self, request: Request, min_position: int | None, query: Query) -> list[dict[str, Any]]:
         c = container_of(request)
         await caught_up(c, min_position, "roles")
         async with reading(c, request) as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"SELECT * FROM roles WHERE {where} ORDER BY created_position"
-                              " LIMIT 500", params)
-            return await cur.fetchall()
+            return await query(conn)

@@ -4,14 +4,15 @@ and two-factor enrollment. Reads come from the users read model."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from psycopg.rows import dict_row
+from psycopg import AsyncConnection
 
 from api.auth.access import effective_grants, principal_of, require, shaped
 from api.auth.tenancy import not_found, reading
@@ -46,13 +47,12 @@ from domain.user.commands import (
     SuspendUser,
     UpdateProfile,
 )
-from projections import organization_queries as cursors
+from projections import paging as cursors
+from projections import user_queries as users
 
+T = TypeVar("T")
 UserId = FromPath[UUID]
 STATUSES = ("active", "inactive", "suspended", "removed")
-COLUMNS = ("id, organization_id, email, first_name, last_name, avatar, role, permissions,"
-           " status, email_verified, two_factor_enabled, last_login_at, metadata, version,"
-           " created_position, created_at, updated_at")
 TARGET = ("user_not_found", "permission_denied")
 ORG_BODY = ("organization_id_required", "organization_not_found")
 
@@ -140,14 +140,8 @@ class UserController(Controller):
             raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
                                params={"allowed": ", ".join(STATUSES)})
         after = _cursor(cursor) if cursor else None
-        where, params = ["status = ANY(%s)"], [statuses]
-        for clause, value in (("organization_id = %s", org_id), ("role = %s", role)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)  # type: ignore[arg-type]
-        rows, total = await self._page(request, min_position, " AND ".join(where), params,
-                                       after, limit)
-        more, rows = len(rows) > limit, rows[:limit]
+        rows, more, total = await self._read(request, min_position, lambda conn: users.page(
+            conn, statuses=statuses, organization_id=org_id, role=role, after=after, limit=limit))
         visible = [v for v in (shaped(request, "users", out(r)) for r in rows) if v is not None]
         return UserPage(data=visible, pagination=PaginationInfo(
             limit=limit, total=total, total_pages=math.ceil(total / limit), has_next=more,
@@ -158,8 +152,7 @@ class UserController(Controller):
         UserOut, "invalid_parameter", *TARGET, "not_caught_up", etag=True))
     async def read(self, request: Request, user_id: UserId,
                    min_position: MinPosition) -> Response[UserOut]:
-        rows, _ = await self._page(request, min_position, "id = %s AND status <> 'removed'",
-                                   [user_id], None, 1)
+        rows = await self._read(request, min_position, lambda conn: users.with_id(conn, user_id))
         if not rows:
             raise await not_found(container_of(request), request, user_id,
                                   "user_not_found")
@@ -241,20 +234,12 @@ class UserController(Controller):
             ctx, scope_of(request), user_id, commands, grantor, seal=seal,
             expected_version=expected))
 
-    async def _page(self, request: Request, min_position: int | None, where: str,
-                    params: list[Any], after: int | None, limit: int,
-                    ) -> tuple[list[dict[str, Any]], int]:
+    async def _read(self, request: Request, min_position: int | None,
+                    query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         c = container_of(request)
         await caught_up(c, min_position, "users")
         async with reading(c, request) as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"SELECT count(*) AS n FROM users WHERE {where}", params)
-            total = await cur.fetchone()
-            paged = f"{where} AND created_position > %s" if after is not None else where
-            await cur.execute(f"SELECT {COLUMNS} FROM users WHERE {paged}"
-                              " ORDER BY created_position LIMIT %s",
-                              [*params, *([after] if after is not None else []), limit + 1])
-            return await cur.fetchall(), int(total["n"]) if total else 0
+            return await query(conn)
 
 
 def _cursor(raw: str) -> int:
