@@ -34,8 +34,6 @@ KNOWN: frozenset[tuple[str, str]] = frozenset({
     ("projections.mailer", "commands.credentials"),
     # domain part (item 7, idempotency sealing on the port): the use case holds a psycopg cursor.
     ("commands.idempotency", "psycopg"),
-    # read part (item 2): the registry takes the development API secret from the container.
-    ("projections.registry", "infra.container"),
     # api part (items 4-5): the command-accepted schema and the request plumbing leave the
     # capability modules.
     ("api.platform.idempotency", "api.schemas"),
