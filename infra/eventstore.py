@@ -23,10 +23,10 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from commands import idempotency
 from commands.idempotency import Record
 from commands.ports import ConcurrencyError, DuplicateRecord, Sealing
 from domain.envelope import Envelope, decode, encode
+from infra import idempotency
 from infra.horizon import FinalHorizon
 from infra.notifier import Notifier
 

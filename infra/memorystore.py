@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from commands.idempotency import Claim, Record, Saved
+from commands.idempotency import Claim, Record
 from commands.ports import ConcurrencyError, DuplicateRecord, Sealing
 from domain.envelope import Envelope, decode, encode
 from infra.eventstore import DEFAULT_MAX_EVENT_BYTES
+from infra.idempotency import Saved
 
-TTL = timedelta(hours=24)  # as commands/idempotency.py's TTL
+TTL = timedelta(hours=24)  # as infra/idempotency.py's TTL
 
 
 class MemoryEventStore:

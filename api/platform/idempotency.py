@@ -19,10 +19,10 @@ from litestar import Request, Response
 
 from api.platform.errors import ApiException
 from api.schemas import CommandAccepted
-from commands import idempotency
 from commands.idempotency import Claim, Rendered
 from commands.ports import DuplicateRecord
 from commands.runner import Result, Seal
+from infra import idempotency
 from infra.container import Container
 
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")

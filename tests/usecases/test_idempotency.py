@@ -6,11 +6,12 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from commands.idempotency import Claim, Rendered, fingerprint
+from commands.idempotency import Claim, Rendered
 from commands.organizations import OrganizationCommands
 from commands.ports import DuplicateRecord
 from commands.runner import Result, Seal
 from domain.organization.commands import CreateOrganization, RenameOrganization
+from infra.idempotency import fingerprint
 from tests.builders import context
 from tests.usecases.conftest import RacingStore, new_org
 
