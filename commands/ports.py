@@ -1,4 +1,4 @@
-"""The ports the use cases depend on: what an event store and a password hasher do for them.
+"""The ports the use cases depend on: what an event store and the credentials do for them.
 
 ``infra/eventstore.py`` implements the store on PostgreSQL (the composition root's), and
 ``infra/memorystore.py`` in memory (for use-case tests that run in milliseconds).
@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -25,14 +26,35 @@ class DuplicateRecord(Exception):
     """A row written with the events (an idempotency record) already exists: nothing was written."""
 
 
-class Passwords(Protocol):
-    """One-way password hashes (infra/credentials.py: argon2id)."""
+class Credentials(Protocol):
+    """Password hashes, mailed tokens, TOTP and sealed two-factor secrets
+    (infra/credentials.py: argon2id, HMAC-SHA256, RFC 6238, AES-GCM)."""
 
-    def hash(self, password: str) -> str: ...
+    def hash_password(self, password: str) -> str: ...
 
-    def check(self, password_hash: str, password: str) -> bool:
+    def check_password(self, password_hash: str, password: str) -> bool:
         """Whether ``password`` is the hashed one; an empty hash matches nothing (and takes
         as long as a real one, so an unknown email answers as slowly as a wrong password)."""
+        ...
+
+    def new_totp_secret(self) -> str: ...
+
+    def otpauth_uri(self, secret: str, email: str) -> str: ...
+
+    def totp_ok(self, secret: str, code: str, now: datetime) -> bool: ...
+
+    def seal(self, plaintext: str, user_id: UUID) -> str:
+        """``plaintext`` encrypted for ``user_id`` only (another user's id does not open it)."""
+        ...
+
+    def open(self, ciphertext: str, user_id: UUID) -> str | None: ...
+
+    def token_user(self, raw: str, purpose: str) -> UUID | None:
+        """The user a mailed token for ``purpose`` names, before it is checked."""
+        ...
+
+    def token_valid(self, raw: str, email: str, now: datetime) -> bool:
+        """Whether the token was made for this email address and has not expired."""
         ...
 
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from commands.organizations import claim_slug
-from commands.ports import EventStore, Passwords
+from commands.ports import Credentials, EventStore
 from commands.roles import check_grant, role_permissions
 from commands.runner import (
     Context,
@@ -49,7 +49,6 @@ from domain.user.commands import (
     VerifyEmail,
 )
 from domain.user.events import UserRemoved
-from infra import credentials as cred
 
 Planned = UserCommand | Callable[[user.User], UserCommand]
 
@@ -76,16 +75,13 @@ class Enrollment(NamedTuple):
 
 
 class UserCommands:
-    def __init__(self, store: EventStore, api_secret: str, encryption_key: str, *,
-                 passwords: Passwords, retries: int = 5) -> None:
-        self.store, self.api_secret, self.retries = store, api_secret, retries
-        self.passwords = passwords
-        self.box = cred.SecretBox(encryption_key)
+    def __init__(self, store: EventStore, credentials: Credentials, *, retries: int = 5) -> None:
+        self.store, self.credentials, self.retries = store, credentials, retries
 
     def signup(self, ctx: Context, organization: CreateOrganization, *, email: str,
                password: str, first_name: str = "", last_name: str = "") -> SignedUp:
         """The organization, its slug, its owner, the owner's email and the roster: one append."""
-        password_hash = self.passwords.hash(rules.password(password))
+        password_hash = self.credentials.hash_password(rules.password(password))
         org_id, user_id = ctx.new_id(), ctx.new_id()
         ctx = _as_user(ctx, user_id)
         command = RegisterOwner(organization_id=org_id, email=email, first_name=first_name,
@@ -149,23 +145,23 @@ class UserCommands:
                        pinned=expected_version is not None)
 
     def accept_invitation(self, ctx: Context, token: str, password: str) -> Result:
-        password_hash = self.passwords.hash(rules.password(password))
-        user_id = self._token_user(token, cred.INVITE, ctx.clock())
+        password_hash = self.credentials.hash_password(rules.password(password))
+        user_id = self._token_user(token, rules.INVITE, ctx.clock())
         return self.handle(_as_user(ctx, user_id), None, user_id,
                            AcceptInvitation(password_hash=password_hash))
 
     def verify_email(self, ctx: Context, token: str) -> Result:
-        user_id = self._token_user(token, cred.VERIFY, ctx.clock())
+        user_id = self._token_user(token, rules.VERIFY, ctx.clock())
         return self.handle(_as_user(ctx, user_id), None, user_id, VerifyEmail())
 
     def start_two_factor(self, ctx: Context, organization_id: UUID | None,
                          user_id: UUID) -> Enrollment:
-        secret = cred.new_totp_secret()
-        sealed = self.box.seal(secret, user_id)
+        secret = self.credentials.new_totp_secret()
+        sealed = self.credentials.seal(secret, user_id)
         result = self.handle(ctx, organization_id, user_id, StartTwoFactor(
             secret_ciphertext=sealed))
         email = load(self.store, user.DECIDER, user_id).state.email
-        return Enrollment(result, secret, cred.otpauth_uri(secret, email))
+        return Enrollment(result, secret, self.credentials.otpauth_uri(secret, email))
 
     def confirm_two_factor(self, ctx: Context, organization_id: UUID | None, user_id: UUID,
                            code: str, seal: Seal | None = None,
@@ -191,7 +187,7 @@ class UserCommands:
         found = load(self.store, user.DECIDER, held.state.owner).state if (
             held.state.owner is not None) else user.INITIAL
         usable = found.status not in ("absent", "removed", "inactive")
-        if not self.passwords.check(found.password_hash if usable else "", password) or (
+        if not self.credentials.check_password(found.password_hash if usable else "", password) or (
                 held.state.owner is None or found.organization_id is None):
             raise Unauthenticated("invalid email or password", code="invalid_credentials")
         user_id, org_id = held.state.owner, found.organization_id
@@ -253,17 +249,15 @@ class UserCommands:
                         organization_id, change(user_id=user_id))]
 
     def _code_ok(self, sealed: str, user_id: UUID, code: str, now: datetime) -> bool:
-        secret = self.box.open(sealed, user_id) if sealed else None
-        return secret is not None and cred.totp_ok(secret, code, now)
+        secret = self.credentials.open(sealed, user_id) if sealed else None
+        return secret is not None and self.credentials.totp_ok(secret, code, now)
 
     def _token_user(self, raw: str, purpose: str, now: datetime) -> UUID:
-        parsed = cred.parse_token(raw)
-        if parsed is not None and parsed[0].purpose == purpose:
-            token, mac = parsed
-            found = load(self.store, user.DECIDER, token.user_id).state
-            if found.status != "absent" and cred.token_valid(
-                    self.api_secret, token, mac, found.email, now):
-                return token.user_id
+        user_id = self.credentials.token_user(raw, purpose)
+        if user_id is not None:
+            found = load(self.store, user.DECIDER, user_id).state
+            if found.status != "absent" and self.credentials.token_valid(raw, found.email, now):
+                return user_id
         raise InvalidValue("the token is not valid or has expired", field="token",
                            code="mail_token_invalid")
 

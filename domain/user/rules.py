@@ -22,6 +22,7 @@ from domain.role.system import is_system
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
+INVITE, VERIFY = "invite", "verify"  # what a mailed token is for: accept an invitation, verify
 
 
 def email(raw: str) -> str:

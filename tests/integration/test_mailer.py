@@ -74,7 +74,7 @@ def test_an_invitation_made_while_smtp_is_down_is_mailed_once_it_is_back(
     org = OrganizationCommands(store).create(ctx, CreateOrganization(
         name="Down", slug=f"down-{uuid.uuid4().hex[:8]}"))
     email = f"late-{uuid.uuid4().hex[:8]}@example.com"
-    users = UserCommands(store, DEV_API_SECRET, "k", passwords=cred.Argon2Passwords())
+    users = UserCommands(store, cred.Credentials(DEV_API_SECRET, "k"))
     invited = users.invite(ctx, org.stream_id, InviteUser(
         organization_id=org.stream_id, email=email, invited_by="operator"))
     assert invited.position is not None

@@ -14,20 +14,25 @@ from commands.ports import Sealing
 from commands.users import UserCommands
 from domain.envelope import Envelope
 from domain.organization.commands import CreateOrganization
+from infra.credentials import Credentials
 from infra.memorystore import MemoryEventStore
 from tests.builders import context
 
 PASSWORD = "correct horse battery staple"
 
 
-class FastPasswords:
-    """The Passwords port without argon2's cost (what is hashed does not matter here)."""
+API_SECRET = "test-api-secret"
 
-    def hash(self, password: str) -> str:
+
+class FastCredentials(Credentials):
+    """The real credentials but for argon2's cost (how a password is hashed does not matter
+    to these use cases)."""
+
+    def hash_password(self, password: str) -> str:
         return hashlib.sha256(password.encode()).hexdigest()
 
-    def check(self, password_hash: str, password: str) -> bool:
-        return bool(password_hash) and password_hash == self.hash(password)
+    def check_password(self, password_hash: str, password: str) -> bool:
+        return bool(password_hash) and password_hash == self.hash_password(password)
 
 
 class RacingStore(MemoryEventStore):
@@ -62,8 +67,7 @@ def organizations(store: RacingStore) -> OrganizationCommands:
 
 @pytest.fixture
 def users(store: RacingStore) -> UserCommands:
-    return UserCommands(store, "test-api-secret", "test-encryption-key",
-                        passwords=FastPasswords(), retries=3)
+    return UserCommands(store, FastCredentials(API_SECRET, "test-encryption-key"), retries=3)
 
 
 def new_org(organizations: OrganizationCommands, slug: str = "acme") -> UUID:

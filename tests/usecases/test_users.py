@@ -14,7 +14,7 @@ from domain.roster.decider import roster_stream_id
 from domain.user.commands import ChangeRole, InviteUser, RemoveUser, SuspendUser
 from infra import credentials as cred
 from tests.builders import context
-from tests.usecases.conftest import PASSWORD, RacingStore
+from tests.usecases.conftest import API_SECRET, PASSWORD, RacingStore
 
 
 def sign_up(users: UserCommands, slug: str = "acme", email: str = "owner@acme.test") -> SignedUp:
@@ -48,7 +48,7 @@ def test_an_owner_may_step_down_while_another_active_owner_remains(
     signed = sign_up(users)
     other = invite(users, signed.organization_id, "second@acme.test", role="owner")
     assert len(store.load(roster_stream_id(signed.organization_id))) == 1  # not active yet
-    token = cred.make_token(users.api_secret, cred.INVITE, other, "second@acme.test", 1,
+    token = cred.make_token(API_SECRET, cred.INVITE, other, "second@acme.test", 1,
                             datetime.now(UTC))
     users.accept_invitation(context(), token, PASSWORD)
     users.handle(context(), signed.organization_id, signed.user_id, ChangeRole(role="admin"))
