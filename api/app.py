@@ -10,7 +10,7 @@ from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from api.apikeys import ApiKeyController
+from api.apikeys.routes import ApiKeyController
 from api.auth.guards import operator_guard
 from api.auth.login import login
 from api.auth.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
@@ -18,9 +18,9 @@ from api.auth.policy import organization_origins, organization_policy_guard
 from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
 from api.health import live, ready
-from api.oauthclients import OAuthClientController
+from api.oauthclients.routes import OAuthClientController
 from api.operations import projections
-from api.organizations import OrganizationController
+from api.organizations.routes import OrganizationController
 from api.platform.cors import Cors
 from api.platform.edge import Edge
 from api.platform.errors import HANDLERS
@@ -29,9 +29,9 @@ from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.platform.security import security_headers
 from api.platform.versioning import echo_version
-from api.roles import RoleController
-from api.signup import SignupController, public_guard
-from api.users import UserController
+from api.roles.routes import RoleController
+from api.signup.routes import SignupController, public_guard
+from api.users.routes import UserController
 from infra.container import Container
 from infra.settings import Settings, load_settings
 

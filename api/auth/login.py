@@ -16,7 +16,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from api.auth.sessions import TokenPair, pair, session_timeout
-from api.organizations import container_of, correlation_of
+from api.organizations.routes import container_of, correlation_of
 from api.platform import i18n
 from api.platform import openapi as docs
 from api.platform.bodies import Body, DeviceIn, to_domain

@@ -26,7 +26,7 @@ from msgspec import Meta
 
 from api.auth.access import principal_of, principal_permits
 from api.auth.sessions import claims_of, session_timeout
-from api.organizations import container_of
+from api.organizations.routes import container_of
 from api.platform import openapi as docs
 from api.platform.bodies import Body
 from api.platform.errors import ApiException, OAuthErrorBody, OAuthErrorCode

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
 from api.auth.access import principal_of, require
-from api.organizations import container_of
+from api.organizations.routes import container_of
 from api.platform import openapi as docs
 from api.platform.bodies import Body
 from api.platform.errors import ApiException

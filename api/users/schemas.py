@@ -8,8 +8,8 @@ from uuid import UUID
 
 from msgspec import Meta
 
+from api.organizations.schemas import PaginationInfo, _Out
 from api.platform.bodies import Body, Name, Permissions, Reason, Slug
-from api.schemas import PaginationInfo, _Out
 from domain import limits as lim
 from domain.apikey.events import ApiPermission
 

@@ -13,19 +13,19 @@ from psycopg.rows import dict_row
 
 from api.auth.access import require
 from api.auth.tenancy import not_found, reading
-from api.organizations import (
+from api.organizations.routes import (
     MinPosition,
     caught_up,
     container_of,
     context_of,
     expected_version,
 )
+from api.organizations.schemas import CommandAccepted
 from api.platform import openapi as docs
 from api.platform.bodies import permissions_of
 from api.platform.idempotency import run_command
-from api.schemas import CommandAccepted
-from api.user_schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
-from api.users import grantor_of, organization_for, scope_of
+from api.users.routes import grantor_of, organization_for, scope_of
+from api.users.schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
 from domain.apikey.events import ApiPermission
 from domain.role import decider as role
 from domain.role.system import DESCRIPTIONS, SYSTEM_ROLES

@@ -14,10 +14,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 from psycopg.rows import dict_row
 
-from api.apikeys import no_idempotency
+from api.apikeys.routes import no_idempotency
 from api.auth.access import principal_of, require
 from api.auth.tenancy import not_found, reading
-from api.organizations import MinPosition, caught_up, container_of, context_of
+from api.organizations.routes import MinPosition, caught_up, container_of, context_of
 from api.platform import openapi as docs
 from api.platform.bodies import Body, Name
 from api.platform.errors import ApiException

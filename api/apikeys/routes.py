@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 
 from api.auth.access import effective_grants, principal_of, principal_permits, require
 from api.auth.tenancy import not_found, reading
-from api.organizations import MinPosition, caught_up, container_of, context_of
+from api.organizations.routes import MinPosition, caught_up, container_of, context_of
 from api.platform import openapi as docs
 from api.platform.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
 from api.platform.errors import ApiException

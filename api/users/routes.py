@@ -15,19 +15,19 @@ from psycopg.rows import dict_row
 
 from api.auth.access import effective_grants, principal_of, require, shaped
 from api.auth.tenancy import not_found, reading
-from api.organizations import (
+from api.organizations.routes import (
     MinPosition,
     caught_up,
     container_of,
     context_of,
     expected_version,
 )
+from api.organizations.schemas import CommandAccepted, PaginationInfo
 from api.platform import openapi as docs
 from api.platform.bodies import permissions_of
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
-from api.schemas import CommandAccepted, PaginationInfo
-from api.user_schemas import (
+from api.users.schemas import (
     CodeBody,
     InviteBody,
     SuspendUserBody,

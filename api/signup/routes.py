@@ -12,12 +12,12 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
-from api.organizations import container_of, context_of
+from api.organizations.routes import container_of, context_of
+from api.organizations.schemas import CommandAccepted
 from api.platform import openapi as docs
 from api.platform.errors import ApiException
 from api.platform.ratelimit import STATE_KEY, decide, headers
-from api.schemas import CommandAccepted
-from api.user_schemas import AcceptInvitationBody, SignedUpOut, SignupBody, TokenBody
+from api.users.schemas import AcceptInvitationBody, SignedUpOut, SignupBody, TokenBody
 from domain.envelope import Actor
 from domain.organization.commands import CreateOrganization
 from infra.container import Container

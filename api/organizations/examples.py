@@ -12,7 +12,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas import (
+from api.organizations.schemas import (
     CommandAccepted,
     History,
     HistoryItem,

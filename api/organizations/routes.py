@@ -14,15 +14,10 @@ from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api import examples as ex
 from api.auth.access import principal_of, require, require_operator, shaped
 from api.auth.tenancy import read_one, reading, tenant_of
-from api.platform import openapi as docs
-from api.platform.bodies import storable, to_domain
-from api.platform.errors import ApiException
-from api.platform.idempotency import run_command
-from api.platform.middleware import ensure_request_id
-from api.schemas import (
+from api.organizations import examples as ex
+from api.organizations.schemas import (
     CommandAccepted,
     CreateOrganizationBody,
     History,
@@ -33,6 +28,11 @@ from api.schemas import (
     SuspendBody,
     UpdateOrganizationBody,
 )
+from api.platform import openapi as docs
+from api.platform.bodies import storable, to_domain
+from api.platform.errors import ApiException
+from api.platform.idempotency import run_command
+from api.platform.middleware import ensure_request_id
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
