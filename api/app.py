@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.apikeys.routes import ApiKeyController
+from api.auth import access
 from api.auth.guards import operator_guard
 from api.auth.login import login
 from api.auth.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
@@ -22,6 +23,7 @@ from api.oauthclients.routes import OAuthClientController
 from api.operations import projections
 from api.organizations.routes import OrganizationController
 from api.platform.cors import Cors
+from api.platform.dependencies import one_at_a_time, providers
 from api.platform.edge import Edge
 from api.platform.errors import HANDLERS
 from api.platform.middleware import add_request_id, full_allow
@@ -68,6 +70,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await asyncio.wait(app.state.background, timeout=SHUTDOWN_GRACE_S)
         await app.state.container.close()
 
+    def services() -> Container:
+        # Reads the app's state when called (the container exists from startup on), and takes
+        # no parameter, so that litestar has nothing to parse for it on each request.
+        built: Container = app.state.container
+        return built
+
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
         route_handlers=[live, ready, jwks, token, introspect, revoke, Router(
@@ -80,6 +88,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         on_shutdown=[shutdown],
         before_send=[add_request_id, full_allow, add_rate_limit_headers, security_headers(settings),
                      cors.response_headers(), echo_version],
+        dependencies={**providers(services), **access.providers()},
         exception_handlers={**HANDLERS, OAuthError: on_oauth_error},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=config(),
@@ -88,4 +97,4 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     # Header limit, CORS preflight and API version are settled before routing (api/platform/edge.py).
     app.asgi_handler = Edge(app.asgi_handler, settings, cors)
-    return app
+    return one_at_a_time(app)

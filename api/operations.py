@@ -6,8 +6,8 @@ import msgspec
 from litestar import Request, get
 
 from api.auth.access import require_operator
+from api.platform.dependencies import Services
 from api.platform.openapi import OPERATOR_ONLY, read
-from infra.container import Container
 from infra.eventstore import EVENTS_TABLE
 from projections.status import ALL_STATUS
 
@@ -27,9 +27,8 @@ class ProjectionsReport(msgspec.Struct, frozen=True, rename="camel"):
 @get("/v1/projections", tags=["operations"],
      summary="Each projection's checkpoint and lag (store head minus checkpoint)",
      **read(ProjectionsReport, *OPERATOR_ONLY))
-async def projections(request: Request) -> ProjectionsReport:
+async def projections(request: Request, container: Services) -> ProjectionsReport:
     require_operator(request)
-    container: Container = request.app.state.container
     async with container.pool.connection() as conn:
         cur = await conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
         row = await cur.fetchone()

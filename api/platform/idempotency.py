@@ -17,8 +17,8 @@ import msgspec
 from anyio import to_thread
 from litestar import Request, Response
 
-from api.organizations.schemas import CommandAccepted
 from api.platform.errors import ApiException
+from api.platform.schemas import CommandAccepted
 from commands import idempotency
 from commands.idempotency import Claim, Rendered
 from commands.runner import Result, Seal

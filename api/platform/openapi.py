@@ -34,10 +34,10 @@ from litestar.openapi.spec import (
     Tag,
 )
 
-from api.organizations.schemas import CommandAccepted
 from api.platform import i18n, versioning
 from api.platform.docs_ui import SwaggerUI
 from api.platform.errors import ErrorBody, OAuthErrorBody
+from api.platform.schemas import CommandAccepted
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
