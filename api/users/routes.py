@@ -233,7 +233,7 @@ async def _handle(request: Request, c: Container, ctx: Context, expected: int | 
 async def _page(request: Request, c: Container, caught_up: CaughtUp, where: str,
                 params: list[Any], after: int | None, limit: int,
                 ) -> tuple[list[dict[str, Any]], int]:
-    await caught_up()
+    await caught_up(c)
     async with reading(c, request) as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(f"SELECT count(*) AS n FROM users WHERE {where}", params)
