@@ -66,8 +66,7 @@ def provide_expected(request: Request) -> int | None:
     return int(raw)
 
 
-async def caught_up(container: Container, min_position: int | None,
-                    projection: str = "organizations") -> None:
+async def caught_up(container: Container, min_position: int | None, projection: str) -> None:
     """Wait (bounded) until ``projection`` has applied everything up to ``min_position``."""
     if min_position is None:
         return
