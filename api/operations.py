@@ -8,8 +8,7 @@ from litestar import Request, get
 from api.auth.access import require_operator
 from api.platform.dependencies import Services
 from api.platform.openapi import OPERATOR_ONLY, read
-from infra.eventstore import EVENTS_TABLE
-from projections.status import ALL_STATUS
+from projections.status import statuses_async
 
 
 class ProjectionStatus(msgspec.Struct, frozen=True, rename="camel"):
@@ -29,12 +28,5 @@ class ProjectionsReport(msgspec.Struct, frozen=True, rename="camel"):
      **read(ProjectionsReport, *OPERATOR_ONLY))
 async def projections(request: Request, container: Services) -> ProjectionsReport:
     require_operator(request)
-    async with container.pool.connection() as conn:
-        cur = await conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
-        row = await cur.fetchone()
-        head = int(row[0]) if row else 0
-        cur = await conn.execute(ALL_STATUS)
-        rows = await cur.fetchall()
-    return ProjectionsReport(head=head, data=[
-        ProjectionStatus(projection=name, checkpoint=int(pos), lag=max(head - int(pos), 0),
-                         consumed=int(consumed)) for name, pos, consumed in rows])
+    head, rows = await statuses_async(container.pool)
+    return ProjectionsReport(head=head, data=[msgspec.convert(r, ProjectionStatus) for r in rows])

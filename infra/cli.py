@@ -64,9 +64,9 @@ def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from infra.health import serve
-    from projections.health import ProjectorHealth
+    from infra.projector.health import ProjectorHealth
+    from infra.projector.runner import Runner
     from projections.registry import PROJECTIONS
-    from projections.runtime import Runner
 
     names = args.projection or list(PROJECTIONS)
     runners = [Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
@@ -105,7 +105,7 @@ def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     from infra.eventstore import EventStore, datastore_from_url
-    from projections.rebuild import REBUILDERS
+    from infra.projector.rebuild import rebuild, rebuildable
 
     if args.action == "status":
         return projections_status(settings)
@@ -113,12 +113,12 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         return projections_retry(settings, args.name)
     store = EventStore(datastore_from_url(settings.database_url))
     try:
-        if args.name not in REBUILDERS:
-            print(f"unknown projection {args.name!r}; one of: {', '.join(REBUILDERS)}",
+        if args.name not in rebuildable():
+            print(f"unknown projection {args.name!r}; one of: {', '.join(rebuildable())}",
                   file=sys.stderr)
             return 2
         print(f"rebuilding {args.name} from the event store", flush=True)
-        REBUILDERS[args.name](settings, store, lambda line: print(line, flush=True))
+        rebuild(settings, store, args.name, lambda line: print(line, flush=True))
         print(f"rebuilt {args.name}", flush=True)
         return 0
     finally:
@@ -128,7 +128,7 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 def projections_status(settings: Settings) -> int:
     import psycopg
 
-    from projections import deadletter
+    from infra.projector import deadletter
     from projections.status import statuses
 
     with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
@@ -143,7 +143,7 @@ def projections_retry(settings: Settings, name: str) -> int:
     """Apply the parked events of ``name`` again; exit 1 while some still fail."""
     import psycopg
 
-    from projections import deadletter
+    from infra.projector import deadletter
     from projections.registry import PROJECTIONS
 
     if name not in PROJECTIONS:

@@ -29,7 +29,7 @@ from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.replay import SpentRefreshTokens, UsedSignatures
 from infra.sessions import SessionService
-from infra.settings import Settings
+from infra.settings import DEV_API_SECRET, Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
 from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
@@ -38,8 +38,6 @@ from projections.organizations import CHANNEL as ORGS_CHANNEL
 from projections.roles import CHANNEL as ROLES_CHANNEL
 
 log = logging.getLogger("chronicle.container")
-# Only for development and tests; production refuses to start without API_SECRET (settings).
-DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
 
 
 def ring_for(settings: Settings) -> KeyRing:

@@ -8,9 +8,9 @@ from psycopg import sql
 from commands import idempotency
 from infra import clickhouse, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
+from infra.projector import deadletter
 from infra.settings import Settings
-from projections import api_keys, deadletter, mailer, oauth_clients, organizations, roles, users
-from projections.registry import PROJECTIONS
+from projections.registry import PROJECTIONS, postgres_ddl
 from projections.rows import READER_ROLE_DDL
 
 BOOKKEEPING = [
@@ -38,10 +38,7 @@ def migrate_postgres(settings: Settings) -> None:
     finally:
         store.close()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        statements: list[sql.Composable] = [
-            *map(sql.SQL, [*BOOKKEEPING, mailer.DDL]), *organizations.ddl(), *api_keys.ddl(),
-            *users.ddl(), *roles.ddl(), *oauth_clients.ddl()]
-        for statement in statements:
+        for statement in [*map(sql.SQL, BOOKKEEPING), *postgres_ddl()]:
             conn.execute(statement.as_string(conn))
         seed_partitions(conn, settings)
 

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # scheme://host[:port], as browsers send it in Origin (no path, no trailing slash).
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
 
+# Only for development and tests; production refuses to start without API_SECRET (below).
+DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
 EVENT_HEADROOM = 16_384  # a Kafka record's key, headers and framing, beside the event
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Env = Literal["development", "test", "staging", "production"]

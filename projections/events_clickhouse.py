@@ -12,7 +12,7 @@ import msgspec
 import psycopg
 from clickhouse_connect.driver.client import Client
 
-from projections.runtime import Item
+from projections.base import Item, Projection
 
 COLUMNS = [
     "organization_id", "stream_id", "stream_type", "version", "position", "event_id",
@@ -42,7 +42,7 @@ def row(item: Item) -> list[object]:
     ]
 
 
-class EventsProjection:
+class EventsProjection(Projection):
     name = "clickhouse_events"
     aggregates: tuple[str, ...] = ("organization", "slug", "apikey", "access", "user", "role",
                                    "claim", "roster", "oauthclient")

@@ -15,7 +15,7 @@ import psycopg
 
 from commands import credentials as cred
 from domain.user.events import UserInvited, UserRegistered
-from projections.runtime import Item
+from projections.base import Item, Projection
 
 DDL = ("CREATE TABLE IF NOT EXISTS mail_sent ("
        " event_id uuid PRIMARY KEY, user_id uuid NOT NULL, kind text NOT NULL,"
@@ -43,7 +43,7 @@ class Sender(Protocol):
     def send(self, to: str, subject: str, body: str, *, key: str) -> None: ...
 
 
-class MailerProjection:
+class MailerProjection(Projection):
     name = "mailer"
     aggregates: tuple[str, ...] = ("user",)
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import msgspec
 import psycopg
-from psycopg import sql
 
 from domain.oauthclient.events import (
     OAuthClientDeleted,
@@ -14,59 +11,45 @@ from domain.oauthclient.events import (
     OAuthClientSecretRotated,
     OAuthClientUpdated,
 )
-from projections.rows import tenant_wall, update_if_newer
-from projections.runtime import Item
+from projections.base import Item
+from projections.readmodel import ReadModel
+from projections.table import Column, Index, Table
 
 TABLE = "oauth_clients"
 
-
-def ddl(table: str = TABLE) -> list[sql.Composed]:
-    t = sql.Identifier(table)
-    return [
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} ("
-            " id uuid PRIMARY KEY, organization_id uuid NOT NULL, name text NOT NULL,"
-            " redirect_uris jsonb NOT NULL, scopes jsonb NOT NULL, grant_types jsonb NOT NULL,"
-            " status text NOT NULL, created_by text NOT NULL, version bigint NOT NULL,"
-            " created_position bigint NOT NULL, created_at timestamptz NOT NULL,"
-            " updated_at timestamptz NOT NULL, secret_rotated_at timestamptz)").format(t),
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (organization_id, created_position)").format(
-            sql.Identifier(f"{table}_organization_idx"), t),
-        *tenant_wall(table, "organization_id"),
-    ]
+SPEC = Table(TABLE, tenant="organization_id", columns=(
+    Column("id", "uuid"),
+    Column("organization_id", "uuid"),
+    Column("name", "text"),
+    Column("redirect_uris", "jsonb"),
+    Column("scopes", "jsonb"),
+    Column("grant_types", "jsonb"),
+    Column("status", "text"),
+    Column("created_by", "text"),
+    Column("version", "bigint"),
+    Column("created_position", "bigint"),
+    Column("created_at", "timestamptz"),
+    Column("updated_at", "timestamptz"),
+    Column("secret_rotated_at", "timestamptz", null=True),
+), indexes=(Index("organization_idx", ("organization_id", "created_position")),))
 
 
 def _json(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
-class OAuthClientsProjection:
-    name = "oauth_clients"
-    aggregates: tuple[str, ...] = ("oauthclient",)
+class OAuthClientsProjection(ReadModel):
+    spec = SPEC
+    stream_type = "oauthclient"
 
-    def __init__(self, table: str = TABLE) -> None:
-        self.table = sql.Identifier(table)
-
-    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
-        for item in items:
-            if item.envelope.stream_type == "oauthclient":
-                self._apply(cur, item)
-
-    def after_commit(self, items: Sequence[Item]) -> None:
-        return None
-
-    def _apply(self, cur: psycopg.Cursor, item: Item) -> None:
+    def match(self, cur: psycopg.Cursor, item: Item) -> None:
         e = item.envelope
         match e.event:
             case OAuthClientRegistered() as r:
-                cur.execute(sql.SQL(
-                    "INSERT INTO {} (id, organization_id, name, redirect_uris, scopes,"
-                    " grant_types, status, created_by, version, created_position, created_at,"
-                    " updated_at) VALUES (%s, %s, %s, %s, %s, %s, 'active', %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (id) DO NOTHING").format(self.table), (
-                    e.stream_id, r.organization_id, r.name, _json(r.redirect_uris),
-                    _json(r.scopes), _json(r.grant_types), r.created_by, e.version,
-                    item.position, e.occurred_at, e.occurred_at))
+                self.insert(cur, item, organization_id=r.organization_id, name=r.name,
+                            redirect_uris=_json(r.redirect_uris), scopes=_json(r.scopes),
+                            grant_types=_json(r.grant_types), status="active",
+                            created_by=r.created_by)
             case OAuthClientUpdated() as u:
                 changes: dict[str, object] = {}
                 if u.name is not None:
@@ -74,15 +57,10 @@ class OAuthClientsProjection:
                 for column in ("redirect_uris", "scopes", "grant_types"):
                     if (value := getattr(u, column)) is not None:
                         changes[column] = _json(value)
-                self._update(cur, item, **changes)
+                self.update(cur, item, **changes)
             case OAuthClientSecretRotated():
-                self._update(cur, item, secret_rotated_at=e.occurred_at)
+                self.update(cur, item, secret_rotated_at=e.occurred_at)
             case OAuthClientDeleted():
-                self._update(cur, item, status="deleted")
+                self.update(cur, item, status="deleted")
             case _:
                 return
-
-    def _update(self, cur: psycopg.Cursor, item: Item, **columns: object) -> None:
-        e = item.envelope
-        update_if_newer(cur, self.table, e.stream_id, e.version, **columns,
-                        updated_at=e.occurred_at)

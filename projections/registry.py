@@ -1,24 +1,40 @@
-"""The projections this deployment runs, by name, and how to build each one."""
+"""The projections this deployment runs, by name: the topics each subscribes to, how to build
+it, and the PostgreSQL tables it keeps (migrations and rebuilds ask here)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import NamedTuple
 
+from psycopg import sql
+
 from infra.settings import Settings
-from projections.runtime import Projection
+from projections import mailer
+from projections.api_keys import ApiKeysProjection
+from projections.base import Projection
+from projections.oauth_clients import OAuthClientsProjection
+from projections.organizations import OrganizationsProjection
+from projections.readmodel import AnnouncedReadModel, ReadModel
+from projections.roles import RolesProjection
+from projections.table import Table
+from projections.users import UsersProjection
 
 
 class Spec(NamedTuple):
     aggregates: tuple[str, ...]
     build: Callable[[Settings], Projection]
+    table: Table | None = None  # a read model's table: created by migrate, swapped by a rebuild
+    ddl: tuple[str, ...] = ()  # other tables the projection keeps
 
 
-def _organizations(settings: Settings) -> Projection:
-    from projections.organizations import CHANNEL, OrganizationsProjection
+def read_model(model: type[ReadModel]) -> Spec:
+    def build(settings: Settings) -> Projection:
+        if issubclass(model, AnnouncedReadModel):
+            return model(redis_url=settings.redis_url,
+                         channel=f"{settings.redis_key_prefix}{model.CHANNEL}")
+        return model()
 
-    return OrganizationsProjection(redis_url=settings.redis_url,
-                                   channel=f"{settings.redis_key_prefix}{CHANNEL}")
+    return Spec((model.stream_type,), build, model.spec)
 
 
 def _clickhouse_events(settings: Settings) -> Projection:
@@ -28,47 +44,28 @@ def _clickhouse_events(settings: Settings) -> Projection:
     return EventsProjection(clickhouse.client(settings))
 
 
-def _api_keys(settings: Settings) -> Projection:
-    from projections.api_keys import CHANNEL, ApiKeysProjection
-
-    return ApiKeysProjection(redis_url=settings.redis_url,
-                             channel=f"{settings.redis_key_prefix}{CHANNEL}")
-
-
-def _oauth_clients(_settings: Settings) -> Projection:
-    from projections.oauth_clients import OAuthClientsProjection
-
-    return OAuthClientsProjection()
-
-
-def _users(_settings: Settings) -> Projection:
-    from projections.users import UsersProjection
-
-    return UsersProjection()
-
-
-def _roles(settings: Settings) -> Projection:
-    from projections.roles import CHANNEL, RolesProjection
-
-    return RolesProjection(redis_url=settings.redis_url,
-                           channel=f"{settings.redis_key_prefix}{CHANNEL}")
-
-
 def _mailer(settings: Settings) -> Projection:
-    from infra.container import DEV_API_SECRET
     from infra.mail import Mailer
-    from projections.mailer import MailerProjection
+    from infra.settings import DEV_API_SECRET
 
-    return MailerProjection(Mailer(settings), settings.api_secret or DEV_API_SECRET)
+    return mailer.MailerProjection(Mailer(settings), settings.api_secret or DEV_API_SECRET)
 
 
 PROJECTIONS: dict[str, Spec] = {
-    "organizations": Spec(("organization",), _organizations),
+    "organizations": read_model(OrganizationsProjection),
     "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "user", "role", "claim",
                                "roster", "oauthclient"), _clickhouse_events),
-    "api_keys": Spec(("apikey",), _api_keys),
-    "users": Spec(("user",), _users),
-    "roles": Spec(("role",), _roles),
-    "mailer": Spec(("user",), _mailer),
-    "oauth_clients": Spec(("oauthclient",), _oauth_clients),
+    "api_keys": read_model(ApiKeysProjection),
+    "users": read_model(UsersProjection),
+    "roles": read_model(RolesProjection),
+    "mailer": Spec(("user",), _mailer, ddl=(mailer.DDL,)),
+    "oauth_clients": read_model(OAuthClientsProjection),
 }
+
+
+def postgres_ddl() -> list[sql.Composable]:
+    """Every PostgreSQL table the projections keep, in the registry's order."""
+    statements: list[sql.Composable] = []
+    for spec in PROJECTIONS.values():
+        statements += [*(spec.table.ddl() if spec.table else ()), *map(sql.SQL, spec.ddl)]
+    return statements

@@ -2,74 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import msgspec
 import psycopg
-import redis
-from psycopg import sql
 
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
-from projections.rows import announce, tenant_wall, update_if_newer
-from projections.runtime import Item
+from projections.base import Item
+from projections.readmodel import AnnouncedReadModel
+from projections.table import Column, Index, Table
 
 TABLE = "roles"
 CHANNEL = "roles.changed"
 
-
-def ddl(table: str = TABLE) -> list[sql.Composed]:
-    t = sql.Identifier(table)
-    return [
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} ("
-            " id uuid PRIMARY KEY, organization_id uuid NOT NULL, name text NOT NULL,"
-            " description text NOT NULL, permissions jsonb NOT NULL, status text NOT NULL,"
-            " version bigint NOT NULL, created_position bigint NOT NULL,"
-            " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)").format(t),
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (organization_id, created_position)").format(
-            sql.Identifier(f"{table}_organization_idx"), t),
-        *tenant_wall(table, "organization_id"),
-    ]
+SPEC = Table(TABLE, tenant="organization_id", columns=(
+    Column("id", "uuid"),
+    Column("organization_id", "uuid"),
+    Column("name", "text"),
+    Column("description", "text"),
+    Column("permissions", "jsonb"),
+    Column("status", "text"),
+    Column("version", "bigint"),
+    Column("created_position", "bigint"),
+    Column("created_at", "timestamptz"),
+    Column("updated_at", "timestamptz"),
+), indexes=(Index("organization_idx", ("organization_id", "created_position")),))
 
 
-class RolesProjection:
-    name = "roles"
-    aggregates: tuple[str, ...] = ("role",)
+class RolesProjection(AnnouncedReadModel):
+    """After each batch the API processes hear which roles changed: keys held under them are
+    evicted."""
 
-    def __init__(self, table: str = TABLE, redis_url: str | None = None,
-                 channel: str = CHANNEL) -> None:
-        self.table = sql.Identifier(table)
-        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
-        self.channel = channel
+    spec = SPEC
+    stream_type = "role"
+    CHANNEL = CHANNEL
 
-    def after_commit(self, items: Sequence[Item]) -> None:
-        """Tell the API processes which roles changed: keys held under them are evicted."""
-        announce(self.redis, self.channel, items, "role")
-
-    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
-        for item in items:
-            if item.envelope.stream_type == "role":
-                self._apply(cur, item)
-
-    def _apply(self, cur: psycopg.Cursor, item: Item) -> None:
-        e = item.envelope
-        match e.event:
+    def match(self, cur: psycopg.Cursor, item: Item) -> None:
+        match item.envelope.event:
             case RoleCreated() as c:
-                cur.execute(sql.SQL(
-                    "INSERT INTO {} (id, organization_id, name, description, permissions, status,"
-                    " version, created_position, created_at, updated_at)"
-                    " VALUES (%s, %s, %s, %s, %s, 'active', %s, %s, %s, %s)"
-                    " ON CONFLICT (id) DO NOTHING").format(self.table), (
-                    e.stream_id, c.organization_id, c.name, c.description,
-                    msgspec.json.encode(c.permissions).decode(), e.version, item.position,
-                    e.occurred_at, e.occurred_at))
+                self.insert(cur, item, organization_id=c.organization_id, name=c.name,
+                            description=c.description,
+                            permissions=msgspec.json.encode(c.permissions).decode(),
+                            status="active")
             case RoleUpdated() as u:
-                update_if_newer(cur, self.table, e.stream_id, e.version, name=u.name,
-                                description=u.description,
-                                permissions=msgspec.json.encode(u.permissions).decode(),
-                                updated_at=e.occurred_at)
+                self.update(cur, item, name=u.name, description=u.description,
+                            permissions=msgspec.json.encode(u.permissions).decode())
             case RoleDeleted():
-                update_if_newer(cur, self.table, e.stream_id, e.version, status="deleted",
-                                updated_at=e.occurred_at)
+                self.update(cur, item, status="deleted")
             case _:
                 return

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 import redis
 from psycopg import Cursor, sql
 
-if TYPE_CHECKING:
-    from projections.runtime import Item
+from projections.base import Item
 
 
 def update_if_newer(cur: Cursor[Any], table: sql.Identifier, stream_id: UUID, version: int,
-                    **columns: object) -> None:
+                    *, key: str = "id", **columns: object) -> None:
     """Set ``columns`` on the stream's row only if ``version`` is newer than the row's:
     a redelivered or replayed event changes nothing."""
     columns["version"] = version
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
-    cur.execute(sql.SQL("UPDATE {} SET {} WHERE id = %s AND version < %s").format(
-        table, assignments), (*columns.values(), stream_id, version))
+    cur.execute(sql.SQL("UPDATE {} SET {} WHERE {} = %s AND version < %s").format(
+        table, assignments, sql.Identifier(key)), (*columns.values(), stream_id, version))
 
 
 # Row-level security: the second wall between tenants. API reads made for an organization's

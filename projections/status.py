@@ -25,20 +25,33 @@ def caught_up(conn: psycopg.Connection, projection: str) -> int:
     return int(row[0]) if row else 0
 
 
+HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
+
+
 def head(conn: psycopg.Connection) -> int:
     """The store's last position (the notification id of the newest event)."""
-    row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    row = conn.execute(HEAD).fetchone()
+    return int(row[0]) if row else 0
 
 
 def statuses(conn: psycopg.Connection) -> list[dict[str, int | str]]:
     """Per projection: checkpoint (caught-up position), lag against the store head, offsets."""
-    top = head(conn)
-    return [
-        {"projection": name, "checkpoint": int(pos), "lag": max(top - int(pos), 0),
-         "consumed": int(consumed)}
-        for name, pos, consumed in conn.execute(ALL_STATUS).fetchall()
-    ]
+    return _statuses(head(conn), conn.execute(ALL_STATUS).fetchall())
+
+
+async def statuses_async(pool: AsyncConnectionPool) -> tuple[int, list[dict[str, int | str]]]:
+    """The store head, and ``statuses`` against it."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(HEAD)
+        row = await cur.fetchone()
+        top = int(row[0]) if row else 0
+        cur = await conn.execute(ALL_STATUS)
+        return top, _statuses(top, await cur.fetchall())
+
+
+def _statuses(top: int, rows: list[tuple[Any, ...]]) -> list[dict[str, int | str]]:
+    return [{"projection": name, "checkpoint": int(pos), "lag": max(top - int(pos), 0),
+             "consumed": int(consumed)} for name, pos, consumed in rows]
 
 
 async def wait_for(pool: AsyncConnectionPool, projection: str, position: int,

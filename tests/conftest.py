@@ -155,9 +155,9 @@ class Workers:
     """Relay and projector threads inside the test process (killable ones are subprocesses)."""
 
     def __init__(self, settings: Settings, store: EventStore) -> None:
+        from infra.projector.runner import Runner
         from infra.relay import Relay
         from projections.registry import PROJECTIONS
-        from projections.runtime import Runner
 
         self.relay = Relay(settings, store)
         self.runners = [Runner(settings, spec.build(settings)) for spec in PROJECTIONS.values()]

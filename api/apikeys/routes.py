@@ -10,7 +10,6 @@ import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from psycopg.rows import dict_row
 
 from api.apikeys.schemas import ApiKeyList, ApiKeyOut, CreateApiKeyBody, IssuedKey, RollBody
 from api.auth.access import Caller, Tenant, effective_grants, principal_permits, require
@@ -23,13 +22,12 @@ from commands.roles import check_grant
 from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
 from infra.container import Container
+from projections import api_key_queries as keys
+from projections.paging import Query
 
 KeyId = FromPath[UUID]
 
 
-COLUMNS = ("id, organization_id, name, environment, status, permissions, rate_limit,"
-           " expires_at, previous_valid_until, created_by, created_at, version, require_signature,"
-           " role")
 
 
 def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
@@ -100,16 +98,15 @@ class ApiKeyController(Controller):
                     ) -> ApiKeyList:
         org_id = organization_id or tenant
         require(request, "api_keys", "read", org_id)
-        rows = await _rows(request, container, caught_up,
-                           "organization_id = %s" if org_id else "true", (org_id,) if org_id else ())
-        return ApiKeyList(data=rows)
+        return ApiKeyList(data=await _rows(request, container, caught_up,
+                                           lambda conn: keys.listed(conn, org_id)))
 
     @get("/{key_id:uuid}", summary="One API key (never its secret)",
          **docs.read(ApiKeyOut, "invalid_parameter", "not_found", "api_key_not_found",
                      "permission_denied", "not_caught_up"))
     async def read(self, request: Request, key_id: KeyId, container: Services,
                    caught_up: CaughtUp) -> ApiKeyOut:
-        rows = await _rows(request, container, caught_up, "id = %s", (key_id,))
+        rows = await _rows(request, container, caught_up, lambda conn: keys.with_id(conn, key_id))
         if not rows:
             raise await not_found(container, request, key_id, "api_key_not_found")
         require(request, "api_keys", "read", rows[0].organization_id)
@@ -145,13 +142,10 @@ class ApiKeyController(Controller):
         return IssuedKey(id=key_id, key="", version=result.version, position=result.position)
 
 
-async def _rows(request: Request, c: Container, caught_up: CaughtUp, where: str,
-                params: tuple[Any, ...]) -> list[ApiKeyOut]:
+async def _rows(request: Request, c: Container, caught_up: CaughtUp,
+                query: Query) -> list[ApiKeyOut]:
     await caught_up(c)
     async with reading(c, request) as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(f"SELECT {COLUMNS} FROM api_keys WHERE {where}"
-                          " ORDER BY created_position LIMIT 500", params)
-        rows = await cur.fetchall()
+        rows = await query(conn)
     used = await c.redis.hgetall(f"{c.settings.redis_key_prefix}apikeys.last_used")
     return [out(r, used) for r in rows]

@@ -9,7 +9,6 @@ from uuid import UUID
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from psycopg.rows import dict_row
 
 from api.apikeys.routes import no_idempotency
 from api.auth.access import Tenant, organization_for, require
@@ -26,6 +25,8 @@ from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
 from domain.oauthclient import decider as client
 from infra.container import Container
+from projections import oauth_client_queries as clients
+from projections.paging import Query
 
 ClientId = FromPath[UUID]
 CLIENT_ERRORS = ("redirect_uri_invalid", "redirect_uri_required", "scope_invalid",
@@ -33,8 +34,6 @@ CLIENT_ERRORS = ("redirect_uri_invalid", "redirect_uri_required", "scope_invalid
                  "oauth_client_name_invalid")
 
 
-COLUMNS = ("id, organization_id, name, redirect_uris, scopes, grant_types, status, created_by,"
-           " created_at, secret_rotated_at, version")
 
 
 def out(row: dict[str, Any]) -> OAuthClientOut:
@@ -77,15 +76,15 @@ class OAuthClientController(Controller):
         org_id = organization_id or tenant
         require(request, "oauth_clients", "read", org_id)
         return OAuthClientList(data=await _rows(
-            request, container, caught_up, "organization_id = %s" if org_id else "true",
-            (org_id,) if org_id else ()))
+            request, container, caught_up, lambda conn: clients.listed(conn, org_id)))
 
     @get("/{client_id:uuid}", summary="One OAuth client (never its secret)",
          **docs.read(OAuthClientOut, "invalid_parameter", "not_found", "oauth_client_not_found",
                      "permission_denied", "not_caught_up"))
     async def read(self, request: Request, client_id: ClientId, container: Services,
                    tenant: Tenant, caught_up: CaughtUp) -> OAuthClientOut:
-        rows = await _rows(request, container, caught_up, "id = %s", (client_id,))
+        rows = await _rows(request, container, caught_up,
+                           lambda conn: clients.with_id(conn, client_id))
         if not rows or (tenant not in (None, rows[0].organization_id)):
             raise await not_found(container, request, client_id, "oauth_client_not_found")
         require(request, "oauth_clients", "read", rows[0].organization_id)
@@ -131,16 +130,11 @@ class OAuthClientController(Controller):
         return ClientChanged(id=client_id, version=result.version, position=result.position)
 
 
-async def _rows(request: Request, c: Container, caught_up: CaughtUp, where: str,
-                params: tuple[Any, ...]) -> list[OAuthClientOut]:
+async def _rows(request: Request, c: Container, caught_up: CaughtUp,
+                query: Query) -> list[OAuthClientOut]:
     await caught_up(c)
     async with reading(c, request) as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        # A deleted client is gone, as a deleted role or a removed user is: 404, not listed.
-        await cur.execute(f"SELECT {COLUMNS} FROM oauth_clients WHERE ({where})"
-                          " AND status <> 'deleted' ORDER BY created_position LIMIT 500",
-                          params)
-        rows = await cur.fetchall()
+        rows = await query(conn)
     return [out(r) for r in rows]
 
 

@@ -50,6 +50,7 @@ from domain.organization.commands import (
 from domain.organization.events import OrganizationSettings, RateLimit
 from infra.container import Container
 from projections import organization_queries as queries
+from projections import paging
 
 OrgId = FromPath[UUID]
 STATUSES = ("active", "suspended", "deleted")
@@ -223,9 +224,9 @@ class OrganizationController(Controller):
         return OrganizationPage(data=visible, pagination=PaginationInfo(
             limit=limit, total=total, total_pages=math.ceil(total / limit),
             has_next=bool(last) and has_next, has_prev=bool(first) and has_prev,
-            next_cursor=queries.encode_cursor(last["created_position"])
+            next_cursor=paging.encode_cursor(last["created_position"])
             if last and has_next else None,
-            prev_cursor=queries.encode_cursor(first["created_position"])
+            prev_cursor=paging.encode_cursor(first["created_position"])
             if first and has_prev else None))
 
     @get("/{organization_id:uuid}/history", summary="The organization's events, oldest first",
@@ -247,7 +248,7 @@ class OrganizationController(Controller):
 
 
 def _cursor(raw: str) -> int:
-    position = queries.decode_cursor(raw)
+    position = paging.decode_cursor(raw)
     if position is None:
         raise ApiException(400, "invalid_parameter", "the cursor is not valid",
                            reason="cursor_invalid")

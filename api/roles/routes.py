@@ -9,7 +9,6 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from psycopg.rows import dict_row
 
 from api.auth.access import Caller, Tenant, grantor_of, organization_for, require
 from api.auth.principal import Principal
@@ -25,6 +24,8 @@ from domain.apikey.events import ApiPermission
 from domain.role import decider as role
 from domain.role.system import DESCRIPTIONS, SYSTEM_ROLES
 from infra.container import Container
+from projections import role_queries as roles
+from projections.paging import Query
 
 RoleId = FromPath[UUID]
 TARGET = ("role_not_found", "permission_denied")
@@ -67,17 +68,14 @@ class RoleController(Controller):
                     ) -> RoleList:
         org_id = organization_id or tenant
         require(request, "roles", "read", org_id)
-        where, params = ("organization_id = %s", [org_id]) if org_id else ("true", [])
-        rows = await _rows(request, container, caught_up, f"{where} AND status = 'active'",
-                           params)
+        rows = await _rows(request, container, caught_up, lambda conn: roles.listed(conn, org_id))
         return RoleList(data=[*SYSTEM, *(out(r) for r in rows)])
 
     @get("/{role_id:uuid}", summary="One custom role", **docs.read(
         RoleOut, "invalid_parameter", *TARGET, "not_caught_up"))
     async def read(self, request: Request, role_id: RoleId, container: Services,
                    caught_up: CaughtUp) -> RoleOut:
-        rows = await _rows(request, container, caught_up, "id = %s AND status = 'active'",
-                           [role_id])
+        rows = await _rows(request, container, caught_up, lambda conn: roles.with_id(conn, role_id))
         if not rows:
             raise await not_found(container, request, role_id, "role_not_found")
         require(request, "roles", "read", rows[0]["organization_id"])
@@ -115,11 +113,8 @@ async def _handle(request: Request, c: Container, ctx: Context, expected: int | 
         ctx, tenant, role_id, command, grantor, seal=seal, expected_version=expected))
 
 
-async def _rows(request: Request, c: Container, caught_up: CaughtUp, where: str,
-                params: list[Any]) -> list[dict[str, Any]]:
+async def _rows(request: Request, c: Container, caught_up: CaughtUp,
+                query: Query) -> list[dict[str, Any]]:
     await caught_up(c)
     async with reading(c, request) as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(f"SELECT * FROM roles WHERE {where} ORDER BY created_position"
-                          " LIMIT 500", params)
-        return await cur.fetchall()
+        return await query(conn)

@@ -4,14 +4,15 @@ and two-factor enrollment. Reads come from the users read model."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from psycopg.rows import dict_row
+from psycopg import AsyncConnection
 
 from api.auth.access import Caller, Tenant, grantor_of, organization_for, require, shaped
 from api.auth.principal import Principal
@@ -44,13 +45,12 @@ from domain.user.commands import (
     UpdateProfile,
 )
 from infra.container import Container
-from projections import organization_queries as cursors
+from projections import paging as cursors
+from projections import user_queries as users
 
+T = TypeVar("T")
 UserId = FromPath[UUID]
 STATUSES = ("active", "inactive", "suspended", "removed")
-COLUMNS = ("id, organization_id, email, first_name, last_name, avatar, role, permissions,"
-           " status, email_verified, two_factor_enabled, last_login_at, metadata, version,"
-           " created_position, created_at, updated_at")
 TARGET = ("user_not_found", "permission_denied")
 ORG_BODY = ("organization_id_required", "organization_not_found")
 
@@ -121,14 +121,8 @@ class UserController(Controller):
             raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
                                params={"allowed": ", ".join(STATUSES)})
         after = _cursor(cursor) if cursor else None
-        where, params = ["status = ANY(%s)"], [statuses]
-        for clause, value in (("organization_id = %s", org_id), ("role = %s", role)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)  # type: ignore[arg-type]
-        rows, total = await _page(request, container, caught_up, " AND ".join(where), params,
-                                  after, limit)
-        more, rows = len(rows) > limit, rows[:limit]
+        rows, more, total = await _read(request, container, caught_up, lambda conn: users.page(
+            conn, statuses=statuses, organization_id=org_id, role=role, after=after, limit=limit))
         visible = [v for v in (shaped(request, "users", out(r)) for r in rows) if v is not None]
         return UserPage(data=visible, pagination=PaginationInfo(
             limit=limit, total=total, total_pages=math.ceil(total / limit), has_next=more,
@@ -139,8 +133,7 @@ class UserController(Controller):
         UserOut, "invalid_parameter", *TARGET, "not_caught_up", etag=True))
     async def read(self, request: Request, user_id: UserId, container: Services,
                    caught_up: CaughtUp) -> Response[UserOut]:
-        rows, _ = await _page(request, container, caught_up, "id = %s AND status <> 'removed'",
-                              [user_id], None, 1)
+        rows = await _read(request, container, caught_up, lambda conn: users.with_id(conn, user_id))
         if not rows:
             raise await not_found(container, request, user_id, "user_not_found")
         require(request, "users", "read", rows[0]["organization_id"])
@@ -230,19 +223,11 @@ async def _handle(request: Request, c: Container, ctx: Context, expected: int | 
         ctx, tenant, user_id, commands, grantor, seal=seal, expected_version=expected))
 
 
-async def _page(request: Request, c: Container, caught_up: CaughtUp, where: str,
-                params: list[Any], after: int | None, limit: int,
-                ) -> tuple[list[dict[str, Any]], int]:
+async def _read(request: Request, c: Container, caught_up: CaughtUp,
+                query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     await caught_up(c)
     async with reading(c, request) as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(f"SELECT count(*) AS n FROM users WHERE {where}", params)
-        total = await cur.fetchone()
-        paged = f"{where} AND created_position > %s" if after is not None else where
-        await cur.execute(f"SELECT {COLUMNS} FROM users WHERE {paged}"
-                          " ORDER BY created_position LIMIT %s",
-                          [*params, *([after] if after is not None else []), limit + 1])
-        return await cur.fetchall(), int(total["n"]) if total else 0
+        return await query(conn)
 
 
 def _cursor(raw: str) -> int:

@@ -17,10 +17,10 @@ from api.app import create_app
 from commands.runner import Context, StreamWrite, envelopes
 from domain.organization.events import OrganizationCreated, OrganizationSettings
 from infra.eventstore import EventStore, datastore_from_url
+from infra.projector.runner import Runner
 from infra.relay import Relay
 from infra.settings import Settings
 from projections.registry import PROJECTIONS
-from projections.runtime import Runner
 from tests.builders import TESTER
 from tests.conftest import wait_until
 

@@ -24,8 +24,8 @@ from infra.eventstore import EventStore, datastore_from_url
 from infra.mail import Mailer
 from infra.relay import read_checkpoint
 from infra.settings import Settings
+from projections.base import Item
 from projections.mailer import MailerProjection
-from projections.runtime import Item
 from tests.conftest import Mailbox, Workers, free_port, wait_until
 
 

@@ -12,9 +12,9 @@ import psycopg
 
 from infra import clickhouse
 from infra.eventstore import EventStore, datastore_from_url
+from infra.projector.rebuild import rebuild
 from infra.relay import Relay
 from infra.settings import Settings
-from projections.rebuild import rebuild_clickhouse_events, rebuild_organizations
 from projections.status import caught_up
 from tests.builders import append_history
 from tests.conftest import Workers, spawn, wait_until
@@ -79,8 +79,8 @@ def test_a_projector_killed_mid_batch_converges_to_exactly_the_right_rows(
 
 def test_a_redelivered_batch_changes_nothing(settings: Settings, store: EventStore,
                                              workers: Workers) -> None:
+    from projections.base import Item
     from projections.organizations import OrganizationsProjection
-    from projections.runtime import Item
 
     expected = append_history(store, streams=5, renames=3)
     wait_until(lambda: caught_up_all(settings, store.head()), message="projection")
@@ -105,13 +105,13 @@ def test_a_rebuilt_projection_equals_the_live_one(settings: Settings, store: Eve
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         live = rows(conn)
         lines: list[str] = []
-        rebuild_organizations(settings, store, lines.append)
+        rebuild(settings, store, "organizations", lines.append)
         assert rows(conn) == live
         assert any("swapping" in line for line in lines)
     ch = clickhouse.client(settings)
     query = "SELECT stream_id, version, event_type, payload FROM events FINAL ORDER BY 1, 2"
     live_events = ch.query(query).result_rows
-    rebuild_clickhouse_events(settings, store, lambda _line: None)
+    rebuild(settings, store, "clickhouse_events", lambda _line: None)
     assert ch.query(query).result_rows == live_events
     ch.close()
     more = append_history(store, streams=2, renames=1)

@@ -6,7 +6,7 @@ import psycopg
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseDown
 
 from infra.backoff import Backoff
-from projections.failures import is_transient
+from infra.projector.failures import is_transient
 
 
 def test_backoff_doubles_from_the_first_delay_and_stops_at_the_cap() -> None:

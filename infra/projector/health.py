@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 
 from infra.health import Figures
+from infra.projector import deadletter
+from infra.projector.runner import Runner
 from infra.settings import Settings
-from projections import deadletter
-from projections.runtime import Runner
 from projections.status import statuses
 
 

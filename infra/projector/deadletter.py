@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import psycopg
 from confluent_kafka import Message
 
 from domain.envelope import decode
-
-if TYPE_CHECKING:
-    from projections.runtime import Projection
+from projections.base import Item, Projection
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS projection_dead_letters ("
@@ -86,11 +84,8 @@ def retry(conn: psycopg.Connection, projection: Projection) -> RetryReport:
 
     One that applies is removed in its transaction; one that fails stays, with the new error.
     """
-    from projections.runtime import Item
-
     applied: list[Parked] = []
     failed: list[Parked] = []
-    after_commit = getattr(projection, "after_commit", None)
     for event in parked(conn, projection.name):
         key = (projection.name, event.topic, event.partition, event.offset)
         try:
@@ -107,6 +102,5 @@ def retry(conn: psycopg.Connection, projection: Projection) -> RetryReport:
             failed.append(event._replace(error=error, attempts=event.attempts + 1))
             continue
         applied.append(event)
-        if after_commit is not None:
-            after_commit(items)
+        projection.after_commit(items)
     return RetryReport(applied, failed)

@@ -3,9 +3,9 @@
 Offsets live in PostgreSQL (``projection_partitions``) and are written in the same transaction
 as a PostgreSQL projection's rows, so a redelivered batch changes nothing, and a consumer can be
 thrown away and rebuilt at any time: the new one resumes from those offsets. Each partition also
-records the relay position it has provably caught up to (``projections.progress``), which gives
+records the relay position it has provably caught up to (``infra.projector.progress``), which gives
 lag and read-your-writes. A batch that keeps failing is retried a bounded number of times, then
-applied event by event so the one event that fails is parked (``projections.deadletter``).
+applied event by event so the one event that fails is parked (``infra.projector.deadletter``).
 """
 
 from __future__ import annotations
@@ -13,36 +13,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
-from domain.envelope import Envelope, decode
+from domain.envelope import decode
 from infra.backoff import Backoff
 from infra.kafka import consumer_config
+from infra.projector import deadletter
+from infra.projector.failures import Rebuild, is_transient
+from infra.projector.progress import BUSY_INTERVAL_S, Progress
 from infra.settings import Settings
-from projections import deadletter
-from projections.failures import Rebuild, is_transient
-from projections.progress import BUSY_INTERVAL_S, Progress
+from projections.base import Item, Projection
 
 log = logging.getLogger("chronicle.projector")
-
-
-class Item(NamedTuple):
-    position: int
-    envelope: Envelope
-
-
-class Projection(Protocol):
-    """A read model fed by events; ``apply`` runs inside the checkpoint's transaction."""
-
-    name: str
-    aggregates: tuple[str, ...]
-
-    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None: ...
 
 
 def position_of(msg: Message) -> int:
@@ -212,11 +197,8 @@ class Runner:
         self.progress.applied(position)
 
     def _after_commit(self, items: list[Item]) -> None:
-        after_commit = getattr(self.projection, "after_commit", None)
-        if after_commit is None:
-            return
         try:
-            after_commit(items)
+            self.projection.after_commit(items)
         except Exception:  # announcements are best effort; the rows are committed
             log.exception("projection %s: after-commit announcement failed", self.projection.name)
 

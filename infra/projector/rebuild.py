@@ -1,0 +1,115 @@
+"""Rebuild a projection from the event store into a fresh table, then swap it in.
+
+The old table keeps serving while the new one fills. PostgreSQL: the swap happens in one
+transaction that first locks the live table against writers, applies the last events, renames
+both tables (and their indexes: the next migrate finds the names it knows) and raises the
+projection's checkpoint to the last position applied; readers wait on the rename's lock and then
+read the new table, never an empty one. The fresh table has its row-level-security policy and
+grants from its DDL. ClickHouse: EXCHANGE TABLES, then a catch-up (duplicates collapse on the key).
+
+The live projector keeps its Kafka offsets: what it applies again after the swap is older than
+the rebuilt rows and changes nothing (every write is guarded by the stream version).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
+
+from infra import clickhouse
+from infra.eventstore import EventStore
+from infra.settings import Settings
+from projections.base import Item, Projection
+from projections.events_clickhouse import EventsProjection
+from projections.readmodel import ReadModel
+from projections.registry import PROJECTIONS
+from projections.table import Table
+
+BATCH = 1000
+CLICKHOUSE = "clickhouse_events"
+Progress = Callable[[str], None]
+
+CHECKPOINT = ("UPDATE projection_partitions SET caught_up_position ="
+              " GREATEST(caught_up_position, %s), updated_at = now() WHERE projection = %s")
+
+
+def replay(store: EventStore, projection: Projection, cur: psycopg.Cursor | None,
+           after: int, progress: Progress, head: int) -> int:
+    """Apply every event after ``after``; returns the last position applied."""
+    while True:
+        batch = store.read(after, BATCH)
+        if not batch:
+            return after
+        projection.apply(cur, [Item(r.position, r.envelope) for r in batch])  # type: ignore[arg-type]
+        after = batch[-1].position
+        progress(f"  applied up to position {after} of {max(head, after)}")
+
+
+def rebuildable() -> list[str]:
+    """The projections a rebuild can replace: the table read models and ClickHouse's events."""
+    return [name for name, spec in PROJECTIONS.items()
+            if spec.table is not None or name == CLICKHOUSE]
+
+
+def rebuild(settings: Settings, store: EventStore, name: str, progress: Progress) -> None:
+    if name == CLICKHOUSE:
+        rebuild_clickhouse_events(settings, store, progress)
+    else:
+        rebuild_table(settings, store, name, progress)
+
+
+def rebuild_table(settings: Settings, store: EventStore, name: str, progress: Progress) -> None:
+    spec = PROJECTIONS[name]
+    projection = spec.build(settings)
+    if spec.table is None or not isinstance(projection, ReadModel):
+        raise ValueError(f"{name} is not a table read model")
+    table = spec.table
+    fresh = f"{table.name}_r{int(time.time())}"
+    projection.table = sql.Identifier(fresh)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(fresh)))
+        for statement in table.ddl(fresh):
+            conn.execute(statement)
+        with conn.cursor() as cur:
+            last = replay(store, projection, cur, 0, progress, store.head())
+        progress(f"swapping {fresh} in (live writers paused for the final catch-up)")
+        old = f"{fresh}_old"
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
+                sql.Identifier(table.name)))
+            last = replay(store, projection, cur, last, progress, store.head())
+            for statement in [*renames(table, table.name, old), *renames(table, fresh, table.name)]:
+                cur.execute(statement)
+            cur.execute(CHECKPOINT, (last, name))
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(old)))
+
+
+def renames(table: Table, source: str, target: str) -> list[sql.Composed]:
+    """Rename ``source`` (a copy of ``table``) to ``target``, with its key and indexes."""
+    pairs = [(f"{source}_pkey", f"{target}_pkey"),
+             *((table.index_name(i, source), table.index_name(i, target)) for i in table.indexes)]
+    # IF EXISTS: a table swapped in by an earlier rebuild kept its fresh copy's index names.
+    return [sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                sql.Identifier(source), sql.Identifier(target)),
+            *(sql.SQL("ALTER INDEX IF EXISTS {} RENAME TO {}").format(
+                sql.Identifier(a), sql.Identifier(b)) for a, b in pairs)]
+
+
+def rebuild_clickhouse_events(settings: Settings, store: EventStore, progress: Progress) -> None:
+    client = clickhouse.client(settings)
+    fresh = f"events_r{int(time.time())}"
+    client.command(f"DROP TABLE IF EXISTS {fresh}")
+    client.command(clickhouse.EVENTS_DDL.format(table=fresh))
+    projection = EventsProjection(client, table=fresh)
+    last = replay(store, projection, None, 0, progress, store.head())
+    progress(f"exchanging {fresh} with events")
+    client.command(f"EXCHANGE TABLES events AND {fresh}")
+    projection.table = "events"
+    last = replay(store, projection, None, last, progress, store.head())
+    client.command(f"DROP TABLE {fresh}")
+    client.close()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(CHECKPOINT, (last, CLICKHOUSE))

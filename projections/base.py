@@ -1,0 +1,28 @@
+"""What a projection is to the runner that feeds it: the events it gets and the calls it answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+import psycopg
+
+from domain.envelope import Envelope
+
+
+class Item(NamedTuple):
+    position: int
+    envelope: Envelope
+
+
+class Projection(Protocol):
+    """A read model fed by events; ``apply`` runs inside the checkpoint's transaction."""
+
+    name: str
+    aggregates: tuple[str, ...]
+
+    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None: ...
+
+    def after_commit(self, items: Sequence[Item]) -> None:
+        """Called once the batch is committed (best effort: a failure is logged, not retried)."""
+        return

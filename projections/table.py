@@ -1,0 +1,84 @@
+"""Table specs for PostgreSQL read models: one declaration gives the DDL, the tenant wall,
+the insert and the version-guarded update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from psycopg import Cursor, sql
+
+from projections.rows import tenant_wall, update_if_newer
+
+# What the base read model writes on every row: the guard and the creation order for paging.
+BOOKKEEPING = frozenset({"id", "version", "created_position", "created_at", "updated_at"})
+
+
+class Column(NamedTuple):
+    name: str
+    type: str  # a PostgreSQL type, written as in the DDL
+    null: bool = False
+    default: str | None = None  # an SQL expression
+    added: bool = False  # shipped after the table: existing databases get it by ALTER TABLE
+
+
+class Index(NamedTuple):
+    suffix: str  # the index is named "<table>_<suffix>"
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One read-model table; ``key`` is its primary key and ``tenant`` the column RLS checks."""
+
+    name: str
+    columns: tuple[Column, ...]
+    tenant: str
+    indexes: tuple[Index, ...] = ()
+    key: str = "id"
+
+    def __post_init__(self) -> None:
+        names = {c.name for c in self.columns}
+        missing = (BOOKKEEPING | {self.tenant, self.key}) - names
+        if missing:
+            raise ValueError(f"{self.name} lacks the columns {sorted(missing)}")
+
+    def ddl(self, table: str | None = None) -> list[sql.Composed]:
+        """Create the table (or the fresh copy ``table``), its indexes and its tenant wall."""
+        name = table or self.name
+        t = sql.Identifier(name)
+        return [
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+                t, sql.SQL(", ").join(self._column(c) for c in self.columns)),
+            *(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(t, self._column(c))
+              for c in self.columns if c.added),
+            *(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                sql.Identifier(self.index_name(i, name)), t,
+                sql.SQL(", ").join(map(sql.Identifier, i.columns))) for i in self.indexes),
+            *tenant_wall(name, self.tenant),
+        ]
+
+    def index_name(self, index: Index, table: str | None = None) -> str:
+        return f"{table or self.name}_{index.suffix}"
+
+    def _column(self, column: Column) -> sql.Composed:
+        parts = [sql.Identifier(column.name), sql.SQL(column.type)]
+        if column.name == self.key:
+            parts.append(sql.SQL("PRIMARY KEY"))
+        elif not column.null:
+            parts.append(sql.SQL("NOT NULL"))
+        if column.default is not None:
+            parts += [sql.SQL("DEFAULT"), sql.SQL(column.default)]
+        return sql.SQL(" ").join(parts)
+
+    def insert(self, cur: Cursor[Any], table: sql.Identifier, values: dict[str, object]) -> None:
+        """Insert a row unless its key exists: a redelivered creation changes nothing."""
+        cur.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, values)),
+            sql.SQL(", ").join(sql.Placeholder() * len(values)), sql.Identifier(self.key)),
+            list(values.values()))
+
+    def update(self, cur: Cursor[Any], table: sql.Identifier, key: UUID, version: int,
+               values: dict[str, object]) -> None:
+        update_if_newer(cur, table, key, version, key=self.key, **values)
