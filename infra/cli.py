@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from infra import logs
 from infra.settings import Settings, SettingsError, load_settings
 
 SHUTDOWN_TIMEOUT_S = 10  # a worker still draining after this is killed
-
-
-def _logging(settings: Settings) -> None:
-    fmt = ('{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
-           '"message":"%(message)s"}' if settings.log_format == "json"
-           else "%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.basicConfig(level=settings.log_level.upper(), format=fmt, stream=sys.stderr)
 
 
 def _on_sigterm(stop: Callable[[], None]) -> None:
@@ -41,7 +34,8 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     Server("api.app:create_app", factory=True, address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
            http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
-           log_access=False, workers_kill_timeout=SHUTDOWN_TIMEOUT_S,
+           log_access=False, log_dictconfig=logs.config(settings.log_level, settings.log_format),
+           workers_kill_timeout=SHUTDOWN_TIMEOUT_S,
            **tls).serve()  # type: ignore[arg-type]
     return 0
 
@@ -239,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"chronicle: bad setting: {exc}", file=sys.stderr)
         return 2
-    _logging(settings)
+    logs.configure(settings.log_level, settings.log_format)
     return COMMANDS[args.command](settings, args)
 
 

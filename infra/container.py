@@ -122,9 +122,9 @@ class Container:
         the preflight origins) and lastUsedAt flushing."""
         prefix = self.settings.redis_key_prefix
         keys, orgs = self.key_cache, self.org_cache
-        self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.entries.clear)
-        self.feed.on(f"{prefix}{ORGS_CHANNEL}", keys.evict_organizations, keys.entries.clear)
-        self.feed.on(f"{prefix}{ROLES_CHANNEL}", keys.evict_roles, keys.entries.clear)
+        self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.reset)
+        self.feed.on(f"{prefix}{ORGS_CHANNEL}", keys.evict_organizations, keys.reset)
+        self.feed.on(f"{prefix}{ROLES_CHANNEL}", keys.evict_roles, keys.reset)
         self.feed.on(f"{prefix}{ORGS_CHANNEL}", orgs.evict_message, orgs.reset)
         self.feed.on(self.deny.channel, self.deny.on_message, self.deny.reset)
         self.feed.on(f"{prefix}{SIGNING_CHANNEL}", lambda _data: self.ring_stale.set(),

@@ -2,7 +2,8 @@
 
 Projectors publish the ids of changed rows after each committed batch; every cache that
 registered for the channel evicts them. When the connection drops, a message may have been
-missed, so every cache is reset, and the feed subscribes again.
+missed, so every cache is reset, and the feed subscribes again. A handler that raises is taken
+for a lost message too, so handlers parse messages with ``ids_in``, which never raises.
 """
 
 from __future__ import annotations
@@ -11,10 +12,22 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import redis.asyncio as aioredis
 
 log = logging.getLogger("chronicle.invalidation")
+
+
+def ids_in(data: str) -> list[UUID]:
+    """The ids of a message (comma-separated); a part that is not an id evicts nothing."""
+    ids = []
+    for part in filter(None, data.split(",")):
+        try:
+            ids.append(UUID(part))
+        except ValueError:
+            log.warning("ignored %r in a cache invalidation message: not an id", part[:64])
+    return ids
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""An in-process cache of API keys for authentication, invalidated by the command path and the
-projector over Redis, and bounded by a short TTL.
+"""An in-process cache of API keys for authentication (infra/cache.py), invalidated by the
+command path and the projector over Redis, and bounded by a short TTL.
 
 What decides whether a secret authenticates (status, the current and previous hashes, the
 grace period, expiry) is folded from the key's own event stream on every reload, never taken
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -29,10 +28,13 @@ from domain.apikey.decider import ApiKey
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled, ApiPermission
 from domain.organization.plans import RateLimit, limit_of
 from domain.role.system import SYSTEM_ROLES, is_system
+from infra.cache import ReadThrough
 from infra.eventstore import EventStore
+from infra.invalidation import ids_in
 
 TTL_S = 10.0  # a safety net (CREDENTIAL_CACHE_TTL_S): messages evict a changed key at once
 MISS_TTL_S = 5.0
+MAX_ENTRIES = 10_000
 
 
 class CachedKey(NamedTuple):
@@ -109,22 +111,20 @@ def unprojected_row(key_id: UUID, created: ApiKeyCreated) -> dict[str, Any]:
 
 class KeyCache:
     def __init__(self, pool: AsyncConnectionPool, store: EventStore,
-                 ttl_s: float = TTL_S) -> None:
-        self.pool, self.store, self.ttl_s = pool, store, ttl_s
-        self.entries: dict[UUID, tuple[CachedKey | None, float]] = {}
+                 ttl_s: float = TTL_S, max_entries: int = MAX_ENTRIES) -> None:
+        self.pool, self.store = pool, store
+        self.keys: ReadThrough[UUID, CachedKey] = ReadThrough(
+            self._load, ttl_s=ttl_s, miss_ttl_s=MISS_TTL_S, max_entries=max_entries)
         self.last_used: dict[UUID, datetime] = {}
 
     async def get(self, key_id: UUID) -> CachedKey | None:
-        found = self.entries.get(key_id)
-        now = time.monotonic()
-        if found is not None and now - found[1] < (self.ttl_s if found[0] else MISS_TTL_S):
-            return found[0]
+        return await self.keys.get(key_id)
+
+    async def _load(self, key_id: UUID) -> CachedKey | None:
         state, created = await to_thread.run_sync(folded, self.store, key_id)
-        entry = None
-        if created is not None:
-            entry = cached_from(await self._row(key_id, created), state)
-        self.entries[key_id] = (entry, now)
-        return entry
+        if created is None:
+            return None
+        return cached_from(await self._row(key_id, created), state)
 
     async def _row(self, key_id: UUID, created: ApiKeyCreated) -> dict[str, Any]:
         """The read model's row; for a key it has not reached yet (a stalled projector), the
@@ -141,26 +141,24 @@ class KeyCache:
             return {**row, **(await cur.fetchone() or {})}
 
     def evict(self, ids: list[UUID]) -> None:
-        for key_id in ids:
-            self.entries.pop(key_id, None)
+        self.keys.evict(ids)
 
     def evict_message(self, data: str) -> None:
         """An invalidation message: comma-separated key ids."""
-        self.evict([UUID(i) for i in data.split(",") if i])
+        self.keys.evict(ids_in(data))
 
     def evict_roles(self, data: str) -> None:
         """A custom role changed: drop the keys held under it."""
-        changed = set(data.split(","))
-        for key_id, (entry, _at) in list(self.entries.items()):
-            if entry is not None and entry.role in changed:
-                self.entries.pop(key_id, None)
+        changed = set(filter(None, data.split(",")))
+        self.keys.evict_where(lambda cached: cached.role in changed)
 
     def evict_organizations(self, data: str) -> None:
         """An organization changed (its plan, say): drop its keys, whose limits derive from it."""
-        changed = {UUID(i) for i in data.split(",") if i}
-        for key_id, (entry, _at) in list(self.entries.items()):
-            if entry is not None and entry.organization_id in changed:
-                self.entries.pop(key_id, None)
+        changed = set(ids_in(data))
+        self.keys.evict_where(lambda cached: cached.organization_id in changed)
+
+    def reset(self) -> None:
+        self.keys.clear()
 
     def touch(self, key_id: UUID, at: datetime) -> None:
         self.last_used[key_id] = at

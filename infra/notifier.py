@@ -26,7 +26,6 @@ class Notifier:
         self.closed = False
         self.thread: threading.Thread | None = None
         self.start_lock = threading.Lock()
-        self.sent = 0
 
     def poke(self) -> None:
         if self.thread is None:
@@ -48,7 +47,6 @@ class Notifier:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(autocommit=True, **self.kwargs)
                 conn.execute(self.statement)
-                self.sent += 1
             except psycopg.Error as exc:
                 log.warning("could not notify the relay: %s", exc)
                 conn = None

@@ -2,8 +2,8 @@
 operator's override, else the plan's) and the seed's security settings (ipWhitelist,
 requireHttps, allowedOrigins, sessionTimeout).
 
-Filled from the organizations read model on first use, evicted when the organizations
-projector announces a change (infra/invalidation.py), with a TTL as a safety net — so
+Filled from the organizations read model on first use (infra/cache.py), evicted when the
+organizations projector announces a change (infra/invalidation.py), with a TTL as a safety net — so
 enforcing an organization's settings costs no database round trip per request.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import time
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -22,10 +21,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.organization.events import OrganizationSettings
 from domain.organization.plans import RateLimit, limit_of
+from infra.cache import ReadThrough
+from infra.invalidation import ids_in
 from infra.settings import IPNetwork
 
 TTL_S = 300.0
 MISS_TTL_S = 5.0
+MAX_ENTRIES = 10_000
 ORIGINS_REFRESH_S = 60.0
 
 
@@ -53,37 +55,33 @@ def policy_from(row: dict[str, Any]) -> OrgPolicy:
 
 
 class OrgCache:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, max_entries: int = MAX_ENTRIES) -> None:
         self.pool = pool
-        self.entries: dict[UUID, tuple[OrgPolicy | None, float]] = {}
+        self.policies: ReadThrough[UUID, OrgPolicy] = ReadThrough(
+            self._load, ttl_s=TTL_S, miss_ttl_s=MISS_TTL_S, max_entries=max_entries)
         # Every live organization's allowedOrigins: what a preflight (no credentials) is
         # checked against. The authenticated response is then checked against the caller's own.
         self.any_origins: frozenset[str] = frozenset()
         self.origins_stale = asyncio.Event()
 
     async def get(self, organization_id: UUID) -> OrgPolicy | None:
-        found = self.entries.get(organization_id)
-        now = time.monotonic()
-        if found is not None and now - found[1] < (TTL_S if found[0] else MISS_TTL_S):
-            return found[0]
+        return await self.policies.get(organization_id)
+
+    async def _load(self, organization_id: UUID) -> OrgPolicy | None:
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute("SELECT id, status, plan, settings, rate_limit FROM organizations"
                               " WHERE id = %s",
                               (organization_id,))
             row = await cur.fetchone()
-        entry = policy_from(row) if row else None
-        self.entries[organization_id] = (entry, now)
-        return entry
+        return policy_from(row) if row else None
 
     def evict_message(self, data: str) -> None:
-        for part in data.split(","):
-            with contextlib.suppress(ValueError):
-                self.entries.pop(UUID(part), None)
+        self.policies.evict(ids_in(data))
         self.origins_stale.set()
 
     def reset(self) -> None:
-        self.entries.clear()
+        self.policies.clear()
         self.origins_stale.set()
 
     async def load_origins(self) -> None:

@@ -1,9 +1,9 @@
 """Apache Kafka for local runs and tests: jars from Maven Central, one KRaft node (broker + controller).
 
-The jars come from infra/kafka-broker/pom.xml, copied into ``var/kafka/lib`` by Maven once (a stamp of the
-pom decides when to copy again; ``~/.m2`` keeps the downloads). A broker formats its storage on
-first start, runs ``kafka.Kafka`` on Java 17 with a bounded heap, is ready once a metadata request
-answers, stops on SIGTERM and recovers its logs after a kill -9.
+The jars come from kafka-broker/pom.xml beside this file, copied into ``var/kafka/lib`` by Maven
+once (a stamp of the pom decides when to copy again; ``~/.m2`` keeps the downloads). A broker
+formats its storage on first start, runs ``kafka.Kafka`` on Java 17 with a bounded heap, is ready
+once a metadata request answers, stops on SIGTERM and recovers its logs after a kill -9.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ import uuid
 from pathlib import Path
 
 from infra.local.common import StartError, pid_alive, read_pid, say
-from infra.settings import ROOT
 
-POM = ROOT / "infra" / "kafka-broker" / "pom.xml"
-LOG4J = ROOT / "infra" / "kafka-broker" / "log4j2.xml"
+POM = Path(__file__).resolve().parent / "kafka-broker" / "pom.xml"
+LOG4J = POM.with_name("log4j2.xml")
 HEAP = ("-Xms256m", "-Xmx768m")
 _PROBE_LOG = logging.getLogger("chronicle.kafka.probe")  # librdkafka's connect errors while it starts
 _PROBE_LOG.addHandler(logging.NullHandler())

@@ -46,7 +46,6 @@ from infra.local.kafka import Broker
 from infra.settings import Settings, SettingsError, load_settings
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-VENV_BIN = Path(sys.executable).parent
 START_TIMEOUT = 60.0
 Alive = Callable[[], bool] | None
 

@@ -48,8 +48,6 @@ UPSERT_OFFSET = (
 @dataclass
 class RunnerStats:
     applied: int = 0
-    batches: int = 0
-    parked: int = 0
     rebuilds: int = 0
     failures: int = 0
     last_error: str = ""
@@ -193,7 +191,6 @@ class Runner:
                    position: int = 0) -> None:
         self.stats.offsets.update(nexts)
         self.stats.applied += applied
-        self.stats.batches += 1
         self.progress.applied(position)
 
     def _after_commit(self, items: list[Item]) -> None:
@@ -248,7 +245,6 @@ class Runner:
             deadletter.park(cur, self.projection.name, msg, exc, self._attempts)
             cur.execute(UPSERT_OFFSET, (self.projection.name, *key, nxt))
         self._committed({key: nxt}, 0)
-        self.stats.parked += 1
         log.error("projection %s parked the event at %s[%d]@%d (position %d): %s",
                   self.projection.name, key[0], key[1], nxt - 1, position_of(msg),
                   deadletter.describe(exc))
