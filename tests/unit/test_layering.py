@@ -34,13 +34,6 @@ KNOWN: frozenset[tuple[str, str]] = frozenset({
     ("projections.mailer", "commands.credentials"),
     # domain part (item 7, idempotency sealing on the port): the use case holds a psycopg cursor.
     ("commands.idempotency", "psycopg"),
-    # api part (items 4-5): the command-accepted schema and the request plumbing leave the
-    # capability modules.
-    ("api.platform.idempotency", "api.schemas"),
-    ("api.platform.openapi", "api.schemas"),
-    ("api.auth.login", "api.organizations"),
-    ("api.auth.oauth", "api.organizations"),
-    ("api.auth.sessions", "api.organizations"),
 })
 
 
