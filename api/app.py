@@ -10,7 +10,8 @@ from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from api.apikeys import ApiKeyController
+from api.apikeys.routes import ApiKeyController
+from api.auth import access
 from api.auth.guards import operator_guard
 from api.auth.login import login
 from api.auth.oauth import OAuthError, authorize, introspect, on_oauth_error, revoke, token
@@ -18,10 +19,11 @@ from api.auth.policy import organization_origins, organization_policy_guard
 from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
 from api.health import live, ready
-from api.oauthclients import OAuthClientController
+from api.oauthclients.routes import OAuthClientController
 from api.operations import projections
-from api.organizations import OrganizationController
+from api.organizations.routes import OrganizationController
 from api.platform.cors import Cors
+from api.platform.dependencies import one_at_a_time, providers
 from api.platform.edge import Edge
 from api.platform.errors import HANDLERS
 from api.platform.middleware import add_request_id, full_allow
@@ -29,9 +31,9 @@ from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.platform.security import security_headers
 from api.platform.versioning import echo_version
-from api.roles import RoleController
-from api.signup import SignupController, public_guard
-from api.users import UserController
+from api.roles.routes import RoleController
+from api.signup.routes import SignupController, public_guard
+from api.users.routes import UserController
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -68,6 +70,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await asyncio.wait(app.state.background, timeout=SHUTDOWN_GRACE_S)
         await app.state.container.close()
 
+    def services() -> Container:
+        # Reads the app's state when called (the container exists from startup on), and takes
+        # no parameter, so that litestar has nothing to parse for it on each request.
+        built: Container = app.state.container
+        return built
+
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
         route_handlers=[live, ready, jwks, token, introspect, revoke, Router(
@@ -80,6 +88,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         on_shutdown=[shutdown],
         before_send=[add_request_id, full_allow, add_rate_limit_headers, security_headers(settings),
                      cors.response_headers(), echo_version],
+        dependencies={**providers(services), **access.providers()},
         exception_handlers={**HANDLERS, OAuthError: on_oauth_error},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=config(),
@@ -88,4 +97,4 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     # Header limit, CORS preflight and API version are settled before routing (api/platform/edge.py).
     app.asgi_handler = Edge(app.asgi_handler, settings, cors)
-    return app
+    return one_at_a_time(app)

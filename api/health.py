@@ -12,8 +12,9 @@ from typing import Literal
 
 import msgspec
 from anyio import to_thread
-from litestar import Request, Response, get
+from litestar import Response, get
 
+from api.platform.dependencies import Services
 from api.platform.openapi import health
 from infra.container import Container
 from projections.status import Stage, pipeline_async
@@ -127,8 +128,8 @@ async def live() -> dict[str, str]:
 
 @get("/health/ready", summary="Readiness with each dependency's status", tags=["health"],
      **health(unhealthy=HealthCheck))
-async def ready(request: Request) -> Response[HealthCheck]:
-    c: Container = request.app.state.container
+async def ready(container: Services) -> Response[HealthCheck]:
+    c = container
     started = time.perf_counter()
     named = checks(c)
     results, stages = await asyncio.gather(

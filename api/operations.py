@@ -6,8 +6,8 @@ import msgspec
 from litestar import Request, get
 
 from api.auth.access import require_operator
+from api.platform.dependencies import Services
 from api.platform.openapi import OPERATOR_ONLY, read
-from infra.container import Container
 from projections.status import statuses_async
 
 
@@ -26,8 +26,7 @@ class ProjectionsReport(msgspec.Struct, frozen=True, rename="camel"):
 @get("/v1/projections", tags=["operations"],
      summary="Each projection's checkpoint and lag (store head minus checkpoint)",
      **read(ProjectionsReport, *OPERATOR_ONLY))
-async def projections(request: Request) -> ProjectionsReport:
+async def projections(request: Request, container: Services) -> ProjectionsReport:
     require_operator(request)
-    container: Container = request.app.state.container
     head, rows = await statuses_async(container.pool)
     return ProjectionsReport(head=head, data=[msgspec.convert(r, ProjectionStatus) for r in rows])

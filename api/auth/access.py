@@ -8,16 +8,47 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request
+from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
 
 from api.auth.principal import Principal
 from api.platform.errors import ApiException
 from domain import permissions as access
 from domain.permissions import Action, ApiPermission, permits
 
+# The caller, as routes receive it (dependencies below); set by the guard, not sent.
+Caller = NamedDependency[SkipValidation[Principal | None]]
+Tenant = NamedDependency[SkipValidation[UUID | None]]
+
 
 def principal_of(request: Request) -> Principal | None:
     """The authenticated principal; None for the platform operator."""
     return request.scope["state"].get("principal")
+
+
+def tenant_of(request: Request) -> UUID | None:
+    """The caller's organization: whose rows it may read and write; None for the operator."""
+    principal = principal_of(request)
+    return principal.organization_id if principal is not None else None
+
+
+def providers() -> dict[str, Provide]:
+    """``caller`` and ``tenant`` for every route (create_app registers them)."""
+    return {"caller": Provide(principal_of, sync_to_thread=False),
+            "tenant": Provide(tenant_of, sync_to_thread=False)}
+
+
+def organization_for(tenant: UUID | None, given: UUID | None) -> UUID:
+    """The organization a create targets: the body's, else the caller's own."""
+    org_id = given or tenant
+    if org_id is None:
+        raise ApiException(422, "validation_failed", reason="organization_id_required")
+    return org_id
+
+
+def grantor_of(caller: Principal | None) -> tuple[ApiPermission, ...] | None:
+    """What the caller may hand on to what it creates; None: anything (the operator)."""
+    return effective_grants(caller) if caller else None
 
 
 def principal_permits(principal: Principal, resource: str, action: Action) -> bool:

@@ -6,6 +6,7 @@ Written against the user store's contract (commands/users.py: ``authenticate`` a
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 from uuid import UUID
@@ -16,15 +17,14 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from api.auth.sessions import TokenPair, pair, session_timeout
-from api.organizations import container_of, correlation_of
 from api.platform import i18n
 from api.platform import openapi as docs
-from api.platform.bodies import Body, DeviceIn, to_domain
-from api.platform.middleware import ensure_request_id
+from api.platform.bodies import Body, DeviceIn, Email, to_domain
+from api.platform.dependencies import Ctx, Services
 from api.platform.proxy import client_ip
 from commands.runner import Context
 from domain.envelope import Actor
-from domain.limits import MAX_EMAIL, MAX_PASSWORD_INPUT
+from domain.limits import MAX_PASSWORD_INPUT
 from infra.container import Container
 from infra.sessions import DeviceInfo, Identity
 
@@ -41,7 +41,7 @@ class Users(Protocol):
 
 
 class LoginBody(Body, frozen=True):
-    email: Annotated[str, Meta(min_length=3, max_length=MAX_EMAIL)]
+    email: Email
     password: Annotated[str, Meta(min_length=1, max_length=MAX_PASSWORD_INPUT)]
     totp_code: Annotated[str, Meta(pattern=r"^[0-9]{6,8}$")] | None = None
     device_info: DeviceIn | None = None
@@ -61,8 +61,9 @@ def available(container_type: type[Container]) -> bool:
       summary="Log in: a new session with an access token and a refresh token",
       **docs.public(200, TokenPair, *docs.BODY, "payload_too_large", "json_too_deep",
                     *(r for r in USER_STORE_REASONS if r in i18n.CATALOG)))
-async def login(request: Request, data: JSONBody[LoginBody]) -> TokenPair:
-    c = container_of(request)
+async def login(request: Request, container: Services, ctx: Ctx,
+                data: JSONBody[LoginBody]) -> TokenPair:
+    c = container
     users = users_of(c)
     assert users is not None, "registered only with a user store"
     now = datetime.now(UTC)
@@ -74,9 +75,8 @@ async def login(request: Request, data: JSONBody[LoginBody]) -> TokenPair:
     tokens = await c.sessions.start(
         who, now=now, device=to_domain(data.device_info or DeviceIn(), DeviceInfo),
         ip_address=str(ip) if ip else "", user_agent=request.headers.get("user-agent", ""),
-        session_timeout_s=await session_timeout(request, who.organization_id))
-    request_id = ensure_request_id(request.scope)
-    ctx = Context(actor=Actor(kind="user", id=str(who.user_id)), request_id=request_id,
-                  correlation_id=correlation_of(request) or request_id)
-    await to_thread.run_sync(lambda: users.record_login(ctx, who.user_id))
+        session_timeout_s=await session_timeout(c, who.organization_id))
+    # The login is the user's own act, not the anonymous caller's.
+    as_user = dataclasses.replace(ctx, actor=Actor(kind="user", id=str(who.user_id)))
+    await to_thread.run_sync(lambda: users.record_login(as_user, who.user_id))
     return pair(tokens)

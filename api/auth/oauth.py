@@ -24,15 +24,16 @@ from litestar import Request, Response, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from api.auth.access import principal_of, principal_permits
+from api.auth.access import Caller, principal_permits
 from api.auth.sessions import claims_of, session_timeout
-from api.organizations import container_of
 from api.platform import openapi as docs
 from api.platform.bodies import Body
+from api.platform.dependencies import Services
 from api.platform.errors import ApiException, OAuthErrorBody, OAuthErrorCode
 from api.platform.proxy import client_ip
 from domain.limits import MAX_SCOPE_TEXT, MAX_STATE, MAX_URI
 from domain.oauthclient.decider import OAuthClient, valid_scope
+from infra.container import Container
 from infra.sessions import DeviceInfo, Identity, RefreshRefused
 from infra.tokens import TokenError, looks_like_jwt
 
@@ -118,9 +119,9 @@ def credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
     raise OAuthError("invalid_client", "client authentication is required", 401)
 
 
-async def client_of(request: Request, form: dict[str, str]) -> tuple[str, OAuthClient]:
+async def client_of(request: Request, c: Container,
+                    form: dict[str, str]) -> tuple[str, OAuthClient]:
     client_id, secret = credentials(request, form)
-    c = container_of(request)
     found = await to_thread.run_sync(lambda: c.oauth_clients.authenticate(client_id, secret))
     if found is None:
         raise OAuthError("invalid_client", "client authentication failed", 401)
@@ -140,8 +141,8 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def code_key(request: Request, code: str) -> str:
-    prefix = container_of(request).settings.redis_key_prefix
+def code_key(c: Container, code: str) -> str:
+    prefix = c.settings.redis_key_prefix
     return f"{prefix}oauth:code:{hashlib.sha256(code.encode()).hexdigest()}"
 
 
@@ -160,28 +161,28 @@ TOKEN_FIELDS = {
 
 @post("/oauth/token", status_code=200, tags=["oauth"], summary="Issue tokens (RFC 6749)",
       **docs.oauth(TokenResponse, TOKEN_FIELDS, ("grant_type",)))
-async def token(request: Request) -> Response[TokenResponse]:
+async def token(request: Request, container: Services) -> Response[TokenResponse]:
     form = await form_of(request)
-    client_id, client = await client_of(request, form)
+    client_id, client = await client_of(request, container, form)
     grant = form.get("grant_type", "")
     if grant not in ("client_credentials", "authorization_code", "refresh_token"):
         raise OAuthError("unsupported_grant_type", f"grant_type {grant[:40]!r} is not supported")
     if grant not in client.grant_types:
         raise OAuthError("unauthorized_client", f"this client may not use {grant}")
     if grant == "client_credentials":
-        body = await client_credentials(request, form, client_id, client)
+        body = client_credentials(container, form, client_id, client)
     elif grant == "authorization_code":
-        body = await authorization_code(request, form, client_id, client)
+        body = await authorization_code(request, container, form, client_id, client)
     else:
-        body = await refresh_grant(request, form, client_id)
+        body = await refresh_grant(container, form, client_id)
     return Response(body, headers=NO_STORE)
 
 
-async def client_credentials(request: Request, form: dict[str, str], client_id: str,
-                             client: OAuthClient) -> TokenResponse:
+def client_credentials(c: Container, form: dict[str, str], client_id: str,
+                       client: OAuthClient) -> TokenResponse:
     scope = requested_scope(form, client.scopes)
     assert client.organization_id is not None
-    access, claims = container_of(request).tokens.issue(
+    access, claims = c.tokens.issue(
         subject=client_id, organization_id=client.organization_id, kind="oauth_client",
         now=datetime.now(UTC), scope=scope, client_id=client_id)
     return TokenResponse(access_token=access, token_type="Bearer",  # noqa: S106
@@ -201,15 +202,14 @@ class Grant(msgspec.Struct, frozen=True, kw_only=True):
     role: str
 
 
-async def authorization_code(request: Request, form: dict[str, str], client_id: str,
-                             client: OAuthClient) -> TokenResponse:
+async def authorization_code(request: Request, c: Container, form: dict[str, str],
+                             client_id: str, client: OAuthClient) -> TokenResponse:
     code, verifier = form.get("code", ""), form.get("code_verifier", "")
     if not code or "redirect_uri" not in form:
         raise OAuthError("invalid_request", "code and redirect_uri are required")
     if not VERIFIER.fullmatch(verifier):
         raise OAuthError("invalid_request", "code_verifier must be 43-128 unreserved characters")
-    c = container_of(request)
-    raw = await c.redis.getdel(code_key(request, code))  # single use, even when refused below
+    raw = await c.redis.getdel(code_key(c, code))  # single use, even when refused below
     if raw is None:
         raise OAuthError("invalid_grant", "the code is unknown, expired or already used")
     grant = msgspec.json.decode(raw, type=Grant)
@@ -224,7 +224,7 @@ async def authorization_code(request: Request, form: dict[str, str], client_id: 
         Identity(grant.user_id, grant.organization_id, grant.email, grant.role, ()),
         now=datetime.now(UTC), device=DeviceInfo(type="api", fingerprint=client_id),
         ip_address=str(ip) if ip else "", user_agent=request.headers.get("user-agent", ""),
-        session_timeout_s=await session_timeout(request, grant.organization_id),
+        session_timeout_s=await session_timeout(c, grant.organization_id),
         client_id=client_id, scope=grant.scope)
     return TokenResponse(
         access_token=tokens.access_token, token_type="Bearer",  # noqa: S106
@@ -232,15 +232,14 @@ async def authorization_code(request: Request, form: dict[str, str], client_id: 
         refresh_token=tokens.refresh_token if "refresh_token" in client.grant_types else None)
 
 
-async def refresh_grant(request: Request, form: dict[str, str], client_id: str) -> TokenResponse:
+async def refresh_grant(c: Container, form: dict[str, str], client_id: str) -> TokenResponse:
     presented = form.get("refresh_token", "")
-    c = container_of(request)
     session = await c.sessions.get(presented[3:35]) if presented.startswith("rt_") else None
     if session is None or session.client_id != client_id:
         raise OAuthError("invalid_grant", "the refresh token is not valid for this client")
     try:
         tokens = await c.sessions.refresh(
-            presented, datetime.now(UTC), await session_timeout(request, session.organization_id))
+            presented, datetime.now(UTC), await session_timeout(c, session.organization_id))
     except RefreshRefused as exc:
         raise OAuthError("invalid_grant", "the refresh token is not valid"
                          if exc.code == "refresh_token_invalid" else
@@ -258,10 +257,10 @@ TOKEN_ONLY = {"token": "The token", "token_type_hint": "access_token or refresh_
 @post("/oauth/introspect", status_code=200, tags=["oauth"],
       summary="Whether a token is active, and its claims (RFC 7662)",
       **docs.oauth(Introspection, TOKEN_ONLY, ("token",)))
-async def introspect(request: Request) -> Response[Introspection]:
+async def introspect(request: Request, container: Services) -> Response[Introspection]:
     form = await form_of(request)
-    _client_id, client = await client_of(request, form)
-    c = container_of(request)
+    _client_id, client = await client_of(request, container, form)
+    c = container
     presented = form.get("token", "")
     inactive = Response(Introspection(active=False), headers=NO_STORE)
     if not looks_like_jwt(presented):
@@ -282,10 +281,10 @@ async def introspect(request: Request) -> Response[Introspection]:
 @post("/oauth/revoke", status_code=200, tags=["oauth"],
       summary="Revoke an access or refresh token (RFC 7009: 200 even for unknown tokens)",
       **docs.oauth(None, TOKEN_ONLY, ("token",)))
-async def revoke(request: Request) -> Response[None]:
+async def revoke(request: Request, container: Services) -> Response[None]:
     form = await form_of(request)
-    client_id, client = await client_of(request, form)
-    c = container_of(request)
+    client_id, client = await client_of(request, container, form)
+    c = container
     presented = form.get("token", "")
     now = datetime.now(UTC)
     if presented.startswith("rt_"):
@@ -326,14 +325,15 @@ class Authorization(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
                         "session_required", "oauth_client_not_found", "redirect_uri_mismatch",
                         "pkce_method_unsupported", "scope_not_allowed", "grant_not_allowed",
                         "permission_denied"))
-async def authorize(request: Request, data: JSONBody[AuthorizeBody]) -> Authorization:
-    claims, principal = claims_of(request), principal_of(request)
+async def authorize(request: Request, container: Services, caller: Caller,
+                    data: JSONBody[AuthorizeBody]) -> Authorization:
+    claims, principal = claims_of(request), caller
     if claims is None or principal is None or claims.kind != "user" or claims.sid is None or (
             claims.client_id is not None):
         raise ApiException(403, "forbidden", reason="session_required")
     if data.code_challenge_method != "S256":
         raise ApiException(400, "bad_request", reason="pkce_method_unsupported")
-    c = container_of(request)
+    c = container
     client = await to_thread.run_sync(lambda: c.oauth_clients.get(data.client_id))
     foreign = client.status != "absent" and client.organization_id != principal.organization_id
     if client.status != "active" or foreign:
@@ -356,7 +356,7 @@ async def authorize(request: Request, data: JSONBody[AuthorizeBody]) -> Authoriz
     grant = Grant(client_id=str(data.client_id), redirect_uri=data.redirect_uri,
                   challenge=data.code_challenge, scope=scope, user_id=UUID(claims.sub),
                   organization_id=claims.org, email="", role=claims.role or "")
-    await c.redis.set(code_key(request, code), msgspec.json.encode(grant), ex=CODE_TTL_S)
+    await c.redis.set(code_key(c, code), msgspec.json.encode(grant), ex=CODE_TTL_S)
     query = urlencode({"code": code, **({"state": data.state} if data.state else {})})
     joiner = "&" if "?" in data.redirect_uri else "?"
     return Authorization(redirect_url=f"{data.redirect_uri}{joiner}{query}", code=code,

@@ -11,12 +11,13 @@ from litestar import Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
-from api.auth.access import principal_of, require
-from api.organizations import container_of
+from api.auth.access import Caller, require
 from api.platform import openapi as docs
 from api.platform.bodies import Body
+from api.platform.dependencies import Services
 from api.platform.errors import ApiException
 from domain.limits import MAX_REFRESH_TOKEN
+from infra.container import Container
 from infra.sessions import DeviceInfo, RefreshRefused, Session, Tokens
 from infra.tokens import Claims
 
@@ -79,8 +80,8 @@ def is_login(claims: Claims | None) -> bool:
     return claims is not None and claims.kind == "user" and claims.client_id is None
 
 
-async def session_timeout(request: Request, organization_id: UUID) -> int | None:
-    policy = await container_of(request).org_cache.get(organization_id)
+async def session_timeout(container: Container, organization_id: UUID) -> int | None:
+    policy = await container.org_cache.get(organization_id)
     return policy.session_timeout_s if policy else None
 
 
@@ -88,11 +89,11 @@ async def session_timeout(request: Request, organization_id: UUID) -> int | None
       summary="New tokens for a refresh token (rotated: each one works once)",
       **docs.public(200, TokenPair, *docs.BODY, "payload_too_large", "json_too_deep",
                     "refresh_token_invalid", "refresh_token_reused"))
-async def refresh(request: Request, data: JSONBody[RefreshBody]) -> TokenPair:
-    c = container_of(request)
+async def refresh(container: Services, data: JSONBody[RefreshBody]) -> TokenPair:
+    c = container
     sid = data.refresh_token[3:35]
     found = await c.sessions.get(sid) if data.refresh_token.startswith("rt_") else None
-    timeout = await session_timeout(request, found.organization_id) if found else None
+    timeout = await session_timeout(c, found.organization_id) if found else None
     try:
         tokens = await c.sessions.refresh(data.refresh_token, datetime.now(UTC), timeout)
     except RefreshRefused as exc:
@@ -105,11 +106,11 @@ async def refresh(request: Request, data: JSONBody[RefreshBody]) -> TokenPair:
 @post("/v1/auth/logout", status_code=200, tags=["auth"],
       summary="End the caller's session: its refresh token and access tokens stop working",
       **docs.documented(200, SessionOut, "session_required"))
-async def logout(request: Request) -> SessionOut:
+async def logout(request: Request, container: Services) -> SessionOut:
     claims = claims_of(request)
     if claims is None or claims.sid is None:
         raise ApiException(403, "forbidden", reason="session_required")
-    c = container_of(request)
+    c = container
     session = await c.sessions.get(claims.sid)
     if session is None:
         raise ApiException(401, "token_revoked", headers=CHALLENGE)
@@ -122,11 +123,11 @@ async def logout(request: Request) -> SessionOut:
      **docs.read(SessionList, "invalid_parameter", "not_found", "permission_denied",
                  "organization_id_required"))
 async def list_sessions(
-        request: Request,
+        request: Request, container: Services, caller: Caller,
         user_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
         organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
 ) -> SessionList:
-    c, claims, principal = container_of(request), claims_of(request), principal_of(request)
+    c, claims, principal = container, claims_of(request), caller
     own = is_login(claims) and claims is not None and user_id in (None, UUID(claims.sub))
     if principal is not None:
         if organization_id not in (None, principal.organization_id):
@@ -151,8 +152,9 @@ async def list_sessions(
 @delete("/v1/sessions/{session_id:uuid}", status_code=200, tags=["auth"],
         summary="Revoke a session (a user their own; others with the permission)",
         **docs.documented(200, SessionOut, "session_not_found", "permission_denied"))
-async def revoke_session(request: Request, session_id: FromPath[UUID]) -> SessionOut:
-    c, claims, principal = container_of(request), claims_of(request), principal_of(request)
+async def revoke_session(request: Request, session_id: FromPath[UUID], container: Services,
+                         caller: Caller) -> SessionOut:
+    c, claims, principal = container, claims_of(request), caller
     session = await c.sessions.get(session_id.hex)
     foreign = session is not None and principal is not None and (
         principal.organization_id != session.organization_id)

@@ -64,10 +64,6 @@ async def read_one(pool: AsyncConnectionPool, tenant: UUID | None, query: str,
         return await client.fetchone()
 
 
-def tenant_of(request: Request) -> UUID | None:
-    """The organization whose rows the caller may read; None for the platform operator."""
-    principal = principal_of(request)
-    return principal.organization_id if principal is not None else None
 
 async def not_found(container: Container, request: Request, stream_id: UUID,
                     reason: str) -> ApiException:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 
+from api.platform.dependencies import Services
 from api.platform.openapi import health
-from infra.container import Container
 
 JWK_SET = "application/jwk-set+json"  # RFC 7517 section 8.5
 CACHE_S = 300  # shorter than a rotation's overlap: a verifier sees a new key before it signs much
@@ -29,7 +29,6 @@ class Jwks(msgspec.Struct, frozen=True, kw_only=True):
 
 @get("/.well-known/jwks.json", summary="The public keys that verify Chronicle's access tokens",
      tags=["oauth"], media_type=JWK_SET, **health())
-async def jwks(request: Request) -> Response[Jwks]:
-    c: Container = request.app.state.container
-    body = msgspec.convert(c.ring.jwks(datetime.now(UTC)), Jwks)
+async def jwks(container: Services) -> Response[Jwks]:
+    body = msgspec.convert(container.ring.jwks(datetime.now(UTC)), Jwks)
     return Response(body, headers={"Cache-Control": f"public, max-age={CACHE_S}"})

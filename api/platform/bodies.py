@@ -69,6 +69,10 @@ Name = Annotated[str, Meta(min_length=1, max_length=lim.MAX_NAME)]
 Slug = Annotated[str, Meta(min_length=1, max_length=lim.MAX_SLUG,
                            pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")]
 Reason = Annotated[str, Meta(max_length=lim.MAX_REASON)]
+Email = Annotated[str, Meta(min_length=3, max_length=lim.MAX_EMAIL)]
+# The policy (12-256) answers with its own code.
+Password = Annotated[str, Meta(max_length=lim.MAX_PASSWORD_INPUT)]
+PersonName = Annotated[str, Meta(max_length=lim.MAX_NAME)]
 Rate = Annotated[int, Meta(ge=1, le=lim.MAX_RATE)]
 FieldName = Annotated[str, Meta(max_length=lim.MAX_FIELD_NAME)]
 FilterValue = Annotated[str, Meta(max_length=lim.MAX_FILTER_VALUE)]

@@ -18,7 +18,7 @@ from anyio import to_thread
 from litestar import Request, Response
 
 from api.platform.errors import ApiException
-from api.schemas import CommandAccepted
+from api.platform.schemas import CommandAccepted
 from commands.idempotency import Claim, Rendered
 from commands.ports import DuplicateRecord
 from commands.runner import Result, Seal

@@ -37,7 +37,7 @@ from litestar.openapi.spec import (
 from api.platform import i18n, versioning
 from api.platform.docs_ui import SwaggerUI
 from api.platform.errors import ErrorBody, OAuthErrorBody
-from api.schemas import CommandAccepted
+from api.platform.schemas import CommandAccepted
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator

@@ -65,15 +65,24 @@ class WriteRoute:
 def write_routes(app: Any) -> list[WriteRoute]:
     routes = []
     for route in app.routes:
-        for handler in getattr(route, "route_handlers", ()):
-            for method in sorted(set(handler.http_methods) & WRITES):
-                data = handler.parsed_fn_signature.parameters.get("data")
-                kind = None
-                if data is not None:
-                    kind = next(t for t in getattr(data.annotation, "__args__", (
-                        data.annotation,)) if t is not type(None))
-                routes.append(WriteRoute(method, route.path, kind))
+        for method, (handler, kwargs) in getattr(route, "route_handler_map", {}).items():
+            if method not in WRITES:
+                continue
+            data = body_parameter(handler, kwargs)
+            kind = None
+            if data is not None:
+                kind = next(t for t in getattr(data.annotation, "__args__", (
+                    data.annotation,)) if t is not type(None))
+            routes.append(WriteRoute(method, route.path, kind))
     return sorted(routes, key=lambda r: (r.path, r.method))
+
+
+def body_parameter(handler: Any, kwargs: Any) -> Any:
+    """The route's ``data`` parameter: the handler's own, or that of a dependency it takes (a
+    provider can receive the body too, and must not hide it from these tests)."""
+    signatures = [handler.parsed_fn_signature, *(
+        d.provide.parsed_fn_signature for batch in kwargs.dependency_batches for d in batch)]
+    return next((s.parameters["data"] for s in signatures if "data" in s.parameters), None)
 
 
 def sample(kind: type[Any]) -> tuple[Any, list[Spot]]:

@@ -10,9 +10,13 @@ from typing import Any
 
 import msgspec
 import pytest
+from litestar import Litestar, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 from litestar.testing import TestClient
 
 from api.app import create_app
+from api.organizations.schemas import SuspendBody
 from infra.eventstore import EventStore
 from infra.settings import Settings, load_settings
 from tests.integration.bodies import (
@@ -40,6 +44,17 @@ def label(route: WriteRoute) -> str:
 def test_every_write_route_takes_a_body_of_the_shared_base_or_none_by_decision() -> None:
     assert [label(r) for r in WITH_BODY if not is_body(r.body)] == []  # type: ignore[arg-type]
     assert {(r.method, r.path) for r in ROUTES if r.body is None} == NO_JSON_BODY
+
+
+def test_a_body_a_route_receives_through_a_provider_is_in_the_route_table_too() -> None:
+    def reason(data: JSONBody[SuspendBody]) -> str:
+        return data.reason
+
+    @post("/suspend", dependencies={"reason": Provide(reason, sync_to_thread=False)})
+    async def suspend(reason: NamedDependency[str]) -> str:
+        return reason
+
+    assert write_routes(Litestar([suspend])) == [WriteRoute("POST", "/suspend", SuspendBody)]
 
 
 @pytest.mark.parametrize("route", WITH_BODY, ids=label)

@@ -18,10 +18,10 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
-from api import examples
 from api.app import create_app
+from api.organizations import examples
+from api.organizations.schemas import CreateOrganizationBody, SuspendBody, UpdateOrganizationBody
 from api.platform.errors import ErrorBody
-from api.schemas import CreateOrganizationBody, SuspendBody, UpdateOrganizationBody
 from infra.settings import ROOT, load_settings
 from tests.conftest import ADMIN_TOKEN
 

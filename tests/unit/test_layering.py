@@ -18,15 +18,7 @@ ENTRY_POINTS = ("infra.cli",)  # what may start the HTTP app
 
 # Today's violations, each removed by another part of issue 10 (or named for the lead): delete
 # an entry when its import goes; the test fails while an entry is no longer a violation.
-KNOWN: frozenset[tuple[str, str]] = frozenset({
-    # api part (items 4-5): the command-accepted schema and the request plumbing leave the
-    # capability modules.
-    ("api.platform.idempotency", "api.schemas"),
-    ("api.platform.openapi", "api.schemas"),
-    ("api.auth.login", "api.organizations"),
-    ("api.auth.oauth", "api.organizations"),
-    ("api.auth.sessions", "api.organizations"),
-})
+KNOWN: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_of(path: Path) -> str:

@@ -12,14 +12,8 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas import (
-    CommandAccepted,
-    History,
-    HistoryItem,
-    OrganizationOut,
-    OrganizationPage,
-    PaginationInfo,
-)
+from api.organizations.schemas import History, HistoryItem, OrganizationOut, OrganizationPage
+from api.platform.schemas import CommandAccepted, PaginationInfo
 from domain.envelope import Actor
 from domain.organization.events import OrganizationSettings, SecuritySettings
 

@@ -1,4 +1,5 @@
-"""Request and response bodies of the HTTP API (camelCase JSON, unknown fields rejected)."""
+"""Request and response bodies of the organization routes (camelCase JSON, unknown fields
+rejected)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from api.platform.bodies import (
     Timezone,
     check_timezone,
 )
+from api.platform.schemas import Out, PaginationInfo
 from domain.envelope import Actor
 from domain.organization.events import OrganizationSettings, Plan, RateLimit
 
@@ -68,11 +70,7 @@ class SuspendBody(Body, frozen=True):
     reason: Reason = ""
 
 
-class _Out(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    pass
-
-
-class OrganizationOut(_Out, frozen=True):
+class OrganizationOut(Out, frozen=True):
     id: UUID
     name: str
     slug: str
@@ -86,28 +84,12 @@ class OrganizationOut(_Out, frozen=True):
     rate_limit: RateLimit | None = None  # the operator's override; None: the plan's limits
 
 
-class CommandAccepted(_Out, frozen=True):
-    id: UUID
-    version: int
-    position: int | None
-
-
-class PaginationInfo(_Out, frozen=True):
-    limit: int
-    total: int
-    total_pages: int
-    has_next: bool
-    has_prev: bool
-    next_cursor: str | None = None
-    prev_cursor: str | None = None
-
-
-class OrganizationPage(_Out, frozen=True):
+class OrganizationPage(Out, frozen=True):
     data: list[OrganizationOut]
     pagination: PaginationInfo
 
 
-class HistoryItem(_Out, frozen=True):
+class HistoryItem(Out, frozen=True):
     event_id: UUID
     type: str
     version: int
@@ -119,6 +101,6 @@ class HistoryItem(_Out, frozen=True):
     data: dict[str, Any]
 
 
-class History(_Out, frozen=True):
+class History(Out, frozen=True):
     organization_id: UUID
     data: list[HistoryItem]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -14,25 +13,24 @@ from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api import examples as ex
-from api.auth.access import principal_of, require, require_operator, shaped
-from api.auth.tenancy import read_one, reading, tenant_of
-from api.platform import openapi as docs
-from api.platform.bodies import storable, to_domain
-from api.platform.errors import ApiException
-from api.platform.idempotency import run_command
-from api.platform.middleware import ensure_request_id
-from api.schemas import (
-    CommandAccepted,
+from api.auth.access import Caller, require, require_operator, shaped, tenant_of
+from api.auth.tenancy import read_one, reading
+from api.organizations import examples as ex
+from api.organizations.schemas import (
     CreateOrganizationBody,
     History,
     HistoryItem,
     OrganizationOut,
     OrganizationPage,
-    PaginationInfo,
     SuspendBody,
     UpdateOrganizationBody,
 )
+from api.platform import openapi as docs
+from api.platform.bodies import to_domain
+from api.platform.dependencies import VERSION, CaughtUp, Ctx, Expected, Services, waits_for
+from api.platform.errors import ApiException
+from api.platform.idempotency import run_command
+from api.platform.schemas import CommandAccepted, PaginationInfo
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
@@ -53,43 +51,9 @@ from domain.permissions import Action
 from infra.container import Container
 from projections import organization_queries as queries
 from projections import paging
-from projections.status import wait_for
 
-# litestar documents `int | None` as a oneOf without the bound: the minimum is stated
-# beside it, so a client (and schemathesis) knows that -1 is refused with 400.
-MinPosition = Annotated[int | None, QueryParameter(
-    name="min_position", ge=0, le=2**63 - 1, required=False,
-    schema_extra={"minimum": 0, "maximum": 2**63 - 1},
-    description="Wait (bounded) until the read model has applied this event store position, "
-                "the `position` a command answered with; 503 if it does not in time.")]
 OrgId = FromPath[UUID]
 STATUSES = ("active", "suspended", "deleted")
-VERSION = re.compile(r"[0-9]{1,18}")  # a stream version: ASCII digits, within a bigint
-
-
-def container_of(request: Request) -> Container:
-    return request.app.state.container
-
-
-def context_of(request: Request) -> Context:
-    request_id = ensure_request_id(request.scope)
-    return Context(actor=request.scope["state"]["actor"], request_id=request_id,
-                   correlation_id=correlation_of(request) or request_id)
-
-
-def correlation_of(request: Request) -> str:
-    return storable(request.headers.get("x-correlation-id", ""), 128)
-
-
-def expected_version(request: Request) -> int | None:
-    raw = request.headers.get("if-match", "").strip()
-    if not raw or raw == "*":
-        return None
-    raw = raw.removeprefix("W/").strip('"')
-    if not VERSION.fullmatch(raw):  # ASCII digits only: int() takes "²" and fails on it
-        raise ApiException(400, "invalid_parameter", "If-Match must be a version, like \"3\"",
-                           reason="if_match_invalid")
-    return int(raw)
 
 
 def out(row: dict[str, Any]) -> OrganizationOut:
@@ -100,18 +64,6 @@ def out(row: dict[str, Any]) -> OrganizationOut:
         version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
         rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row.get("rate_limit") else None)
-
-
-async def caught_up(container: Container, min_position: int | None,
-                    projection: str = "organizations") -> None:
-    """Wait (bounded) until ``projection`` has applied everything up to ``min_position``."""
-    if min_position is None:
-        return
-    timeout = container.settings.read_wait_timeout_ms / 1000
-    if not await wait_for(container.pool, projection, min_position, timeout):
-        raise ApiException(503, "not_caught_up",
-                           f"the read model has not reached position {min_position} yet",
-                           params={"min_position": min_position}, headers={"Retry-After": "1"})
 
 
 def parse_as_of(raw: str) -> tuple[int | None, datetime | None]:
@@ -160,19 +112,19 @@ def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 class OrganizationController(Controller):
     path = "/v1/organizations"
     tags = ["organizations"]
+    dependencies = waits_for("organizations")
 
     @post("/", status_code=201, summary="Create an organization", **docs.command(
         201, *docs.BODY, *docs.OPERATOR_ONLY, "slug_taken", "ip_whitelist_invalid",
         "allowed_origin_invalid",
         example=ex.CREATED, requests=ex.CREATE_REQUESTS, creates=True))
-    async def create(self, request: Request, data: JSONBody[CreateOrganizationBody],
-                     ) -> Response[CommandAccepted]:
+    async def create(self, request: Request, container: Services, ctx: Ctx,
+                     data: JSONBody[CreateOrganizationBody]) -> Response[CommandAccepted]:
         require_operator(request)
-        c, ctx = container_of(request), context_of(request)
         command = CreateOrganization(name=data.name, slug=data.slug, plan=data.plan,
                                      settings=to_domain(data.settings, OrganizationSettings))
         return await run_command(
-            request, c, lambda seal: c.organizations.create(ctx, command, seal=seal),
+            request, container, lambda seal: container.organizations.create(ctx, command, seal=seal),
             status=201, location=True)
 
     @patch("/{organization_id:uuid}",
@@ -184,57 +136,54 @@ class OrganizationController(Controller):
                           "organization_deleted", "timezone_invalid", "allowed_origin_invalid",
                           "rate_limit_out_of_range", example=ex.ACCEPTED,
                           requests=ex.UPDATE_REQUESTS))
-    async def update(self, request: Request, organization_id: OrgId,
-                     data: JSONBody[UpdateOrganizationBody]) -> Response[CommandAccepted]:
+    async def update(self, request: Request, organization_id: OrgId, container: Services,
+                     ctx: Ctx, expected: Expected, data: JSONBody[UpdateOrganizationBody],
+                     ) -> Response[CommandAccepted]:
         if data.rate_limit is not msgspec.UNSET:  # a tenant cannot lift its own limits
             require_operator(request)
-        return await self._run(request, organization_id, patch_plan(data))
+        return await _run(request, container, ctx, expected, organization_id, patch_plan(data))
 
     @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend", **docs.command(
         200, "malformed_json", "validation_failed", *docs.TARGET, *docs.VERSIONED,
         "organization_already_suspended", "organization_deleted", example=ex.ACCEPTED,
         requests=ex.SUSPEND_REQUESTS, optional_body=True))
-    async def suspend(self, request: Request, organization_id: OrgId,
-                      data: JSONBody[SuspendBody | None] = None) -> Response[CommandAccepted]:
+    async def suspend(self, request: Request, organization_id: OrgId, container: Services,
+                      ctx: Ctx, expected: Expected, data: JSONBody[SuspendBody | None] = None,
+                      ) -> Response[CommandAccepted]:
         reason = data.reason if data else ""
-        return await self._run(request, organization_id, SuspendOrganization(reason=reason))
+        return await _run(request, container, ctx, expected, organization_id,
+                          SuspendOrganization(reason=reason))
 
     @post("/{organization_id:uuid}/reactivate", status_code=200, summary="Reactivate",
           **docs.command(200, *docs.TARGET, *docs.VERSIONED, "organization_not_suspended",
                          example=ex.ACCEPTED))
-    async def reactivate(self, request: Request, organization_id: OrgId,
-                         ) -> Response[CommandAccepted]:
-        return await self._run(request, organization_id, ReactivateOrganization())
+    async def reactivate(self, request: Request, organization_id: OrgId, container: Services,
+                         ctx: Ctx, expected: Expected) -> Response[CommandAccepted]:
+        return await _run(request, container, ctx, expected, organization_id,
+                          ReactivateOrganization())
 
     @delete("/{organization_id:uuid}", status_code=200, summary="Delete (soft)", **docs.command(
         200, *docs.TARGET, *docs.VERSIONED, "organization_deleted", example=ex.ACCEPTED))
-    async def remove(self, request: Request, organization_id: OrgId) -> Response[CommandAccepted]:
-        return await self._run(request, organization_id, DeleteOrganization())
-
-    async def _run(self, request: Request, organization_id: UUID, commands: Any,
-                   ) -> Response[CommandAccepted]:
-        action: Action = "delete" if isinstance(commands, DeleteOrganization) else "update"
-        require(request, "organizations", action, organization_id)
-        c, ctx, expected = container_of(request), context_of(request), expected_version(request)
-        return await run_command(request, c, lambda seal: c.organizations.handle(
-            ctx, organization_id, commands, expected, seal=seal))
+    async def remove(self, request: Request, organization_id: OrgId, container: Services,
+                     ctx: Ctx, expected: Expected) -> Response[CommandAccepted]:
+        return await _run(request, container, ctx, expected, organization_id,
+                          DeleteOrganization())
 
     @get("/{organization_id:uuid}", summary="Get an organization (optionally as of the past)",
          **docs.read(OrganizationOut, *docs.TARGET, "invalid_parameter", "as_of_invalid",
                      "not_caught_up", example=ex.ORGANIZATION, etag=True))
-    async def read(self, request: Request, organization_id: OrgId, min_position: MinPosition,
-                   as_of: Annotated[str | None, QueryParameter(
+    async def read(self, request: Request, organization_id: OrgId, container: Services,
+                   caught_up: CaughtUp, as_of: Annotated[str | None, QueryParameter(
                        required=False, max_length=64,
                        description="The organization as of a version number, or as of an ISO 8601 "
                                    "time, replayed from its events.")] = None,
                    ) -> Response[OrganizationOut]:
         require(request, "organizations", "read", organization_id)
-        c = container_of(request)
         if as_of is not None:
-            found = await self._as_of(c, organization_id, as_of)
+            found = await _as_of(container, organization_id, as_of)
         else:
-            await caught_up(c, min_position)
-            row = await read_one(c.pool, tenant_of(request), queries.GET, (organization_id,))
+            await caught_up(container)
+            row = await read_one(container.pool, tenant_of(request), queries.GET, (organization_id,))
             found = out(row) if row else None
         seen = shaped(request, "organizations", found) if found is not None else None
         if found is None or seen is None:
@@ -242,24 +191,11 @@ class OrganizationController(Controller):
                                reason="organization_not_found")
         return Response(seen, headers={"ETag": f'"{found.version}"'})
 
-    async def _as_of(self, c: Container, organization_id: UUID, raw: str,
-                     ) -> OrganizationOut | None:
-        version, at = parse_as_of(raw)
-        past = await to_thread.run_sync(
-            lambda: audit.organization_as_of(c.store, organization_id, version=version, at=at))
-        if past is None:
-            return None
-        s = past.state
-        return OrganizationOut(id=organization_id, name=s.name, slug=s.slug, plan=s.plan,
-                               settings=s.settings, status=s.status, version=past.version,
-                               created_at=past.created_at, updated_at=past.updated_at,
-                               deleted_at=past.deleted_at, rate_limit=s.rate_limit)
-
     @get("/", summary="List organizations (cursor pagination, creation order)", **docs.read(
         OrganizationPage, *docs.KEY_PERMISSION, "invalid_parameter", "status_filter_invalid",
         "cursor_invalid", "not_caught_up", example=ex.PAGE))
-    async def list_(self, request: Request, min_position: MinPosition,
-                    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    async def list_(self, request: Request, container: Services, caller: Caller,
+                    caught_up: CaughtUp, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
                     cursor: Annotated[str | None, QueryParameter(
                         max_length=200, description="The next page: `nextCursor`.")] = None,
                     before: Annotated[str | None, QueryParameter(
@@ -269,15 +205,14 @@ class OrganizationController(Controller):
                                                     "(repeatable); default active and suspended.")] = None,
                     ) -> OrganizationPage:
         require(request, "organizations", "read")
-        c, caller = container_of(request), principal_of(request)
         statuses = status or ["active", "suspended"]
         if any(s not in STATUSES for s in statuses):
             raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
                                params={"allowed": ", ".join(STATUSES)})
         after_pos = _cursor(cursor) if cursor else None
         before_pos = _cursor(before) if before else None
-        await caught_up(c, min_position)
-        async with reading(c, request) as conn:
+        await caught_up(container)
+        async with reading(container, request) as conn:
             rows, more, total = await queries.page(
                 conn, after=after_pos, before=before_pos, limit=limit, statuses=statuses,
                 only=caller.organization_id if caller else None)
@@ -296,10 +231,10 @@ class OrganizationController(Controller):
 
     @get("/{organization_id:uuid}/history", summary="The organization's events, oldest first",
          **docs.read(History, *docs.TARGET, example=ex.HISTORY))
-    async def history(self, request: Request, organization_id: OrgId) -> History:
+    async def history(self, request: Request, organization_id: OrgId,
+                      container: Services) -> History:
         require(request, "organizations", "read", organization_id)
-        c = container_of(request)
-        envelopes = await to_thread.run_sync(audit.history, c.store, organization_id)
+        envelopes = await to_thread.run_sync(audit.history, container.store, organization_id)
         if not envelopes:
             raise ApiException(404, "not_found", "organization not found",
                                reason="organization_not_found")
@@ -318,3 +253,24 @@ def _cursor(raw: str) -> int:
         raise ApiException(400, "invalid_parameter", "the cursor is not valid",
                            reason="cursor_invalid")
     return position
+
+
+async def _run(request: Request, c: Container, ctx: Context, expected: int | None,
+               organization_id: UUID, commands: Any) -> Response[CommandAccepted]:
+    action: Action = "delete" if isinstance(commands, DeleteOrganization) else "update"
+    require(request, "organizations", action, organization_id)
+    return await run_command(request, c, lambda seal: c.organizations.handle(
+        ctx, organization_id, commands, expected, seal=seal))
+
+
+async def _as_of(c: Container, organization_id: UUID, raw: str) -> OrganizationOut | None:
+    version, at = parse_as_of(raw)
+    past = await to_thread.run_sync(
+        lambda: audit.organization_as_of(c.store, organization_id, version=version, at=at))
+    if past is None:
+        return None
+    s = past.state
+    return OrganizationOut(id=organization_id, name=s.name, slug=s.slug, plan=s.plan,
+                           settings=s.settings, status=s.status, version=past.version,
+                           created_at=past.created_at, updated_at=past.updated_at,
+                           deleted_at=past.deleted_at, rate_limit=s.rate_limit)

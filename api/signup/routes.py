@@ -7,17 +7,17 @@ rate limited per client IP address.
 from __future__ import annotations
 
 from anyio import to_thread
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 
-from api.organizations import container_of, context_of
 from api.platform import openapi as docs
+from api.platform.dependencies import Ctx, Services
 from api.platform.errors import ApiException
 from api.platform.ratelimit import STATE_KEY, decide, headers
-from api.schemas import CommandAccepted
-from api.user_schemas import AcceptInvitationBody, SignedUpOut, SignupBody, TokenBody
+from api.platform.schemas import CommandAccepted
+from api.signup.schemas import AcceptInvitationBody, SignedUpOut, SignupBody, TokenBody
 from domain.envelope import Actor
 from domain.organization.commands import CreateOrganization
 from infra.container import Container
@@ -58,10 +58,10 @@ class SignupController(Controller):
                         "slug_taken", "email_taken", "email_invalid", "password_policy",
                         description="The organization and its owner, created together. A "
                                     "verification mail is sent to the owner."))
-    async def signup(self, request: Request, data: JSONBody[SignupBody]) -> Response[SignedUpOut]:
-        c, ctx = container_of(request), context_of(request)
+    async def signup(self, container: Services, ctx: Ctx,
+                     data: JSONBody[SignupBody]) -> Response[SignedUpOut]:
         organization = CreateOrganization(name=data.organization_name, slug=data.slug)
-        done = await to_thread.run_sync(lambda: c.users.signup(
+        done = await to_thread.run_sync(lambda: container.users.signup(
             ctx, organization, email=data.email, password=data.password,
             first_name=data.first_name, last_name=data.last_name))
         return Response(SignedUpOut(organization_id=done.organization_id, user_id=done.user_id,
@@ -70,9 +70,9 @@ class SignupController(Controller):
 
     @post("/verify-email", status_code=200, summary="Verify an email address with the mailed "
           "token", **docs.public(200, CommandAccepted, *docs.BODY, "mail_token_invalid"))
-    async def verify_email(self, request: Request, data: JSONBody[TokenBody]) -> CommandAccepted:
-        c, ctx = container_of(request), context_of(request)
-        result = await to_thread.run_sync(lambda: c.users.verify_email(ctx, data.token))
+    async def verify_email(self, container: Services, ctx: Ctx,
+                           data: JSONBody[TokenBody]) -> CommandAccepted:
+        result = await to_thread.run_sync(lambda: container.users.verify_email(ctx, data.token))
         return CommandAccepted(id=result.stream_id, version=result.version,
                                position=result.position)
 
@@ -80,10 +80,9 @@ class SignupController(Controller):
           summary="Accept an invitation: choose a password; the email is verified by it",
           **docs.public(200, CommandAccepted, *docs.BODY, "mail_token_invalid",
                         "password_policy", "invitation_not_pending"))
-    async def accept_invitation(self, request: Request,
+    async def accept_invitation(self, container: Services, ctx: Ctx,
                                 data: JSONBody[AcceptInvitationBody]) -> CommandAccepted:
-        c, ctx = container_of(request), context_of(request)
-        result = await to_thread.run_sync(lambda: c.users.accept_invitation(
+        result = await to_thread.run_sync(lambda: container.users.accept_invitation(
             ctx, data.token, data.password))
         return CommandAccepted(id=result.stream_id, version=result.version,
                                position=result.position)

@@ -3,77 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from msgspec import Meta
 
-from api.auth.access import effective_grants, principal_of, require
+from api.apikeys.schemas import ApiKeyList, ApiKeyOut, CreateApiKeyBody, IssuedKey, RollBody
+from api.auth.access import Caller, Tenant, grantor_of, require
 from api.auth.tenancy import not_found, reading
-from api.organizations import MinPosition, caught_up, container_of, context_of
 from api.platform import openapi as docs
-from api.platform.bodies import Body, Name, Permissions, RateLimitIn, permissions_of, to_domain
+from api.platform.bodies import permissions_of, to_domain
+from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
 from api.platform.errors import ApiException
-from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
 from domain.organization.plans import RateLimit
 from domain.permissions import ApiPermission
+from infra.container import Container
 from projections import api_key_queries as keys
 from projections.paging import Query
 
 KeyId = FromPath[UUID]
 
 
-class CreateApiKeyBody(Body, frozen=True):
-    name: Name
-    organization_id: UUID | None = None
-    environment: Literal["live", "test"] = "live"
-    permissions: Permissions = []
-    rate_limit: RateLimitIn | None = None
-    expires_at: datetime | None = None
-    require_signature: bool = False
-    role: Annotated[str, Meta(min_length=1, max_length=MAX_ROLE_REF, description=(
-        "The role the key can never exceed: owner, admin, member, viewer or a custom role's "
-        "id. Defaults to the issuer's own role (none when the operator issues it)."))] | None = None
-
-
-class RollBody(Body, frozen=True):
-    grace_period_seconds: Annotated[int, Meta(ge=0, le=MAX_GRACE_SECONDS)] = 86400
-
-
-class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    id: UUID
-    organization_id: UUID
-    name: str
-    environment: str
-    key_prefix: str
-    status: str
-    permissions: list[ApiPermission]
-    rate_limit: RateLimit | None
-    expires_at: datetime | None
-    previous_valid_until: datetime | None
-    created_by: str
-    created_at: datetime
-    last_used_at: datetime | None = None
-    require_signature: bool = False
-    role: str | None = None
-    version: int
-
-
-class IssuedKey(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    id: UUID
-    key: str  # shown once; only its keyed hash is stored
-    version: int
-    position: int | None
-    # For Chronicle-Signature (api/auth/signing.py); shown once, derived from the key, never stored.
-    signing_secret: str | None = None
-
-
-class ApiKeyList(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[ApiKeyOut]
 
 
 def out(row: dict[str, Any], last_used: dict[Any, Any]) -> ApiKeyOut:
@@ -97,6 +50,7 @@ def no_idempotency(request: Request) -> None:
 class ApiKeyController(Controller):
     path = "/v1/api-keys"
     tags = ["api keys"]
+    dependencies = waits_for("api_keys")
 
     @post("/", status_code=201, summary="Issue an API key (the secret is shown once)",
           **docs.documented(201, IssuedKey, *docs.BODY, "json_too_deep", "payload_too_large",
@@ -106,21 +60,21 @@ class ApiKeyController(Controller):
                             "permission_escalation", "idempotency_not_supported", "role_not_found",
                             "api_key_expiry_in_past", success_headers=("Location",),
                             description="The key: its secret appears in this response only."))
-    async def create(self, request: Request, data: JSONBody[CreateApiKeyBody]) -> Response[IssuedKey]:
+    async def create(self, request: Request, container: Services, ctx: Ctx, caller: Caller,
+                     data: JSONBody[CreateApiKeyBody]) -> Response[IssuedKey]:
         no_idempotency(request)
-        caller = principal_of(request)
         org_id = data.organization_id or (caller.organization_id if caller else None)
         if org_id is None:
             raise ApiException(422, "validation_failed", reason="organization_id_required")
         require(request, "api_keys", "create", org_id)
-        c, ctx = container_of(request), context_of(request)
+        c = container
         role = data.role or (caller.role if caller else None)
         issued = await to_thread.run_sync(lambda: c.api_keys.create(
             ctx, org_id, name=data.name, environment=data.environment,
             permissions=permissions_of(data.permissions),
             rate_limit=to_domain(data.rate_limit, RateLimit) if data.rate_limit else None,
             expires_at=data.expires_at, require_signature=data.require_signature, role=role,
-            grantor=effective_grants(caller) if caller else None))
+            grantor=grantor_of(caller)))
         return Response(IssuedKey(id=issued.result.stream_id, key=issued.secret,
                                   version=issued.result.version, position=issued.result.position,
                                   signing_secret=issued.signing_secret(c.api_keys.api_secret)),
@@ -130,23 +84,23 @@ class ApiKeyController(Controller):
     @get("/", summary="List API keys (never their secrets)",
          **docs.read(ApiKeyList, "invalid_parameter", "not_found", "permission_denied",
                      "not_caught_up"))
-    async def list_(self, request: Request, min_position: MinPosition,
+    async def list_(self, request: Request, container: Services, tenant: Tenant,
+                    caught_up: CaughtUp,
                     organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
                     ) -> ApiKeyList:
-        caller = principal_of(request)
-        org_id = organization_id or (caller.organization_id if caller else None)
+        org_id = organization_id or tenant
         require(request, "api_keys", "read", org_id)
-        return ApiKeyList(data=await self._rows(
-            request, min_position, lambda conn: keys.listed(conn, org_id)))
+        return ApiKeyList(data=await _rows(request, container, caught_up,
+                                           lambda conn: keys.listed(conn, org_id)))
 
     @get("/{key_id:uuid}", summary="One API key (never its secret)",
          **docs.read(ApiKeyOut, "invalid_parameter", "not_found", "api_key_not_found",
                      "permission_denied", "not_caught_up"))
-    async def read(self, request: Request, key_id: KeyId, min_position: MinPosition) -> ApiKeyOut:
-        rows = await self._rows(request, min_position, lambda conn: keys.with_id(conn, key_id))
+    async def read(self, request: Request, key_id: KeyId, container: Services,
+                   caught_up: CaughtUp) -> ApiKeyOut:
+        rows = await _rows(request, container, caught_up, lambda conn: keys.with_id(conn, key_id))
         if not rows:
-            raise await not_found(container_of(request), request, key_id,
-                                  "api_key_not_found")
+            raise await not_found(container, request, key_id, "api_key_not_found")
         require(request, "api_keys", "read", rows[0].organization_id)
         return rows[0]
 
@@ -156,14 +110,13 @@ class ApiKeyController(Controller):
                             "json_too_deep", "payload_too_large", "api_key_not_found",
                             "api_key_revoked", "permission_denied", "idempotency_not_supported",
                             optional_body=True))
-    async def roll(self, request: Request, key_id: KeyId,
-                   data: JSONBody[RollBody | None] = None) -> IssuedKey:
+    async def roll(self, request: Request, key_id: KeyId, container: Services, ctx: Ctx,
+                   tenant: Tenant, data: JSONBody[RollBody | None] = None) -> IssuedKey:
         no_idempotency(request)
         require(request, "api_keys", "update")
-        c, ctx, caller = container_of(request), context_of(request), principal_of(request)
+        c = container
         grace = timedelta(seconds=data.grace_period_seconds if data else 86400)
-        issued = await to_thread.run_sync(lambda: c.api_keys.roll(
-            ctx, caller.organization_id if caller else None, key_id, grace))
+        issued = await to_thread.run_sync(lambda: c.api_keys.roll(ctx, tenant, key_id, grace))
         await c.key_changed(key_id)
         return IssuedKey(id=key_id, key=issued.secret, version=issued.result.version,
                          position=issued.result.position,
@@ -172,20 +125,19 @@ class ApiKeyController(Controller):
     @delete("/{key_id:uuid}", status_code=200, summary="Revoke an API key at once",
             **docs.documented(200, IssuedKey, "api_key_not_found", "api_key_revoked",
                               "permission_denied"))
-    async def revoke(self, request: Request, key_id: KeyId) -> IssuedKey:
+    async def revoke(self, request: Request, key_id: KeyId, container: Services, ctx: Ctx,
+                     tenant: Tenant) -> IssuedKey:
         require(request, "api_keys", "delete")
-        c, ctx, caller = container_of(request), context_of(request), principal_of(request)
-        result = await to_thread.run_sync(lambda: c.api_keys.revoke(
-            ctx, caller.organization_id if caller else None, key_id))
+        c = container
+        result = await to_thread.run_sync(lambda: c.api_keys.revoke(ctx, tenant, key_id))
         await c.key_changed(key_id)
         return IssuedKey(id=key_id, key="", version=result.version, position=result.position)
 
-    async def _rows(self, request: Request, min_position: int | None, query: Query) -> list[ApiKeyOut]:
-        c = container_of(request)
-        await caught_up(c, min_position, "api_keys")
-        async with reading(c, request) as conn:
-            rows = await query(conn)
-        used = await c.redis.hgetall(f"{c.settings.redis_key_prefix}apikeys.last_used")
-        return [out(r, used) for r in rows]
 
-
+async def _rows(request: Request, c: Container, caught_up: CaughtUp,
+                query: Query) -> list[ApiKeyOut]:
+    await caught_up(c)
+    async with reading(c, request) as conn:
+        rows = await query(conn)
+    used = await c.redis.hgetall(f"{c.settings.redis_key_prefix}apikeys.last_used")
+    return [out(r, used) for r in rows]

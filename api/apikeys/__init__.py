@@ -1,0 +1,1 @@
+"""API key routes: issue, list, read, roll and revoke."""

@@ -1,0 +1,1 @@
+"""OAuth client routes: register, list, read, update, rotate the secret, delete."""

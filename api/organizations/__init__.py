@@ -1,0 +1,1 @@
+"""Organization routes: the tenants' commands, reads, history and the past."""

@@ -1,0 +1,1 @@
+"""Role routes: the system roles and an organization's custom roles."""

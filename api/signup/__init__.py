@@ -1,0 +1,1 @@
+"""Public sign-up routes: sign-up, email verification and accepting an invitation."""

@@ -1,0 +1,1 @@
+"""User routes: invitations, profile, role, status and two-factor enrollment."""
