@@ -14,17 +14,18 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
-from commands.roles import custom_role
-from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
+from commands.ports import EventStore
+from commands.roles import check_grant, custom_role
+from commands.runner import Context, Loaded, Result, Seal, StreamWrite, decided, execute, load, write
 from domain.apikey import decider as key
-from domain.apikey.events import ApiPermission, Environment
-from domain.errors import ForeignNotFound, InvalidState, NotFound
+from domain.apikey.events import Environment
+from domain.errors import ForeignNotFound, NotFound
 from domain.organization import decider as org
 from domain.organization.plans import RateLimit
+from domain.organization.rules import require_active
+from domain.permissions import ApiPermission, check_no_escalation
 from domain.role.system import is_system
-from infra.eventstore import EventStore
 
-STREAM_TYPE = "apikey"
 KEY_FORMAT = re.compile(r"^pk_(live|test)_([0-9a-f]{32})_([A-Za-z0-9_-]{32,64})$")
 
 
@@ -69,7 +70,13 @@ class ApiKeyCommands:
     def create(self, ctx: Context, organization_id: UUID, *, name: str, environment: Environment,
                permissions: tuple[ApiPermission, ...], rate_limit: RateLimit | None,
                expires_at: datetime | None, require_signature: bool = False,
-               role: str | None = None, seal: Seal | None = None) -> Issued:
+               role: str | None = None, grantor: tuple[ApiPermission, ...] | None = None,
+               seal: Seal | None = None) -> Issued:
+        """``grantor``: what the issuer holds (None: the operator); the key and the role it
+        may never exceed are both within it."""
+        check_no_escalation(permissions, grantor)
+        if role is not None and grantor is not None:
+            check_grant(self.store, organization_id, role, (), grantor)
         key_id = ctx.new_id()
         plaintext = new_key(environment, key_id)
         command = key.CreateApiKey(
@@ -82,15 +89,10 @@ class ApiKeyCommands:
             if role is not None and not is_system(role) and custom_role(
                     self.store, organization_id, role) is None:
                 raise NotFound("role not found", field="role", code="role_not_found")
-            owner = load(self.store, organization_id, org.evolve, org.INITIAL)
-            if owner.state.status in ("absent", "deleted"):
-                raise NotFound("organization not found", code="organization_not_found")
-            if owner.state.status != "active":
-                raise InvalidState("a suspended organization cannot get new API keys",
-                                   code="organization_suspended_no_keys")
-            current = load(self.store, key_id, key.evolve, key.INITIAL)
-            return [StreamWrite(key_id, STREAM_TYPE, organization_id, current.version,
-                                key.decide(command, current.state))]
+            require_active(load(self.store, org.DECIDER, organization_id).state,
+                           "a suspended organization cannot get new API keys",
+                           "organization_suspended_no_keys")
+            return [decided(self.store, key.DECIDER, key_id, organization_id, command)]
 
         return Issued(execute(self.store, ctx, attempt, retries=self.retries, seal=seal),
                       plaintext)
@@ -105,8 +107,7 @@ class ApiKeyCommands:
             holder[:] = [plaintext]
             command = key.RollApiKey(hashed_key=hash_key(self.api_secret, plaintext),
                                      grace=grace, now=ctx.clock())
-            return [StreamWrite(key_id, STREAM_TYPE, current.state.organization_id,
-                                current.version, key.decide(command, current.state))]
+            return [self._write(key_id, current, command)]
 
         result = execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
         return Issued(result, holder[0])
@@ -115,15 +116,19 @@ class ApiKeyCommands:
                seal: Seal | None = None) -> Result:
         def attempt() -> list[StreamWrite]:
             current = self._owned(organization_id, key_id)
-            return [StreamWrite(key_id, STREAM_TYPE, current.state.organization_id,
-                                current.version,
-                                key.decide(key.RevokeApiKey(reason=reason), current.state))]
+            return [self._write(key_id, current, key.RevokeApiKey(reason=reason))]
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
-    def _owned(self, organization_id: UUID | None, key_id: UUID) -> Loaded:
+    def _write(self, key_id: UUID, current: Loaded[key.ApiKey],
+               command: key.ApiKeyCommand) -> StreamWrite:
+        assert current.state.organization_id is not None
+        return write(key.DECIDER, key_id, current.state.organization_id, current.version,
+                     key.decide(command, current.state))
+
+    def _owned(self, organization_id: UUID | None, key_id: UUID) -> Loaded[key.ApiKey]:
         """The key's stream; ``organization_id`` None is the operator, who sees every key."""
-        current = load(self.store, key_id, key.evolve, key.INITIAL)
+        current = load(self.store, key.DECIDER, key_id)
         if current.state.status == "absent":
             raise NotFound("API key not found", code="api_key_not_found")
         if organization_id is not None and current.state.organization_id != organization_id:

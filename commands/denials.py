@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from commands.runner import Context, EventTooLarge, StreamWrite, check_sizes, envelopes
+from commands.ports import EventStore
+from commands.runner import Context, EventTooLarge, check_sizes, envelopes, write
+from domain.access import decider as access
 from domain.access.events import AccessDenied
 from domain.envelope import Envelope
-from infra.eventstore import EventStore
 
-STREAM_TYPE = "access"
+STREAM_TYPE = access.DECIDER.stream_type
 log = logging.getLogger("chronicle.denials")
 
 
@@ -36,7 +37,8 @@ class DenialLog:
             self.dropped += 1
             return
         self.pending.extend(envelopes(ctx, [
-            StreamWrite(ctx.new_id(), STREAM_TYPE, organization_id, 0, [denied])]))
+            write(access.DECIDER, ctx.new_id(), organization_id, 0,
+                  access.decide(denied, access.INITIAL))]))
 
     def take(self) -> list[Envelope]:
         """What is queued, for one append (called on the event loop; the append is not)."""

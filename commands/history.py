@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
+from commands.ports import EventStore
 from domain.envelope import Envelope
 from domain.organization import decider as org
-from infra.eventstore import EventStore
 
 
 class AsOf(NamedTuple):

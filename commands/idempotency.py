@@ -1,33 +1,13 @@
-"""Idempotency records (Stripe semantics): written in the same transaction as the events.
+"""Idempotency records (Stripe semantics), as the use cases see them: a command's response under
+the caller's claim (scope, key, request fingerprint), committed with the command's events.
 
-A record holds the response a command produced, keyed by the caller's scope and key, with a
-fingerprint of the request; it lives 24 hours. Because it commits with the events, a crash can
-never run a command twice nor lose the response of one that ran.
+Because the record commits with the events, a crash can never run a command twice nor lose the
+response of one that ran. The store keeps it (infra/idempotency.py: 24 hours in PostgreSQL).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
-
-import msgspec
-from psycopg import Cursor
-
-TTL = "24 hours"
-
-DDL = (
-    "CREATE TABLE IF NOT EXISTS idempotency_keys ("
-    " scope text NOT NULL, key text NOT NULL, fingerprint bytea NOT NULL,"
-    " status int NOT NULL, body bytea NOT NULL, headers jsonb NOT NULL,"
-    " created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL,"
-    " PRIMARY KEY (scope, key))"
-)
-SELECT = ("SELECT fingerprint, status, body, headers FROM idempotency_keys"
-          " WHERE scope = %s AND key = %s AND expires_at > now()")
-DELETE_EXPIRED = "DELETE FROM idempotency_keys WHERE scope = %s AND key = %s AND expires_at <= now()"
-INSERT = ("INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, headers, expires_at)"
-          f" VALUES (%s, %s, %s, %s, %s, %s, now() + interval '{TTL}')")
+from typing import NamedTuple
 
 
 class Claim(NamedTuple):
@@ -36,39 +16,14 @@ class Claim(NamedTuple):
     fingerprint: bytes
 
 
-class Saved(NamedTuple):
-    fingerprint: bytes
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
 class Rendered(NamedTuple):
     status: int
     body: bytes
     headers: dict[str, str]
 
 
-def fingerprint(method: str, path: str, body: bytes) -> bytes:
-    """Same parameters, same fingerprint: JSON bodies compare by value, not by spelling."""
-    try:
-        canonical = msgspec.json.encode(msgspec.json.decode(body), order="sorted") if body else b""
-    except msgspec.DecodeError:
-        canonical = body
-    return hashlib.sha256(b"\0".join([method.encode(), path.encode(), canonical])).digest()
+class Record(NamedTuple):
+    """A command's response under the caller's claim: committed with the command's events."""
 
-
-def saved_from(row: Sequence[Any] | None) -> Saved | None:
-    if row is None:
-        return None
-    return Saved(bytes(row[0]), int(row[1]), bytes(row[2]), dict(row[3]))
-
-
-def write(cur: Cursor[Any], claim: Claim, rendered: Rendered) -> None:
-    """Record the response; raises a unique violation if a live record exists."""
-    cur.execute(DELETE_EXPIRED, (claim.scope, claim.key))
-    cur.execute(INSERT, (claim.scope, claim.key, claim.fingerprint, rendered.status,
-                         rendered.body, msgspec.json.encode(rendered.headers).decode()))
-
-
-Render = Callable[[Any], Rendered]
+    claim: Claim
+    rendered: Rendered

@@ -14,14 +14,13 @@ from typing import NamedTuple
 from uuid import UUID
 
 from commands.apikeys import hash_key
-from commands.runner import Context, Loaded, Result, Seal, StreamWrite, execute, load
-from domain.errors import ForeignNotFound, InvalidState, NotFound
+from commands.ports import EventStore
+from commands.runner import Context, Loaded, Result, Seal, StreamWrite, decided, execute, load, write
+from domain.errors import ForeignNotFound, NotFound
 from domain.oauthclient import decider as client
 from domain.oauthclient.events import GrantType
 from domain.organization import decider as org
-from infra.eventstore import EventStore
-
-STREAM_TYPE = "oauthclient"
+from domain.organization.rules import require_active
 
 
 class Issued(NamedTuple):
@@ -48,15 +47,10 @@ class OAuthClientCommands:
             scopes=scopes, grant_types=grant_types, created_by=ctx.actor.id)
 
         def attempt() -> list[StreamWrite]:
-            owner = load(self.store, organization_id, org.evolve, org.INITIAL)
-            if owner.state.status in ("absent", "deleted"):
-                raise NotFound("organization not found", code="organization_not_found")
-            if owner.state.status != "active":
-                raise InvalidState("a suspended organization cannot register OAuth clients",
-                                   code="organization_suspended_no_clients")
-            current = load(self.store, client_id, client.evolve, client.INITIAL)
-            return [StreamWrite(client_id, STREAM_TYPE, organization_id, current.version,
-                                client.decide(command, current.state))]
+            require_active(load(self.store, org.DECIDER, organization_id).state,
+                           "a suspended organization cannot register OAuth clients",
+                           "organization_suspended_no_clients")
+            return [decided(self.store, client.DECIDER, client_id, organization_id, command)]
 
         return Issued(execute(self.store, ctx, attempt, retries=self.retries, seal=seal), secret)
 
@@ -77,14 +71,16 @@ class OAuthClientCommands:
                 command: client.OAuthClientCommand) -> Result:
         def attempt() -> list[StreamWrite]:
             current = self._owned(organization_id, client_id)
-            return [StreamWrite(client_id, STREAM_TYPE, current.state.organization_id,
-                                current.version, client.decide(command, current.state))]
+            assert current.state.organization_id is not None
+            return [write(client.DECIDER, client_id, current.state.organization_id,
+                          current.version, client.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries)
 
-    def _owned(self, organization_id: UUID | None, client_id: UUID) -> Loaded:
+    def _owned(self, organization_id: UUID | None,
+               client_id: UUID) -> Loaded[client.OAuthClient]:
         """The client's stream; ``organization_id`` None is the operator, who sees every one."""
-        current = load(self.store, client_id, client.evolve, client.INITIAL)
+        current = load(self.store, client.DECIDER, client_id)
         if current.state.status == "absent":
             raise NotFound("OAuth client not found", code="oauth_client_not_found")
         if organization_id is not None and current.state.organization_id != organization_id:
@@ -97,14 +93,14 @@ class OAuthClientCommands:
             found_id = UUID(client_id)
         except ValueError:
             return None
-        state = load(self.store, found_id, client.evolve, client.INITIAL).state
+        state = load(self.store, client.DECIDER, found_id).state
         if state.status != "active" or not client_secret_matches(
                 state.hashed_secret, hash_key(self.api_secret, secret)):
             return None
         return found_id, state
 
     def get(self, client_id: UUID) -> client.OAuthClient:
-        return load(self.store, client_id, client.evolve, client.INITIAL).state
+        return load(self.store, client.DECIDER, client_id).state
 
 
 def client_secret_matches(stored: str, presented: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
+from commands.ports import EventStore
 from commands.runner import (
     Context,
     Loaded,
@@ -12,19 +13,18 @@ from commands.runner import (
     Seal,
     StreamWrite,
     check_expected,
+    decided,
     execute,
     load,
+    write,
 )
 from domain.errors import NotFound
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization, OrganizationCommand
 from domain.organization.events import OrganizationDeleted
 from domain.slug import decider as slug
-from infra.eventstore import EventStore
 
-STREAM_TYPE = "organization"
 Plan = Callable[[org.Organization], list[OrganizationCommand]]
-SLUG_STREAM_TYPE = "slug"
 
 
 class OrganizationCommands:
@@ -43,15 +43,10 @@ class OrganizationCommands:
 
         def attempt() -> list[StreamWrite]:
             current = (Loaded(org.INITIAL, 0) if fresh
-                       else load(self.store, org_id, org.evolve, org.INITIAL))
-            events = org.decide(command, current.state)
-            slug_id = slug.slug_stream_id(command.slug)
-            held = load(self.store, slug_id, slug.evolve, slug.INITIAL)
-            claims = slug.claim(held.state, command.slug, org_id)
-            return [
-                StreamWrite(org_id, STREAM_TYPE, org_id, current.version, events),
-                StreamWrite(slug_id, SLUG_STREAM_TYPE, org_id, held.version, claims),
-            ]
+                       else load(self.store, org.DECIDER, org_id))
+            return [write(org.DECIDER, org_id, org_id, current.version,
+                          org.decide(command, current.state)),
+                    claim_slug(self.store, org_id, command.slug)]
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
@@ -65,28 +60,25 @@ class OrganizationCommands:
         """
 
         def attempt() -> list[StreamWrite]:
-            current = load(self.store, organization_id, org.evolve, org.INITIAL)
+            current = load(self.store, org.DECIDER, organization_id)
             if current.version == 0:
                 raise NotFound("organization not found", code="organization_not_found")
             check_expected(expected_version, current.version)
             planned = commands(current.state) if callable(commands) else [commands]
-            state, events = current.state, []
-            for command in planned:
-                decided = org.decide(command, state)
-                for event in decided:
-                    state = org.evolve(state, event)
-                events.extend(decided)
-            writes = [StreamWrite(organization_id, STREAM_TYPE, organization_id,
-                                  current.version, events)]
+            events = org.DECIDER.decide_all(planned, current.state)
+            writes = [write(org.DECIDER, organization_id, organization_id, current.version,
+                            events)]
             if any(isinstance(e, OrganizationDeleted) for e in events):
-                writes.append(self._release_slug(organization_id, current.state.slug))
+                writes.append(decided(self.store, slug.DECIDER, slug.slug_stream_id(
+                    current.state.slug), organization_id, slug.ReleaseSlug(
+                        slug=current.state.slug, organization_id=organization_id)))
             return writes
 
         return execute(self.store, ctx, attempt, retries=self.retries,
                        pinned=expected_version is not None, seal=seal)
 
-    def _release_slug(self, organization_id: UUID, name: str) -> StreamWrite:
-        slug_id = slug.slug_stream_id(name)
-        held = load(self.store, slug_id, slug.evolve, slug.INITIAL)
-        return StreamWrite(slug_id, SLUG_STREAM_TYPE, organization_id, held.version,
-                           slug.release(held.state, name, organization_id))
+
+def claim_slug(store: EventStore, organization_id: UUID, name: str) -> StreamWrite:
+    """The slug's stream claimed for the organization (two creators collide on it)."""
+    return decided(store, slug.DECIDER, slug.slug_stream_id(name), organization_id,
+                   slug.ClaimSlug(slug=name, organization_id=organization_id))

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from commands.runner import Context, Result, Seal, StreamWrite, check_expected, execute, load
-from domain.apikey.events import ApiPermission
+from commands.ports import EventStore
+from commands.runner import (
+    Context,
+    Result,
+    Seal,
+    StreamWrite,
+    check_expected,
+    decided,
+    execute,
+    load,
+    write,
+)
 from domain.claim import decider as claim
-from domain.errors import Forbidden, ForeignNotFound, NotFound
+from domain.errors import ForeignNotFound, NotFound
 from domain.organization import decider as org
+from domain.organization.rules import require_live
+from domain.permissions import ApiPermission, check_no_escalation
 from domain.role import decider as role
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
-from domain.role.system import covers, effective_permissions, is_system
+from domain.role.system import effective_permissions, is_system
 from domain.user import rules
-from infra.eventstore import EventStore
-
-STREAM_TYPE, CLAIM = "role", "claim"
 
 
 class RoleCommands:
@@ -27,16 +36,14 @@ class RoleCommands:
                seal: Seal | None = None) -> Result:
         role_id = ctx.new_id()
         org_id = command.organization_id
-        _no_escalation(command.permissions, grantor)
+        check_no_escalation(command.permissions, grantor)
 
         def attempt() -> list[StreamWrite]:
-            owner = load(self.store, org_id, org.evolve, org.INITIAL)
-            if owner.state.status in ("absent", "deleted"):
-                raise NotFound("organization not found", code="organization_not_found")
+            require_live(load(self.store, org.DECIDER, org_id).state)
             events = role.decide(command, role.INITIAL)
             assert isinstance(events[0], RoleCreated)
-            return [StreamWrite(role_id, STREAM_TYPE, org_id, 0, events),
-                    self._name(org_id, role_id, events[0].name, claim.claim)]
+            return [write(role.DECIDER, role_id, org_id, 0, events),
+                    self._name(org_id, role_id, events[0].name, claim.ClaimValue)]
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
@@ -45,11 +52,11 @@ class RoleCommands:
                grantor: tuple[ApiPermission, ...] | None = None,
                seal: Seal | None = None, expected_version: int | None = None) -> Result:
         if isinstance(command, role.UpdateRole):
-            _no_escalation(command.permissions or (), grantor)
+            check_no_escalation(command.permissions or (), grantor)
 
         def attempt() -> list[StreamWrite]:
-            current = load(self.store, role_id, role.evolve, role.INITIAL)
-            state: role.Role = current.state
+            current = load(self.store, role.DECIDER, role_id)
+            state = current.state
             if state.organization_id is None:
                 raise NotFound("role not found", code="role_not_found")
             if organization_id is not None and state.organization_id != organization_id:
@@ -57,31 +64,24 @@ class RoleCommands:
             check_expected(expected_version, current.version)
             org_id = state.organization_id
             events = role.decide(command, state)
-            writes = [StreamWrite(role_id, STREAM_TYPE, org_id, current.version, events)]
+            writes = [write(role.DECIDER, role_id, org_id, current.version, events)]
             for event in events:
                 renamed = isinstance(event, RoleUpdated) and (
                     event.name.lower() != state.name.lower())
                 if renamed or isinstance(event, RoleDeleted):
-                    writes.append(self._name(org_id, role_id, state.name, claim.release))
+                    writes.append(self._name(org_id, role_id, state.name, claim.ReleaseValue))
                 if renamed:
                     assert isinstance(event, RoleUpdated)
-                    writes.append(self._name(org_id, role_id, event.name, claim.claim))
+                    writes.append(self._name(org_id, role_id, event.name, claim.ClaimValue))
             return writes
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal,
                        pinned=expected_version is not None)
 
-    def _name(self, org_id: UUID, role_id: UUID, name: str, change: claim.Change) -> StreamWrite:
-        name_id = claim.role_name_stream_id(org_id, name)
-        held = load(self.store, name_id, claim.evolve, claim.INITIAL)
-        return StreamWrite(name_id, CLAIM, org_id, held.version,
-                           change(held.state, claim.ROLE_NAME, name.strip().lower(), role_id))
-
-
-def _no_escalation(permissions: tuple[ApiPermission, ...],
-                   grantor: tuple[ApiPermission, ...] | None) -> None:
-    if grantor is not None and not covers(grantor, permissions):
-        raise Forbidden("a key cannot grant more than it holds", code="permission_escalation")
+    def _name(self, org_id: UUID, role_id: UUID, name: str,
+              change: type[claim.ClaimValue | claim.ReleaseValue]) -> StreamWrite:
+        return decided(self.store, claim.DECIDER, claim.role_name_stream_id(org_id, name), org_id,
+                       change(kind=claim.ROLE_NAME, value=name.strip().lower(), owner_id=role_id))
 
 
 def custom_role(store: EventStore, organization_id: UUID, role_ref: str) -> role.Role | None:
@@ -90,7 +90,7 @@ def custom_role(store: EventStore, organization_id: UUID, role_ref: str) -> role
         role_id = UUID(role_ref)
     except ValueError:
         return None
-    found: role.Role = load(store, role_id, role.evolve, role.INITIAL).state
+    found = load(store, role.DECIDER, role_id).state
     return found if found.status == "active" and found.organization_id == organization_id else None
 
 
@@ -106,10 +106,10 @@ def role_permissions(store: EventStore, organization_id: UUID,
 def check_grant(store: EventStore, organization_id: UUID, role_ref: str,
                 extra: tuple[ApiPermission, ...], grantor: tuple[ApiPermission, ...] | None,
                 ) -> None:
-    """The role must exist in the organization; a grantor (an API key, later a user) may not
-    hand out more than it holds."""
+    """The role must exist in the organization; a grantor (an API key, a user) may not hand
+    out more than it holds, through the role or its own grants."""
     if not is_system(role_ref) and custom_role(store, organization_id,
                                                rules.role(role_ref)) is None:
         raise NotFound("role not found", field="role", code="role_not_found")
-    wanted = effective_permissions(role_permissions(store, organization_id, role_ref), extra)
-    _no_escalation(wanted, grantor)
+    check_no_escalation(effective_permissions(role_permissions(store, organization_id, role_ref),
+                                              extra), grantor)

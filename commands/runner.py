@@ -1,4 +1,8 @@
-"""The command loop: load, fold, decide, wrap in envelopes, append; bounded retry on conflicts."""
+"""The command loop: load, fold, decide, wrap in envelopes, append; bounded retry on conflicts.
+
+``load`` and ``write`` take an aggregate's ``Decider``, so a use case never names a stream type;
+``decided`` is the common step of both (load a stream, decide one command, write the result).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,16 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
-from commands import idempotency
-from commands.idempotency import Claim, Rendered
+from commands.idempotency import Claim, Record, Rendered
+from commands.ports import ConcurrencyError, EventStore
+from domain.decider import Decider
 from domain.envelope import Actor, AnyEvent, Envelope, encode
-from infra.eventstore import ConcurrencyError, EventStore
 
 S = TypeVar("S")
+C = TypeVar("C")
 
 
 class VersionConflict(Exception):
@@ -58,8 +63,8 @@ class Context:
     new_id: Callable[[], UUID] = field(default=uuid.uuid4)
 
 
-class Loaded(NamedTuple):
-    state: Any
+class Loaded(NamedTuple, Generic[S]):
+    state: S
     version: int
 
 
@@ -77,15 +82,26 @@ class Result(NamedTuple):
     position: int | None
 
 
-class Evolve(Protocol[S]):
-    def __call__(self, state: S, event: Any, /) -> S: ...
-
-
-def load(store: EventStore, stream_id: UUID, evolve: Evolve[S], initial: S) -> Loaded:
-    state, version = initial, 0
+def load(store: EventStore, decider: Decider[S, Any, Any], stream_id: UUID) -> Loaded[S]:
+    """The stream folded into its state, and its version (0: no stream yet)."""
+    state, version = decider.initial, 0
     for envelope in store.load(stream_id):
-        state, version = evolve(state, envelope.event), envelope.version
+        state, version = decider.evolve(state, envelope.event), envelope.version
     return Loaded(state, version)
+
+
+def write(decider: Decider[Any, Any, Any], stream_id: UUID, organization_id: UUID,
+          version: int, events: Sequence[AnyEvent]) -> StreamWrite:
+    """``events`` to append to the decider's stream after ``version``."""
+    return StreamWrite(stream_id, decider.stream_type, organization_id, version, events)
+
+
+def decided(store: EventStore, decider: Decider[Any, C, Any], stream_id: UUID,
+            organization_id: UUID, command: C) -> StreamWrite:
+    """Load the stream, decide ``command`` on it, and write what it decided."""
+    current = load(store, decider, stream_id)
+    return write(decider, stream_id, organization_id, current.version,
+                 decider.decide(command, current.state))
 
 
 def envelopes(ctx: Context, writes: Iterable[StreamWrite]) -> list[Envelope]:
@@ -126,8 +142,7 @@ class Seal(NamedTuple):
 
 def record_alone(store: EventStore, seal: Seal, result: Result) -> None:
     """A command that changed nothing still records its response under the key."""
-    rendered = seal.render(result)
-    store.record(lambda cur: idempotency.write(cur, seal.claim, rendered))
+    store.record(Record(seal.claim, seal.render(result)))
 
 
 def execute(store: EventStore, ctx: Context, attempt: Callable[[], list[StreamWrite]], *,
@@ -150,19 +165,18 @@ def execute(store: EventStore, ctx: Context, attempt: Callable[[], list[StreamWr
                 record_alone(store, seal, result)
             return result
 
-        def record(cur: Any, positions: Sequence[int], sid: UUID = subject.stream_id,
-                   version: int = new_version) -> None:
-            if seal is not None:
-                idempotency.write(cur, seal.claim, seal.render(
-                    Result(sid, version, max(positions))))
-
         check_sizes(batch, store.max_event_bytes)
         try:
             # Without a seal there is nothing to record: the append is one round trip.
-            positions = store.append(batch, after_insert=record if seal is not None else None)
+            positions = store.append(batch, sealing=None if seal is None else _sealing(
+                seal, subject.stream_id, new_version))
         except ConcurrencyError:
             if pinned:
                 raise VersionConflict(subject.version, None) from None
             continue
         return Result(subject.stream_id, new_version, max(positions))
     raise TooMuchContention("the stream kept changing; try again")
+
+
+def _sealing(seal: Seal, stream_id: UUID, version: int) -> Callable[[int], Record]:
+    return lambda position: Record(seal.claim, seal.render(Result(stream_id, version, position)))

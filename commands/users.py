@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
-from commands import credentials as cred
+from commands.organizations import claim_slug
+from commands.ports import Credentials, EventStore
 from commands.roles import check_grant, role_permissions
 from commands.runner import (
     Context,
@@ -19,18 +20,20 @@ from commands.runner import (
     Seal,
     StreamWrite,
     check_expected,
+    decided,
     execute,
     load,
+    write,
 )
-from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
 from domain.envelope import Actor
 from domain.errors import Forbidden, ForeignNotFound, InvalidValue, NotFound, Unauthenticated
 from domain.organization import decider as org
 from domain.organization.commands import CreateOrganization
+from domain.organization.rules import require_live
+from domain.permissions import ApiPermission
 from domain.role.system import effective_permissions
 from domain.roster import decider as roster
-from domain.slug import decider as slug
 from domain.user import decider as user
 from domain.user import rules
 from domain.user.commands import (
@@ -46,9 +49,7 @@ from domain.user.commands import (
     VerifyEmail,
 )
 from domain.user.events import UserRemoved
-from infra.eventstore import EventStore
 
-STREAM_TYPE, CLAIM, ROSTER = "user", "claim", "roster"
 Planned = UserCommand | Callable[[user.User], UserCommand]
 
 
@@ -74,33 +75,29 @@ class Enrollment(NamedTuple):
 
 
 class UserCommands:
-    def __init__(self, store: EventStore, api_secret: str, encryption_key: str, *,
-                 retries: int = 5) -> None:
-        self.store, self.api_secret, self.retries = store, api_secret, retries
-        self.box = cred.SecretBox(encryption_key)
+    def __init__(self, store: EventStore, credentials: Credentials, *, retries: int = 5) -> None:
+        self.store, self.credentials, self.retries = store, credentials, retries
 
     def signup(self, ctx: Context, organization: CreateOrganization, *, email: str,
                password: str, first_name: str = "", last_name: str = "") -> SignedUp:
         """The organization, its slug, its owner, the owner's email and the roster: one append."""
-        password_hash = cred.hash_password(rules.password(password))
+        password_hash = self.credentials.hash_password(rules.password(password))
         org_id, user_id = ctx.new_id(), ctx.new_id()
         ctx = _as_user(ctx, user_id)
         command = RegisterOwner(organization_id=org_id, email=email, first_name=first_name,
                                 last_name=last_name, password_hash=password_hash)
 
         def attempt() -> list[StreamWrite]:
-            current = load(self.store, org_id, org.evolve, org.INITIAL)
-            slug_id = slug.slug_stream_id(organization.slug)
-            held = load(self.store, slug_id, slug.evolve, slug.INITIAL)
+            current = load(self.store, org.DECIDER, org_id)
             registered = user.decide(command, user.INITIAL)
             return [
-                StreamWrite(org_id, "organization", org_id, current.version,
-                            org.decide(organization, current.state)),
-                StreamWrite(slug_id, "slug", org_id, held.version,
-                            slug.claim(held.state, organization.slug, org_id)),
-                StreamWrite(user_id, STREAM_TYPE, org_id, 0, registered),
+                write(org.DECIDER, org_id, org_id, current.version,
+                      org.decide(organization, current.state)),
+                claim_slug(self.store, org_id, organization.slug),
+                write(user.DECIDER, user_id, org_id, 0, registered),
                 self._claim_email(org_id, user_id, rules.email(email)),
-                *self._roster(org_id, user_id, user.INITIAL, _fold(user.INITIAL, registered)),
+                *self._roster(org_id, user_id, user.INITIAL,
+                              user.DECIDER.fold(user.INITIAL, registered)),
             ]
 
         result = execute(self.store, ctx, attempt, retries=self.retries)
@@ -112,12 +109,10 @@ class UserCommands:
         user_id = ctx.new_id()
 
         def attempt() -> list[StreamWrite]:
-            owner = load(self.store, organization_id, org.evolve, org.INITIAL)
-            if owner.state.status in ("absent", "deleted"):
-                raise NotFound("organization not found", code="organization_not_found")
+            require_live(load(self.store, org.DECIDER, organization_id).state)
             check_grant(self.store, organization_id, command.role, command.permissions, grantor)
             events = user.decide(command, user.INITIAL)
-            return [StreamWrite(user_id, STREAM_TYPE, organization_id, 0, events),
+            return [write(user.DECIDER, user_id, organization_id, 0, events),
                     self._claim_email(organization_id, user_id, rules.email(command.email))]
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
@@ -141,32 +136,32 @@ class UserCommands:
                     assert state.organization_id is not None
                     check_grant(self.store, state.organization_id, one.role,
                                 one.permissions or (), grantor)
-                decided = user.decide(one, state)
-                state = _fold(state, decided)
-                events.extend(decided)
+                step = user.decide(one, state)
+                state = user.DECIDER.fold(state, step)
+                events.extend(step)
             return self._writes(user_id, current, events)
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal,
                        pinned=expected_version is not None)
 
     def accept_invitation(self, ctx: Context, token: str, password: str) -> Result:
-        password_hash = cred.hash_password(rules.password(password))
-        user_id = self._token_user(token, cred.INVITE, ctx.clock())
+        password_hash = self.credentials.hash_password(rules.password(password))
+        user_id = self._token_user(token, rules.INVITE, ctx.clock())
         return self.handle(_as_user(ctx, user_id), None, user_id,
                            AcceptInvitation(password_hash=password_hash))
 
     def verify_email(self, ctx: Context, token: str) -> Result:
-        user_id = self._token_user(token, cred.VERIFY, ctx.clock())
+        user_id = self._token_user(token, rules.VERIFY, ctx.clock())
         return self.handle(_as_user(ctx, user_id), None, user_id, VerifyEmail())
 
     def start_two_factor(self, ctx: Context, organization_id: UUID | None,
                          user_id: UUID) -> Enrollment:
-        secret = cred.new_totp_secret()
-        sealed = self.box.seal(secret, user_id)
+        secret = self.credentials.new_totp_secret()
+        sealed = self.credentials.seal(secret, user_id)
         result = self.handle(ctx, organization_id, user_id, StartTwoFactor(
             secret_ciphertext=sealed))
-        email = load(self.store, user_id, user.evolve, user.INITIAL).state.email
-        return Enrollment(result, secret, cred.otpauth_uri(secret, email))
+        email = load(self.store, user.DECIDER, user_id).state.email
+        return Enrollment(result, secret, self.credentials.otpauth_uri(secret, email))
 
     def confirm_two_factor(self, ctx: Context, organization_id: UUID | None, user_id: UUID,
                            code: str, seal: Seal | None = None,
@@ -188,17 +183,17 @@ class UserCommands:
                      now: datetime) -> Authenticated:
         """Who ``email`` + ``password`` (+ TOTP code) is, with effective permissions.
         Unknown email and wrong password answer alike, after one argon2 verification each."""
-        held = load(self.store, claim.email_stream_id(email), claim.evolve, claim.INITIAL)
-        found = load(self.store, held.state.owner, user.evolve, user.INITIAL).state if (
+        held = load(self.store, claim.DECIDER, claim.email_stream_id(email))
+        found = load(self.store, user.DECIDER, held.state.owner).state if (
             held.state.owner is not None) else user.INITIAL
         usable = found.status not in ("absent", "removed", "inactive")
-        if not cred.check_password(found.password_hash if usable else "", password) or (
+        if not self.credentials.check_password(found.password_hash if usable else "", password) or (
                 held.state.owner is None or found.organization_id is None):
             raise Unauthenticated("invalid email or password", code="invalid_credentials")
         user_id, org_id = held.state.owner, found.organization_id
         if found.status == "suspended":
             raise Forbidden("user is suspended", code="user_suspended")
-        if load(self.store, org_id, org.evolve, org.INITIAL).state.status != "active":
+        if load(self.store, org.DECIDER, org_id).state.status != "active":
             raise Forbidden("the organization is not active", code="organization_not_active")
         if not found.email_verified:
             raise Forbidden("the email address is not verified yet", code="email_not_verified")
@@ -217,8 +212,8 @@ class UserCommands:
 
     # helpers
 
-    def _owned(self, organization_id: UUID | None, user_id: UUID) -> Loaded:
-        current = load(self.store, user_id, user.evolve, user.INITIAL)
+    def _owned(self, organization_id: UUID | None, user_id: UUID) -> Loaded[user.User]:
+        current = load(self.store, user.DECIDER, user_id)
         if current.state.status != "absent" and organization_id is not None and (
                 current.state.organization_id != organization_id):
             raise ForeignNotFound("user not found", code="user_not_found")
@@ -226,57 +221,45 @@ class UserCommands:
             raise NotFound("user not found", code="user_not_found")
         return current
 
-    def _writes(self, user_id: UUID, current: Loaded, events: list[user.UserEvent],
+    def _writes(self, user_id: UUID, current: Loaded[user.User], events: list[user.UserEvent],
                 ) -> list[StreamWrite]:
-        state: user.User = current.state
+        state = current.state
         assert state.organization_id is not None
-        writes = [StreamWrite(user_id, STREAM_TYPE, state.organization_id, current.version,
-                              events)]
-        writes += self._roster(state.organization_id, user_id, state, _fold(state, events))
+        writes = [write(user.DECIDER, user_id, state.organization_id, current.version, events)]
+        writes += self._roster(state.organization_id, user_id, state,
+                               user.DECIDER.fold(state, events))
         if any(isinstance(e, UserRemoved) for e in events):
-            email_id = claim.email_stream_id(state.email)
-            held = load(self.store, email_id, claim.evolve, claim.INITIAL)
-            writes.append(StreamWrite(email_id, CLAIM, state.organization_id, held.version,
-                                      claim.release(held.state, claim.EMAIL, state.email,
-                                                    user_id)))
+            writes.append(decided(self.store, claim.DECIDER, claim.email_stream_id(state.email),
+                                  state.organization_id, claim.ReleaseValue(
+                                      kind=claim.EMAIL, value=state.email, owner_id=user_id)))
         return writes
 
     def _claim_email(self, organization_id: UUID, user_id: UUID, email: str) -> StreamWrite:
-        email_id = claim.email_stream_id(email)
-        held = load(self.store, email_id, claim.evolve, claim.INITIAL)
-        return StreamWrite(email_id, CLAIM, organization_id, held.version,
-                           claim.claim(held.state, claim.EMAIL, email, user_id))
+        return decided(self.store, claim.DECIDER, claim.email_stream_id(email), organization_id,
+                       claim.ClaimValue(kind=claim.EMAIL, value=email, owner_id=user_id))
 
     def _roster(self, organization_id: UUID, user_id: UUID, before: user.User,
                 after: user.User) -> list[StreamWrite]:
+        """The owner roster changes with the user when they start or stop being an active
+        owner (so the last one cannot go)."""
         if before.is_active_owner == after.is_active_owner:
             return []
-        roster_id = roster.roster_stream_id(organization_id)
-        held = load(self.store, roster_id, roster.evolve, roster.INITIAL)
-        change = roster.add if after.is_active_owner else roster.remove
-        return [StreamWrite(roster_id, ROSTER, organization_id, held.version,
-                            change(held.state, user_id))]
+        change = roster.AddOwner if after.is_active_owner else roster.RemoveOwner
+        return [decided(self.store, roster.DECIDER, roster.roster_stream_id(organization_id),
+                        organization_id, change(user_id=user_id))]
 
     def _code_ok(self, sealed: str, user_id: UUID, code: str, now: datetime) -> bool:
-        secret = self.box.open(sealed, user_id) if sealed else None
-        return secret is not None and cred.totp_ok(secret, code, now)
+        secret = self.credentials.open(sealed, user_id) if sealed else None
+        return secret is not None and self.credentials.totp_ok(secret, code, now)
 
     def _token_user(self, raw: str, purpose: str, now: datetime) -> UUID:
-        parsed = cred.parse_token(raw)
-        if parsed is not None and parsed[0].purpose == purpose:
-            token, mac = parsed
-            found = load(self.store, token.user_id, user.evolve, user.INITIAL).state
-            if found.status != "absent" and cred.token_valid(
-                    self.api_secret, token, mac, found.email, now):
-                return token.user_id
+        user_id = self.credentials.token_user(raw, purpose)
+        if user_id is not None:
+            found = load(self.store, user.DECIDER, user_id).state
+            if found.status != "absent" and self.credentials.token_valid(raw, found.email, now):
+                return user_id
         raise InvalidValue("the token is not valid or has expired", field="token",
                            code="mail_token_invalid")
-
-
-def _fold(state: user.User, events: list[user.UserEvent]) -> user.User:
-    for event in events:
-        state = user.evolve(state, event)
-    return state
 
 
 def _as_user(ctx: Context, user_id: UUID) -> Context:

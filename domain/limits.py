@@ -9,11 +9,11 @@ events keep loading: the event types themselves carry no constraints).
 
 from __future__ import annotations
 
-from domain.apikey.events import ApiPermission
 from domain.errors import InvalidValue
 
 # Re-exported so this stays the one list; it lives with RateLimit, which this module imports.
 from domain.organization.plans import MAX_RATE as MAX_RATE
+from domain.permissions import ApiPermission
 
 # Names and free text
 MAX_NAME = 255  # organization, API key, OAuth client, a person's first or last name

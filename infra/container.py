@@ -22,6 +22,7 @@ from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
 from commands.roles import RoleCommands
 from commands.users import UserCommands
+from infra.credentials import Credentials
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
 from infra.keycache import KeyCache
@@ -111,8 +112,8 @@ class Container:
                                      "socket.timeout.ms": 2000}),
             organizations=OrganizationCommands(store, retries=settings.command_retries),
             denials=DenialLog(store), signatures=UsedSignatures(pool),
-            users=UserCommands(store, settings.api_secret or DEV_API_SECRET,
-                               settings.encryption_key or DEV_ENCRYPTION_KEY,
+            users=UserCommands(store, Credentials(settings.api_secret or DEV_API_SECRET,
+                                                  settings.encryption_key or DEV_ENCRYPTION_KEY),
                                retries=settings.command_retries),
             roles=RoleCommands(store, retries=settings.command_retries),
         )

@@ -23,20 +23,15 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from commands.idempotency import Record
+from commands.ports import ConcurrencyError, DuplicateRecord, Sealing
 from domain.envelope import Envelope, decode, encode
+from infra import idempotency
 from infra.horizon import FinalHorizon
 from infra.notifier import Notifier
 
 EVENTS_TABLE = "chronicle_events"
 DEFAULT_MAX_EVENT_BYTES = 262_144
-
-
-class ConcurrencyError(Exception):
-    """Another writer appended to one of the streams first (stale expected version)."""
-
-
-class DuplicateRecord(Exception):
-    """A row written with the events (an idempotency record) already exists: nothing was written."""
 
 
 # How long a read waits for transactions holding ids to end before it returns what is final:
@@ -137,6 +132,15 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         return [row["notification_id"] for row in curs.fetchall()]
 
 
+def _sealed(sealing: Sealing, then: AfterInsert | None) -> AfterInsert:
+    def write(cur: Cursor[DictRow], positions: Sequence[int]) -> None:
+        idempotency.write(cur, sealing(max(positions)))
+        if then is not None:
+            then(cur, positions)
+
+    return write
+
+
 class Recorded(NamedTuple):
     position: int
     envelope: Envelope
@@ -181,7 +185,8 @@ def datastore_from_url(url: str, *, pool_size: int = 5,
 
 
 class EventStore:
-    """Append envelopes atomically (optimistic concurrency per stream) and read them back."""
+    """Append envelopes atomically (optimistic concurrency per stream) and read them back:
+    the use cases' port (commands/ports.py) on PostgreSQL, and the relay's notification log."""
 
     def __init__(self, datastore: PostgresDatastore, table: str = EVENTS_TABLE, *,
                  notify_in_transaction: bool = False,
@@ -201,9 +206,12 @@ class EventStore:
         """Create the table, or bring one made by the stock recorder to this shape."""
         self.recorder.create_table()
 
-    def append(self, envelopes: Sequence[Envelope], *,
+    def append(self, envelopes: Sequence[Envelope], *, sealing: Sealing | None = None,
                after_insert: AfterInsert | None = None) -> list[int]:
-        """Append in one transaction; returns the store positions, in order."""
+        """Append in one transaction, with the sealing's idempotency record and the rows
+        ``after_insert`` writes; returns the store positions, in order."""
+        if sealing is not None:
+            after_insert = _sealed(sealing, after_insert)
         stored = [self.mapper.to_stored_event(e) for e in envelopes]
         try:
             positions = self.recorder.insert_events(stored, after_insert=after_insert)
@@ -215,11 +223,11 @@ class EventStore:
             self.notifier.poke()
         return list(positions or [])
 
-    def record(self, write: Callable[[Cursor[DictRow]], None]) -> None:
-        """Write rows that belong with a command that appended no events (a no-op)."""
+    def record(self, record: Record) -> None:
+        """The idempotency record of a command that appended no events (a no-op)."""
         try:
             with self.datastore.transaction(commit=True) as cur:
-                write(cur)
+                idempotency.write(cur, record)
         except IntegrityError as exc:
             raise DuplicateRecord(str(exc)) from exc
 

@@ -15,10 +15,8 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from domain.deciders import AGGREGATES
 from infra.settings import Settings
-
-AGGREGATES = ("organization", "slug", "apikey", "access", "user", "role", "claim", "roster",
-              "oauthclient")
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:

@@ -25,8 +25,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.apikey import decider as key
 from domain.apikey.decider import ApiKey
-from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled, ApiPermission
+from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
 from domain.organization.plans import RateLimit, limit_of
+from domain.permissions import ApiPermission
 from domain.role.system import SYSTEM_ROLES, is_system
 from infra.cache import ReadThrough
 from infra.eventstore import EventStore

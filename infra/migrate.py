@@ -5,8 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from commands import idempotency
-from infra import clickhouse, kafka, replay, signing, tokens
+from infra import clickhouse, idempotency, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
 from infra.projector import deadletter
 from infra.settings import Settings

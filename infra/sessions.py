@@ -25,7 +25,7 @@ from uuid import UUID
 import msgspec
 import redis.asyncio as aioredis
 
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 from infra.replay import SpentRefreshTokens
 from infra.tokens import DenySet, TokenService
 

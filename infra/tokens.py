@@ -19,14 +19,13 @@ import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
-from domain.apikey.events import Action, ApiPermission
+from domain.permissions import ApiPermission, scope_permissions
 from infra.signing import KeyRing
 
 LEEWAY_S = 30
 MAX_TOKEN_CHARS = 8192
 DENY_CHANNEL = "revocations"
 PrincipalKind = Literal["user", "oauth_client"]
-ACTIONS: tuple[Action, ...] = ("create", "read", "update", "delete")
 DDL = [
     "CREATE TABLE IF NOT EXISTS revocations (item text PRIMARY KEY, until timestamptz NOT NULL)",
     "CREATE INDEX IF NOT EXISTS revocations_until_idx ON revocations (until)",
@@ -62,22 +61,6 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def permissions(self) -> tuple[ApiPermission, ...]:
         return self.perms if self.perms is not None else scope_permissions(self.scope)
-
-
-def scope_permissions(scope: str) -> tuple[ApiPermission, ...]:
-    """OAuth scopes ``resource:action`` as permissions (one grant per resource)."""
-    by_resource: dict[str, list[Action]] = {}
-    for item in scope.split():
-        resource, _, action = item.partition(":")
-        if resource and action in ACTIONS:
-            by_resource.setdefault(resource, []).append(action)
-    return tuple(ApiPermission(resource=r, actions=tuple(dict.fromkeys(a)))
-                 for r, a in by_resource.items())
-
-
-def valid_scope(item: str) -> bool:
-    resource, _, action = item.partition(":")
-    return bool(resource) and action in ACTIONS
 
 
 def looks_like_jwt(token: str) -> bool:

@@ -12,6 +12,7 @@ import msgspec
 import psycopg
 from clickhouse_connect.driver.client import Client
 
+from domain.deciders import AGGREGATES
 from projections.base import Item, Projection
 
 COLUMNS = [
@@ -44,8 +45,7 @@ def row(item: Item) -> list[object]:
 
 class EventsProjection(Projection):
     name = "clickhouse_events"
-    aggregates: tuple[str, ...] = ("organization", "slug", "apikey", "access", "user", "role",
-                                   "claim", "roster", "oauthclient")
+    aggregates: tuple[str, ...] = AGGREGATES
 
     def __init__(self, client: Client, table: str = "events") -> None:
         self.client = client

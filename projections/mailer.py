@@ -13,8 +13,8 @@ from typing import Protocol
 
 import psycopg
 
-from commands import credentials as cred
 from domain.user.events import UserInvited, UserRegistered
+from infra import credentials as cred
 from projections.base import Item, Projection
 
 DDL = ("CREATE TABLE IF NOT EXISTS mail_sent ("

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from psycopg import sql
 
+from domain.deciders import AGGREGATES
 from infra.settings import Settings
 from projections import mailer
 from projections.api_keys import ApiKeysProjection
@@ -53,8 +54,7 @@ def _mailer(settings: Settings) -> Projection:
 
 PROJECTIONS: dict[str, Spec] = {
     "organizations": read_model(OrganizationsProjection),
-    "clickhouse_events": Spec(("organization", "slug", "apikey", "access", "user", "role", "claim",
-                               "roster", "oauthclient"), _clickhouse_events),
+    "clickhouse_events": Spec(AGGREGATES, _clickhouse_events),
     "api_keys": read_model(ApiKeysProjection),
     "users": read_model(UsersProjection),
     "roles": read_model(RolesProjection),

@@ -12,15 +12,14 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.apikeys.schemas import ApiKeyList, ApiKeyOut, CreateApiKeyBody, IssuedKey, RollBody
-from api.auth.access import Caller, Tenant, effective_grants, principal_permits, require
+from api.auth.access import Caller, Tenant, grantor_of, require
 from api.auth.tenancy import not_found, reading
 from api.platform import openapi as docs
 from api.platform.bodies import permissions_of, to_domain
 from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
 from api.platform.errors import ApiException
-from commands.roles import check_grant
-from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
+from domain.permissions import ApiPermission
 from infra.container import Container
 from projections import api_key_queries as keys
 from projections.paging import Query
@@ -68,21 +67,14 @@ class ApiKeyController(Controller):
         if org_id is None:
             raise ApiException(422, "validation_failed", reason="organization_id_required")
         require(request, "api_keys", "create", org_id)
-        if caller is not None and any(not principal_permits(caller, p.resource, a)
-                                      for p in data.permissions for a in p.actions):
-            raise ApiException(403, "forbidden", "a key cannot grant more than it holds",
-                               reason="permission_escalation")
         c = container
         role = data.role or (caller.role if caller else None)
-        if role is not None and caller is not None:
-            # The key's role may not be wider than what its issuer holds.
-            await to_thread.run_sync(lambda: check_grant(
-                c.store, org_id, role, (), effective_grants(caller)))
         issued = await to_thread.run_sync(lambda: c.api_keys.create(
             ctx, org_id, name=data.name, environment=data.environment,
             permissions=permissions_of(data.permissions),
             rate_limit=to_domain(data.rate_limit, RateLimit) if data.rate_limit else None,
-            expires_at=data.expires_at, require_signature=data.require_signature, role=role))
+            expires_at=data.expires_at, require_signature=data.require_signature, role=role,
+            grantor=grantor_of(caller)))
         return Response(IssuedKey(id=issued.result.stream_id, key=issued.secret,
                                   version=issued.result.version, position=issued.result.position,
                                   signing_secret=issued.signing_secret(c.api_keys.api_secret)),

@@ -11,9 +11,9 @@ from msgspec import Meta
 
 from api.platform.bodies import Body, Name, Permissions, RateLimitIn
 from api.platform.schemas import Out
-from domain.apikey.events import ApiPermission
 from domain.limits import MAX_GRACE_SECONDS, MAX_ROLE_REF
 from domain.organization.plans import RateLimit
+from domain.permissions import ApiPermission
 
 
 class CreateApiKeyBody(Body, frozen=True):

@@ -13,8 +13,8 @@ from litestar.params import SkipValidation
 
 from api.auth.principal import Principal
 from api.platform.errors import ApiException
-from domain.apikey import access
-from domain.apikey.events import Action, ApiPermission
+from domain import permissions as access
+from domain.permissions import Action, ApiPermission, permits
 
 # The caller, as routes receive it (dependencies below); set by the guard, not sent.
 Caller = NamedDependency[SkipValidation[Principal | None]]
@@ -49,10 +49,6 @@ def organization_for(tenant: UUID | None, given: UUID | None) -> UUID:
 def grantor_of(caller: Principal | None) -> tuple[ApiPermission, ...] | None:
     """What the caller may hand on to what it creates; None: anything (the operator)."""
     return effective_grants(caller) if caller else None
-
-
-def permits(permissions: tuple[ApiPermission, ...], resource: str, action: Action) -> bool:
-    return any(p.resource in (resource, "*") and action in p.actions for p in permissions)
 
 
 def principal_permits(principal: Principal, resource: str, action: Action) -> bool:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
-from domain.apikey.events import ApiPermission
 from domain.organization.plans import RateLimit
+from domain.permissions import ApiPermission
 
 Kind = Literal["api_key", "user", "oauth_client"]
 

@@ -34,7 +34,6 @@ from api.platform.schemas import CommandAccepted, PaginationInfo
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
-from domain.apikey.events import Action
 from domain.organization import decider as org
 from domain.organization.commands import (
     ChangePlan,
@@ -48,6 +47,7 @@ from domain.organization.commands import (
     UpdateSettings,
 )
 from domain.organization.events import OrganizationSettings, RateLimit
+from domain.permissions import Action
 from infra.container import Container
 from projections import organization_queries as queries
 from projections import paging

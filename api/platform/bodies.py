@@ -19,7 +19,7 @@ import msgspec
 from msgspec import Meta
 
 from domain import limits as lim
-from domain.apikey.events import Action, ApiPermission
+from domain.permissions import Action, ApiPermission
 
 T = TypeVar("T")
 # NUL and lone UTF-16 surrogates: PostgreSQL cannot store the first in text or jsonb, and the

@@ -19,11 +19,11 @@ from litestar import Request, Response
 
 from api.platform.errors import ApiException
 from api.platform.schemas import CommandAccepted
-from commands import idempotency
 from commands.idempotency import Claim, Rendered
+from commands.ports import DuplicateRecord
 from commands.runner import Result, Seal
+from infra import idempotency
 from infra.container import Container
-from infra.eventstore import DuplicateRecord
 
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 IN_FLIGHT_MS = 60_000

@@ -20,7 +20,7 @@ from api.platform.idempotency import run_command
 from api.platform.schemas import CommandAccepted
 from api.roles.schemas import CreateRoleBody, RoleList, RoleOut, UpdateRoleBody
 from commands.runner import Context
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 from domain.role import decider as role
 from domain.role.system import DESCRIPTIONS, SYSTEM_ROLES
 from infra.container import Container

@@ -10,7 +10,7 @@ from msgspec import Meta
 from api.platform.bodies import Body, Permissions
 from api.platform.schemas import Out
 from domain import limits as lim
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 
 RoleName = Annotated[str, Meta(min_length=1, max_length=lim.MAX_ROLE_NAME)]
 Description = Annotated[str, Meta(max_length=lim.MAX_DESCRIPTION)]

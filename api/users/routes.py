@@ -34,8 +34,8 @@ from api.users.schemas import (
 )
 from commands.runner import Context
 from commands.users import Planned
-from domain.apikey.events import Action, ApiPermission
 from domain.limits import MAX_ROLE_REF
+from domain.permissions import Action, ApiPermission
 from domain.user.commands import (
     ChangeRole,
     InviteUser,

@@ -11,7 +11,7 @@ from msgspec import Meta
 from api.platform.bodies import Body, Email, Permissions, PersonName, Reason
 from api.platform.schemas import Out, PaginationInfo
 from domain import limits as lim
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 
 RoleRef = Annotated[str, Meta(min_length=1, max_length=lim.MAX_ROLE_REF)]
 Metadata = Annotated[dict[Annotated[str, Meta(max_length=lim.MAX_FIELD_NAME)], Any],

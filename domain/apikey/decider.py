@@ -9,17 +9,12 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import (
-    ApiKeyCreated,
-    ApiKeyEvent,
-    ApiKeyRevoked,
-    ApiKeyRolled,
-    ApiPermission,
-    Environment,
-)
+from domain.apikey.events import ApiKeyCreated, ApiKeyEvent, ApiKeyRevoked, ApiKeyRolled, Environment
+from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
 from domain.limits import MAX_GRACE_SECONDS, MAX_NAME, MAX_REASON, check_permissions
 from domain.organization.plans import RateLimit, check_rate_limit
+from domain.permissions import ApiPermission
 
 Status = Literal["absent", "active", "revoked"]
 MAX_GRACE = timedelta(seconds=MAX_GRACE_SECONDS)
@@ -138,3 +133,6 @@ def accepts(state: ApiKey, hashed: str, now: datetime) -> bool:
     return (bool(state.previous_hashed_key)
             and hmac.compare_digest(hashed, state.previous_hashed_key)
             and state.previous_valid_until is not None and now < state.previous_valid_until)
+
+
+DECIDER = Decider("apikey", INITIAL, evolve, decide)

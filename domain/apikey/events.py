@@ -9,23 +9,9 @@ from uuid import UUID
 import msgspec
 
 from domain.organization.plans import RateLimit
+from domain.permissions import ApiPermission
 
 Environment = Literal["live", "test"]
-Action = Literal["create", "read", "update", "delete"]
-
-
-class Conditions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    fields: tuple[str, ...] | None = None
-    filters: dict[str, str | int | float | bool] | None = None
-
-
-class ApiPermission(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The seed's ApiPermission."""
-
-    resource: str
-    actions: tuple[Action, ...]
-    conditions: Conditions | None = None
-
 
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     pass

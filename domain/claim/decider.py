@@ -4,12 +4,13 @@ one value collide on one stream and the event store's version check picks one.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from typing import assert_never
 from uuid import UUID
 
 import msgspec
 
 from domain.claim.events import ClaimEvent, ValueClaimed, ValueReleased
+from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidState
 
 CLAIM_NAMESPACE = UUID("6f1c2f8e-3d5b-4d0e-9a57-1c0de5a1e002")
@@ -31,9 +32,6 @@ def role_name_stream_id(organization_id: UUID, name: str) -> UUID:
 
 class Claim(msgspec.Struct, frozen=True, kw_only=True):
     owner: UUID | None = None
-
-
-Change = Callable[[Claim, str, str, UUID], list[ClaimEvent]]
 
 
 INITIAL = Claim()
@@ -65,3 +63,31 @@ def release(state: Claim, kind: str, value: str, owner_id: UUID) -> list[ClaimEv
     if state.owner != owner_id:
         raise InvalidState("the value is not held by this owner", code="claim_not_held")
     return [ValueReleased(kind=kind, value=value, owner_id=owner_id)]
+
+
+class ClaimValue(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    value: str
+    owner_id: UUID
+
+
+class ReleaseValue(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    value: str
+    owner_id: UUID
+
+
+ClaimCommand = ClaimValue | ReleaseValue
+
+
+def decide(command: ClaimCommand, state: Claim) -> list[ClaimEvent]:
+    match command:
+        case ClaimValue(kind=kind, value=value, owner_id=owner):
+            return claim(state, kind, value, owner)
+        case ReleaseValue(kind=kind, value=value, owner_id=owner):
+            return release(state, kind, value, owner)
+        case _:
+            assert_never(command)
+
+
+DECIDER = Decider("claim", INITIAL, evolve, decide)

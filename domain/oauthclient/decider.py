@@ -3,12 +3,13 @@ redirect URIs (exact strings; https, or http on localhost) and scopes (``resourc
 
 from __future__ import annotations
 
-from typing import Literal, assert_never
+from typing import Literal, TypeVar, assert_never
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
 
+from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
 from domain.limits import MAX_NAME, MAX_SCOPE, MAX_SCOPES, MAX_URI, MAX_URIS
 from domain.oauthclient.events import (
@@ -19,9 +20,10 @@ from domain.oauthclient.events import (
     OAuthClientSecretRotated,
     OAuthClientUpdated,
 )
+from domain.permissions import parse_scope
 
 Status = Literal["absent", "active", "deleted"]
-ACTIONS = ("create", "read", "update", "delete")
+T = TypeVar("T")
 LOCALHOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -74,14 +76,23 @@ def evolve(state: OAuthClient, event: OAuthClientEvent) -> OAuthClient:
                                redirect_uris=event.redirect_uris, scopes=event.scopes,
                                grant_types=event.grant_types)
         case OAuthClientUpdated():
-            changes = {k: v for k, v in msgspec.structs.asdict(event).items() if v is not None}
-            return msgspec.structs.replace(state, **changes)
+            # Field by field (not from the event's field names): a field added to the event
+            # later is ignored here until the state has a place for it.
+            return msgspec.structs.replace(
+                state, name=_or(event.name, state.name),
+                redirect_uris=_or(event.redirect_uris, state.redirect_uris),
+                scopes=_or(event.scopes, state.scopes),
+                grant_types=_or(event.grant_types, state.grant_types))
         case OAuthClientSecretRotated():
             return msgspec.structs.replace(state, hashed_secret=event.hashed_secret)
         case OAuthClientDeleted():
             return msgspec.structs.replace(state, status="deleted")
         case _:
             return state
+
+
+def _or(value: T | None, current: T) -> T:
+    return current if value is None else value
 
 
 def decide(command: OAuthClientCommand, state: OAuthClient) -> list[OAuthClientEvent]:
@@ -152,8 +163,7 @@ def _uris(uris: tuple[str, ...], grants: tuple[GrantType, ...]) -> tuple[str, ..
 
 
 def valid_scope(scope: str) -> bool:
-    resource, _, action = scope.partition(":")
-    return bool(resource) and action in ACTIONS and " " not in scope and len(scope) <= MAX_SCOPE
+    return parse_scope(scope) is not None and " " not in scope and len(scope) <= MAX_SCOPE
 
 
 def _scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
@@ -179,3 +189,6 @@ def _require_active(state: OAuthClient) -> None:
         raise NotFound("OAuth client not found", code="oauth_client_not_found")
     if state.status == "deleted":
         raise InvalidState("OAuth client has been deleted", code="oauth_client_deleted")
+
+
+DECIDER = Decider("oauthclient", INITIAL, evolve, decide)

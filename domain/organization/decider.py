@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
 from domain.limits import (
     MAX_CIDR,
@@ -220,3 +221,6 @@ def valid_origin(origin: str) -> bool:
     return (len(origin) <= MAX_ORIGIN and parts.scheme in ("http", "https")
             and origin == rebuilt and port != 0
             and ORIGIN_HOST.fullmatch(host) is not None)
+
+
+DECIDER = Decider("organization", INITIAL, evolve, decide)

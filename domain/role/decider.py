@@ -7,9 +7,10 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
+from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.limits import MAX_DESCRIPTION, MAX_ROLE_NAME, check_permissions
+from domain.permissions import ApiPermission
 from domain.role.events import RoleCreated, RoleDeleted, RoleEvent, RoleUpdated
 from domain.role.system import is_system
 
@@ -115,3 +116,6 @@ def _permissions(permissions: tuple[ApiPermission, ...]) -> tuple[ApiPermission,
 def _require_active(state: Role) -> None:
     if state.status != "active":
         raise NotFound("role not found", code="role_not_found")
+
+
+DECIDER = Decider("role", INITIAL, evolve, decide)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 
 
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):

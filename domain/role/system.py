@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from domain.apikey.events import Action, ApiPermission
+from domain.permissions import Action, ApiPermission
 
 CRUD: tuple[Action, ...] = ("create", "read", "update", "delete")
 READ: tuple[Action, ...] = ("read",)
@@ -47,9 +47,3 @@ def effective_permissions(role: str | tuple[ApiPermission, ...],
             seen.append(permission)
     return tuple(seen)
 
-
-def covers(held: Iterable[ApiPermission], wanted: Iterable[ApiPermission]) -> bool:
-    """Whether ``held`` grants every (resource, action) of ``wanted`` (no escalation)."""
-    grants = {(p.resource, a) for p in held for a in p.actions}
-    return all((w.resource, a) in grants or ("*", a) in grants
-               for w in wanted for a in w.actions)

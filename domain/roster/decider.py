@@ -8,10 +8,12 @@ events, so two admins demoting the last two owners at once cannot both succeed.
 from __future__ import annotations
 
 import uuid
+from typing import assert_never
 from uuid import UUID
 
 import msgspec
 
+from domain.decider import Decider
 from domain.errors import InvalidState
 from domain.roster.events import OwnerAdded, OwnerRemoved, RosterEvent
 
@@ -50,3 +52,27 @@ def remove(state: Roster, user_id: UUID) -> list[RosterEvent]:
         raise InvalidState("the organization's last owner cannot be removed, suspended or "
                            "demoted", code="last_owner")
     return [OwnerRemoved(user_id=user_id)]
+
+
+class AddOwner(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+
+
+class RemoveOwner(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: UUID
+
+
+RosterCommand = AddOwner | RemoveOwner
+
+
+def decide(command: RosterCommand, state: Roster) -> list[RosterEvent]:
+    match command:
+        case AddOwner(user_id=user_id):
+            return add(state, user_id)
+        case RemoveOwner(user_id=user_id):
+            return remove(state, user_id)
+        case _:
+            assert_never(command)
+
+
+DECIDER = Decider("roster", INITIAL, evolve, decide)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import assert_never
 from uuid import UUID
 
 import msgspec
 
+from domain.decider import Decider
 from domain.errors import InvalidState, SlugTaken
 from domain.slug.events import SlugClaimed, SlugEvent, SlugReleased
 
@@ -48,3 +50,29 @@ def release(state: Slug, slug: str, organization_id: UUID) -> list[SlugEvent]:
         raise InvalidState(f"slug {slug!r} is not held by this organization", code="slug_not_held",
                            params={"slug": slug})
     return [SlugReleased(slug=slug, organization_id=organization_id)]
+
+
+class ClaimSlug(msgspec.Struct, frozen=True, kw_only=True):
+    slug: str
+    organization_id: UUID
+
+
+class ReleaseSlug(msgspec.Struct, frozen=True, kw_only=True):
+    slug: str
+    organization_id: UUID
+
+
+SlugCommand = ClaimSlug | ReleaseSlug
+
+
+def decide(command: SlugCommand, state: Slug) -> list[SlugEvent]:
+    match command:
+        case ClaimSlug(slug=name, organization_id=owner):
+            return claim(state, name, owner)
+        case ReleaseSlug(slug=name, organization_id=owner):
+            return release(state, name, owner)
+        case _:
+            assert_never(command)
+
+
+DECIDER = Decider("slug", INITIAL, evolve, decide)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 
 
 class InviteUser(msgspec.Struct, frozen=True, kw_only=True):

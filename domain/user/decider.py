@@ -7,8 +7,9 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
+from domain.decider import Decider
 from domain.errors import AlreadyExists, Forbidden, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission
 from domain.user import rules
 from domain.user.commands import (
     AcceptInvitation,
@@ -232,3 +233,6 @@ def _require_code(ok: bool) -> None:
     if not ok:
         raise InvalidValue("the two-factor code is not valid", field="code",
                            code="two_factor_code_invalid")
+
+
+DECIDER = Decider("user", INITIAL, evolve, decide)

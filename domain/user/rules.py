@@ -8,7 +8,6 @@ from uuid import UUID
 
 import msgspec
 
-from domain.apikey.events import ApiPermission
 from domain.errors import InvalidValue
 from domain.limits import (
     MAX_AVATAR,
@@ -18,10 +17,12 @@ from domain.limits import (
     MAX_REASON,
     check_permissions,
 )
+from domain.permissions import ApiPermission
 from domain.role.system import is_system
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
+INVITE, VERIFY = "invite", "verify"  # what a mailed token is for: accept an invitation, verify
 
 
 def email(raw: str) -> str:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from commands import credentials as cred
 from commands.organizations import OrganizationCommands
 from commands.runner import Context
 from commands.users import UserCommands
@@ -19,6 +18,7 @@ from domain.envelope import SYSTEM, Envelope
 from domain.organization.commands import CreateOrganization
 from domain.user.commands import InviteUser
 from domain.user.events import UserInvited, UserSuspended
+from infra import credentials as cred
 from infra.container import DEV_API_SECRET
 from infra.eventstore import EventStore, datastore_from_url
 from infra.mail import Mailer
@@ -74,7 +74,8 @@ def test_an_invitation_made_while_smtp_is_down_is_mailed_once_it_is_back(
     org = OrganizationCommands(store).create(ctx, CreateOrganization(
         name="Down", slug=f"down-{uuid.uuid4().hex[:8]}"))
     email = f"late-{uuid.uuid4().hex[:8]}@example.com"
-    invited = UserCommands(store, DEV_API_SECRET, "k").invite(ctx, org.stream_id, InviteUser(
+    users = UserCommands(store, cred.Credentials(DEV_API_SECRET, "k"))
+    invited = users.invite(ctx, org.stream_id, InviteUser(
         organization_id=org.stream_id, email=email, invited_by="operator"))
     assert invited.position is not None
     workers = Workers(settings, store).start()

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from litestar.testing import TestClient
 
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 from tests.integration.test_api_keys import ALL, issue, new_org
 from tests.integration.test_sessions import bearer, start_session
 

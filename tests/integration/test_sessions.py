@@ -16,7 +16,7 @@ import redis
 from litestar.testing import TestClient
 
 from api.app import create_app
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 from infra.sessions import DeviceInfo, Identity, Tokens
 from infra.settings import Settings
 from tests.conftest import ADMIN_TOKEN, wait_until

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from litestar.testing import TestClient
 
-from domain.apikey.events import ApiPermission
+from domain.permissions import ApiPermission
 from infra.container import Container
 from infra.settings import ROOT, Settings
 from infra.signing import CHANNEL, KeyRing, ensure_current, rotate

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from litestar.testing import TestClient
 
-from commands import credentials as cred
 from domain.errors import DomainError
+from infra import credentials as cred
 from tests.conftest import Mailbox, wait_until
 from tests.integration.identity import (
     PASSWORD,

@@ -10,13 +10,7 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from domain.access.events import AccessDenied
-from domain.apikey.events import (
-    ApiKeyCreated,
-    ApiKeyRevoked,
-    ApiKeyRolled,
-    ApiPermission,
-    Conditions,
-)
+from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
 from domain.claim.events import ValueClaimed, ValueReleased
 from domain.envelope import Actor, Envelope
 from domain.oauthclient.events import (
@@ -50,6 +44,7 @@ from domain.organization.events import (
     SecuritySettings,
 )
 from domain.organization.plans import RateLimit
+from domain.permissions import ApiPermission, Conditions
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
 from domain.roster.events import OwnerAdded, OwnerRemoved
 from domain.slug.events import SlugClaimed, SlugReleased

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.apikey.events import ApiKeyCreated
 from domain.envelope import SYSTEM, AnyEvent, Envelope, decode, encode, event_type
+from domain.permissions import ApiPermission, Conditions
 from tests.property.strategies import EVENT_STRATEGIES, envelopes, events
 
 EVENT_TYPES = typing.get_args(AnyEvent)
@@ -65,3 +67,30 @@ def test_the_occurrence_time_is_written_as_utc_to_the_microsecond(event: AnyEven
     raw = msgspec.json.decode(encode(envelope))
     assert raw["occurred_at"] == "2024-02-29T12:30:00.123456Z"
     assert raw["schema_version"] == 1
+
+
+# An apikey.Created envelope exactly as the store held it before ApiPermission moved to
+# domain/permissions.py: the bytes already written must decode to the same permissions.
+STORED_KEY_CREATED = (
+    b'{"event_id":"00000000-0000-0000-0000-000000000001",'
+    b'"stream_id":"00000000-0000-0000-0000-000000000002","stream_type":"apikey","version":1,'
+    b'"organization_id":"00000000-0000-0000-0000-000000000003",'
+    b'"occurred_at":"2026-11-30T09:00:00Z","actor":{"kind":"system","id":"chronicle"},'
+    b'"request_id":"req-1","correlation_id":"req-1","causation_id":"req-1","schema_version":1,'
+    b'"event":{"type":"apikey.Created","organization_id":"00000000-0000-0000-0000-000000000003",'
+    b'"name":"ci","environment":"live","hashed_key":"ab12","permissions":['
+    b'{"resource":"organizations","actions":["read","update"],'
+    b'"conditions":{"fields":["name","plan"],"filters":{"plan":"pro","seats":3}}},'
+    b'{"resource":"*","actions":["read"],"conditions":null}],"created_by":"operator",'
+    b'"rate_limit":null,"expires_at":null,"require_signature":false,"role":null}}')
+
+
+def test_an_api_key_stored_before_the_permissions_kernel_decodes_and_encodes_the_same() -> None:
+    envelope = decode(STORED_KEY_CREATED)
+    assert isinstance(envelope.event, ApiKeyCreated)
+    assert envelope.event.permissions == (
+        ApiPermission(resource="organizations", actions=("read", "update"),
+                      conditions=Conditions(fields=("name", "plan"),
+                                            filters={"plan": "pro", "seats": 3})),
+        ApiPermission(resource="*", actions=("read",)))
+    assert encode(envelope) == STORED_KEY_CREATED

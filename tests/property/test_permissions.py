@@ -7,11 +7,19 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.auth.access import effective_grants, permits, principal_permits
+from api.auth.access import effective_grants, principal_permits
 from api.auth.principal import Principal
-from domain.apikey.access import admits, allowed_fields, effective_view, granting, visible
-from domain.apikey.events import ApiPermission, Conditions
 from domain.organization.plans import PLAN_LIMITS
+from domain.permissions import (
+    ApiPermission,
+    Conditions,
+    admits,
+    allowed_fields,
+    effective_view,
+    granting,
+    permits,
+    visible,
+)
 from domain.role.system import SYSTEM_ROLES
 
 FIELDS = ["id", "name", "slug", "plan", "status", "settings", "version"]

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.apikey import decider as key
-from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled, ApiPermission
+from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
 from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission
+from tests.unit.spec import Specification
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ORG = uuid.UUID(int=7)
@@ -25,10 +27,7 @@ def create(**changes: object) -> key.CreateApiKey:
 
 
 def fold(*events: object) -> key.ApiKey:
-    state = key.INITIAL
-    for event in events:
-        state = key.evolve(state, event)  # type: ignore[arg-type]
-    return state
+    return Specification(key.DECIDER).given(*events).state
 
 
 CREATED = ApiKeyCreated(organization_id=ORG, name="ci", environment="live", hashed_key="h1",

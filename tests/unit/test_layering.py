@@ -18,23 +18,7 @@ ENTRY_POINTS = ("infra.cli",)  # what may start the HTTP app
 
 # Today's violations, each removed by another part of issue 10 (or named for the lead): delete
 # an entry when its import goes; the test fails while an entry is no longer a violation.
-KNOWN: frozenset[tuple[str, str]] = frozenset({
-    # domain part (item 7): commands type against an EventStore port, not the PostgreSQL store.
-    ("commands.apikeys", "infra.eventstore"),
-    ("commands.denials", "infra.eventstore"),
-    ("commands.history", "infra.eventstore"),
-    ("commands.oauthclients", "infra.eventstore"),
-    ("commands.organizations", "infra.eventstore"),
-    ("commands.roles", "infra.eventstore"),
-    ("commands.runner", "infra.eventstore"),
-    ("commands.users", "infra.eventstore"),
-    # domain part (item 7): credentials (argon2, AES-GCM, TOTP, mail tokens) move to infra.
-    ("commands.credentials", "argon2"),
-    ("commands.credentials", "cryptography"),
-    ("projections.mailer", "commands.credentials"),
-    # domain part (item 7, idempotency sealing on the port): the use case holds a psycopg cursor.
-    ("commands.idempotency", "psycopg"),
-})
+KNOWN: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_of(path: Path) -> str:

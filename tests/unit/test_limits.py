@@ -11,13 +11,13 @@ import pytest
 
 from api.platform.bodies import Body, PermissionIn, SettingsIn, known_timezones, storable
 from commands.runner import Context, EventTooLarge, StreamWrite, check_sizes, envelopes
-from domain.apikey.events import ApiPermission, Conditions
 from domain.envelope import SYSTEM
 from domain.errors import InvalidValue
 from domain.limits import MAX_PERMISSIONS, MAX_RESOURCE, check_permissions
 from domain.organization.decider import valid_origin
 from domain.organization.events import OrganizationRenamed
 from domain.organization.plans import RateLimit, check_rate_limit
+from domain.permissions import ApiPermission, Conditions
 from infra.settings import SettingsError, load_settings
 
 

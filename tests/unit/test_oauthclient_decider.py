@@ -8,7 +8,8 @@ import pytest
 
 from domain.errors import DomainError
 from domain.oauthclient import decider as client
-from domain.oauthclient.events import OAuthClientDeleted, OAuthClientRegistered
+from domain.oauthclient.events import OAuthClientDeleted, OAuthClientRegistered, OAuthClientUpdated
+from tests.unit.spec import Specification
 
 ORG = uuid.UUID(int=1)
 
@@ -21,11 +22,11 @@ def register(**changes: object) -> client.RegisterClient:
     return client.RegisterClient(**fields)  # type: ignore[arg-type]
 
 
+SPEC = Specification(client.DECIDER)
+
+
 def given(*events: object) -> client.OAuthClient:
-    state = client.INITIAL
-    for event in events:
-        state = client.evolve(state, event)  # type: ignore[arg-type]
-    return state
+    return SPEC.given(*events).state
 
 
 def code_of(command: client.OAuthClientCommand, state: client.OAuthClient) -> str:
@@ -77,3 +78,17 @@ def test_an_update_keeps_what_it_does_not_name_and_checks_the_combination() -> N
     after = client.evolve(state, event)
     assert (after.name, after.redirect_uris) == ("Renamed", ("https://app.example/cb",))
     assert code_of(client.UpdateClient(redirect_uris=()), state) == "redirect_uri_required"
+
+
+class UpdatedWithALaterField(OAuthClientUpdated, frozen=True):
+    """An ``oauthclient.Updated`` as a later version may write it, with a field this
+    state has no place for yet."""
+
+    logo_uri: str | None = None
+
+
+def test_an_update_event_with_a_field_the_state_does_not_know_still_replays() -> None:
+    state = given(*client.decide(register(), client.INITIAL))
+    after = client.evolve(state, UpdatedWithALaterField(name="Renamed",
+                                                        logo_uri="https://app.example/l.png"))
+    assert (after.name, after.scopes) == ("Renamed", ("organizations:read",))

@@ -21,7 +21,7 @@ from domain.organization.commands import (
     SuspendOrganization,
     UpdateSettings,
 )
-from domain.organization.decider import INITIAL, Organization, decide, evolve
+from domain.organization.decider import DECIDER, INITIAL, Organization, decide, evolve
 from domain.organization.events import (
     DataRetention,
     OrganizationCreated,
@@ -38,13 +38,14 @@ from domain.organization.events import (
     SecuritySettings,
 )
 from domain.slug.events import SlugClaimed
-from tests.unit.organization_spec import given
+from tests.unit.spec import Specification
 
 SETTINGS = OrganizationSettings()
 CREATED = OrganizationCreated(name="Acme", slug="acme", plan="free", settings=SETTINGS)
 SUSPENDED = OrganizationSuspended(reason="unpaid invoice")
 DELETED = OrganizationDeleted(slug="acme")
 CREATE = CreateOrganization(name="Acme", slug="acme")
+given = Specification(DECIDER).given
 
 
 def settings(**changes: Any) -> OrganizationSettings:

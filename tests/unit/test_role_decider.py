@@ -7,21 +7,24 @@ import uuid
 import pytest
 
 from api.platform.i18n import CATALOG, placeholders, render
-from domain.apikey.events import ApiPermission
 from domain.claim import decider as claim
+from domain.claim.events import ValueClaimed, ValueReleased
 from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission, covers
 from domain.role import decider as role
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
-from domain.role.system import SYSTEM_ROLES, covers, effective_permissions
+from domain.role.system import SYSTEM_ROLES, effective_permissions
 from domain.roster import decider as roster
 from domain.roster.events import OwnerAdded, OwnerRemoved
+from tests.unit.spec import Specification
 
 ORG, A, B = uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=3)
 READ_LOGS = ApiPermission(resource="logs", actions=("read",))
 WRITE_USERS = ApiPermission(resource="users", actions=("create", "update"))
 CREATED = RoleCreated(organization_id=ORG, name="Support", description="",
                       permissions=(READ_LOGS,))
-ACTIVE = role.evolve(role.INITIAL, CREATED)
+ROLES = Specification(role.DECIDER)
+ACTIVE = ROLES.given(CREATED).state
 
 
 def test_creating_a_role_records_its_trimmed_name_and_permissions() -> None:
@@ -37,7 +40,7 @@ def test_updating_records_the_whole_new_role_and_nothing_when_unchanged() -> Non
     assert role.decide(role.DeleteRole(), ACTIVE) == [RoleDeleted(name="Support")]
 
 
-DELETED = role.evolve(ACTIVE, RoleDeleted(name="Support"))
+DELETED = ROLES.given(CREATED, RoleDeleted(name="Support")).state
 
 
 ROLE_REJECTIONS = [
@@ -116,3 +119,25 @@ def test_the_last_owner_cannot_leave_the_roster() -> None:
     two = roster.evolve(state, OwnerAdded(user_id=B))
     assert roster.remove(two, A) == [OwnerRemoved(user_id=A)]
     assert roster.remove(two, uuid.uuid4()) == []
+
+
+def test_the_roster_decider_adds_owners_and_keeps_the_last_one() -> None:
+    owners = Specification(roster.DECIDER)
+    owners.given().when(roster.AddOwner(user_id=A)).then(OwnerAdded(user_id=A))
+    owners.given(OwnerAdded(user_id=A)).when(roster.RemoveOwner(user_id=A)).then_raises(
+        InvalidState)
+    owners.given(OwnerAdded(user_id=A), OwnerAdded(user_id=B)).when(
+        roster.RemoveOwner(user_id=A)).then(OwnerRemoved(user_id=A))
+
+
+def test_the_claim_decider_claims_a_free_value_and_releases_only_the_owners() -> None:
+    claims = Specification(claim.DECIDER)
+    taken = ValueClaimed(kind=claim.EMAIL, value="a@x.io", owner_id=A)
+    claims.given().when(claim.ClaimValue(kind=claim.EMAIL, value="a@x.io", owner_id=A)).then(
+        taken)
+    claims.given(taken).when(claim.ClaimValue(kind=claim.EMAIL, value="a@x.io", owner_id=B)
+                             ).then_raises(AlreadyExists, field="email")
+    claims.given(taken).when(claim.ReleaseValue(kind=claim.EMAIL, value="a@x.io", owner_id=B)
+                             ).then_raises(InvalidState)
+    claims.given(taken).when(claim.ReleaseValue(kind=claim.EMAIL, value="a@x.io", owner_id=A)
+                             ).then(ValueReleased(kind=claim.EMAIL, value="a@x.io", owner_id=A))

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from functools import reduce
 from uuid import UUID
 
 import pytest
 
 from domain.errors import InvalidState, SlugTaken
 from domain.organization.events import OrganizationDeleted
-from domain.slug.decider import INITIAL, Slug, claim, evolve, release, slug_stream_id
+from domain.slug.decider import (
+    DECIDER,
+    INITIAL,
+    ClaimSlug,
+    ReleaseSlug,
+    Slug,
+    claim,
+    evolve,
+    release,
+    slug_stream_id,
+)
 from domain.slug.events import SlugClaimed, SlugEvent, SlugReleased
+from tests.unit.spec import Specification
 
 ACME = UUID("00000000-0000-4000-8000-00000000000a")
 OTHER = UUID("00000000-0000-4000-8000-00000000000b")
 
 
 def held(*events: SlugEvent) -> Slug:
-    return reduce(evolve, events, INITIAL)
+    return Specification(DECIDER).given(*events).state
 
 
 def test_a_free_slug_is_claimed_by_the_organization() -> None:
@@ -76,3 +86,13 @@ def test_the_stream_id_of_a_slug_never_changes_across_releases() -> None:
 def test_evolve_ignores_events_it_does_not_know() -> None:
     state = held(SlugClaimed(slug="acme", organization_id=ACME))
     assert evolve(state, OrganizationDeleted(slug="acme")) is state  # type: ignore[arg-type]
+
+
+def test_the_slug_decider_claims_and_releases_through_its_commands() -> None:
+    slugs = Specification(DECIDER)
+    claimed = SlugClaimed(slug="acme", organization_id=ACME)
+    slugs.given().when(ClaimSlug(slug="acme", organization_id=ACME)).then(claimed)
+    slugs.given(claimed).when(ClaimSlug(slug="acme", organization_id=OTHER)).then_raises(
+        SlugTaken, field="slug")
+    slugs.given(claimed).when(ReleaseSlug(slug="acme", organization_id=ACME)).then(
+        SlugReleased(slug="acme", organization_id=ACME))

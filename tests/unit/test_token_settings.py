@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from domain.permissions import scope_permissions
 from infra.settings import SettingsError, load_settings
 from infra.signing import seal, sealing_key, unseal
-from infra.tokens import looks_like_jwt, scope_permissions
+from infra.tokens import looks_like_jwt
 
 PRODUCTION = {"CHRONICLE_ENV": "production", "API_SECRET": "a" * 32}
 

@@ -9,8 +9,8 @@ import pytest
 
 from api.platform.errors import DOMAIN_STATUS
 from api.platform.i18n import CATALOG, placeholders, render
-from domain.apikey.events import ApiPermission
 from domain.errors import AlreadyExists, DomainError, Forbidden, InvalidState, InvalidValue, NotFound
+from domain.permissions import ApiPermission
 from domain.user import decider as user
 from domain.user import rules
 from domain.user.commands import (
@@ -45,6 +45,7 @@ from domain.user.events import (
     UserTwoFactorEnabled,
     UserTwoFactorEnrollmentStarted,
 )
+from tests.unit.spec import Specification
 
 ORG = uuid.UUID(int=7)
 READ = ApiPermission(resource="logs", actions=("read",))
@@ -54,10 +55,7 @@ REGISTERED = UserRegistered(organization_id=ORG, email="own@example.com")
 
 
 def fold(*events: Any) -> user.User:
-    state = user.INITIAL
-    for event in events:
-        state = user.evolve(state, event)
-    return state
+    return Specification(user.DECIDER).given(*events).state
 
 
 ACTIVE = fold(INVITED, UserPasswordSet(password_hash="h"), UserEmailVerified(email="a"),

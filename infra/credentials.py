@@ -1,5 +1,7 @@
 """Credentials: argon2id password hashes, signed mail tokens, TOTP (RFC 6238) and the AES-GCM
-box two-factor secrets are stored in. Everything here is deterministic given its inputs."""
+box two-factor secrets are stored in. Everything but the hashes' salts and the fresh secrets is
+deterministic given its inputs. The use cases get them through their Credentials port
+(commands/ports.py), which ``Credentials`` implements; their tests may then skip argon2's time."""
 
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from domain.user.rules import INVITE as INVITE
+from domain.user.rules import VERIFY as VERIFY
+
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 # Verified against when the email is unknown, so both answers take an argon2 verification.
 _DUMMY = _hasher.hash("chronicle-dummy-password")
 TOKEN_TTL = timedelta(hours=72)
-INVITE, VERIFY = "invite", "verify"
 TOTP_STEP, TOTP_DIGITS, TOTP_WINDOW = 30, 6, 1
 
 
@@ -119,3 +123,41 @@ class SecretBox:
             return self.aead.decrypt(raw[:12], raw[12:], user_id.bytes).decode()
         except (ValueError, InvalidTag):
             return None
+
+
+class Credentials:
+    """The Credentials port: argon2id, mail tokens under API_SECRET, TOTP, and the box
+    two-factor secrets are sealed in under ENCRYPTION_KEY."""
+
+    def __init__(self, api_secret: str, encryption_key: str) -> None:
+        self.api_secret = api_secret
+        self.box = SecretBox(encryption_key)
+
+    def hash_password(self, password: str) -> str:
+        return hash_password(password)
+
+    def check_password(self, password_hash: str, password: str) -> bool:
+        return check_password(password_hash, password)
+
+    def new_totp_secret(self) -> str:
+        return new_totp_secret()
+
+    def otpauth_uri(self, secret: str, email: str) -> str:
+        return otpauth_uri(secret, email)
+
+    def totp_ok(self, secret: str, code: str, now: datetime) -> bool:
+        return totp_ok(secret, code, now)
+
+    def seal(self, plaintext: str, user_id: UUID) -> str:
+        return self.box.seal(plaintext, user_id)
+
+    def open(self, ciphertext: str, user_id: UUID) -> str | None:
+        return self.box.open(ciphertext, user_id)
+
+    def token_user(self, raw: str, purpose: str) -> UUID | None:
+        parsed = parse_token(raw)
+        return parsed[0].user_id if parsed is not None and parsed[0].purpose == purpose else None
+
+    def token_valid(self, raw: str, email: str, now: datetime) -> bool:
+        parsed = parse_token(raw)
+        return parsed is not None and token_valid(self.api_secret, *parsed, email, now)

@@ -1,0 +1,79 @@
+"""The ports the use cases depend on: what an event store and the credentials do for them.
+
+``infra/eventstore.py`` implements the store on PostgreSQL (the composition root's), and
+``infra/memorystore.py`` in memory (for use-case tests that run in milliseconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from commands.idempotency import Record
+from domain.envelope import Envelope
+
+# Given the position of the last event appended, the idempotency record to commit with them.
+Sealing = Callable[[int], Record]
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to one of the streams first (stale expected version)."""
+
+
+class DuplicateRecord(Exception):
+    """A row written with the events (an idempotency record) already exists: nothing was written."""
+
+
+class Credentials(Protocol):
+    """Password hashes, mailed tokens, TOTP and sealed two-factor secrets
+    (infra/credentials.py: argon2id, HMAC-SHA256, RFC 6238, AES-GCM)."""
+
+    def hash_password(self, password: str) -> str: ...
+
+    def check_password(self, password_hash: str, password: str) -> bool:
+        """Whether ``password`` is the hashed one; an empty hash matches nothing (and takes
+        as long as a real one, so an unknown email answers as slowly as a wrong password)."""
+        ...
+
+    def new_totp_secret(self) -> str: ...
+
+    def otpauth_uri(self, secret: str, email: str) -> str: ...
+
+    def totp_ok(self, secret: str, code: str, now: datetime) -> bool: ...
+
+    def seal(self, plaintext: str, user_id: UUID) -> str:
+        """``plaintext`` encrypted for ``user_id`` only (another user's id does not open it)."""
+        ...
+
+    def open(self, ciphertext: str, user_id: UUID) -> str | None: ...
+
+    def token_user(self, raw: str, purpose: str) -> UUID | None:
+        """The user a mailed token for ``purpose`` names, before it is checked."""
+        ...
+
+    def token_valid(self, raw: str, email: str, now: datetime) -> bool:
+        """Whether the token was made for this email address and has not expired."""
+        ...
+
+
+class EventStore(Protocol):
+    # The largest encoded event the store lets through (the bus's limit, with room to spare).
+    @property
+    def max_event_bytes(self) -> int: ...
+
+    def load(self, stream_id: UUID, *, lte: int | None = None) -> list[Envelope]:
+        """The stream's envelopes in version order (up to version ``lte``)."""
+        ...
+
+    def append(self, envelopes: Sequence[Envelope], *,
+               sealing: Sealing | None = None) -> list[int]:
+        """Append in one transaction, each envelope at its version (ConcurrencyError if a
+        version is taken), with the sealing's idempotency record (DuplicateRecord if its key
+        is live); returns the store positions, in order."""
+        ...
+
+    def record(self, record: Record) -> None:
+        """Record the response of a command that appended nothing (DuplicateRecord if live)."""
+        ...

@@ -1,0 +1,114 @@
+"""The permissions kernel: ``ApiPermission``, its actions, and the one way to ask what a set of
+permissions grants, used by API keys, roles, users and OAuth scopes alike.
+
+A permission names a resource (``*`` is every resource), actions, and optional conditions:
+the fields a grant shows and the filters an object must match. Several grants add up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, cast
+
+import msgspec
+
+from domain.errors import Forbidden
+
+Action = Literal["create", "read", "update", "delete"]
+ACTIONS: tuple[Action, ...] = ("create", "read", "update", "delete")
+ALWAYS_VISIBLE = frozenset({"id"})
+
+
+class Conditions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    fields: tuple[str, ...] | None = None
+    filters: dict[str, str | int | float | bool] | None = None
+
+
+class ApiPermission(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The seed's ApiPermission (persisted in events: its shape never changes)."""
+
+    resource: str
+    actions: tuple[Action, ...]
+    conditions: Conditions | None = None
+
+
+Permissions = tuple[ApiPermission, ...]
+
+
+def granting(permissions: Iterable[ApiPermission], resource: str,
+             action: Action) -> list[ApiPermission]:
+    """The grants that allow ``action`` on ``resource``."""
+    return [p for p in permissions if p.resource in (resource, "*") and action in p.actions]
+
+
+def permits(permissions: Iterable[ApiPermission], resource: str, action: Action) -> bool:
+    return bool(granting(permissions, resource, action))
+
+
+def covers(held: Iterable[ApiPermission], wanted: Iterable[ApiPermission]) -> bool:
+    """Whether ``held`` grants every (resource, action) of ``wanted`` (no escalation)."""
+    held = tuple(held)
+    return all(permits(held, w.resource, a) for w in wanted for a in w.actions)
+
+
+def check_no_escalation(wanted: Iterable[ApiPermission], grantor: Permissions | None) -> None:
+    """A caller may not grant what it does not hold (``grantor`` None: the operator, who
+    holds everything)."""
+    if grantor is not None and not covers(grantor, wanted):
+        raise Forbidden("a key cannot grant more than it holds", code="permission_escalation")
+
+
+def parse_scope(scope: str) -> tuple[str, Action] | None:
+    """An OAuth scope ``resource:action`` as its parts, or None if it is not one."""
+    resource, _, action = scope.partition(":")
+    return (resource, cast(Action, action)) if resource and action in ACTIONS else None
+
+
+def scope_permissions(scope: str) -> Permissions:
+    """Space-separated OAuth scopes as permissions (one grant per resource)."""
+    by_resource: dict[str, list[Action]] = {}
+    for item in scope.split():
+        if (parsed := parse_scope(item)) is not None:
+            by_resource.setdefault(parsed[0], []).append(parsed[1])
+    return tuple(ApiPermission(resource=r, actions=tuple(dict.fromkeys(a)))
+                 for r, a in by_resource.items())
+
+
+def allowed_fields(permissions: Permissions, resource: str,
+                   action: Action) -> frozenset[str] | None:
+    """The fields the holder may see (None: all of them). Several grants add up."""
+    fields: set[str] = set()
+    for p in granting(permissions, resource, action):
+        if p.conditions is None or p.conditions.fields is None:
+            return None
+        fields.update(p.conditions.fields)
+    return frozenset(fields | ALWAYS_VISIBLE)
+
+
+def admits(permissions: Permissions, resource: str, action: Action,
+           obj: Mapping[str, Any]) -> bool:
+    """Whether some grant's filters all hold for ``obj`` (a grant without filters: always)."""
+    for p in granting(permissions, resource, action):
+        filters = p.conditions.filters if p.conditions else None
+        if not filters or all(obj.get(k) == v for k, v in filters.items()):
+            return True
+    return False
+
+
+def visible(obj: Mapping[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
+    return dict(obj) if fields is None else {k: v for k, v in obj.items() if k in fields}
+
+
+def effective_view(grants: tuple[Permissions, ...], resource: str, action: Action,
+                   obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``obj`` as seen through every permission set in ``grants`` at once (a key and the role
+    it may never exceed): None unless each set admits the object; only the fields that every
+    set allows."""
+    if not all(admits(g, resource, action, obj) for g in grants):
+        return None
+    fields: frozenset[str] | None = None
+    for g in grants:
+        allowed = allowed_fields(g, resource, action)
+        if allowed is not None:
+            fields = allowed if fields is None else fields & allowed
+    return visible(obj, fields)
