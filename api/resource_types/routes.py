@@ -63,9 +63,11 @@ class ResourceTypeController(Controller):
                                        schema=data.schema, description=data.description,
                                        indexed=tuple(data.indexed))
         c = container
-        # No Location: the platform's names a stream id, and a type is addressed by its name.
-        return await run_command(request, c, lambda seal: c.resource_types.register(
+        response = await run_command(request, c, lambda seal: c.resource_types.register(
             ctx, command, seal=seal), status=201)
+        # The platform's Location names a stream id; a type is addressed by its name.
+        response.headers["Location"] = f"{self.path}/{data.name}"
+        return response
 
     @get("/", summary="List resource types (cursor pagination, registration order)",
          **docs.read(ResourceTypePage, "invalid_parameter", "organization_id_required",

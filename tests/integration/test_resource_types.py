@@ -32,6 +32,7 @@ def test_a_registered_type_is_readable_and_a_second_registration_is_409(
     org = new_org(client)["id"]
     created = register(client, org, description="Orders", indexed=["sku"])
     assert created.status_code == 201, created.text
+    assert created.headers["location"] == "/v1/resource-types/orders"
     seen = read(client, org, "orders", created.json()["position"])
     assert seen.status_code == 200, seen.text
     body = seen.json()
