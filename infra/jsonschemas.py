@@ -77,7 +77,7 @@ def _compile(schema: dict[str, Any]) -> Validator:
 
 
 def _invalid(root: str, error: jsonschema_rs.ValidationError, code: str) -> InvalidValue:
-    message = error.message[:MAX_MESSAGE]
+    message = _first_line(error.message)
     return InvalidValue(message, field=pointer(root, error.instance_path), code=code,
                         params={"message": message})
 
@@ -87,5 +87,10 @@ def _no_retrieval(uri: str) -> Any:
 
 
 def _refused(field: str, text: str) -> InvalidValue:
-    message = text[:MAX_MESSAGE]
+    message = _first_line(text)
     return InvalidValue(message, field=field, code="schema_invalid", params={"message": message})
+
+
+def _first_line(text: str) -> str:
+    """The library's message without its multi-line report of the instance."""
+    return text.strip().split("\n", 1)[0][:MAX_MESSAGE]
