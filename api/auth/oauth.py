@@ -31,7 +31,7 @@ from api.platform.bodies import Body
 from api.platform.dependencies import Services
 from api.platform.errors import ApiException, OAuthErrorBody, OAuthErrorCode
 from api.platform.proxy import client_ip
-from domain.limits import MAX_SCOPE_TEXT, MAX_STATE, MAX_URI
+from domain.limits import MAX_PKCE_METHOD, MAX_SCOPE_TEXT, MAX_STATE, MAX_URI
 from domain.oauthclient.decider import OAuthClient, valid_scope
 from infra.container import Container
 from infra.sessions import DeviceInfo, Identity, RefreshRefused
@@ -308,7 +308,7 @@ class AuthorizeBody(Body, frozen=True, kw_only=True):
     scope: Annotated[str, Meta(max_length=MAX_SCOPE_TEXT)] = ""
     state: Annotated[str, Meta(max_length=MAX_STATE)] = ""
     code_challenge: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
-    code_challenge_method: Annotated[str, Meta(max_length=10)] = "S256"
+    code_challenge_method: Annotated[str, Meta(max_length=MAX_PKCE_METHOD)] = "S256"
     response_type: Literal["code"] = "code"
 
 

@@ -34,6 +34,7 @@ from api.users.schemas import (
 )
 from commands.runner import Context
 from commands.users import Planned
+from domain import limits as lim
 from domain.limits import MAX_ROLE_REF
 from domain.permissions import Action, ApiPermission
 from domain.user.commands import (
@@ -106,8 +107,8 @@ class UserController(Controller):
     async def list_(self, request: Request, container: Services, tenant: Tenant,
                     caught_up: CaughtUp,
                     organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
-                    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-                    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                    limit: Annotated[int, QueryParameter(ge=1, le=lim.MAX_PAGE_SIZE)] = lim.DEFAULT_PAGE_SIZE,
+                    cursor: Annotated[str | None, QueryParameter(max_length=lim.MAX_CURSOR)] = None,
                     status: Annotated[list[str] | None, QueryParameter(
                         required=False, description="Any of active, inactive, suspended, "
                                                     "removed; default all but removed.")] = None,
