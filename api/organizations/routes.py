@@ -30,6 +30,7 @@ from api.platform.bodies import to_domain
 from api.platform.dependencies import VERSION, CaughtUp, Ctx, Expected, Services, waits_for
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
+from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
 from commands import history as audit
 from commands.organizations import Plan
@@ -212,8 +213,8 @@ class OrganizationController(Controller):
         if any(s not in STATUSES for s in statuses):
             raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
                                params={"allowed": ", ".join(STATUSES)})
-        after_pos = _cursor(cursor) if cursor else None
-        before_pos = _cursor(before) if before else None
+        after_pos = cursor_position(cursor) if cursor else None
+        before_pos = cursor_position(before) if before else None
         await caught_up(container)
         async with reading(container, request) as conn:
             rows, more, total = await queries.page(
@@ -248,14 +249,6 @@ class OrganizationController(Controller):
                         data={k: v for k, v in msgspec.to_builtins(e.event).items()
                               if k != "type"})
             for e in envelopes])
-
-
-def _cursor(raw: str) -> int:
-    position = paging.decode_cursor(raw)
-    if position is None:
-        raise ApiException(400, "invalid_parameter", "the cursor is not valid",
-                           reason="cursor_invalid")
-    return position
 
 
 async def _run(request: Request, c: Container, ctx: Context, expected: int | None,
