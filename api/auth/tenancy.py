@@ -73,7 +73,6 @@ async def read_one(pool: AsyncConnectionPool, tenant: UUID | None, query: str,
         return await client.fetchone()
 
 
-
 async def not_found(container: Container, request: Request, stream_id: UUID,
                     reason: str) -> ApiException:
     """The 404 for ``stream_id``; audited as a denial when the id is another organization's.
