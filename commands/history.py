@@ -31,10 +31,10 @@ def organization_as_of(store: EventStore, organization_id: UUID, *,
         envelopes = [e for e in envelopes if e.occurred_at <= at]
     if not envelopes:
         return None
-    state = org.INITIAL
+    state = org.DECIDER.initial
     deleted_at = None
     for e in envelopes:
-        state = org.evolve(state, e.event)  # type: ignore[arg-type]
+        state = org.DECIDER.evolve(state, e.event)  # type: ignore[arg-type]
         if state.status == "deleted" and deleted_at is None:
             deleted_at = e.occurred_at
     return AsOf(state, envelopes[-1].version, envelopes[0].occurred_at,

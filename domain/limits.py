@@ -55,7 +55,14 @@ MAX_TIMEZONE = 64
 MAX_SESSION_MINUTES = 60 * 24 * 30
 MAX_RETENTION_DAYS = 3650
 
+# Query parameters
+MAX_PAGE_SIZE = 100  # a list's `limit`
+DEFAULT_PAGE_SIZE = 20
+MAX_CURSOR = 200  # an opaque cursor: far more than any encoded position needs
+MAX_TIMESTAMP_TEXT = 64  # an `as_of` RFC 3339 time or a version number
+
 # OAuth
+MAX_PKCE_METHOD = 10
 MAX_URI = 2000
 MAX_URIS = 10
 MAX_SCOPE = 100

@@ -83,9 +83,12 @@ class Container:
             settings.database_url, pool_size=settings.db_pool_min,
             max_overflow=settings.db_pool_max - settings.db_pool_min),
             max_event_bytes=settings.max_event_bytes)
+        # DB_STATEMENT_TIMEOUT bounds every read and write on this pool: a locked or stuck
+        # table answers 503 (QueryCanceled is an OperationalError) instead of holding requests.
         pool = AsyncConnectionPool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
-            open=False, kwargs={"autocommit": True})
+            open=False, kwargs={"autocommit": True,
+                                "options": f"-c statement_timeout={settings.db_statement_timeout}"})
         timeout = settings.rate_limit_redis_timeout_ms / 1000
         limiter_redis = aioredis.Redis.from_url(
             settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,

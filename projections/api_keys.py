@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 import psycopg
 
+from domain.apikey import decider as apikey_decider
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
 from projections.base import Item
 from projections.readmodel import AnnouncedReadModel
@@ -43,7 +44,7 @@ SPEC = Table(TABLE, tenant="organization_id", columns=(
 
 class ApiKeysProjection(AnnouncedReadModel):
     spec = SPEC
-    stream_type = "apikey"
+    stream_type = apikey_decider.DECIDER.stream_type
     CHANNEL = CHANNEL
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import psycopg
 
+from domain.oauthclient import decider as oauthclient_decider
 from domain.oauthclient.events import (
     OAuthClientDeleted,
     OAuthClientRegistered,
@@ -40,7 +41,7 @@ def _json(value: object) -> str:
 
 class OAuthClientsProjection(ReadModel):
     spec = SPEC
-    stream_type = "oauthclient"
+    stream_type = oauthclient_decider.DECIDER.stream_type
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         e = item.envelope

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import psycopg
 
+from domain.organization import decider as organization_decider
 from domain.organization.events import (
     OrganizationCreated,
     OrganizationDeleted,
@@ -48,7 +49,7 @@ class OrganizationsProjection(AnnouncedReadModel):
     """After each batch the API processes hear which organizations changed (policy caches)."""
 
     spec = SPEC
-    stream_type = "organization"
+    stream_type = organization_decider.DECIDER.stream_type
     CHANNEL = CHANNEL
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:

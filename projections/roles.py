@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import psycopg
 
+from domain.role import decider as role_decider
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
 from projections.base import Item
 from projections.readmodel import AnnouncedReadModel
@@ -32,7 +33,7 @@ class RolesProjection(AnnouncedReadModel):
     evicted."""
 
     spec = SPEC
-    stream_type = "role"
+    stream_type = role_decider.DECIDER.stream_type
     CHANNEL = CHANNEL
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:

@@ -6,6 +6,7 @@ import msgspec
 import psycopg
 from psycopg import sql
 
+from domain.user import decider as user_decider
 from domain.user.events import (
     UserEmailVerified,
     UserInvitationAccepted,
@@ -63,7 +64,7 @@ def _json(value: object) -> str:
 
 class UsersProjection(ReadModel):
     spec = SPEC
-    stream_type = "user"
+    stream_type = user_decider.DECIDER.stream_type
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         e = item.envelope

@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.apikeys.schemas import ApiKeyList, ApiKeyOut, CreateApiKeyBody, IssuedKey, RollBody
 from api.auth.access import Caller, Tenant, grantor_of, require
-from api.auth.tenancy import not_found, reading
+from api.auth.tenancy import not_found, read
 from api.platform import openapi as docs
 from api.platform.bodies import permissions_of, to_domain
 from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
@@ -137,7 +137,6 @@ class ApiKeyController(Controller):
 async def _rows(request: Request, c: Container, caught_up: CaughtUp,
                 query: Query) -> list[ApiKeyOut]:
     await caught_up(c)
-    async with reading(c, request) as conn:
-        rows = await query(conn)
+    rows = await read(c, request, query)
     used = await c.redis.hgetall(f"{c.settings.redis_key_prefix}apikeys.last_used")
     return [out(r, used) for r in rows]

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from anyio import to_thread
 from litestar import Request, post
 from litestar.params import JSONBody
-from msgspec import Meta
 
+from api.auth.schemas import LoginBody
 from api.auth.sessions import TokenPair, pair, session_timeout
 from api.platform import i18n
 from api.platform import openapi as docs
-from api.platform.bodies import Body, DeviceIn, Email, to_domain
+from api.platform.bodies import DeviceIn, to_domain
 from api.platform.dependencies import Ctx, Services
 from api.platform.proxy import client_ip
 from commands.runner import Context
 from domain.envelope import Actor
-from domain.limits import MAX_PASSWORD_INPUT
-from infra.container import Container
 from infra.sessions import DeviceInfo, Identity
 
 # The user store's refusals (commands/users.py); its build brings them into the catalog.
@@ -40,23 +38,6 @@ class Users(Protocol):
     def record_login(self, ctx: Context, user_id: UUID) -> Any: ...
 
 
-class LoginBody(Body, frozen=True):
-    email: Email
-    password: Annotated[str, Meta(min_length=1, max_length=MAX_PASSWORD_INPUT)]
-    totp_code: Annotated[str, Meta(pattern=r"^[0-9]{6,8}$")] | None = None
-    device_info: DeviceIn | None = None
-
-
-def users_of(container: Container) -> Users | None:
-    users: Users | None = getattr(container, "users", None)
-    return users
-
-
-def available(container_type: type[Container]) -> bool:
-    """Whether this build has a user store (the login route is registered only then)."""
-    return "users" in getattr(container_type, "__dataclass_fields__", {})
-
-
 @post("/v1/auth/login", status_code=200, tags=["auth"],
       summary="Log in: a new session with an access token and a refresh token",
       **docs.public(200, TokenPair, *docs.BODY, "payload_too_large", "json_too_deep",
@@ -64,8 +45,7 @@ def available(container_type: type[Container]) -> bool:
 async def login(request: Request, container: Services, ctx: Ctx,
                 data: JSONBody[LoginBody]) -> TokenPair:
     c = container
-    users = users_of(c)
-    assert users is not None, "registered only with a user store"
+    users: Users = c.users
     now = datetime.now(UTC)
     found = await to_thread.run_sync(
         lambda: users.authenticate(data.email, data.password, data.totp_code, now))

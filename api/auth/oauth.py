@@ -14,7 +14,6 @@ import hmac
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
 from urllib.parse import parse_qsl, unquote, urlencode
 from uuid import UUID
 
@@ -22,16 +21,14 @@ import msgspec
 from anyio import to_thread
 from litestar import Request, Response, post
 from litestar.params import JSONBody
-from msgspec import Meta
 
 from api.auth.access import Caller, principal_permits
+from api.auth.schemas import Authorization, AuthorizeBody, Introspection, TokenResponse
 from api.auth.sessions import claims_of, session_timeout
 from api.platform import openapi as docs
-from api.platform.bodies import Body
 from api.platform.dependencies import Services
 from api.platform.errors import ApiException, OAuthErrorBody, OAuthErrorCode
 from api.platform.proxy import client_ip
-from domain.limits import MAX_SCOPE_TEXT, MAX_STATE, MAX_URI
 from domain.oauthclient.decider import OAuthClient, valid_scope
 from infra.container import Container
 from infra.sessions import DeviceInfo, Identity, RefreshRefused
@@ -57,30 +54,6 @@ def on_oauth_error(_request: Request, exc: OAuthError) -> Response[OAuthErrorBod
         headers["WWW-Authenticate"] = 'Basic realm="chronicle"'
     return Response(OAuthErrorBody(exc.error, exc.description), status_code=exc.status,
                     headers=headers)
-
-
-class TokenResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    access_token: str
-    token_type: str
-    expires_in: int
-    scope: str
-    refresh_token: str | None = None
-
-
-class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    active: bool
-    scope: str | None = None
-    client_id: str | None = None
-    sub: str | None = None
-    token_type: str | None = None
-    exp: int | None = None
-    iat: int | None = None
-    nbf: int | None = None
-    iss: str | None = None
-    aud: str | None = None
-    jti: str | None = None
-    org: str | None = None
-    sid: str | None = None
 
 
 async def form_of(request: Request) -> dict[str, str]:
@@ -300,23 +273,6 @@ async def revoke(request: Request, container: Services) -> Response[None]:
             await c.deny.revoke([f"jti:{claims.jti}"],
                                 timedelta(seconds=max(claims.exp - int(now.timestamp()), 0)))
     return Response(None, status_code=200, headers=NO_STORE)
-
-
-class AuthorizeBody(Body, frozen=True, kw_only=True):
-    client_id: UUID
-    redirect_uri: Annotated[str, Meta(min_length=1, max_length=MAX_URI)]
-    scope: Annotated[str, Meta(max_length=MAX_SCOPE_TEXT)] = ""
-    state: Annotated[str, Meta(max_length=MAX_STATE)] = ""
-    code_challenge: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{43}$")]
-    code_challenge_method: Annotated[str, Meta(max_length=10)] = "S256"
-    response_type: Literal["code"] = "code"
-
-
-class Authorization(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    redirect_url: str
-    code: str
-    expires_in: int
-    scope: str
 
 
 @post("/v1/oauth/authorize", status_code=200, tags=["oauth"],

@@ -9,51 +9,17 @@ from uuid import UUID
 import msgspec
 from litestar import Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from msgspec import Meta
 
 from api.auth.access import Caller, require
+from api.auth.schemas import RefreshBody, SessionList, SessionOut, TokenPair
 from api.platform import openapi as docs
-from api.platform.bodies import Body
 from api.platform.dependencies import Services
 from api.platform.errors import ApiException
-from domain.limits import MAX_REFRESH_TOKEN
 from infra.container import Container
-from infra.sessions import DeviceInfo, RefreshRefused, Session, Tokens
+from infra.sessions import RefreshRefused, Session, Tokens
 from infra.tokens import Claims
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chronicle", error="invalid_token"'}
-
-
-class RefreshBody(Body, frozen=True):
-    refresh_token: Annotated[str, Meta(min_length=1, max_length=MAX_REFRESH_TOKEN)]
-
-
-class TokenPair(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_in: int
-    session_id: str
-
-
-class SessionOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """The seed's Session, without its tokens."""
-
-    id: str
-    user_id: UUID
-    organization_id: UUID
-    device_info: DeviceInfo
-    ip_address: str
-    user_agent: str
-    is_active: bool
-    expires_at: datetime
-    last_accessed_at: datetime
-    created_at: datetime
-    current: bool = False
-
-
-class SessionList(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[SessionOut]
 
 
 def pair(tokens: Tokens) -> TokenPair:

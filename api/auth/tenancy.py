@@ -8,9 +8,9 @@ reads as the service role (every row).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from anyio import to_thread
@@ -23,6 +23,8 @@ from api.auth.access import principal_of
 from api.platform.errors import ApiException
 from infra.container import Container
 from projections.rows import READER_ROLE, TENANT_SETTING
+
+T = TypeVar("T")
 
 WALL = "SELECT set_config('role', %s, true), set_config(%s, %s, true)"
 
@@ -40,6 +42,13 @@ async def reading(container: Container, request: Request) -> AsyncIterator[Async
         async with conn.pipeline(), conn.transaction():
             await conn.execute(WALL, (READER_ROLE, TENANT_SETTING, str(principal.organization_id)))
             yield conn
+
+
+async def read(container: Container, request: Request,
+               query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run one read-side query (projections/*_queries.py) behind the caller's tenant wall."""
+    async with reading(container, request) as conn:
+        return await query(conn)
 
 
 async def read_one(pool: AsyncConnectionPool, tenant: UUID | None, query: str,
@@ -62,7 +71,6 @@ async def read_one(pool: AsyncConnectionPool, tenant: UUID | None, query: str,
         client.nextset()  # past BEGIN
         client.nextset()  # past the wall's settings
         return await client.fetchone()
-
 
 
 async def not_found(container: Container, request: Request, stream_id: UUID,

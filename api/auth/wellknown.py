@@ -7,24 +7,12 @@ from datetime import UTC, datetime
 import msgspec
 from litestar import Response, get
 
+from api.auth.schemas import Jwks
 from api.platform.dependencies import Services
 from api.platform.openapi import health
 
 JWK_SET = "application/jwk-set+json"  # RFC 7517 section 8.5
 CACHE_S = 300  # shorter than a rotation's overlap: a verifier sees a new key before it signs much
-
-
-class Jwk(msgspec.Struct, frozen=True, kw_only=True):
-    kty: str
-    use: str
-    alg: str
-    kid: str
-    n: str
-    e: str
-
-
-class Jwks(msgspec.Struct, frozen=True, kw_only=True):
-    keys: list[Jwk]
 
 
 @get("/.well-known/jwks.json", summary="The public keys that verify Chronicle's access tokens",

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.apikeys.routes import no_idempotency
 from api.auth.access import Tenant, organization_for, require
-from api.auth.tenancy import not_found, reading
+from api.auth.tenancy import not_found, read
 from api.oauthclients.schemas import (
     ClientChanged,
     CreateClientBody,
@@ -133,8 +133,7 @@ class OAuthClientController(Controller):
 async def _rows(request: Request, c: Container, caught_up: CaughtUp,
                 query: Query) -> list[OAuthClientOut]:
     await caught_up(c)
-    async with reading(c, request) as conn:
-        rows = await query(conn)
+    rows = await read(c, request, query)
     return [out(r) for r in rows]
 
 

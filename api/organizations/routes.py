@@ -30,10 +30,12 @@ from api.platform.bodies import to_domain
 from api.platform.dependencies import VERSION, CaughtUp, Ctx, Expected, Services, waits_for
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
+from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
+from domain import limits as lim
 from domain.organization import decider as org
 from domain.organization.commands import (
     ChangePlan,
@@ -174,7 +176,7 @@ class OrganizationController(Controller):
                      "not_caught_up", example=ex.ORGANIZATION, etag=True))
     async def read(self, request: Request, organization_id: OrgId, container: Services,
                    caught_up: CaughtUp, as_of: Annotated[str | None, QueryParameter(
-                       required=False, max_length=64,
+                       required=False, max_length=lim.MAX_TIMESTAMP_TEXT,
                        description="The organization as of a version number, or as of an ISO 8601 "
                                    "time, replayed from its events.")] = None,
                    ) -> Response[OrganizationOut]:
@@ -195,11 +197,13 @@ class OrganizationController(Controller):
         OrganizationPage, *docs.KEY_PERMISSION, "invalid_parameter", "status_filter_invalid",
         "cursor_invalid", "not_caught_up", example=ex.PAGE))
     async def list_(self, request: Request, container: Services, caller: Caller,
-                    caught_up: CaughtUp, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+                    caught_up: CaughtUp,
+                    limit: Annotated[int, QueryParameter(
+                        ge=1, le=lim.MAX_PAGE_SIZE)] = lim.DEFAULT_PAGE_SIZE,
                     cursor: Annotated[str | None, QueryParameter(
-                        max_length=200, description="The next page: `nextCursor`.")] = None,
+                        max_length=lim.MAX_CURSOR, description="The next page: `nextCursor`.")] = None,
                     before: Annotated[str | None, QueryParameter(
-                        max_length=200, description="The previous page: `prevCursor`.")] = None,
+                        max_length=lim.MAX_CURSOR, description="The previous page: `prevCursor`.")] = None,
                     status: Annotated[list[str] | None, QueryParameter(
                         required=False, description="Any of active, suspended, deleted "
                                                     "(repeatable); default active and suspended.")] = None,
@@ -209,8 +213,8 @@ class OrganizationController(Controller):
         if any(s not in STATUSES for s in statuses):
             raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
                                params={"allowed": ", ".join(STATUSES)})
-        after_pos = _cursor(cursor) if cursor else None
-        before_pos = _cursor(before) if before else None
+        after_pos = cursor_position(cursor) if cursor else None
+        before_pos = cursor_position(before) if before else None
         await caught_up(container)
         async with reading(container, request) as conn:
             rows, more, total = await queries.page(
@@ -245,14 +249,6 @@ class OrganizationController(Controller):
                         data={k: v for k, v in msgspec.to_builtins(e.event).items()
                               if k != "type"})
             for e in envelopes])
-
-
-def _cursor(raw: str) -> int:
-    position = paging.decode_cursor(raw)
-    if position is None:
-        raise ApiException(400, "invalid_parameter", "the cursor is not valid",
-                           reason="cursor_invalid")
-    return position
 
 
 async def _run(request: Request, c: Container, ctx: Context, expected: int | None,

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth.access import Caller, Tenant, grantor_of, organization_for, require
 from api.auth.principal import Principal
-from api.auth.tenancy import not_found, reading
+from api.auth.tenancy import not_found, read
 from api.platform import openapi as docs
 from api.platform.bodies import permissions_of
 from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
@@ -116,5 +116,4 @@ async def _handle(request: Request, c: Container, ctx: Context, expected: int | 
 async def _rows(request: Request, c: Container, caught_up: CaughtUp,
                 query: Query) -> list[dict[str, Any]]:
     await caught_up(c)
-    async with reading(c, request) as conn:
-        return await query(conn)
+    return await read(c, request, query)

@@ -16,12 +16,13 @@ from psycopg import AsyncConnection
 
 from api.auth.access import Caller, Tenant, grantor_of, organization_for, require, shaped
 from api.auth.principal import Principal
-from api.auth.tenancy import not_found, reading
+from api.auth.tenancy import not_found, read
 from api.platform import openapi as docs
 from api.platform.bodies import permissions_of
 from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
+from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
 from api.users.schemas import (
     CodeBody,
@@ -34,6 +35,7 @@ from api.users.schemas import (
 )
 from commands.runner import Context
 from commands.users import Planned
+from domain import limits as lim
 from domain.limits import MAX_ROLE_REF
 from domain.permissions import Action, ApiPermission
 from domain.user.commands import (
@@ -106,8 +108,8 @@ class UserController(Controller):
     async def list_(self, request: Request, container: Services, tenant: Tenant,
                     caught_up: CaughtUp,
                     organization_id: Annotated[UUID | None, QueryParameter(required=False)] = None,
-                    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-                    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                    limit: Annotated[int, QueryParameter(ge=1, le=lim.MAX_PAGE_SIZE)] = lim.DEFAULT_PAGE_SIZE,
+                    cursor: Annotated[str | None, QueryParameter(max_length=lim.MAX_CURSOR)] = None,
                     status: Annotated[list[str] | None, QueryParameter(
                         required=False, description="Any of active, inactive, suspended, "
                                                     "removed; default all but removed.")] = None,
@@ -120,7 +122,7 @@ class UserController(Controller):
         if any(s not in STATUSES for s in statuses):
             raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
                                params={"allowed": ", ".join(STATUSES)})
-        after = _cursor(cursor) if cursor else None
+        after = cursor_position(cursor) if cursor else None
         rows, more, total = await _read(request, container, caught_up, lambda conn: users.page(
             conn, statuses=statuses, organization_id=org_id, role=role, after=after, limit=limit))
         visible = [v for v in (shaped(request, "users", out(r)) for r in rows) if v is not None]
@@ -226,14 +228,5 @@ async def _handle(request: Request, c: Container, ctx: Context, expected: int | 
 async def _read(request: Request, c: Container, caught_up: CaughtUp,
                 query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     await caught_up(c)
-    async with reading(c, request) as conn:
-        return await query(conn)
-
-
-def _cursor(raw: str) -> int:
-    position = cursors.decode_cursor(raw)
-    if position is None:
-        raise ApiException(400, "invalid_parameter", "the cursor is not valid",
-                           reason="cursor_invalid")
-    return position
+    return await read(c, request, query)
 

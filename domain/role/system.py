@@ -9,7 +9,6 @@ from domain.permissions import Action, ApiPermission
 CRUD: tuple[Action, ...] = ("create", "read", "update", "delete")
 READ: tuple[Action, ...] = ("read",)
 MANAGED = ("users", "roles", "api_keys", "webhooks", "analytics", "logs")
-SystemRole = str
 
 SYSTEM_ROLES: dict[str, tuple[ApiPermission, ...]] = {
     "owner": (ApiPermission(resource="*", actions=CRUD),),
