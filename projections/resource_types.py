@@ -9,6 +9,7 @@ import msgspec
 import psycopg
 from psycopg import sql
 
+from domain.resource_type import decider as resource_type
 from domain.resource_type.events import (
     DescriptionChanged,
     ResourceTypeRegistered,
@@ -44,7 +45,7 @@ def _json(value: object) -> str:
 
 class ResourceTypesProjection(ReadModel):
     spec = SPEC
-    stream_type = "resource_type"
+    stream_type = resource_type.DECIDER.stream_type
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         match item.envelope.event:

@@ -11,11 +11,12 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth.access import Tenant, organization_for, require
-from api.auth.tenancy import reading
+from api.auth.tenancy import read
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
+from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
 from api.resource_types.schemas import (
     CreateResourceTypeBody,
@@ -23,14 +24,14 @@ from api.resource_types.schemas import (
     ResourceTypePage,
     UpdateResourceTypeBody,
 )
-from domain.limits import MAX_TYPE_NAME
+from domain import limits as lim
 from domain.permissions import Action
 from domain.resource_type.commands import ChangeResourceType, RegisterResourceType
 from projections import paging
 from projections import resource_type_queries as queries
 
 RESOURCE = "resources"
-Name = FromPath[Annotated[str, QueryParameter(max_length=MAX_TYPE_NAME)]]
+Name = FromPath[Annotated[str, QueryParameter(max_length=lim.MAX_TYPE_NAME)]]
 OrgParam = Annotated[UUID | None, QueryParameter(
     required=False, description="The operator's choice of organization (a caller's own is"
                                 " implied)")]
@@ -74,14 +75,16 @@ class ResourceTypeController(Controller):
                      "permission_denied", "cursor_invalid", "not_caught_up"))
     async def list_(self, request: Request, container: Services, tenant: Tenant,
                     caught_up: CaughtUp, organization_id: OrgParam = None,
-                    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-                    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                    limit: Annotated[int, QueryParameter(
+                        ge=1, le=lim.MAX_PAGE_SIZE)] = lim.DEFAULT_PAGE_SIZE,
+                    cursor: Annotated[str | None, QueryParameter(
+                        max_length=lim.MAX_CURSOR)] = None,
                     ) -> ResourceTypePage:
         org_id = _organization(request, tenant, organization_id, "read")
-        after = _cursor(cursor) if cursor else None
+        after = cursor_position(cursor) if cursor else None
         await caught_up(container)
-        async with reading(container, request) as conn:
-            rows, more, total = await queries.page(conn, org_id, limit=limit, after=after)
+        rows, more, total = await read(container, request, lambda conn: queries.page(
+            conn, org_id, limit=limit, after=after))
         return ResourceTypePage(data=[out(r) for r in rows], pagination=PaginationInfo(
             limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
             has_next=more, has_prev=after is not None,
@@ -97,8 +100,8 @@ class ResourceTypeController(Controller):
                    ) -> Response[ResourceTypeOut]:
         org_id = _organization(request, tenant, organization_id, "read")
         await caught_up(container)
-        async with reading(container, request) as conn:
-            rows = await queries.named(conn, org_id, name, version)
+        rows = await read(container, request, lambda conn: queries.named(
+            conn, org_id, name, version))
         if not rows:
             raise ApiException(404, "not_found", reason="resource_type_not_found")
         found = out(rows[0])
@@ -124,10 +127,3 @@ def _organization(request: Request, tenant: UUID | None, given: UUID | None,
     require(request, RESOURCE, action, org_id)
     return org_id
 
-
-def _cursor(raw: str) -> int:
-    position = paging.decode_cursor(raw)
-    if position is None:
-        raise ApiException(400, "invalid_parameter", "the cursor is not valid",
-                           reason="cursor_invalid")
-    return position
