@@ -1,4 +1,5 @@
-"""The ports the use cases depend on: what an event store and the credentials do for them.
+"""The ports the use cases depend on: what an event store, the credentials and the JSON Schema
+library do for them.
 
 ``infra/eventstore.py`` implements the store on PostgreSQL (the composition root's), and
 ``infra/memorystore.py`` in memory (for use-case tests that run in milliseconds).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from commands.idempotency import Record
@@ -24,6 +25,24 @@ class ConcurrencyError(Exception):
 
 class DuplicateRecord(Exception):
     """A row written with the events (an idempotency record) already exists: nothing was written."""
+
+
+# A compiled schema: returns if the data matches, else raises InvalidValue naming its pointer.
+Validator = Callable[[Any], None]
+
+
+class Schemas(Protocol):
+    """JSON Schema (draft 2020-12): checking a schema against the meta-schema, and compiling one
+    (``infra/jsonschemas.py``)."""
+
+    def check(self, schema: dict[str, Any]) -> None:
+        """Raise InvalidValue (``schema_invalid``) with the failing JSON pointer as its field."""
+        ...
+
+    def validator(self, key: tuple[UUID, int], schema: dict[str, Any]) -> Validator:
+        """``schema`` compiled, once per process for ``key`` (a type's stream and type version)
+        as long as the schema is the same."""
+        ...
 
 
 class Credentials(Protocol):

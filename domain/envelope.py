@@ -13,13 +13,14 @@ from domain.apikey.events import ApiKeyEvent
 from domain.claim.events import ClaimEvent
 from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
+from domain.resource_type.events import ResourceTypeEvent
 from domain.role.events import RoleEvent
 from domain.roster.events import RosterEvent
 from domain.slug.events import SlugEvent
 from domain.user.events import UserEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
-            | ClaimEvent | RosterEvent | OAuthClientEvent)
+            | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 SCHEMA_VERSION = 1

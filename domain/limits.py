@@ -40,6 +40,13 @@ MAX_FIELD_NAME = 100
 MAX_CONDITION_FILTERS = 20
 MAX_FILTER_VALUE = 200
 
+# Resource types: a schema is stored in its events whole, so it stays well under MAX_EVENT_BYTES
+MAX_TYPE_NAME = 63
+MAX_SCHEMA_BYTES = 65_536
+MAX_SCHEMA_DEPTH = 32  # nested objects and arrays
+MAX_INDEXED = 16  # data paths a type asks to be indexed
+MAX_INDEX_PATH = 200
+
 # Organization settings
 MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries
 MAX_CIDR = 64

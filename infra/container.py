@@ -20,11 +20,13 @@ from commands.apikeys import ApiKeyCommands
 from commands.denials import DenialLog
 from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
+from commands.resource_types import ResourceTypeCommands
 from commands.roles import RoleCommands
 from commands.users import UserCommands
 from infra.credentials import Credentials
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
+from infra.jsonschemas import JsonSchemas
 from infra.keycache import KeyCache
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
@@ -70,6 +72,7 @@ class Container:
     signatures: UsedSignatures
     users: UserCommands
     roles: RoleCommands
+    resource_types: ResourceTypeCommands
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -119,6 +122,8 @@ class Container:
                                                   settings.encryption_key or DEV_ENCRYPTION_KEY),
                                retries=settings.command_retries),
             roles=RoleCommands(store, retries=settings.command_retries),
+            resource_types=ResourceTypeCommands(store, JsonSchemas(),
+                                                retries=settings.command_retries),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:

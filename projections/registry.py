@@ -16,6 +16,7 @@ from projections.base import Projection
 from projections.oauth_clients import OAuthClientsProjection
 from projections.organizations import OrganizationsProjection
 from projections.readmodel import AnnouncedReadModel, ReadModel
+from projections.resource_types import ResourceTypesProjection
 from projections.roles import RolesProjection
 from projections.table import Table
 from projections.users import UsersProjection
@@ -60,6 +61,7 @@ PROJECTIONS: dict[str, Spec] = {
     "roles": read_model(RolesProjection),
     "mailer": Spec(("user",), _mailer, ddl=(mailer.DDL,)),
     "oauth_clients": read_model(OAuthClientsProjection),
+    "resource_types": read_model(ResourceTypesProjection),
 }
 
 

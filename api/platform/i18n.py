@@ -316,6 +316,30 @@ CATALOG: dict[str, Message] = {
                                  "二要素認証コードが正しくありません", INVALID_VALUE),
     "mail_token_invalid": M(422, "the token is not valid or has expired",
                             "トークンが無効か期限切れです", INVALID_VALUE),
+    # Resource types
+    "resource_type_not_found": M(404, "resource type not found",
+                                 "リソースタイプが見つかりません", NOT_FOUND),
+    "resource_type_exists": M(409, "a resource type named {name} already exists",
+                              "{name} という名前のリソースタイプはすでに存在します", ALREADY_EXISTS),
+    "resource_type_name_invalid": M(
+        422, "a type name is a lowercase letter, then up to 62 lowercase letters, digits or"
+        " underscores", "タイプ名は英小文字で始め、英小文字・数字・アンダースコアを 62 文字まで"
+        "続けてください", INVALID_VALUE),
+    "resource_type_description_too_long": M(422, "description is longer than {max} characters",
+                                            "description は {max} 文字以内で指定してください",
+                                            INVALID_VALUE),
+    "schema_too_large": M(422, "the schema is larger than {max} bytes",
+                          "スキーマが {max} バイトを超えています", INVALID_VALUE),
+    "schema_too_deep": M(422, "the schema nests deeper than {max} levels",
+                         "スキーマの入れ子が {max} 階層を超えています", INVALID_VALUE),
+    "schema_invalid": M(422, "the schema is not a valid JSON Schema (draft 2020-12): {message}",
+                        "スキーマが JSON Schema (draft 2020-12) として正しくありません: {message}",
+                        INVALID_VALUE),
+    "indexed_paths_invalid": M(422, "indexed is at most {max} distinct data paths like a.b_c",
+                               "indexed には a.b_c のようなデータパスを重複なしで {max} 個まで"
+                               "指定してください", INVALID_VALUE),
+    "data_invalid": M(422, "the data does not match its type's schema: {message}",
+                      "data がタイプのスキーマに合致しません: {message}", INVALID_VALUE),
     "role_name_invalid": M(422, "role name must be 1-{max} characters",
                            "ロール名は 1〜{max} 文字で指定してください", INVALID_VALUE),
     "role_name_reserved": M(422, "{name!r} is a system role's name",

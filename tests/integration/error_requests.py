@@ -88,6 +88,12 @@ ELSEWHERE = {
     "role_too_many_permissions": "the request schema refuses it first; role decider tests",
     "user_exists": "user ids are made by the server; tests/unit/test_user_decider.py",
     "role_exists": "role ids are made by the server; tests/unit/test_role_decider.py",
+    "resource_type_description_too_long": "the request schema refuses it first; "
+                                          "tests/unit/test_resource_type_decider.py",
+    "schema_too_deep": "the edge's MAX_JSON_DEPTH refuses the body first; "
+                       "tests/unit/test_resource_type_decider.py",
+    "data_invalid": "no route validates data until the resources' CRUD (issue 11 item 2); "
+                    "tests/usecases/test_resource_types.py",
     "claim_not_held": "only an owner releases its claim; tests/unit/test_role_decider.py",
 }
 
@@ -227,6 +233,16 @@ def taken_role_name(c: Clients) -> Spec:
     return c.main, "POST", "/v1/roles", {"json": {"name": "DUP", "organizationId": org}}
 
 
+def taken_type_name(c: Clients) -> Spec:
+    body = in_org(c, name="dup", schema={})
+    assert c.main.post("/v1/resource-types", **body).status_code == 201
+    return c.main, "POST", "/v1/resource-types", body
+
+
+def new_type(c: Clients, **body: Any) -> Spec:
+    return c.main, "POST", "/v1/resource-types", in_org(c, **{"name": "t", "schema": {}, **body})
+
+
 def enrolling(c: Clients) -> str:
     path = signed_up(c)
     assert c.main.post(f"{path}/two-factor").status_code == 200
@@ -311,6 +327,13 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "role_not_found": lambda c: (c.main, "GET", f"/v1/roles/{uuid.uuid4()}", {}),
     "email_taken": taken_email,
     "role_name_taken": taken_role_name,
+    "resource_type_exists": taken_type_name,
+    "resource_type_not_found": lambda c: (c.main, "GET", "/v1/resource-types/none", {
+        "params": {"organization_id": organization(c).rsplit("/", 1)[1]}}),
+    "resource_type_name_invalid": lambda c: new_type(c, name="Bad"),
+    "schema_invalid": lambda c: new_type(c, schema={"type": 12}),
+    "schema_too_large": lambda c: new_type(c, schema={"description": "x" * 70_000}),
+    "indexed_paths_invalid": lambda c: new_type(c, indexed=["a b"]),
     "last_owner": lambda c: (c.main, "POST", f"{signed_up(c)}/suspend", {}),
     "user_already_suspended": lambda c: (c.main, "POST", f"{invited(c, 'suspend')}/suspend", {}),
     "user_not_suspended": lambda c: (c.main, "POST", f"{invited(c)}/reactivate", {}),

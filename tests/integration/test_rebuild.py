@@ -24,7 +24,8 @@ TABLES = [name for name, spec in PROJECTIONS.items() if spec.table is not None]
 
 
 def populate(client: TestClient[Any], count: int = 3) -> str:
-    """Organizations with a key, an invited user, a role and an OAuth client each; the last id."""
+    """Organizations with a key, an invited user, a role, an OAuth client and a resource type
+    each; the last id."""
     org_id = ""
     for i in range(count):
         org = client.post("/v1/organizations", json={
@@ -35,7 +36,8 @@ def populate(client: TestClient[Any], count: int = 3) -> str:
                 ("/v1/api-keys", {"name": "key"}),
                 ("/v1/users", {"email": f"rb-{uuid.uuid4().hex[:10]}@example.com"}),
                 ("/v1/roles", {"name": f"Role {i}"}),
-                ("/v1/oauth/clients", {"name": "client", "scopes": ["organizations:read"]})):
+                ("/v1/oauth/clients", {"name": "client", "scopes": ["organizations:read"]}),
+                ("/v1/resource-types", {"name": "things", "schema": {"type": "object"}})):
             response = client.post(path, json={**body, "organizationId": org_id})
             assert response.status_code == 201, response.text
     return org_id

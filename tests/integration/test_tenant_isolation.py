@@ -77,6 +77,14 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("PATCH", "/v1/roles/{role_id:uuid}"): ("/v1/roles/{role}", {
         "json": {"name": "stolen", "permissions": []}}, {404}),
     ("DELETE", "/v1/roles/{role_id:uuid}"): ("/v1/roles/{role}", {}, {404}),
+    ("GET", "/v1/resource-types"): ("/v1/resource-types?organization_id={org}", {}, {404}),
+    ("POST", "/v1/resource-types"): ("/v1/resource-types", {
+        "json": {"name": "stolen", "schema": {}, "organizationId": "{org}"}}, {404}),
+    ("GET", "/v1/resource-types/{name:str}"): (
+        "/v1/resource-types/bees?organization_id={org}", {}, {404}),
+    ("PATCH", "/v1/resource-types/{name:str}"): (
+        "/v1/resource-types/bees?organization_id={org}", {"json": {"description": "stolen"}},
+        {404}),
     # Public: a key's Authorization header gives it nothing there; it only makes its own.
     ("POST", "/v1/auth/signup"): ("/v1/auth/signup", {"json": {
         "organizationName": "x", "slug": "iso-{nonce}", "email": "iso-{nonce}@example.com",
@@ -118,6 +126,10 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
     role = client.post("/v1/roles", json={"name": "Bees", "organizationId": b["id"]}).json()
     for path in (f"/v1/users/{user['id']}", f"/v1/roles/{role['id']}"):
         assert client.get(path, params={"min_position": role["position"]}).status_code == 200
+    bees = client.post("/v1/resource-types", json={
+        "name": "bees", "schema": {"type": "object"}, "organizationId": b["id"]}).json()
+    assert client.get("/v1/resource-types/bees", params={
+        "organization_id": b["id"], "min_position": bees["position"]}).status_code == 200
     session = start_session(client, b["id"]).session.id
     oauth_client = client.post("/v1/oauth/clients", json={
         "name": "b's", "organizationId": b["id"]}).json()
@@ -146,6 +158,8 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     b_user = client.get(f"/v1/users/{tenants['user']}").json()
     assert (b_user["firstName"], b_user["role"], b_user["status"]) == ("Bee", "member", "inactive")
     assert client.get(f"/v1/roles/{tenants['role']}").json()["name"] == "Bees"
+    assert client.get("/v1/resource-types/bees", params={
+        "organization_id": tenants["org"]}).json()["description"] == ""
     b_still = client.get(f"/v1/organizations/{tenants['org']}").json()
     assert (b_still["name"], b_still["status"]) == ("Tenant", "active")
     assert client.get(f"/v1/organizations/{tenants['org']}", headers={

@@ -45,6 +45,12 @@ from domain.organization.events import (
 )
 from domain.organization.plans import RateLimit
 from domain.permissions import ApiPermission, Conditions
+from domain.resource_type.events import (
+    DescriptionChanged,
+    ResourceTypeRegistered,
+    SchemaExtended,
+    VersionAdded,
+)
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
 from domain.roster.events import OwnerAdded, OwnerRemoved
 from domain.slug.events import SlugClaimed, SlugReleased
@@ -187,6 +193,15 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     ValueReleased: st.builds(ValueReleased, kind=texts, value=texts, owner_id=st.uuids()),
     OwnerAdded: st.builds(OwnerAdded, user_id=st.uuids()),
     OwnerRemoved: st.builds(OwnerRemoved, user_id=st.uuids()),
+    ResourceTypeRegistered: st.builds(
+        ResourceTypeRegistered, organization_id=st.uuids(), name=texts,
+        schema=st.dictionaries(texts, json_values, max_size=3), description=texts,
+        indexed=st.lists(texts, max_size=3).map(tuple), type_version=st.integers(1, 10**6)),
+    SchemaExtended: st.builds(SchemaExtended, type_version=st.integers(1, 10**6),
+                              schema=st.dictionaries(texts, json_values, max_size=3)),
+    VersionAdded: st.builds(VersionAdded, type_version=st.integers(1, 10**6),
+                            schema=st.dictionaries(texts, json_values, max_size=3)),
+    DescriptionChanged: st.builds(DescriptionChanged, description=texts),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

@@ -1,0 +1,1 @@
+"""Resource type routes and bodies."""

@@ -1,0 +1,1 @@
+"""Resource types: an organization's named JSON Schemas for its resources' data."""
