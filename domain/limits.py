@@ -72,6 +72,15 @@ MAX_STATE = 500  # the client's opaque authorization state
 MAX_GRACE_SECONDS = 7 * 86400
 
 
+def check_description(raw: str, code: str) -> str:
+    """A description within MAX_DESCRIPTION, for the deciders (``code``: the aggregate's
+    catalog reason)."""
+    if len(raw) > MAX_DESCRIPTION:
+        raise InvalidValue(f"description is longer than {MAX_DESCRIPTION} characters",
+                           field="description", code=code, params={"max": MAX_DESCRIPTION})
+    return raw
+
+
 def check_permissions(permissions: tuple[ApiPermission, ...], code: str) -> None:
     """The bounds of a permission list, for the deciders (``code`` names the aggregate's
     catalog reason for too many)."""

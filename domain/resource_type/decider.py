@@ -16,11 +16,11 @@ import msgspec
 from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.limits import (
-    MAX_DESCRIPTION,
     MAX_INDEX_PATH,
     MAX_INDEXED,
     MAX_SCHEMA_BYTES,
     MAX_SCHEMA_DEPTH,
+    check_description,
 )
 from domain.resource_type.commands import (
     ChangeResourceType,
@@ -157,11 +157,7 @@ def depth(value: object) -> int:
 
 
 def _description(raw: str) -> str:
-    if len(raw) > MAX_DESCRIPTION:
-        raise InvalidValue(f"description is longer than {MAX_DESCRIPTION} characters",
-                           field="description", code="resource_type_description_too_long",
-                           params={"max": MAX_DESCRIPTION})
-    return raw
+    return check_description(raw, "resource_type_description_too_long")
 
 
 def _indexed(paths: tuple[str, ...]) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import msgspec
 
 from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidValue, NotFound
-from domain.limits import MAX_DESCRIPTION, MAX_ROLE_NAME, check_permissions
+from domain.limits import MAX_ROLE_NAME, check_description, check_permissions
 from domain.permissions import ApiPermission
 from domain.role.events import RoleCreated, RoleDeleted, RoleEvent, RoleUpdated
 from domain.role.system import is_system
@@ -101,11 +101,7 @@ def _name(raw: str) -> str:
 
 
 def _description(raw: str) -> str:
-    if len(raw) > MAX_DESCRIPTION:
-        raise InvalidValue(f"description is longer than {MAX_DESCRIPTION} characters",
-                           field="description", code="role_description_too_long",
-                           params={"max": MAX_DESCRIPTION})
-    return raw
+    return check_description(raw, "role_description_too_long")
 
 
 def _permissions(permissions: tuple[ApiPermission, ...]) -> tuple[ApiPermission, ...]:
