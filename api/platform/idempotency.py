@@ -30,8 +30,10 @@ IN_FLIGHT_MS = 60_000
 Command = Callable[[Seal | None], Result]
 
 
-def render(status: int, location: bool | str) -> Callable[[Result], Rendered]:
-    """``location``: True for an organization, or the collection path of the new resource."""
+def render(status: int, location: bool | str, named: str | None = None,
+           ) -> Callable[[Result], Rendered]:
+    """``location``: True for an organization, or the collection path of the new resource;
+    ``named``: its last segment when it is addressed by a name rather than its stream id."""
     base = location if isinstance(location, str) else "/v1/organizations"
 
     def make(result: Result) -> Rendered:
@@ -39,7 +41,7 @@ def render(status: int, location: bool | str) -> Callable[[Result], Rendered]:
             id=result.stream_id, version=result.version, position=result.position))
         headers = {"ETag": f'"{result.version}"'}
         if location:
-            headers["Location"] = f"{base}/{result.stream_id}"
+            headers["Location"] = f"{base}/{named or result.stream_id}"
         return Rendered(status, body, headers)
 
     return make
@@ -59,8 +61,9 @@ def failpoint(name: str) -> None:
 
 
 async def run_command(request: Request, container: Container, command: Command, *,
-                      status: int = 200, location: bool | str = False) -> Response[Any]:
-    make = render(status, location)
+                      status: int = 200, location: bool | str = False,
+                      named: str | None = None) -> Response[Any]:
+    make = render(status, location, named)
     key = request.headers.get("idempotency-key")
     if key is None:
         result = await to_thread.run_sync(command, None)

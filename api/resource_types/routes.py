@@ -64,11 +64,8 @@ class ResourceTypeController(Controller):
                                        schema=data.schema, description=data.description,
                                        indexed=tuple(data.indexed))
         c = container
-        response = await run_command(request, c, lambda seal: c.resource_types.register(
-            ctx, command, seal=seal), status=201)
-        # The platform's Location names a stream id; a type is addressed by its name.
-        response.headers["Location"] = f"{self.path}/{data.name}"
-        return response
+        return await run_command(request, c, lambda seal: c.resource_types.register(
+            ctx, command, seal=seal), status=201, location=self.path, named=data.name)
 
     @get("/", summary="List resource types (cursor pagination, registration order)",
          **docs.read(ResourceTypePage, "invalid_parameter", "organization_id_required",
