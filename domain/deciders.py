@@ -11,6 +11,7 @@ from domain.claim import decider as claim
 from domain.decider import Decider
 from domain.oauthclient import decider as oauthclient
 from domain.organization import decider as organization
+from domain.resource import decider as resource
 from domain.resource_type import decider as resource_type
 from domain.role import decider as role
 from domain.roster import decider as roster
@@ -20,6 +21,6 @@ from domain.user import decider as user
 DECIDERS: tuple[Decider[Any, Any, Any], ...] = (
     organization.DECIDER, slug.DECIDER, apikey.DECIDER, access.DECIDER, user.DECIDER,
     role.DECIDER, claim.DECIDER, roster.DECIDER, oauthclient.DECIDER,
-    resource_type.DECIDER,
+    resource_type.DECIDER, resource.DECIDER,
 )
 AGGREGATES: tuple[str, ...] = tuple(d.stream_type for d in DECIDERS)

@@ -13,6 +13,7 @@ from domain.apikey.events import ApiKeyEvent
 from domain.claim.events import ClaimEvent
 from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
+from domain.resource.events import ResourceEvent
 from domain.resource_type.events import ResourceTypeEvent
 from domain.role.events import RoleEvent
 from domain.roster.events import RosterEvent
@@ -20,7 +21,8 @@ from domain.slug.events import SlugEvent
 from domain.user.events import UserEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
-            | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent)
+            | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent
+            | ResourceEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 SCHEMA_VERSION = 1

@@ -47,6 +47,20 @@ MAX_SCHEMA_DEPTH = 32  # nested objects and arrays
 MAX_INDEXED = 16  # data paths a type asks to be indexed
 MAX_INDEX_PATH = 200
 
+# Resources: data is stored whole in every write's event, so it stays well under MAX_EVENT_BYTES
+MAX_DATA_BYTES = 65_536  # data's canonical JSON
+MAX_DATA_DEPTH = 32
+MAX_DATA_KEYS = 1000  # keys of data's top-level object (the request body's bound)
+MAX_DATA_STRING = 65_536  # a string anywhere in data (the size bound is the one that bites)
+MAX_TAGS = 50
+MAX_TAG = 100
+MAX_LABELS = 50  # labels, and annotations
+MAX_LABEL_KEY = 100
+MAX_LABEL_VALUE = 200
+MAX_ANNOTATION_VALUE = 2000
+MAX_RELATIONSHIPS = 50
+MAX_EXTERNAL_KEY = 200
+
 # Organization settings
 MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries
 MAX_CIDR = 64

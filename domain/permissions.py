@@ -35,10 +35,17 @@ class ApiPermission(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 Permissions = tuple[ApiPermission, ...]
 
 
+def grants_resource(granted: str, resource: str) -> bool:
+    """Whether a grant on ``granted`` reaches ``resource``: ``*`` reaches everything, and a
+    resource reaches its kinds, ``resources`` every ``resources:<type>`` (but not back)."""
+    return granted in (resource, "*") or resource.partition(":")[0] == granted
+
+
 def granting(permissions: Iterable[ApiPermission], resource: str,
              action: Action) -> list[ApiPermission]:
     """The grants that allow ``action`` on ``resource``."""
-    return [p for p in permissions if p.resource in (resource, "*") and action in p.actions]
+    return [p for p in permissions
+            if grants_resource(p.resource, resource) and action in p.actions]
 
 
 def permits(permissions: Iterable[ApiPermission], resource: str, action: Action) -> bool:
@@ -60,7 +67,7 @@ def check_no_escalation(wanted: Iterable[ApiPermission], grantor: Permissions | 
 
 def parse_scope(scope: str) -> tuple[str, Action] | None:
     """An OAuth scope ``resource:action`` as its parts, or None if it is not one."""
-    resource, _, action = scope.partition(":")
+    resource, _, action = scope.rpartition(":")  # resources:orders:read names a type
     return (resource, cast(Action, action)) if resource and action in ACTIONS else None
 
 

@@ -45,6 +45,15 @@ from domain.organization.events import (
 )
 from domain.organization.plans import RateLimit
 from domain.permissions import ApiPermission, Conditions
+from domain.resource.events import (
+    Relationship,
+    ResourceArchived,
+    ResourceCreated,
+    ResourceDeleted,
+    ResourcePatched,
+    ResourceReplaced,
+    ResourceRestored,
+)
 from domain.resource_type.events import (
     DescriptionChanged,
     ResourceTypeRegistered,
@@ -126,6 +135,15 @@ permissions = st.builds(
 grant_types = st.lists(st.sampled_from(["client_credentials", "authorization_code",
                                         "refresh_token"]), max_size=3).map(tuple)
 
+# What every resource write carries.
+written = {
+    "type_version": st.integers(1, 10**6), "data": st.dictionaries(texts, json_values, max_size=3),
+    "tags": st.lists(texts, max_size=3).map(tuple),
+    "labels": st.dictionaries(texts, texts, max_size=3),
+    "annotations": st.dictionaries(texts, texts, max_size=3),
+    "relationships": st.lists(st.builds(Relationship, type=st.sampled_from(
+        ["parent", "child", "reference", "dependency"]), id=st.uuids()), max_size=3).map(tuple),
+    "checksum": texts, "size": st.integers(0, 10**6)}
 EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationCreated: st.builds(OrganizationCreated, name=texts, slug=texts, plan=plans,
                                    settings=any_settings),
@@ -202,6 +220,11 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     VersionAdded: st.builds(VersionAdded, type_version=st.integers(1, 10**6),
                             schema=st.dictionaries(texts, json_values, max_size=3)),
     DescriptionChanged: st.builds(DescriptionChanged, description=texts),
+    ResourceCreated: st.builds(ResourceCreated, organization_id=st.uuids(), resource_type=texts,
+                               external_key=st.none() | texts, **written),
+    ResourceReplaced: st.builds(ResourceReplaced, **written),
+    ResourcePatched: st.builds(ResourcePatched, **written),
+    **{cls: st.builds(cls) for cls in (ResourceDeleted, ResourceArchived, ResourceRestored)},
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

@@ -1,0 +1,1 @@
+"""Resources: an organization's typed data records, with metadata, relationships and status."""
