@@ -1,0 +1,178 @@
+"""Resource use cases: create, upsert by external key, replace, merge-patch, delete, archive and
+restore a typed resource, each checked against its type's current schema version."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from commands.ports import EventStore, Schemas
+from commands.runner import (
+    Context,
+    Loaded,
+    Result,
+    Seal,
+    StreamWrite,
+    check_expected,
+    execute,
+    load,
+    write,
+)
+from domain.errors import ForeignNotFound, InvalidValue, NotFound
+from domain.organization import decider as org
+from domain.organization.rules import require_live
+from domain.resource import decider as res
+from domain.resource.commands import (
+    ArchiveResource,
+    Content,
+    CreateResource,
+    DeleteResource,
+    PatchResource,
+    ReplaceResource,
+    RestoreResource,
+    UpsertResource,
+)
+from domain.resource.document import merge_patch
+from domain.resource_type import decider as rt
+
+MAX_MESSAGE = 300  # the decoder's message, as it reaches the error's params
+Transition = DeleteResource | ArchiveResource | RestoreResource
+
+
+class ResourceCommands:
+    def __init__(self, store: EventStore, schemas: Schemas, *, retries: int = 5) -> None:
+        self.store, self.schemas, self.retries = store, schemas, retries
+
+    def create(self, ctx: Context, organization_id: UUID, resource_type: str, content: Content,
+               seal: Seal | None = None) -> Result:
+        resource_id = ctx.new_id()  # fresh: no stream to load
+
+        def attempt() -> list[StreamWrite]:
+            type_version = self._checked(organization_id, resource_type, content)
+            command = CreateResource(organization_id=organization_id,
+                                     resource_type=resource_type, type_version=type_version,
+                                     content=content)
+            return [write(res.DECIDER, resource_id, organization_id, 0,
+                          res.decide(command, res.INITIAL))]
+
+        return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
+
+    def upsert(self, ctx: Context, organization_id: UUID, resource_type: str, key: str,
+               content: Content, *, expected_version: int | None = None,
+               seal: Seal | None = None) -> Result:
+        """The key's stream is derived from it: concurrent upserts of a new key meet at
+        version 0, and the one retried replaces what the other created."""
+        resource_id = res.key_stream_id(organization_id, resource_type, res.check_key(key))
+
+        def attempt() -> list[StreamWrite]:
+            type_version = self._checked(organization_id, resource_type, content)
+            current = load(self.store, res.DECIDER, resource_id)
+            check_expected(expected_version, current.version)
+            command = UpsertResource(organization_id=organization_id,
+                                     resource_type=resource_type, type_version=type_version,
+                                     external_key=key, content=content)
+            return [write(res.DECIDER, resource_id, organization_id, current.version,
+                          res.decide(command, current.state))]
+
+        return execute(self.store, ctx, attempt, retries=self.retries,
+                       pinned=expected_version is not None, seal=seal)
+
+    def replace(self, ctx: Context, organization_id: UUID, resource_type: str,
+                resource_id: UUID, content: Content, *, expected_version: int | None = None,
+                seal: Seal | None = None) -> Result:
+        def attempt() -> list[StreamWrite]:
+            current = self._current(organization_id, resource_type, resource_id,
+                                    expected_version)
+            type_version = self._checked(organization_id, resource_type, content)
+            command = ReplaceResource(type_version=type_version, content=content)
+            return [write(res.DECIDER, resource_id, organization_id, current.version,
+                          res.decide(command, current.state))]
+
+        return execute(self.store, ctx, attempt, retries=self.retries,
+                       pinned=expected_version is not None, seal=seal)
+
+    def patch(self, ctx: Context, organization_id: UUID, resource_type: str,
+              resource_id: UUID, patch: dict[str, Any], *,
+              expected_version: int | None = None, seal: Seal | None = None) -> Result:
+        """``patch`` is an RFC 7396 merge patch on the resource's writable document
+        (``data``, ``metadata`` without checksum and size, ``relationships``)."""
+
+        def attempt() -> list[StreamWrite]:
+            current = self._current(organization_id, resource_type, resource_id,
+                                    expected_version)
+            content = patched(current.state.content, patch)
+            type_version = self._checked(organization_id, resource_type, content)
+            command = PatchResource(type_version=type_version, content=content)
+            return [write(res.DECIDER, resource_id, organization_id, current.version,
+                          res.decide(command, current.state))]
+
+        return execute(self.store, ctx, attempt, retries=self.retries,
+                       pinned=expected_version is not None, seal=seal)
+
+    def transition(self, ctx: Context, organization_id: UUID, resource_type: str,
+                   resource_id: UUID, command: Transition, *,
+                   expected_version: int | None = None, seal: Seal | None = None) -> Result:
+        """Delete (soft), archive or restore."""
+
+        def attempt() -> list[StreamWrite]:
+            current = self._current(organization_id, resource_type, resource_id,
+                                    expected_version)
+            return [write(res.DECIDER, resource_id, organization_id, current.version,
+                          res.decide(command, current.state))]
+
+        return execute(self.store, ctx, attempt, retries=self.retries,
+                       pinned=expected_version is not None, seal=seal)
+
+    def _current(self, organization_id: UUID, resource_type: str, resource_id: UUID,
+                 expected_version: int | None) -> Loaded[res.Resource]:
+        """The resource, if it is of ``resource_type`` in the organization (another
+        organization's is not found, and recorded as a denied access)."""
+        current = load(self.store, res.DECIDER, resource_id)
+        state = current.state
+        if state.status != "absent" and state.organization_id != organization_id:
+            raise ForeignNotFound("resource not found", code="resource_not_found")
+        if state.status == "absent" or state.resource_type != resource_type:
+            raise NotFound("resource not found", code="resource_not_found")
+        check_expected(expected_version, current.version)
+        return current
+
+    def _checked(self, organization_id: UUID, resource_type: str, content: Content) -> int:
+        """The type's current version, after checking the content against it: the data
+        matches its schema, and every relationship names a resource of the organization."""
+        require_live(load(self.store, org.DECIDER, organization_id).state)
+        type_id = rt.stream_id(organization_id, resource_type)
+        kind = load(self.store, rt.DECIDER, type_id).state
+        if kind.status != "active":
+            raise NotFound("resource type not found", code="resource_type_not_found")
+        res.check_content(content)
+        self.schemas.validator((type_id, kind.type_version), kind.schemas[-1])(content.data)
+        for i, related in enumerate(content.relationships):
+            first = self.store.load(related.id, lte=1)
+            if not first or first[0].stream_type != res.DECIDER.stream_type or (
+                    first[0].organization_id != organization_id):
+                raise InvalidValue("a relationship names no resource of this organization",
+                                   field=f"relationships[{i}]", code="relationship_unknown")
+        return kind.type_version
+
+
+def document(content: Content) -> dict[str, Any]:
+    """The writable part of a resource as its JSON shape (what a merge patch applies to)."""
+    return {"data": content.data,
+            "metadata": {"tags": list(content.tags), "labels": content.labels,
+                         "annotations": content.annotations},
+            "relationships": msgspec.to_builtins(content.relationships)}
+
+
+def patched(content: Content, patch: dict[str, Any]) -> Content:
+    """``content`` with the merge patch applied; a result that is no resource is a 422."""
+    merged = merge_patch(document(content), patch)
+    metadata = merged.get("metadata") if isinstance(merged.get("metadata"), dict) else {}
+    try:
+        return msgspec.convert({"data": merged.get("data", {}), **metadata,
+                                "relationships": merged.get("relationships") or []}, Content)
+    except msgspec.ValidationError as e:
+        message = str(e)[:MAX_MESSAGE]
+        raise InvalidValue(f"the patched resource is not valid: {message}", field="body",
+                           code="patch_invalid", params={"message": message}) from None
