@@ -17,6 +17,7 @@ from projections.oauth_clients import OAuthClientsProjection
 from projections.organizations import OrganizationsProjection
 from projections.readmodel import AnnouncedReadModel, ReadModel
 from projections.resource_types import ResourceTypesProjection
+from projections.resources import ResourcesProjection
 from projections.roles import RolesProjection
 from projections.table import Table
 from projections.users import UsersProjection
@@ -62,6 +63,7 @@ PROJECTIONS: dict[str, Spec] = {
     "mailer": Spec(("user",), _mailer, ddl=(mailer.DDL,)),
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
+    "resources": read_model(ResourcesProjection),
 }
 
 

@@ -26,6 +26,8 @@ class Column(NamedTuple):
 class Index(NamedTuple):
     suffix: str  # the index is named "<table>_<suffix>"
     columns: tuple[str, ...]
+    method: str = "btree"  # the access method, written as in the DDL: gin for jsonb and arrays
+    opclass: str = ""  # an operator class for every column (jsonb_path_ops), written as in DDL
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,17 @@ class Table:
                 t, sql.SQL(", ").join(self._column(c) for c in self.columns)),
             *(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(t, self._column(c))
               for c in self.columns if c.added),
-            *(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                sql.Identifier(self.index_name(i, name)), t,
-                sql.SQL(", ").join(map(sql.Identifier, i.columns))) for i in self.indexes),
+            *(self._index(i, name) for i in self.indexes),
             *tenant_wall(name, self.tenant),
         ]
+
+    def _index(self, index: Index, table: str) -> sql.Composed:
+        using = sql.SQL("") if index.method == "btree" else sql.SQL(f" USING {index.method}")
+        opclass = sql.SQL(f" {index.opclass}" if index.opclass else "")
+        return sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {}{} ({})").format(
+            sql.Identifier(self.index_name(index, table)), sql.Identifier(table), using,
+            sql.SQL(", ").join(sql.Composed([sql.Identifier(c), opclass])
+                               for c in index.columns))
 
     def index_name(self, index: Index, table: str | None = None) -> str:
         return f"{table or self.name}_{index.suffix}"

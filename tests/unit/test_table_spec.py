@@ -56,3 +56,10 @@ def test_a_spec_without_the_columns_every_read_model_writes_is_refused() -> None
         Table("broken", tenant="id", columns=(
             Column("id", "uuid"), Column("version", "bigint"), Column("created_at", "timestamptz"),
             Column("updated_at", "timestamptz")))
+
+
+def test_an_index_may_name_its_access_method_and_operator_class() -> None:
+    documents = Table("docs", tenant="organization_id", columns=NOTES.columns, indexes=(
+        Index("body_idx", ("tags",), method="gin", opclass="jsonb_path_ops"),))
+    assert 'CREATE INDEX IF NOT EXISTS "docs_body_idx" ON "docs" USING gin'\
+        ' ("tags" jsonb_path_ops)' in text(documents.ddl())
