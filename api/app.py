@@ -32,6 +32,7 @@ from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.platform.security import security_headers
 from api.platform.versioning import echo_version
 from api.resource_types.routes import ResourceTypeController
+from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
 from api.users.routes import UserController
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
-                                 ResourceTypeController],
+                                 ResourceTypeController, ResourceController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],

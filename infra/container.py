@@ -21,6 +21,7 @@ from commands.denials import DenialLog
 from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
 from commands.resource_types import ResourceTypeCommands
+from commands.resources import ResourceCommands
 from commands.roles import RoleCommands
 from commands.users import UserCommands
 from infra.credentials import Credentials
@@ -73,6 +74,7 @@ class Container:
     users: UserCommands
     roles: RoleCommands
     resource_types: ResourceTypeCommands
+    resources: ResourceCommands
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -99,6 +101,7 @@ class Container:
         prefix = settings.redis_key_prefix
         tokens = TokenService(ring, settings.jwt_issuer, settings.jwt_audience,
                               settings.jwt_access_ttl_s)
+        schemas = JsonSchemas()  # one compiled-validator cache for types and their resources
         deny = DenySet(pool, redis, f"{prefix}{DENY_CHANNEL}",
                        reload_s=settings.credential_cache_ttl_s)
         return cls(
@@ -122,8 +125,9 @@ class Container:
                                                   settings.encryption_key or DEV_ENCRYPTION_KEY),
                                retries=settings.command_retries),
             roles=RoleCommands(store, retries=settings.command_retries),
-            resource_types=ResourceTypeCommands(store, JsonSchemas(),
+            resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
+            resources=ResourceCommands(store, schemas, retries=settings.command_retries),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:

@@ -99,7 +99,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
 }
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 412: "precondition_failed",
     413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
     429: "rate_limited", 431: "headers_too_large", 500: "internal_error",
     503: "service_unavailable",
@@ -168,13 +168,16 @@ def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:
 
 
 def on_conflict(request: Request, exc: VersionConflict | TooMuchContention) -> Response[ErrorBody]:
+    """A stale If-Match is RFC 9110's 412 Precondition Failed (a VersionConflict is only raised
+    for a version the caller pinned); contention without one stays a 409."""
     if isinstance(exc, VersionConflict) and exc.actual is None:
-        return error_response(request, 409, exc.code, str(exc),
+        return error_response(request, 412, exc.code, str(exc),
                               reason="version_changed_concurrently",
                               params={"expected": exc.expected})
-    params = {"expected": exc.expected, "actual": exc.actual} if isinstance(
-        exc, VersionConflict) else None
-    return error_response(request, 409, exc.code, str(exc), params=params)
+    if isinstance(exc, VersionConflict):
+        return error_response(request, 412, exc.code, str(exc),
+                              params={"expected": exc.expected, "actual": exc.actual})
+    return error_response(request, 409, exc.code, str(exc))
 
 
 def on_too_large(request: Request, exc: EventTooLarge) -> Response[ErrorBody]:

@@ -151,9 +151,12 @@ STATUS_TEXT = {
     403: "An API key may not do this: the route is the operator's, or the key lacks the "
          "permission.",
     404: "No such organization.",
-    409: "Conflicts with the current state: a taken slug, a stale If-Match version, a "
-         "transition the organization's status forbids, or an Idempotency-Key still running.",
+    409: "Conflicts with the current state: a taken slug, a transition the status forbids, "
+         "or an Idempotency-Key still running.",
+    412: "Precondition Failed (RFC 9110): the If-Match version is not the current one; "
+         "nothing was changed.",
     413: "The request body is larger than MAX_BODY_BYTES.",
+    415: "The body's Content-Type is not the one the route takes.",
     422: "The body breaks a rule of its schema or of the domain, or the Idempotency-Key was "
          "used with other parameters.",
     429: "Rate limit exceeded.",

@@ -92,8 +92,15 @@ ELSEWHERE = {
                                           "tests/unit/test_resource_type_decider.py",
     "schema_too_deep": "the edge's MAX_JSON_DEPTH refuses the body first; "
                        "tests/unit/test_resource_type_decider.py",
-    "data_invalid": "no route validates data until the resources' CRUD (issue 11 item 2); "
-                    "tests/usecases/test_resource_types.py",
+    "resource_exists": "resource ids are made by the server; tests/unit/test_resource_decider.py",
+    "data_too_deep": "the edge's MAX_JSON_DEPTH refuses the body first; "
+                     "tests/unit/test_resource_decider.py",
+    "resource_metadata_too_large": "the request schema refuses it first; "
+                                   "tests/unit/test_resource_decider.py",
+    "relationships_too_many": "the request schema refuses it first; "
+                              "tests/unit/test_resource_decider.py",
+    "patch_invalid": "the patch body's schema keeps every merge a resource; "
+                     "tests/usecases/test_resources.py",
     "claim_not_held": "only an owner releases its claim; tests/unit/test_role_decider.py",
 }
 
@@ -113,6 +120,7 @@ RAISED: dict[str, Callable[[], Exception]] = {
     "invalid_value": lambda: InvalidValue("not that"),
     "version_changed_concurrently": lambda: VersionConflict(3, None),
     "too_much_contention": lambda: TooMuchContention("the stream kept changing; try again"),
+    "precondition_failed": lambda: HTTPException(status_code=412),
 }
 
 
@@ -253,6 +261,35 @@ def in_org(c: Clients, **body: Any) -> dict[str, Any]:
     return {"json": {"organizationId": organization(c).rsplit("/", 1)[1], **body}}
 
 
+def typed(c: Clients) -> tuple[str, str]:
+    """A fresh organization with a `bees` type whose data needs a string `name`: the
+    organization's id and the type's collection path."""
+    org = org_id(c)
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    assert c.main.post("/v1/resource-types", json={
+        "name": "bees", "schema": schema, "organizationId": org}).status_code == 201
+    return org, "/v1/resources/bees"
+
+
+def resource_after(c: Clients, *steps: str) -> Spec:
+    """A PUT on a new resource after ``steps`` (delete, archive)."""
+    org, path = typed(c)
+    params = {"organization_id": org}
+    created = c.main.post(path, params=params, json={"data": {"name": "Maya"}})
+    assert created.status_code == 201, created.text
+    target = f"{path}/{created.json()['id']}"
+    for step in steps:
+        done = (c.main.delete(target, params=params) if step == "delete"
+                else c.main.post(f"{target}/{step}", params=params))
+        assert done.status_code == 200, done.text
+    return c.main, "PUT", target, {"params": params, "json": {"data": {"name": "Vespa"}}}
+
+
+def in_type(c: Clients, method: str, tail: str = "", **kwargs: Any) -> Spec:
+    org, path = typed(c)
+    return c.main, method, f"{path}{tail}", {"params": {"organization_id": org}, **kwargs}
+
+
 ORGS = "/v1/organizations"
 EMAIL = "someone@example.com"
 REQUESTS: dict[str, Callable[[Clients], Spec]] = {
@@ -334,6 +371,16 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "schema_invalid": lambda c: new_type(c, schema={"type": 12}),
     "schema_too_large": lambda c: new_type(c, schema={"description": "x" * 70_000}),
     "indexed_paths_invalid": lambda c: new_type(c, indexed=["a b"]),
+    "data_invalid": lambda c: in_type(c, "POST", json={"data": {"name": 7}}),
+    "data_too_large": lambda c: in_type(c, "POST", json={"data": {"name": "x" * 70_000}}),
+    "relationship_unknown": lambda c: in_type(c, "POST", json={"data": {}, "relationships": [
+        {"type": "parent", "id": str(uuid.uuid4())}]}),
+    "external_key_invalid": lambda c: in_type(c, "PUT", "/by-key/-lead", json={"data": {}}),
+    "resource_not_found": lambda c: in_type(c, "GET", f"/{uuid.uuid4()}"),
+    "as_of_time_invalid": lambda c: in_type(c, "GET", f"/{uuid.uuid4()}?as_of=yesterday"),
+    "merge_patch_required": lambda c: in_type(c, "PATCH", f"/{uuid.uuid4()}", json={}),
+    "resource_deleted": lambda c: resource_after(c, "delete"),
+    "resource_archived": lambda c: resource_after(c, "archive"),
     "last_owner": lambda c: (c.main, "POST", f"{signed_up(c)}/suspend", {}),
     "user_already_suspended": lambda c: (c.main, "POST", f"{invited(c, 'suspend')}/suspend", {}),
     "user_not_suspended": lambda c: (c.main, "POST", f"{invited(c)}/reactivate", {}),

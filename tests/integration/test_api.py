@@ -90,14 +90,14 @@ def test_a_taken_slug_gets_409_and_nothing_is_written(client: TestClient[Any],
     assert store.read(head, 10) == []
 
 
-def test_if_match_with_a_stale_version_gets_409(client: TestClient[Any]) -> None:
+def test_if_match_with_a_stale_version_gets_412_precondition_failed(client: TestClient[Any]) -> None:
     created = create(client)
     path = f"/v1/organizations/{created['id']}"
     ok = client.patch(path, json={"name": "v2"}, headers={"If-Match": '"1"'})
     assert ok.status_code == 200
     assert ok.headers["etag"] == '"2"'
     assert_error(client.patch(path, json={"name": "v3"}, headers={"If-Match": '"1"'}),
-                 409, "version_conflict")
+                 412, "version_conflict")
     assert_error(client.patch(path, json={"name": "v3"}, headers={"If-Match": "abc"}),
                  400, "invalid_parameter")
 

@@ -87,7 +87,7 @@ def test_a_change_under_a_stale_if_match_is_refused_and_changes_nothing(
     register(client, org)
     stale = client.patch("/v1/resource-types/orders", params={"organization_id": org},
                          json={"description": "x"}, headers={"If-Match": '"7"'})
-    assert stale.status_code == 409, stale.text
+    assert stale.status_code == 412, stale.text
     assert stale.json()["error"]["code"] == "version_conflict"
     unknown = client.patch("/v1/resource-types/nothing", params={"organization_id": org},
                            json={"description": "x"})

@@ -182,7 +182,7 @@ def test_if_match_makes_a_user_change_conditional_and_idempotency_keys_replay(
     _, invited = invite(client, org["id"])
     stale = client.patch(f"/v1/users/{invited['id']}", json={"lastName": "Lee"},
                          headers={"If-Match": '"7"'})
-    assert stale.status_code == 409
+    assert stale.status_code == 412
     assert stale.json()["error"]["code"] == "version_conflict"
     current = client.patch(f"/v1/users/{invited['id']}", json={"lastName": "Lee"},
                            headers={"If-Match": f'"{invited["version"]}"'})

@@ -1,0 +1,1 @@
+"""Resources: the tenants' typed data API (CRUD, upsert by key, history)."""

@@ -1,0 +1,299 @@
+"""Resource routes under /v1/resources/{resource_type}: create, upsert by external key, read (now, at a
+version or as of a time), list, replace, merge-patch, delete, archive, restore, and versions.
+Reads come from the resources read model (the past from the event store); the permission is
+`resources`, or `resources:<type>` for one type."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from anyio import to_thread
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
+
+from api.auth.access import Tenant, organization_for, require, shaped
+from api.auth.tenancy import not_found, read
+from api.platform import openapi as docs
+from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
+from api.platform.errors import ApiException
+from api.platform.idempotency import run_command
+from api.platform.paging import cursor_position
+from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.resources.schemas import (
+    ResourceBody,
+    ResourceOut,
+    ResourcePage,
+    ResourcePatchBody,
+    VersionOut,
+    VersionPage,
+)
+from api.resources.views import from_past, from_row
+from commands import history
+from commands.history import Past
+from domain import limits as lim
+from domain.permissions import Action
+from domain.resource import decider as res
+from domain.resource.commands import ArchiveResource, Content, DeleteResource, RestoreResource
+from domain.resource.decider import Resource
+from domain.resource.events import Relationship
+from infra.container import Container
+from projections import paging
+from projections import resource_queries as queries
+from projections import resource_type_queries as type_queries
+from projections.resources import actor_of
+
+MERGE_PATCH = "application/merge-patch+json"
+TypeName = FromPath[Annotated[str, QueryParameter(max_length=lim.MAX_TYPE_NAME)]]
+ResourceId = FromPath[UUID]
+ExternalKey = FromPath[Annotated[str, QueryParameter(max_length=lim.MAX_EXTERNAL_KEY)]]
+OrgParam = Annotated[UUID | None, QueryParameter(
+    required=False, description="The operator's choice of organization (a caller's own is"
+                                " implied)")]
+Limit = Annotated[int, QueryParameter(ge=1, le=lim.MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, QueryParameter(max_length=lim.MAX_CURSOR)]
+TARGET = ("resource_not_found", "organization_id_required", "permission_denied")
+WRITTEN = ("resource_type_not_found", "data_invalid", "data_too_large", "data_too_deep",
+           "relationship_unknown", "resource_deleted", "resource_archived")
+STATUS = ("active", "archived", "deleted", "any")
+
+
+async def merge_patch_only(connection: ASGIConnection[Any, Any, Any, Any],
+                           _: BaseRouteHandler) -> None:
+    """RFC 7396: a PATCH body is a merge patch, named by its media resource_type (else 415)."""
+    media = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != MERGE_PATCH:
+        raise ApiException(415, "unsupported_media_type", reason="merge_patch_required")
+
+
+def content_of(body: ResourceBody) -> Content:
+    meta = body.metadata
+    return Content(data=body.data, tags=tuple(meta.tags) if meta else (),
+                   labels=dict(meta.labels) if meta else {},
+                   annotations=dict(meta.annotations) if meta else {},
+                   relationships=tuple(Relationship(type=r.type, id=r.id)
+                                       for r in body.relationships))
+
+
+class ResourceController(Controller):
+    path = "/v1/resources/{resource_type:str}"
+    tags = ["resources"]
+    dependencies = waits_for("resources")
+
+    @post("/", status_code=201, summary="Create a resource of a type",
+          **docs.command(201, *docs.BODY, *WRITTEN, "organization_id_required",
+                         "organization_not_found", "permission_denied", example=None,
+                         creates=True))
+    async def create(self, request: Request, resource_type: TypeName, container: Services, ctx: Ctx,
+                     tenant: Tenant, data: JSONBody[ResourceBody],
+                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "create")
+        content, c = content_of(data), container
+        return await run_command(request, c, lambda seal: c.resources.create(
+            ctx, org_id, resource_type, content, seal=seal), status=201,
+            location=f"/v1/resources/{resource_type}")
+
+    @put("/by-key/{key:str}", summary="Create or replace the resource an external key names",
+         **docs.command(200, *docs.BODY, *WRITTEN, *docs.VERSIONED, "external_key_invalid",
+                        "organization_id_required", "organization_not_found",
+                        "permission_denied", example=None))
+    async def upsert(self, request: Request, resource_type: TypeName, key: ExternalKey,
+                     container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                     data: JSONBody[ResourceBody],
+                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        content, c = content_of(data), container
+        return await run_command(request, c, lambda seal: c.resources.upsert(
+            ctx, org_id, resource_type, key, content, expected_version=expected, seal=seal),
+            location=f"/v1/resources/{resource_type}")
+
+    @get("/", summary="List a type's resources (cursor pagination, creation order)",
+         **docs.read(ResourcePage, "invalid_parameter", "organization_id_required",
+                     "permission_denied", "cursor_invalid", "status_filter_invalid",
+                     "resource_type_not_found", "not_caught_up"))
+    async def list_(self, request: Request, resource_type: TypeName, container: Services,
+                    tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
+                    limit: Limit = lim.DEFAULT_PAGE_SIZE, cursor: Cursor = None,
+                    before: Cursor = None, status: Annotated[str, QueryParameter(
+                        max_length=10, description="active (default), archived, deleted or"
+                                                   " any")] = "active",
+                    ) -> ResourcePage:
+        org_id = _organization(request, tenant, organization_id, resource_type, "read")
+        if status not in STATUS:
+            raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
+                               params={"allowed": ", ".join(STATUS)})
+        after_pos = cursor_position(cursor) if cursor else None
+        before_pos = cursor_position(before) if before else None
+        await caught_up(container)
+
+        async def query(conn: Any) -> paging.Page:
+            if not await type_queries.named(conn, org_id, resource_type):
+                raise ApiException(404, "not_found", reason="resource_type_not_found")
+            return await queries.page(conn, org_id, resource_type, status, limit=limit, after=after_pos,
+                                      before=before_pos)
+
+        rows, more, total = await read(container, request, query)
+        seen = [v for v in (shaped(request, f"resources:{resource_type}", from_row(r)) for r in rows) if v]
+        backward = before_pos is not None
+        has_next, has_prev = (True, more) if backward else (more, after_pos is not None)
+        return ResourcePage(data=seen, pagination=PaginationInfo(
+            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
+            has_next=bool(rows) and has_next, has_prev=bool(rows) and has_prev,
+            next_cursor=paging.encode_cursor(rows[-1]["created_position"])
+            if rows and has_next else None,
+            prev_cursor=paging.encode_cursor(rows[0]["created_position"])
+            if rows and has_prev else None))
+
+    @get("/{resource_id:uuid}", summary="One resource: now, at a version, or as of a time",
+         **docs.read(ResourceOut, "invalid_parameter", "as_of_time_invalid", *TARGET,
+                     "not_caught_up", etag=True))
+    async def read(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
+                   container: Services, tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
+                   version: Annotated[int | None, QueryParameter(
+                       ge=1, le=2**63 - 1, required=False,
+                       description="The resource at this version, folded from its events")
+                   ] = None,
+                   as_of: Annotated[str | None, QueryParameter(
+                       required=False, max_length=lim.MAX_TIMESTAMP_TEXT,
+                       description="The resource as of this RFC 3339 time, folded from its"
+                                   " events")] = None) -> Response[Any]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "read")
+        if version is not None or as_of is not None:
+            past = await _past(container, org_id, resource_type, resource_id, version,
+                               _time(as_of))
+            found = from_past(resource_id, past) if past else None
+        else:
+            await caught_up(container)
+            row = await read(container, request, lambda conn: queries.one(
+                conn, org_id, resource_type, resource_id))
+            found = from_row(row) if row else None
+        seen = shaped(request, f"resources:{resource_type}", found) if found else None
+        if found is None or seen is None:
+            raise await not_found(container, request, resource_id, "resource_not_found")
+        return Response(seen, headers={"ETag": f'"{found.version}"'})
+
+    @get("/{resource_id:uuid}/versions", summary="The resource's versions: which event, who, when",
+         **docs.read(VersionPage, "invalid_parameter", "cursor_invalid", *TARGET))
+    async def versions(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
+                       container: Services, tenant: Tenant, organization_id: OrgParam = None,
+                       limit: Limit = lim.DEFAULT_PAGE_SIZE, cursor: Cursor = None,
+                       ) -> VersionPage:
+        org_id = _organization(request, tenant, organization_id, resource_type, "read")
+        after = cursor_position(cursor) if cursor else 0
+        past = await _past(container, org_id, resource_type, resource_id)
+        if past is None:
+            raise await not_found(container, request, resource_id, "resource_not_found")
+        envelopes = past.envelopes
+        shown = [e for e in envelopes if e.version > after][:limit]
+        more = bool(shown) and shown[-1].version < envelopes[-1].version
+        return VersionPage(data=[VersionOut(version=e.version, event_type=e.event_type,
+                                            actor=actor_of(e), occurred_at=e.occurred_at)
+                                 for e in shown],
+                           pagination=PaginationInfo(
+            limit=limit, total=len(envelopes), total_pages=math.ceil(len(envelopes) / limit),
+            has_next=more, has_prev=after > 0,
+            next_cursor=paging.encode_cursor(shown[-1].version) if more else None))
+
+    @put("/{resource_id:uuid}", summary="Replace a resource's data, metadata and relationships",
+         **docs.command(200, *docs.BODY, *TARGET, *WRITTEN, *docs.VERSIONED, example=None))
+    async def replace(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
+                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                      data: JSONBody[ResourceBody],
+                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        content, c = content_of(data), container
+        return await run_command(request, c, lambda seal: c.resources.replace(
+            ctx, org_id, resource_type, resource_id, content, expected_version=expected, seal=seal))
+
+    @patch("/{resource_id:uuid}", guards=[merge_patch_only],
+           summary="Change a resource by a JSON merge patch (RFC 7396)",
+           **docs.command(200, *docs.BODY, *TARGET, *WRITTEN, *docs.VERSIONED,
+                          "merge_patch_required", "patch_invalid", example=None))
+    async def merge(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
+                    container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                    data: Annotated[ResourcePatchBody, Body(media_type=MERGE_PATCH)],
+                    organization_id: OrgParam = None) -> Response[CommandAccepted]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        merge, c = _builtins(data), container
+        return await run_command(request, c, lambda seal: c.resources.patch(
+            ctx, org_id, resource_type, resource_id, merge, expected_version=expected, seal=seal))
+
+    @delete("/{resource_id:uuid}", status_code=200, summary="Delete a resource (soft: status deleted)",
+            **docs.command(200, *TARGET, *docs.VERSIONED, example=None))
+    async def delete_(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
+                     container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "delete")
+        return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
+                                 DeleteResource())
+
+    @post("/{resource_id:uuid}/archive", status_code=200, summary="Archive a resource",
+          **docs.command(200, *TARGET, *docs.VERSIONED, "resource_deleted", example=None,
+                         optional_body=True))
+    async def archive(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
+                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
+                                 ArchiveResource())
+
+    @post("/{resource_id:uuid}/restore", status_code=200,
+          summary="Restore an archived or deleted resource to active",
+          **docs.command(200, *TARGET, *docs.VERSIONED, example=None, optional_body=True))
+    async def restore(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
+                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
+        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
+                                 RestoreResource())
+
+
+def _organization(request: Request, tenant: UUID | None, given: UUID | None,
+                  resource_type: str, action: Action) -> UUID:
+    """The organization the route acts on (another one's is a 404, recorded as a denial),
+    once the caller may ``action`` resources of the type."""
+    org_id = organization_for(tenant, given)
+    require(request, f"resources:{resource_type}", action, org_id)
+    return org_id
+
+
+async def _transition(request: Request, c: Container, ctx: Any, expected: int | None,
+                      org_id: UUID, resource_type: str, resource_id: UUID,
+                      command: DeleteResource | ArchiveResource | RestoreResource,
+                      ) -> Response[CommandAccepted]:
+    return await run_command(request, c, lambda seal: c.resources.transition(
+        ctx, org_id, resource_type, resource_id, command, expected_version=expected, seal=seal))
+
+
+def _builtins(body: ResourcePatchBody) -> dict[str, Any]:
+    """The merge patch as JSON: the fields the client left out are absent, its nulls kept."""
+    patch: dict[str, Any] = msgspec.to_builtins(body)
+    return patch
+
+
+def _time(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        at = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ApiException(400, "invalid_parameter", reason="as_of_time_invalid") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+async def _past(c: Container, org_id: UUID, resource_type: str, resource_id: UUID,
+                version: int | None = None, at: datetime | None = None,
+                ) -> Past[Resource] | None:
+    """The resource folded from its events up to ``version`` or ``at`` (None: not this
+    organization's resource of this type, or it did not exist then)."""
+    past = await to_thread.run_sync(lambda: history.as_of(
+        c.store, res.DECIDER, resource_id, version=version, at=at))
+    if past is None or past.state.organization_id != org_id or (
+            past.state.resource_type != resource_type):
+        return None
+    return past
