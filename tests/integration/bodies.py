@@ -26,7 +26,13 @@ NO_JSON_BODY = {
     ("DELETE", "/v1/roles/{role_id:uuid}"), ("POST", "/v1/auth/logout"),
     ("DELETE", "/v1/sessions/{session_id:uuid}"), ("DELETE", "/v1/oauth/clients/{client_id:uuid}"),
     ("POST", "/v1/oauth/clients/{client_id:uuid}/rotate-secret"),
+    ("DELETE", "/v1/resources/{resource_type:str}/{resource_id:uuid}"),
+    ("POST", "/v1/resources/{resource_type:str}/{resource_id:uuid}/archive"),
+    ("POST", "/v1/resources/{resource_type:str}/{resource_id:uuid}/restore"),
 }
+# A resource type every walk registers in the organization it aims at, so that the routes under
+# /v1/resources/{resource_type} are reached rather than answering 404 for an unknown type.
+WALK_TYPE = "walk"
 # Values for strings whose pattern or meaning a plain "a" would not satisfy.
 PATTERN_SAMPLES = {
     r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$": "acme",
@@ -55,6 +61,11 @@ class WriteRoute:
     method: str
     path: str  # as the route table spells it, "{x:uuid}" included
     body: type[Any] | None  # the Struct (None when the route takes no JSON body)
+    media_type: str = "application/json"  # what the body is sent as (a merge patch's own)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": self.media_type}
 
     def url(self, **ids: str) -> str:
         """The path with ``ids`` (by parameter name) or else fresh ids filled in."""
@@ -69,11 +80,13 @@ def write_routes(app: Any) -> list[WriteRoute]:
             if method not in WRITES:
                 continue
             data = body_parameter(handler, kwargs)
-            kind = None
+            kind, media = None, "application/json"
             if data is not None:
                 kind = next(t for t in getattr(data.annotation, "__args__", (
                     data.annotation,)) if t is not type(None))
-            routes.append(WriteRoute(method, route.path, kind))
+                declared = getattr(data.kwarg_definition, "media_type", None) or media
+                media = str(getattr(declared, "value", declared))  # an enum member or a str
+            routes.append(WriteRoute(method, route.path, kind, media))
     return sorted(routes, key=lambda r: (r.path, r.method))
 
 

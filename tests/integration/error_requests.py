@@ -285,9 +285,11 @@ def resource_after(c: Clients, *steps: str) -> Spec:
     return c.main, "PUT", target, {"params": params, "json": {"data": {"name": "Vespa"}}}
 
 
-def in_type(c: Clients, method: str, tail: str = "", **kwargs: Any) -> Spec:
+def in_type(c: Clients, method: str, tail: str = "", query: dict[str, str] | None = None,
+            **kwargs: Any) -> Spec:
     org, path = typed(c)
-    return c.main, method, f"{path}{tail}", {"params": {"organization_id": org}, **kwargs}
+    return c.main, method, f"{path}{tail}", {"params": {"organization_id": org, **(query or {})},
+                                              **kwargs}
 
 
 ORGS = "/v1/organizations"
@@ -377,7 +379,8 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
         {"type": "parent", "id": str(uuid.uuid4())}]}),
     "external_key_invalid": lambda c: in_type(c, "PUT", "/by-key/-lead", json={"data": {}}),
     "resource_not_found": lambda c: in_type(c, "GET", f"/{uuid.uuid4()}"),
-    "as_of_time_invalid": lambda c: in_type(c, "GET", f"/{uuid.uuid4()}?as_of=yesterday"),
+    "as_of_time_invalid": lambda c: in_type(c, "GET", f"/{uuid.uuid4()}",
+                                                  query={"as_of": "yesterday"}),
     "merge_patch_required": lambda c: in_type(c, "PATCH", f"/{uuid.uuid4()}", json={}),
     "resource_deleted": lambda c: resource_after(c, "delete"),
     "resource_archived": lambda c: resource_after(c, "archive"),

@@ -21,6 +21,7 @@ from infra.eventstore import EventStore
 from infra.settings import Settings, load_settings
 from tests.integration.bodies import (
     NO_JSON_BODY,
+    WALK_TYPE,
     Spot,
     WriteRoute,
     decodes,
@@ -80,13 +81,17 @@ def target(client: TestClient[Any]) -> str:
     """A real organization for the bodies to aim at, so that only the body can refuse them."""
     created = client.post("/v1/organizations", json={"name": "Target", "slug": f"t-{uuid.uuid4()}"})
     assert created.status_code == 201, created.text
-    return str(created.json()["id"])
+    org = str(created.json()["id"])
+    assert client.post("/v1/resource-types", json={"name": WALK_TYPE, "schema": {},
+                                                   "organizationId": org}).status_code == 201
+    return org
 
 
 def send(client: TestClient[Any], route: WriteRoute, body: Any, org: str) -> Any:
     if isinstance(body, dict) and is_uuid(body.get("organizationId")):  # not the spoiled spot
         body = {**body, "organizationId": org}
-    return client.request(route.method, route.url(organization_id=org), json=body)
+    return client.request(route.method, route.url(organization_id=org, resource_type=WALK_TYPE),
+                          params={"organization_id": org}, json=body, headers=route.headers)
 
 
 @pytest.mark.parametrize("route", WITH_BODY, ids=label)

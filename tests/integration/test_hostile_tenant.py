@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 
 from infra.eventstore import EventStore
 from tests.conftest import Mailbox, wait_until
-from tests.integration.bodies import WriteRoute, maximal
+from tests.integration.bodies import WALK_TYPE, WriteRoute, maximal
 from tests.integration.identity import PASSWORD, PUBLIC, nonce, signup
 from tests.integration.test_bounded_bodies import WITH_BODY
 
@@ -56,8 +56,9 @@ def walk(client: TestClient[Any], routes: list[WriteRoute], org: str,
         body = maximal(route.body)
         real = {"organizationId": org, "role": "member"}
         body.update({k: v for k, v in real.items() if k in body})
-        response = paced(client, route.method, route.url(organization_id=org), json=body,
-                         headers=hostile)
+        response = paced(client, route.method, route.url(
+            organization_id=org, resource_type=WALK_TYPE), json=body,
+            headers={**route.headers, **hostile})
         answers.append((f"{route.method} {route.path}", response.status_code,
                         response.json()["error"]["reason"] if response.status_code >= 400 else ""))
     return answers
@@ -98,6 +99,9 @@ def test_the_largest_bodies_of_a_hostile_tenant_are_answered_cleanly_and_the_pip
     for method, path, body in worst_bodies(org):
         response = paced(client, method, path, json=body, headers=hostile)
         assert response.status_code in (200, 201), (path, response.text[:300])
+    walked = paced(client, "POST", "/v1/resource-types", headers=hostile, json={
+        "name": WALK_TYPE, "schema": {}, "organizationId": org})
+    assert walked.status_code == 201, walked.text
     answers = walk(client, FIRST, org, hostile)
     whitelist = paced(client, "PATCH", f"/v1/organizations/{org}", headers=hostile, json={
         "settings": {"ipWhitelist": [f"2001:db8:{i:x}::/48" for i in range(100)]}})

@@ -85,6 +85,27 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("PATCH", "/v1/resource-types/{name:str}"): (
         "/v1/resource-types/bees?organization_id={org}", {"json": {"description": "stolen"}},
         {404}),
+    ("GET", "/v1/resources/{resource_type:str}"): (
+        "/v1/resources/bees?organization_id={org}", {}, {404}),
+    ("POST", "/v1/resources/{resource_type:str}"): (
+        "/v1/resources/bees?organization_id={org}", {"json": {"data": {}}}, {404}),
+    ("PUT", "/v1/resources/{resource_type:str}/by-key/{key:str}"): (
+        "/v1/resources/bees/by-key/b1?organization_id={org}", {"json": {"data": {}}}, {404}),
+    ("GET", "/v1/resources/{resource_type:str}/{resource_id:uuid}"): (
+        "/v1/resources/bees/{resource}", {}, {404}),
+    ("PUT", "/v1/resources/{resource_type:str}/{resource_id:uuid}"): (
+        "/v1/resources/bees/{resource}", {"json": {"data": {"stolen": True}}}, {404}),
+    ("PATCH", "/v1/resources/{resource_type:str}/{resource_id:uuid}"): (
+        "/v1/resources/bees/{resource}", {"json": {"data": {"stolen": True}}, "headers": {
+            "Content-Type": "application/merge-patch+json"}}, {404}),
+    ("DELETE", "/v1/resources/{resource_type:str}/{resource_id:uuid}"): (
+        "/v1/resources/bees/{resource}", {}, {404}),
+    ("POST", "/v1/resources/{resource_type:str}/{resource_id:uuid}/archive"): (
+        "/v1/resources/bees/{resource}/archive", {}, {404}),
+    ("POST", "/v1/resources/{resource_type:str}/{resource_id:uuid}/restore"): (
+        "/v1/resources/bees/{resource}/restore", {}, {404}),
+    ("GET", "/v1/resources/{resource_type:str}/{resource_id:uuid}/versions"): (
+        "/v1/resources/bees/{resource}/versions", {}, {404}),
     # Public: a key's Authorization header gives it nothing there; it only makes its own.
     ("POST", "/v1/auth/signup"): ("/v1/auth/signup", {"json": {
         "organizationName": "x", "slug": "iso-{nonce}", "email": "iso-{nonce}@example.com",
@@ -117,6 +138,11 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
+def with_headers(kwargs: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """A case's request kwargs with the caller's headers added to its own (a media type)."""
+    return {**kwargs, "headers": {**kwargs.get("headers", {}), **headers}}
+
+
 @pytest.fixture(scope="module")
 def tenants(client: TestClient[Any]) -> dict[str, str]:
     a, b = new_org(client), new_org(client)
@@ -130,6 +156,10 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
         "name": "bees", "schema": {"type": "object"}, "organizationId": b["id"]}).json()
     assert client.get("/v1/resource-types/bees", params={
         "organization_id": b["id"], "min_position": bees["position"]}).status_code == 200
+    resource = client.post("/v1/resources/bees", params={"organization_id": b["id"]},
+                           json={"data": {"name": "B's"}}).json()
+    assert client.get(f"/v1/resources/bees/{resource['id']}", params={
+        "organization_id": b["id"], "min_position": resource["position"]}).status_code == 200
     session = start_session(client, b["id"]).session.id
     oauth_client = client.post("/v1/oauth/clients", json={
         "name": "b's", "organizationId": b["id"]}).json()
@@ -138,7 +168,7 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
             "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
             "user_hex": uuid.UUID(user["id"]).hex, "session": session,
-            "client": oauth_client["id"]}
+            "client": oauth_client["id"], "resource": resource["id"]}
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -146,8 +176,8 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
                                          route: tuple[str, str]) -> None:
     path, kwargs, allowed = CASES[route]
     ids = {**tenants, "nonce": uuid.uuid4().hex[:8]}
-    response = client.request(route[0], fill(path, ids), **fill(kwargs, ids),
-                              headers={"Authorization": f"Bearer {tenants['key_a']}"})
+    response = client.request(route[0], fill(path, ids), **with_headers(fill(kwargs, ids), {
+        "Authorization": f"Bearer {tenants['key_a']}"}))
     assert response.status_code in allowed, response.text
     assert tenants["org"] not in response.text
     assert tenants["key"] not in response.text
@@ -155,6 +185,10 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert tenants["client"] not in response.text
     assert tenants["user"] not in response.text
     assert tenants["role"] not in response.text
+    assert tenants["resource"] not in response.text
+    b_resource = client.get(f"/v1/resources/bees/{tenants['resource']}",
+                            params={"organization_id": tenants["org"]}).json()
+    assert (b_resource["data"], b_resource["status"]) == ({"name": "B's"}, "active")
     b_user = client.get(f"/v1/users/{tenants['user']}").json()
     assert (b_user["firstName"], b_user["role"], b_user["status"]) == ("Bee", "member", "inactive")
     assert client.get(f"/v1/roles/{tenants['role']}").json()["name"] == "Bees"
@@ -185,8 +219,8 @@ def test_every_denial_in_the_matrix_is_recorded_as_an_access_denied_event(
             continue
         ids = {**tenants, "nonce": uuid.uuid4().hex[:8]}
         request_id = f"deny-{uuid.uuid4().hex}"
-        response = client.request(route[0], fill(path, ids), **fill(kwargs, ids), headers={
-            "Authorization": f"Bearer {tenants['key_a']}", "X-Request-Id": request_id})
+        response = client.request(route[0], fill(path, ids), **with_headers(fill(kwargs, ids), {
+            "Authorization": f"Bearer {tenants['key_a']}", "X-Request-Id": request_id}))
         assert response.status_code in allowed, response.text
         sent[request_id] = f"{route[0]} {route[1]} {response.status_code}"
     found: dict[str, int] = {}
