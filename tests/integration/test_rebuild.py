@@ -24,8 +24,8 @@ TABLES = [name for name, spec in PROJECTIONS.items() if spec.table is not None]
 
 
 def populate(client: TestClient[Any], count: int = 3) -> str:
-    """Organizations with a key, an invited user, a role, an OAuth client and a resource type
-    each; the last id."""
+    """Organizations with a key, an invited user, a role, an OAuth client, a resource type and
+    a resource each; the last id."""
     org_id = ""
     for i in range(count):
         org = client.post("/v1/organizations", json={
@@ -40,6 +40,12 @@ def populate(client: TestClient[Any], count: int = 3) -> str:
                 ("/v1/resource-types", {"name": "things", "schema": {"type": "object"}})):
             response = client.post(path, json={**body, "organizationId": org_id})
             assert response.status_code == 201, response.text
+        made = client.post("/v1/resources/things", params={"organization_id": org_id},
+                           json={"data": {"n": i}, "metadata": {"tags": ["t"]}}).json()
+        thing = f"/v1/resources/things/{made['id']}"
+        assert client.patch(thing, params={"organization_id": org_id}, json={"data": {"m": 1}},
+                            headers={"Content-Type": "application/merge-patch+json"}
+                            ).status_code == 200
     return org_id
 
 
