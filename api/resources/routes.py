@@ -294,6 +294,7 @@ async def _past(c: Container, org_id: UUID, resource_type: str, resource_id: UUI
     past = await to_thread.run_sync(lambda: history.as_of(
         c.store, res.DECIDER, resource_id, version=version, at=at))
     if past is None or past.state.organization_id != org_id or (
-            past.state.resource_type != resource_type):
+            past.state.resource_type != resource_type) or (
+            version is not None and past.version != version):  # a version not written yet
         return None
     return past

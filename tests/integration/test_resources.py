@@ -227,6 +227,7 @@ def test_versions_and_the_resource_at_a_version_or_a_time_are_folded_from_its_ev
     assert last["deletedAt"] is not None
     before = client.get(path, params={**params, "as_of": "2000-01-01T00:00:00Z"})
     assert before.status_code == 404
+    assert client.get(path, params={**params, "version": 4}).status_code == 404
 
 
 def test_a_per_type_grant_allows_its_type_and_refuses_another(client: TestClient[Any]) -> None:
@@ -286,3 +287,18 @@ def test_a_relationship_must_name_a_resource_of_the_same_organization(
             {"type": "reference", "id": target}]})
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["reason"] == "relationship_unknown"
+
+
+def test_a_create_with_an_idempotency_key_is_replayed_not_repeated(
+        client: TestClient[Any], store: EventStore) -> None:
+    org = with_type(client)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post("/v1/resources/bees", params={"organization_id": org}, headers=key,
+                        json={"data": {"name": "Maya"}})
+    head = store.head()
+    again = client.post("/v1/resources/bees", params={"organization_id": org}, headers=key,
+                        json={"data": {"name": "Maya"}})
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (again.json(), again.headers["location"]) == (first.json(), first.headers["location"])
+    assert store.head() == head
