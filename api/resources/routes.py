@@ -16,6 +16,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from psycopg import AsyncConnection
 
 from api.auth.access import Tenant, organization_for, require, shaped
 from api.auth.tenancy import not_found, read
@@ -36,6 +37,7 @@ from api.resources.schemas import (
 from api.resources.views import from_past, from_row
 from commands import history
 from commands.history import Past
+from commands.runner import Context
 from domain import limits as lim
 from domain.permissions import Action
 from domain.resource import decider as res
@@ -131,7 +133,7 @@ class ResourceController(Controller):
         before_pos = cursor_position(before) if before else None
         await caught_up(container)
 
-        async def query(conn: Any) -> paging.Page:
+        async def query(conn: AsyncConnection) -> paging.Page:
             if not await type_queries.named(conn, org_id, resource_type):
                 raise ApiException(404, "not_found", reason="resource_type_not_found")
             return await queries.page(conn, org_id, resource_type, status, limit=limit, after=after_pos,
@@ -262,7 +264,7 @@ def _organization(request: Request, tenant: UUID | None, given: UUID | None,
     return org_id
 
 
-async def _transition(request: Request, c: Container, ctx: Any, expected: int | None,
+async def _transition(request: Request, c: Container, ctx: Context, expected: int | None,
                       org_id: UUID, resource_type: str, resource_id: UUID,
                       command: DeleteResource | ArchiveResource | RestoreResource,
                       ) -> Response[CommandAccepted]:
