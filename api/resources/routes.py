@@ -1,20 +1,17 @@
-"""Resource routes under /v1/resources/{resource_type}: create, upsert by external key, read (now, at a
-version or as of a time), list, replace, merge-patch, delete, archive, restore, and versions.
-Reads come from the resources read model (the past from the event store); the permission is
-`resources`, or `resources:<type>` for one type."""
+"""Resource routes under /v1/resources/{resource_type}: create, upsert by external key, read
+(now, at a version or as of a time), list, replace, merge-patch, delete, archive, restore, and
+versions. Reads come from the resources read model (the past from the event store); the
+permission is `resources`, or `resources:<type>` for one type."""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from psycopg import AsyncConnection
 
@@ -26,6 +23,13 @@ from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
 from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.resources.requests import (
+    MERGE_PATCH,
+    as_of_time,
+    content_of,
+    merge_patch_only,
+    patch_of,
+)
 from api.resources.schemas import (
     ResourceBody,
     ResourceOut,
@@ -41,16 +45,14 @@ from commands.runner import Context
 from domain import limits as lim
 from domain.permissions import Action
 from domain.resource import decider as res
-from domain.resource.commands import ArchiveResource, Content, DeleteResource, RestoreResource
+from domain.resource.commands import ArchiveResource, DeleteResource, RestoreResource
 from domain.resource.decider import Resource
-from domain.resource.events import Relationship
 from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
 from projections import resource_type_queries as type_queries
 from projections.resources import actor_of
 
-MERGE_PATCH = "application/merge-patch+json"
 TypeName = FromPath[Annotated[str, QueryParameter(max_length=lim.MAX_TYPE_NAME)]]
 ResourceId = FromPath[UUID]
 ExternalKey = FromPath[Annotated[str, QueryParameter(max_length=lim.MAX_EXTERNAL_KEY)]]
@@ -63,23 +65,6 @@ TARGET = ("resource_not_found", "organization_id_required", "permission_denied")
 WRITTEN = ("resource_type_not_found", "data_invalid", "data_too_large", "data_too_deep",
            "relationship_unknown", "resource_deleted", "resource_archived")
 STATUS = ("active", "archived", "deleted", "any")
-
-
-async def merge_patch_only(connection: ASGIConnection[Any, Any, Any, Any],
-                           _: BaseRouteHandler) -> None:
-    """RFC 7396: a PATCH body is a merge patch, named by its media resource_type (else 415)."""
-    media = connection.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != MERGE_PATCH:
-        raise ApiException(415, "unsupported_media_type", reason="merge_patch_required")
-
-
-def content_of(body: ResourceBody) -> Content:
-    meta = body.metadata
-    return Content(data=body.data, tags=tuple(meta.tags) if meta else (),
-                   labels=dict(meta.labels) if meta else {},
-                   annotations=dict(meta.annotations) if meta else {},
-                   relationships=tuple(Relationship(type=r.type, id=r.id)
-                                       for r in body.relationships))
 
 
 class ResourceController(Controller):
@@ -167,7 +152,7 @@ class ResourceController(Controller):
         org_id = _organization(request, tenant, organization_id, resource_type, "read")
         if version is not None or as_of is not None:
             past = await _past(container, org_id, resource_type, resource_id, version,
-                               _time(as_of))
+                               as_of_time(as_of))
             found = from_past(resource_id, past) if past else None
         else:
             await caught_up(container)
@@ -221,7 +206,7 @@ class ResourceController(Controller):
                     data: Annotated[ResourcePatchBody, Body(media_type=MERGE_PATCH)],
                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
         org_id = _organization(request, tenant, organization_id, resource_type, "update")
-        merge, c = _builtins(data), container
+        merge, c = patch_of(data), container
         return await run_command(request, c, lambda seal: c.resources.patch(
             ctx, org_id, resource_type, resource_id, merge, expected_version=expected, seal=seal))
 
@@ -270,22 +255,6 @@ async def _transition(request: Request, c: Container, ctx: Context, expected: in
                       ) -> Response[CommandAccepted]:
     return await run_command(request, c, lambda seal: c.resources.transition(
         ctx, org_id, resource_type, resource_id, command, expected_version=expected, seal=seal))
-
-
-def _builtins(body: ResourcePatchBody) -> dict[str, Any]:
-    """The merge patch as JSON: the fields the client left out are absent, its nulls kept."""
-    patch: dict[str, Any] = msgspec.to_builtins(body)
-    return patch
-
-
-def _time(raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
-    try:
-        at = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ApiException(400, "invalid_parameter", reason="as_of_time_invalid") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 async def _past(c: Container, org_id: UUID, resource_type: str, resource_id: UUID,
