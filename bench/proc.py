@@ -62,6 +62,17 @@ def _ticks(pids: list[int]) -> int:
     return total
 
 
+def ticks_of(groups: dict[str, list[int]]) -> dict[str, int]:
+    return {name: _ticks(pids) for name, pids in groups.items()}
+
+
+def us_per_request(before: dict[str, int], after: dict[str, int], requests: int,
+                   ) -> dict[str, float]:
+    """Per group: CPU microseconds spent per request between two ``ticks_of`` snapshots."""
+    return {name: 1e6 * (after[name] - before[name]) * TICK_S / max(requests, 1)
+            for name in before}
+
+
 def cpu_percent(groups: dict[str, list[int]], seconds: float) -> dict[str, float]:
     """Per group: CPU used over ``seconds`` as a percentage of one core."""
     before = {name: _ticks(pids) for name, pids in groups.items()}
