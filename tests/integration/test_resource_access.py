@@ -1,0 +1,35 @@
+"""A grant's conditions on resources: the fields it shows and the filters a resource must match,
+per type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.integration.test_api_keys import as_key, issue
+from tests.integration.test_resources import create, get, with_type
+
+
+def test_a_grant_with_fields_shows_only_those_and_one_with_filters_only_what_matches(
+        client: TestClient[Any]) -> None:
+    org = with_type(client)
+    made = [create(client, org, {"data": {"name": n}}).json() for n in ("Maya", "Willy")]
+    archived = client.post(f"/v1/resources/bees/{made[1]['id']}/archive",
+                           params={"organization_id": org}).json()
+    top = get(client, org, f"/v1/resources/bees/{made[1]['id']}", archived["position"]).json()
+    narrow = issue(client, org, permissions=[{"resource": "resources:bees", "actions": ["read"],
+                                              "conditions": {"fields": ["status", "version"]}}])
+    seen = as_key(client, narrow, "GET", f"/v1/resources/bees/{made[0]['id']}").json()
+    assert seen == {"id": made[0]["id"], "status": "active", "version": 1}
+    active_only = issue(client, org, permissions=[{
+        "resource": "resources", "actions": ["read"], "conditions": {"filters": {
+            "status": "active"}}}])
+    assert as_key(client, active_only, "GET", f"/v1/resources/bees/{made[0]['id']}",
+                  ).status_code == 200
+    assert top["status"] == "archived"
+    assert as_key(client, active_only, "GET", f"/v1/resources/bees/{made[1]['id']}",
+                  ).status_code == 404
+    listed = as_key(client, active_only, "GET", "/v1/resources/bees",
+                    params={"status": "any"}).json()
+    assert [r["id"] for r in listed["data"]] == [made[0]["id"]]
