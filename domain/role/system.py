@@ -8,7 +8,7 @@ from domain.permissions import Action, ApiPermission
 
 CRUD: tuple[Action, ...] = ("create", "read", "update", "delete")
 READ: tuple[Action, ...] = ("read",)
-MANAGED = ("users", "roles", "api_keys", "webhooks", "analytics", "logs")
+MANAGED = ("users", "roles", "api_keys", "webhooks", "analytics", "logs", "resources")
 
 SYSTEM_ROLES: dict[str, tuple[ApiPermission, ...]] = {
     "owner": (ApiPermission(resource="*", actions=CRUD),),
@@ -19,14 +19,16 @@ SYSTEM_ROLES: dict[str, tuple[ApiPermission, ...]] = {
                ApiPermission(resource="roles", actions=READ),
                ApiPermission(resource="api_keys", actions=("create", "read")),
                ApiPermission(resource="analytics", actions=READ),
-               ApiPermission(resource="logs", actions=READ)),
+               ApiPermission(resource="logs", actions=READ),
+               ApiPermission(resource="resources", actions=CRUD)),  # the tenant's data
     "viewer": tuple(ApiPermission(resource=r, actions=READ)
-                    for r in ("organizations", "users", "roles", "api_keys", "analytics", "logs")),
+                    for r in ("organizations", "users", "roles", "api_keys", "analytics", "logs",
+                              "resources")),
 }
 DESCRIPTIONS = {
     "owner": "Everything, including deleting the organization.",
     "admin": "Manages users, roles, API keys and settings.",
-    "member": "Reads the organization and works with API keys.",
+    "member": "Reads the organization, works with API keys and with resources.",
     "viewer": "Reads only.",
 }
 

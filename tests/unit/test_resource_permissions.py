@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.permissions import ApiPermission, covers, parse_scope, permits, scope_permissions
+from domain.role.system import SYSTEM_ROLES
 
 ALL_RESOURCES = (ApiPermission(resource="resources", actions=("read", "update")),)
 BEES = (ApiPermission(resource="resources:bees", actions=("read",)),)
@@ -39,3 +40,11 @@ def test_an_oauth_scope_may_name_a_type() -> None:
     assert parse_scope("organizations:read") == ("organizations", "read")
     assert scope_permissions("resources:bees:read resources:bees:update") == (
         ApiPermission(resource="resources:bees", actions=("read", "update")),)
+
+
+def test_every_system_role_reaches_resources_as_far_as_its_standing() -> None:
+    for role in ("owner", "admin", "member"):
+        assert all(permits(SYSTEM_ROLES[role], "resources:bees", a)
+                   for a in ("create", "read", "update", "delete")), role
+    assert permits(SYSTEM_ROLES["viewer"], "resources:bees", "read")
+    assert not permits(SYSTEM_ROLES["viewer"], "resources:bees", "update")
