@@ -15,8 +15,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from psycopg import AsyncConnection
 
-from api.auth.access import Tenant, organization_for, require, shaped
-from api.auth.tenancy import not_found, read
+from api.auth.access import Tenant, organization_for, require, shaped, tenant_of
+from api.auth.tenancy import not_found, read, read_one
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
 from api.platform.errors import ApiException
@@ -156,8 +156,8 @@ class ResourceController(Controller):
             found = from_past(resource_id, past) if past else None
         else:
             await caught_up(container)
-            row = await read(container, request, lambda conn: queries.one(
-                conn, org_id, resource_type, resource_id))
+            row = await read_one(container.pool, tenant_of(request), queries.GET,
+                                 (resource_id, org_id, resource_type))
             found = from_row(row) if row else None
         seen = shaped(request, f"resources:{resource_type}", found) if found else None
         if found is None or seen is None:
