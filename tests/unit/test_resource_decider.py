@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import pytest
 
-from domain.errors import AlreadyExists, InvalidState, InvalidValue, NotFound
+from api.platform.i18n import CATALOG, placeholders, render
+from domain.errors import AlreadyExists, DomainError, InvalidState, InvalidValue, NotFound
 from domain.limits import MAX_DATA_BYTES, MAX_RELATIONSHIPS, MAX_TAGS
 from domain.resource import decider as res
 from domain.resource.commands import (
@@ -151,3 +153,36 @@ def test_content_past_its_bounds_is_refused(content: Content, code: str) -> None
 
 def test_evolve_ignores_what_it_does_not_know() -> None:
     assert res.evolve(res.INITIAL, object()) == res.INITIAL  # type: ignore[arg-type]
+
+
+def _upsert(key: str) -> UpsertResource:
+    return UpsertResource(organization_id=ORG, resource_type="bees", type_version=1,
+                          external_key=key, content=BEE)
+
+
+REFUSALS: dict[str, Any] = {
+    "resource_exists": lambda: res.decide(CREATE, spec.given(CREATED).state),
+    "resource_not_found": lambda: res.decide(DeleteResource(), res.INITIAL),
+    "resource_deleted": lambda: res.decide(ArchiveResource(), spec.given(
+        CREATED, ResourceDeleted()).state),
+    "resource_archived": lambda: res.decide(ReplaceResource(type_version=1, content=BEE),
+                                            spec.given(CREATED, ResourceArchived()).state),
+    "external_key_invalid": lambda: res.decide(_upsert("-"), res.INITIAL),
+    "data_too_large": lambda: res.decide(ReplaceResource(type_version=1, content=Content(
+        data={"x": "a" * MAX_DATA_BYTES})), spec.given(CREATED).state),
+    "resource_metadata_too_large": lambda: res.decide(ReplaceResource(
+        type_version=1, content=Content(data={}, tags=("t",) * 51)), spec.given(CREATED).state),
+    "relationships_too_many": lambda: res.decide(ReplaceResource(
+        type_version=1, content=Content(data={}, relationships=(Relationship(
+            type="child", id=ORG),) * 51)), spec.given(CREATED).state),
+}
+
+
+@pytest.mark.parametrize("code", sorted(REFUSALS))
+def test_every_refusal_says_what_the_catalog_says_with_its_parameters(code: str) -> None:
+    with pytest.raises(DomainError) as caught:
+        REFUSALS[code]()
+    error, entry = caught.value, CATALOG[code]
+    assert error.code == code
+    assert set(error.params) == placeholders(entry.en)
+    assert render(code, "en", error.params) == error.message
