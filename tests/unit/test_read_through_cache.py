@@ -311,3 +311,29 @@ def test_an_older_cached_organization_is_read_again_and_later_reads_never_go_bac
 
     assert run(scenario()) == [7, 9, 9]
     assert cache.loaded == [org, org]
+
+
+class Origins(OrgCache):
+    """The organizations' cache counting its reloads of every organization's origins."""
+
+    def __init__(self) -> None:
+        super().__init__(cast(Any, None))
+        self.reloads = 0
+
+    async def load_origins(self) -> None:
+        self.reloads += 1
+
+
+def test_a_burst_of_organization_changes_reloads_the_preflight_origins_once() -> None:
+    cache = Origins()
+
+    async def scenario() -> int:
+        follower = asyncio.ensure_future(cache.follow_origins(every_s=60, coalesce_s=0.3))
+        for _ in range(50):  # fifty creates' announcements, close together
+            cache.evict_message(str(uuid4()))
+            await asyncio.sleep(0.0005)
+        await asyncio.sleep(0.5)
+        follower.cancel()
+        return cache.reloads
+
+    assert run(scenario()) == 1
