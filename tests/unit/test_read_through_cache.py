@@ -311,3 +311,47 @@ def test_an_older_cached_organization_is_read_again_and_later_reads_never_go_bac
 
     assert run(scenario()) == [7, 9, 9]
     assert cache.loaded == [org, org]
+
+
+class Origins(OrgCache):
+    """The organizations' cache counting its reloads of every organization's origins."""
+
+    def __init__(self) -> None:
+        super().__init__(cast(Any, None))
+        self.reloads = 0
+        self.asked: list[set[UUID] | None] = []
+
+    async def load_origins(self, ids: list[UUID] | None = None) -> None:
+        self.reloads += 1
+        self.asked.append(None if ids is None else set(ids))
+
+
+def test_a_burst_of_organization_changes_reloads_the_preflight_origins_once() -> None:
+    cache = Origins()
+
+    async def scenario() -> int:
+        follower = asyncio.ensure_future(cache.follow_origins(every_s=60, coalesce_s=0.3))
+        for _ in range(50):  # fifty creates' announcements, close together
+            cache.evict_message(str(uuid4()))
+            await asyncio.sleep(0.0005)
+        await asyncio.sleep(0.5)
+        follower.cancel()
+        return cache.reloads
+
+    assert run(scenario()) == 1
+
+
+def test_after_the_first_full_read_a_change_reads_only_the_organizations_it_names() -> None:
+    cache = Origins()
+    first, second = uuid4(), uuid4()
+
+    async def scenario() -> list[set[UUID] | None]:
+        follower = asyncio.ensure_future(cache.follow_origins(every_s=60, coalesce_s=0.05))
+        cache.reset()  # what the feed does when it subscribes: nothing is known yet
+        await asyncio.sleep(0.2)
+        cache.evict_message(f"{first},{second}")
+        await asyncio.sleep(0.2)
+        follower.cancel()
+        return cache.asked
+
+    assert run(scenario()) == [None, {first, second}]
