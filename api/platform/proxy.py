@@ -12,10 +12,13 @@ machine), which is what requireHttps and FORCE_HTTPS ask for.
 from __future__ import annotations
 
 import ipaddress
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from litestar import Request
 from litestar.types import Scope
 
+from api.platform.bodies import storable
+from domain.limits import MAX_USER_AGENT
 from infra.settings import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -87,3 +90,15 @@ def is_secure(scope: Scope) -> bool:
         return True
     address = client_ip(scope)
     return address is not None and address.is_loopback
+
+
+def origin_of(request: Request) -> dict[str, Any]:
+    """The client's address (after a trusted proxy's rewrite), user agent and source, as the
+    envelope keeps them for the audit trail: a browser says so with Origin or Sec-Fetch-Site,
+    any other client is ``api``."""
+    client = request.scope.get("client")
+    headers = request.headers
+    browser = "origin" in headers or "sec-fetch-site" in headers
+    return {"ip_address": client[0] if client else "",
+            "user_agent": storable(headers.get("user-agent", ""), MAX_USER_AGENT),
+            "source": "web" if browser else "api"}
