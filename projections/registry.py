@@ -10,7 +10,7 @@ from psycopg import sql
 
 from domain.deciders import AGGREGATES
 from infra.settings import Settings
-from projections import mailer
+from projections import audit, mailer
 from projections.api_keys import ApiKeysProjection
 from projections.base import Projection
 from projections.oauth_clients import OAuthClientsProjection
@@ -62,6 +62,8 @@ PROJECTIONS: dict[str, Spec] = {
     "mailer": Spec(("user",), _mailer, ddl=(mailer.DDL,)),
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
+    "audit": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
+                  ddl=(audit.STATES_DDL,)),
 }
 
 
