@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.apikeys.routes import ApiKeyController
+from api.audit.routes import AuditController
 from api.auth import access
 from api.auth.guards import operator_guard
 from api.auth.login import login
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
-                                 ResourceTypeController],
+                                 ResourceTypeController, AuditController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],

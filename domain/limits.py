@@ -60,6 +60,7 @@ MAX_RETENTION_DAYS = 3650
 MAX_PAGE_SIZE = 100  # a list's `limit`
 DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR = 200  # an opaque cursor: far more than any encoded position needs
+MAX_QUERY_TEXT = 200  # an audit or event filter: an actor's id, a resource, an action, a type
 MAX_TIMESTAMP_TEXT = 64  # an `as_of` RFC 3339 time or a version number
 
 # OAuth

@@ -66,7 +66,7 @@ PROJECTIONS: dict[str, Spec] = {
     "mailer": Spec(("user",), _mailer, ddl=(mailer.DDL,)),
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
-    "audit": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
+    "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),
     "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),
 }

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+import msgspec
+
 from api.platform.schemas import Out, PaginationInfo
 
 
@@ -57,7 +59,7 @@ class ChainReport(Out, frozen=True):
     events: int  # chained events recomputed
     head_position: int  # the position the chain has reached for the organization
     checkpoints: int  # signed checkpoints checked
-    break_: ChainBreak | None = None
+    break_: ChainBreak | None = msgspec.field(default=None, name="break")
 
 
 class VerifyOut(Out, frozen=True):
