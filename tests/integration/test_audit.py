@@ -137,3 +137,19 @@ def test_no_route_changes_an_entry_and_the_table_refuses_it(
                           "DELETE FROM audit_entries WHERE id = %s"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement, (uuid.UUID(entry["id"]),))
+
+
+def test_the_chain_verifies_over_http_for_the_operator_and_the_organization(
+        client: TestClient[Any]) -> None:
+    org, position = renamed(client)
+    client.get("/v1/events", params={"organization_id": org, "min_position": position})
+    checked = client.get("/v1/audit/verify", params={"organization_id": org})
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["ok"] is True
+    assert body["organizations"][0]["break"] is None
+    assert body["organizations"][0]["events"] >= 3
+    key = issue(client, org, permissions=[{"resource": "audit", "actions": ["read"]}])
+    own = client.get("/v1/audit/verify", headers={"Authorization": f"Bearer {key}"})
+    assert own.status_code == 200, own.text
+    assert [r["organizationId"] for r in own.json()["organizations"]] == [org]
