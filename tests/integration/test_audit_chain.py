@@ -154,3 +154,21 @@ def test_the_command_line_verification_exits_1_and_names_the_break(
     out = capsys.readouterr().out
     assert '"kind": "missing"' in out
     assert f'"position": {positions[0]}' in out
+
+
+def test_the_retention_report_counts_entries_past_the_retention_and_deletes_nothing(
+        chained: Chained, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in env_for(chained.settings, AUDIT_RETENTION_DAYS="1").items():
+        monkeypatch.setenv(name, value)
+    old = ("INSERT INTO audit_entries (id, organization_id, stream_id, stream_type, event_type,"
+           " version, created_position, created_at, updated_at, actor_kind, actor_id, action,"
+           " resource, resource_id, ip_address, user_agent, request_id, source) VALUES (%s, %s,"
+           " %s, 'organization', 'organization.Renamed', 2, 1, now() - interval '2 days',"
+           " now(), 'system', 'chronicle', 'rename', 'organizations', 'x', '', '', 'r',"
+           " 'system')")
+    chained.sql(old, uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+    assert main(["audit", "retention"]) == 0
+    assert '"pastRetention": 1' in capsys.readouterr().out
+    with psycopg.connect(chained.settings.database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_entries").fetchone() == (1,)
