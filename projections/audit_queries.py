@@ -49,9 +49,10 @@ def where(f: Filters) -> tuple[str, list[object]]:
 
 async def page(conn: AsyncConnection, filters: Filters, *, limit: int,
                after: int | None = None) -> paging.Page:
-    """The matching entries in store order (uncounted: an audit trail is long)."""
+    """The matching entries in store order, every match counted."""
     clause, values = where(filters)
-    return await paging.page(conn, TABLE, COLUMNS, clause, values, limit=limit, after=after)
+    return await paging.page(conn, TABLE, COLUMNS, clause, values, limit=limit, after=after,
+                             count=True)
 
 
 async def every(conn: AsyncConnection, filters: Filters) -> AsyncIterator[dict[str, Any]]:

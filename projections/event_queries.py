@@ -54,13 +54,21 @@ def _where(f: Filters) -> tuple[str, list[object]]:
     return " AND ".join(clauses) or "true", values
 
 
-async def positions(conn: AsyncConnection, filters: Filters, limit: int) -> tuple[list[int], bool]:
-    """Up to ``limit`` matching positions in store order, and whether more follow."""
+class Positions(NamedTuple):
+    found: list[int]  # up to the limit, in store order
+    more: bool  # more match after them
+    total: int  # every match, without ``after``
+
+
+async def positions(conn: AsyncConnection, filters: Filters, limit: int) -> Positions:
     clause, values = _where(filters)
     cur = await conn.execute(f"SELECT position FROM audit_chain WHERE {clause}"
                              " ORDER BY position LIMIT %s", (*values, limit + 1))
     found = [row[0] for row in await cur.fetchall()]
-    return found[:limit], len(found) > limit
+    clause, values = _where(filters._replace(after=None))
+    cur = await conn.execute(f"SELECT count(*) FROM audit_chain WHERE {clause}", values)
+    counted = await cur.fetchone()
+    return Positions(found[:limit], len(found) > limit, int(counted[0]) if counted else 0)
 
 
 async def stored(conn: AsyncConnection, wanted: list[int]) -> list[tuple[int, Envelope]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -119,10 +120,11 @@ class AuditController(Controller):
                          action, since, until)
         after = cursor_position(cursor) if cursor else None
         await caught_up(container)
-        rows, more, _ = await read(container, request, lambda conn: queries.page(
+        rows, more, total = await read(container, request, lambda conn: queries.page(
             conn, wanted, limit=limit, after=after))
         return AuditPage(data=[entry(r) for r in rows], pagination=PaginationInfo(
-            limit=limit, total=len(rows), total_pages=1 if rows else 0, has_next=more,
+            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
+            has_next=more,
             has_prev=after is not None,
             next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None))
 

@@ -91,14 +91,14 @@ class EventController(Controller):
         wanted = queries.Filters(org_id, stream_id, type_pattern(type), actor,
                                  parse_time(since, "from"), parse_time(until, "to"), start)
         await caught_up(container)
-        found, more = await read(container, request, lambda conn: queries.positions(
+        found, more, total = await read(container, request, lambda conn: queries.positions(
             conn, wanted, limit))
         # The rows are read by the positions the walled index gave, on a service connection:
         # the event store's table has no organization column for a wall of its own.
         async with container.pool.connection() as conn:
             events = await queries.stored(conn, found)
         return EventPage(data=[event_out(p, e) for p, e in events], pagination=PaginationInfo(
-            limit=limit, total=len(events), total_pages=math.ceil(len(events) / limit),
+            limit=limit, total=total, total_pages=math.ceil(total / limit),
             has_next=more, has_prev=start is not None,
             next_cursor=paging.encode_cursor(found[-1]) if more else None))
 

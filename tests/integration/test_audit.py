@@ -78,6 +78,7 @@ def test_filters_and_the_cursor_page_through_the_trail_in_store_order(
     assert positions == sorted(positions)
     first = trail(client, org, limit=1)
     assert first["pagination"]["hasNext"]
+    assert first["pagination"]["total"] == len(everything)
     second = trail(client, org, limit=1, cursor=first["pagination"]["nextCursor"])
     assert second["data"][0]["position"] == positions[1]
     assert [e["action"] for e in trail(client, org, action="rename")["data"]] == ["rename"]

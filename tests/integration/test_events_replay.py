@@ -49,6 +49,7 @@ def test_an_organizations_events_list_in_store_order_with_filters_and_paging(
     assert events(client, organization_id=org, after=positions[0])["data"][0][
         "position"] == positions[1]
     first = events(client, organization_id=org, limit=1)
+    assert first["pagination"]["total"] == len(listed)
     second = events(client, organization_id=org, limit=1,
                     cursor=first["pagination"]["nextCursor"])
     assert second["data"][0]["position"] == positions[1]
