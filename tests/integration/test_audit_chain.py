@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from commands.runner import Context, envelopes, write
-from domain.envelope import SYSTEM
+from domain.envelope import SYSTEM, encode
 from domain.organization import decider as org
 from domain.organization.events import OrganizationCreated, OrganizationRenamed
 from domain.organization.events import OrganizationSettings as Settings_
@@ -118,6 +118,17 @@ def test_a_deleted_event_row_is_named_as_the_gap(chained: Chained) -> None:
     chained.sql("DELETE FROM chronicle_events WHERE notification_id = %s", positions[1])
     report = chained.verify(org_id)[0]
     assert report.break_ == chain_verify.Break("missing", positions[1], org_id, 2, 2)
+
+
+def test_an_event_row_slipped_in_under_the_chains_head_is_named(chained: Chained) -> None:
+    org_id, _ = chained.organization(renames=1)
+    forged = envelopes(Context(actor=SYSTEM, request_id="forged"), [write(
+        org.DECIDER, org_id, org_id, 9, [OrganizationRenamed(name="x", previous_name="y")])])[0]
+    chained.sql("INSERT INTO chronicle_events (notification_id, originator_id,"
+                " originator_version, topic, state) VALUES (0, %s, 10, %s, %s)",
+                org_id, forged.event_type, encode(forged))
+    report = chained.verify(org_id)[0]
+    assert report.break_ == chain_verify.Break("inserted", 0, org_id, 10)
 
 
 def test_a_forged_checkpoint_signature_is_detected(chained: Chained) -> None:
