@@ -148,5 +148,4 @@ def _owned(request: Request, owner: UUID | None) -> None:
     foreign = principal is not None and owner is not None \
         and owner != principal.organization_id
     if owner is None or foreign:
-        raise ApiException(404, "not_found", "the requested stream was not found",
-                           audit=foreign)
+        raise ApiException(404, "not_found", audit=foreign)
