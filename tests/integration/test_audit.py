@@ -143,7 +143,9 @@ def test_no_route_changes_an_entry_and_the_table_refuses_it(
 def test_the_chain_verifies_over_http_for_the_operator_and_the_organization(
         client: TestClient[Any]) -> None:
     org, position = renamed(client)
-    client.get("/v1/events", params={"organization_id": org, "min_position": position})
+    chained = client.get("/v1/events", params={"organization_id": org,
+                                               "min_position": position})
+    assert chained.status_code == 200, chained.text
     checked = client.get("/v1/audit/verify", params={"organization_id": org})
     assert checked.status_code == 200, checked.text
     body = checked.json()
