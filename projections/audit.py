@@ -68,8 +68,10 @@ HISTORY = sql.SQL("SELECT state FROM {} WHERE originator_id = %s AND originator_
 
 
 class AuditProjection(ReadModel):
+    """A read model of every stream type: ``apply`` takes each event, whatever its stream."""
+
     spec = SPEC
-    stream_type = "*"
+    stream_type = "*"  # no single one; the base's per-type filter is not used
 
     def __init__(self, table: str | None = None) -> None:
         super().__init__(table)
