@@ -99,8 +99,13 @@ def origin_of(request: Request) -> dict[str, Any]:
     envelope keeps them for the audit trail: a browser says so with Origin or Sec-Fetch-Site,
     any other client is ``api``."""
     client = request.scope.get("client")
-    headers = request.headers
-    browser = "origin" in headers or "sec-fetch-site" in headers
+    agent, browser = b"", False
+    # One pass over the raw headers, not a parsed Headers object: this runs on every command.
+    for name, value in request.scope.get("headers", ()):
+        if name == b"user-agent":
+            agent = value
+        elif name in (b"origin", b"sec-fetch-site"):
+            browser = True
     return {"ip_address": client[0] if client else "",
-            "user_agent": storable(headers.get("user-agent", ""), MAX_USER_AGENT),
+            "user_agent": storable(agent.decode("latin-1"), MAX_USER_AGENT),
             "source": "web" if browser else "api"}

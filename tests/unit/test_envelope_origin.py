@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
+from litestar import Request
+
+from api.platform.proxy import origin_of
 from commands.runner import Context, envelopes, write
 from domain.envelope import SYSTEM, Actor, decode, encode
+from domain.limits import MAX_USER_AGENT
 from domain.organization import decider as org
 from domain.organization.events import OrganizationRenamed
 
@@ -42,3 +47,20 @@ def test_the_context_origin_is_copied_into_every_envelope_of_the_command() -> No
 
 def test_a_context_without_a_request_is_a_system_source() -> None:
     assert Context(actor=SYSTEM, request_id="seed").source == "system"
+
+
+def request(*headers: tuple[bytes, bytes]) -> Request[Any, Any, Any]:
+    return Request({"type": "http", "method": "POST", "path": "/v1/x", "headers": list(headers),
+                    "client": ("203.0.113.7", 4000), "query_string": b""})
+
+
+def test_a_request_with_origin_or_fetch_metadata_is_from_the_web_and_else_from_the_api() -> None:
+    assert origin_of(request((b"user-agent", b"curl/8"))) == {
+        "ip_address": "203.0.113.7", "user_agent": "curl/8", "source": "api"}
+    assert origin_of(request((b"origin", b"https://app.example.com")))["source"] == "web"
+    assert origin_of(request((b"sec-fetch-site", b"same-origin")))["source"] == "web"
+
+
+def test_a_user_agent_is_kept_within_its_bound() -> None:
+    agent = origin_of(request((b"user-agent", b"a" * 10_000)))["user_agent"]
+    assert len(agent) == MAX_USER_AGENT
