@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.apikeys.routes import ApiKeyController
+from api.audit.routes import AuditController
 from api.auth import access
 from api.auth.guards import operator_guard
 from api.auth.login import login
@@ -18,6 +19,7 @@ from api.auth.oauth import OAuthError, authorize, introspect, on_oauth_error, re
 from api.auth.policy import organization_origins, organization_policy_guard
 from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
+from api.events.routes import EventController
 from api.health import live, ready
 from api.oauthclients.routes import OAuthClientController
 from api.operations import projections
@@ -85,7 +87,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
-                                 ResourceTypeController, ResourceController],
+                                 ResourceTypeController, ResourceController, AuditController,
+                                 EventController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],

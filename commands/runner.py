@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
+from msgspec import UNSET
+
 from commands.idempotency import Claim, Record, Rendered
 from commands.ports import ConcurrencyError, EventStore
 from domain.decider import Decider
-from domain.envelope import Actor, AnyEvent, Envelope, encode
+from domain.envelope import Actor, AnyEvent, Envelope, Source, encode
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -59,6 +61,9 @@ class Context:
     request_id: str
     correlation_id: str = ""
     causation_id: str = ""
+    ip_address: str = ""
+    user_agent: str = ""
+    source: Source = "system"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], UUID] = field(default=uuid.uuid4)
 
@@ -115,7 +120,8 @@ def envelopes(ctx: Context, writes: Iterable[StreamWrite]) -> list[Envelope]:
                 version=write.version + offset, organization_id=write.organization_id,
                 occurred_at=now, actor=ctx.actor, request_id=ctx.request_id,
                 correlation_id=correlation, causation_id=ctx.causation_id or ctx.request_id,
-                event=event))
+                ip_address=ctx.ip_address or UNSET, user_agent=ctx.user_agent or UNSET,
+                source=UNSET if ctx.source == "system" else ctx.source, event=event))
     return out
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from domain.access.events import AccessEvent
 from domain.apikey.events import ApiKeyEvent
@@ -25,6 +26,9 @@ AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEven
             | ResourceEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
+# Where a change came from: a client of the API, a browser (the request carried Origin or
+# Sec-Fetch-Site), or no request at all (seeds, operations, events stored before the field).
+Source = Literal["api", "web", "system"]
 SCHEMA_VERSION = 1
 
 
@@ -50,11 +54,27 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str
     causation_id: str
     schema_version: int = SCHEMA_VERSION
+    # The request's origin, for the audit trail. Absent (UNSET: not encoded) when unknown or
+    # when no request made the event, so events stored before these fields decode, and
+    # encode again to the same bytes.
+    ip_address: str | UnsetType = UNSET
+    user_agent: str | UnsetType = UNSET
+    source: Source | UnsetType = UNSET
     event: AnyEvent
 
     @property
     def event_type(self) -> str:
         return event_type(self.event)
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.ip_address or "", self.user_agent or "", self.source or "system")
+
+
+class Origin(NamedTuple):
+    ip_address: str
+    user_agent: str
+    source: Source
 
 
 def event_type(event: AnyEvent) -> str:

@@ -29,6 +29,7 @@ MAX_REFRESH_TOKEN = 256
 MAX_AVATAR = 2048
 MAX_METADATA_KEYS = 100
 MAX_METADATA_BYTES = 16_384
+MAX_USER_AGENT = 500  # kept in every event's envelope for the audit trail
 MAX_DEVICE_TEXT = 200  # a login's device description: os, browser, version, fingerprint
 
 # Permissions (API keys, users, roles)
@@ -73,6 +74,7 @@ MAX_RETENTION_DAYS = 3650
 MAX_PAGE_SIZE = 100  # a list's `limit`
 DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR = 200  # an opaque cursor: far more than any encoded position needs
+MAX_QUERY_TEXT = 200  # an audit or event filter: an actor's id, a resource, an action, a type
 MAX_TIMESTAMP_TEXT = 64  # an `as_of` RFC 3339 time or a version number
 
 # OAuth

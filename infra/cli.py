@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from uuid import UUID
 
 from infra import logs
 from infra.settings import Settings, SettingsError, load_settings
@@ -194,6 +195,49 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+RETENTION = ("SELECT count(*), min(created_at) FROM audit_entries"
+             " WHERE created_at < now() - make_interval(days => %s)")
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Verify the audit hash chain (one organization's or every one's) against the event
+    store's rows: prints the report as JSON and exits 1 at a break. ``retention`` only
+    counts the entries past AUDIT_RETENTION_DAYS: pruning is an operator's step (README)."""
+    import asyncio
+    import json
+
+    import psycopg
+
+    from projections import chain_verify
+
+    if args.action == "retention":
+        return _retention(settings)
+
+    async def run() -> list[chain_verify.Report]:
+        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+            return await chain_verify.check(conn, settings.chain_key,
+                                            args.org)
+
+    reports = asyncio.run(run())
+    ok = all(r.ok for r in reports)
+    print(json.dumps({"ok": ok, "organizations": [chain_verify.described(r) for r in reports]},
+                     indent=2))
+    return 0 if ok else 1
+
+
+def _retention(settings: Settings) -> int:
+    import json
+
+    import psycopg
+
+    with psycopg.connect(settings.database_url, connect_timeout=5) as conn:
+        row = conn.execute(RETENTION, (settings.audit_retention_days,)).fetchone()
+    count, oldest = row if row else (0, None)
+    print(json.dumps({"retentionDays": settings.audit_retention_days, "pastRetention": count,
+                      "oldest": oldest.isoformat() if oldest else None}))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
@@ -203,6 +247,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "projections": cmd_projections,
     "openapi": cmd_openapi,
     "keys": cmd_keys,
+    "audit": cmd_audit,
 }
 
 
@@ -223,6 +268,10 @@ def parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", "-o", help="file to write (default: standard output)")
     keys = sub.add_parser("keys", help="JWT signing keys: rotate now, or list")
     keys.add_argument("action", choices=["rotate", "list"])
+    audit = sub.add_parser("audit", help="verify the audit hash chain against the event store,"
+                                         " or count the entries past their retention")
+    audit.add_argument("action", choices=["verify", "retention"])
+    audit.add_argument("--org", type=UUID, help="one organization's id (default: every organization)")
     return p
 
 

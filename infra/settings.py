@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -18,6 +20,7 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
 
 # Only for development and tests; production refuses to start without API_SECRET (below).
 DEV_API_SECRET = "chronicle-development-api-secret"  # noqa: S105
+DEV_AUDIT_CHAIN_KEY = "chronicle-development-audit-chain-key"
 EVENT_HEADROOM = 16_384  # a Kafka record's key, headers and framing, beside the event
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Env = Literal["development", "test", "staging", "production"]
@@ -107,9 +110,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_hour: int = 200_000
     rate_limit_per_day: int = 2_000_000
     public_rate_limit_per_minute: int = 30
+    # Signs the audit hash chain's checkpoints (HMAC-SHA256); see ``chain_key``.
+    audit_chain_key: str = ""
+    audit_checkpoint_seconds: float = 60.0
+    # The seed's retention of audit entries: 7 years (pruning is an operator's job, README).
+    audit_retention_days: int = 2557
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     data_dir: str = str(ROOT / "var")
+
+    @property
+    def chain_key(self) -> bytes:
+        """AUDIT_CHAIN_KEY; else one derived from ENCRYPTION_KEY (required in production);
+        else, in development, the dev key."""
+        if self.audit_chain_key:
+            return self.audit_chain_key.encode()
+        if self.encryption_key:
+            return hmac.new(self.encryption_key.encode(), b"chronicle-audit-chain",
+                            hashlib.sha256).digest()
+        return DEV_AUDIT_CHAIN_KEY.encode()
 
     def topic(self, aggregate: str) -> str:
         return f"{self.kafka_topic_prefix}.{aggregate}.v1"
@@ -199,6 +218,9 @@ ENV_NAMES: dict[str, str] = {
     "RATE_LIMIT_PER_HOUR": "rate_limit_per_hour",
     "RATE_LIMIT_PER_DAY": "rate_limit_per_day",
     "PUBLIC_RATE_LIMIT_PER_MINUTE": "public_rate_limit_per_minute",
+    "AUDIT_CHAIN_KEY": "audit_chain_key",
+    "AUDIT_CHECKPOINT_SECONDS": "audit_checkpoint_seconds",
+    "AUDIT_RETENTION_DAYS": "audit_retention_days",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "CHRONICLE_DATA_DIR": "data_dir",
@@ -216,6 +238,7 @@ _POSITIVE = {
     "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute", "pipeline_stall_seconds",
     "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
+    "audit_retention_days",
 }
 
 
@@ -237,6 +260,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("API_SECRET must be set to at least 32 characters in production")
     if settings.env == "production" and len(settings.encryption_key) < 32:
         raise SettingsError("ENCRYPTION_KEY must be set to at least 32 characters in production")
+    if settings.audit_checkpoint_seconds < 0:
+        raise SettingsError("AUDIT_CHECKPOINT_SECONDS must not be negative")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE must be given together")
     for name in ("tls_cert_file", "tls_key_file"):

@@ -25,7 +25,7 @@ class ReadModel(Projection):
 
     def __init__(self, table: str | None = None) -> None:
         self.name = self.spec.name
-        self.aggregates = (self.stream_type,)
+        self.aggregates: tuple[str, ...] = (self.stream_type,)
         self.table = sql.Identifier(table or self.spec.name)
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:

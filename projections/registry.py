@@ -10,7 +10,7 @@ from psycopg import sql
 
 from domain.deciders import AGGREGATES
 from infra.settings import Settings
-from projections import mailer
+from projections import audit, chain, mailer
 from projections.api_keys import ApiKeysProjection
 from projections.base import Projection
 from projections.oauth_clients import OAuthClientsProjection
@@ -47,6 +47,10 @@ def _clickhouse_events(settings: Settings) -> Projection:
     return EventsProjection(clickhouse.client(settings))
 
 
+def _chain(settings: Settings) -> Projection:
+    return chain.ChainProjection(settings.chain_key, settings.audit_checkpoint_seconds)
+
+
 def _mailer(settings: Settings) -> Projection:
     from infra.mail import Mailer
     from infra.settings import DEV_API_SECRET
@@ -64,6 +68,9 @@ PROJECTIONS: dict[str, Spec] = {
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
     "resources": read_model(ResourcesProjection),
+    "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
+                  ddl=(audit.STATES_DDL,)),
+    "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),
 }
 
 

@@ -65,3 +65,21 @@ def announce(client: redis.Redis | None, channel: str, items: Sequence[Item],
     ids = sorted({str(i.envelope.stream_id) for i in items if i.envelope.stream_type == stream_type})
     if ids and client is not None:
         client.publish(channel, ",".join(ids))
+
+
+APPEND_ONLY_FUNCTION = sql.SQL(
+    "CREATE OR REPLACE FUNCTION chronicle_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN RAISE EXCEPTION '% on % refused: its rows are append-only', TG_OP, TG_TABLE_NAME"
+    " USING ERRCODE = 'insufficient_privilege'; END $$")
+
+
+def append_only(table: str) -> list[sql.Composed]:
+    """Triggers on ``table`` that refuse every UPDATE, DELETE and TRUNCATE, whoever runs it."""
+    t = sql.Identifier(table)
+    return [
+        sql.Composed([APPEND_ONLY_FUNCTION]),
+        sql.SQL("CREATE OR REPLACE TRIGGER append_only BEFORE UPDATE OR DELETE ON {}"
+                " FOR EACH ROW EXECUTE FUNCTION chronicle_append_only()").format(t),
+        sql.SQL("CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON {}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION chronicle_append_only()").format(t),
+    ]

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from psycopg import Cursor, sql
 
-from projections.rows import tenant_wall, update_if_newer
+from projections.rows import append_only, tenant_wall, update_if_newer
 
 # What the base read model writes on every row: the guard and the creation order for paging.
 BOOKKEEPING = frozenset({"id", "version", "created_position", "created_at", "updated_at"})
@@ -39,6 +39,9 @@ class Table:
     tenant: str
     indexes: tuple[Index, ...] = ()
     key: str = "id"
+    # Rows are written once and never changed: a trigger refuses UPDATE, DELETE and TRUNCATE
+    # (a rebuild fills a fresh copy and drops the old table, which the trigger allows).
+    append_only: bool = False
 
     def __post_init__(self) -> None:
         names = {c.name for c in self.columns}
@@ -57,6 +60,7 @@ class Table:
               for c in self.columns if c.added),
             *(self._index(i, name) for i in self.indexes),
             *tenant_wall(name, self.tenant),
+            *(append_only(name) if self.append_only else ()),
         ]
 
     def _index(self, index: Index, table: str) -> sql.Composed:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,11 +26,12 @@ from api.organizations.schemas import (
 )
 from api.platform import openapi as docs
 from api.platform.bodies import to_domain
-from api.platform.dependencies import VERSION, CaughtUp, Ctx, Expected, Services, Wait, waits_for
+from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, Wait, waits_for
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
 from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.platform.times import parse_as_of
 from commands import history as audit
 from commands.organizations import Plan
 from commands.runner import Context
@@ -66,18 +66,6 @@ def out(row: dict[str, Any]) -> OrganizationOut:
         version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
         rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row.get("rate_limit") else None)
-
-
-def parse_as_of(raw: str) -> tuple[int | None, datetime | None]:
-    if VERSION.fullmatch(raw):
-        return int(raw), None
-    try:
-        at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiException(400, "invalid_parameter",
-                           "as_of must be a version number or an ISO 8601 time",
-                           reason="as_of_invalid") from None
-    return None, at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def patch_plan(body: UpdateOrganizationBody) -> Plan:

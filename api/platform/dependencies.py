@@ -21,6 +21,7 @@ from litestar.params import QueryParameter, SkipValidation
 from api.platform.bodies import storable
 from api.platform.errors import ApiException
 from api.platform.middleware import ensure_request_id
+from api.platform.proxy import origin_of
 from commands.runner import Context
 from infra.container import Container
 from projections.status import wait_for
@@ -68,7 +69,7 @@ def provide_context(request: Request) -> Context:
     """Who asks and in which request: copied into every event the request's command appends."""
     request_id = ensure_request_id(request.scope)
     return Context(actor=request.scope["state"]["actor"], request_id=request_id,
-                   correlation_id=correlation_of(request) or request_id)
+                   correlation_id=correlation_of(request) or request_id, **origin_of(request))
 
 
 def provide_expected(request: Request) -> int | None:

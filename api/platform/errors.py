@@ -20,6 +20,7 @@ from redis import exceptions as redis_errors
 from api.platform import i18n
 from api.platform.bodies import storable
 from api.platform.middleware import ensure_request_id
+from api.platform.proxy import origin_of
 from commands.runner import Context, EventTooLarge, TooMuchContention, VersionConflict
 from domain.access.events import AccessDenied
 from domain.errors import (
@@ -144,14 +145,12 @@ def record_denial(request: Request, status: int, code: str, reason: str) -> None
     container = getattr(request.app.state, "container", None)
     if principal is None or container is None:
         return
-    client = request.scope.get("client")
+    origin = origin_of(request)
     container.denials.record(
-        Context(actor=state["actor"], request_id=request_id_of(request)),
+        Context(actor=state["actor"], request_id=request_id_of(request), **origin),
         principal.organization_id,
         AccessDenied(method=request.method, path=storable(request.scope.get("path", ""), 1000),
-                     status=status, code=code, reason=reason,
-                     ip_address=client[0] if client else "",
-                     user_agent=storable(request.headers.get("user-agent", ""), 500)))
+                     status=status, code=code, reason=reason, **origin))
 
 
 def on_domain(request: Request, exc: DomainError) -> Response[ErrorBody]:

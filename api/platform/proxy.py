@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from litestar import Request
 from litestar.types import Scope
 
+from api.platform.bodies import storable
+from domain.limits import MAX_USER_AGENT
 from infra.settings import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -89,3 +92,20 @@ def is_secure(scope: Scope) -> bool:
         return True
     address = client_ip(scope)
     return address is not None and address.is_loopback
+
+
+def origin_of(request: Request) -> dict[str, Any]:
+    """The client's address (after a trusted proxy's rewrite), user agent and source, as the
+    envelope keeps them for the audit trail: a browser says so with Origin or Sec-Fetch-Site,
+    any other client is ``api``."""
+    client = request.scope.get("client")
+    agent, browser = b"", False
+    # One pass over the raw headers, not a parsed Headers object: this runs on every command.
+    for name, value in request.scope.get("headers", ()):
+        if name == b"user-agent":
+            agent = value
+        elif name in (b"origin", b"sec-fetch-site"):
+            browser = True
+    return {"ip_address": client[0] if client else "",
+            "user_agent": storable(agent.decode("latin-1"), MAX_USER_AGENT),
+            "source": "web" if browser else "api"}

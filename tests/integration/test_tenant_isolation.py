@@ -106,6 +106,13 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
         "/v1/resources/bees/{resource}/restore", {}, {404}),
     ("GET", "/v1/resources/{resource_type:str}/{resource_id:uuid}/versions"): (
         "/v1/resources/bees/{resource}/versions", {}, {404}),
+    ("GET", "/v1/audit"): ("/v1/audit?organization_id={org}", {}, {404}),
+    ("GET", "/v1/audit/export"): ("/v1/audit/export?organization_id={org}", {}, {404}),
+    ("GET", "/v1/audit/verify"): ("/v1/audit/verify?organization_id={org}", {}, {404}),
+    ("GET", "/v1/events"): ("/v1/events?organization_id={org}", {}, {404}),
+    ("GET", "/v1/events/streams/{stream_id:uuid}"): ("/v1/events/streams/{org}", {}, {404}),
+    ("GET", "/v1/events/streams/{stream_id:uuid}/state"): (
+        "/v1/events/streams/{org}/state", {}, {404}),
     # Public: a key's Authorization header gives it nothing there; it only makes its own.
     ("POST", "/v1/auth/signup"): ("/v1/auth/signup", {"json": {
         "organizationName": "x", "slug": "iso-{nonce}", "email": "iso-{nonce}@example.com",

@@ -1,0 +1,1 @@
+"""Auditors' replay of the event store over HTTP."""

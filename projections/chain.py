@@ -1,0 +1,144 @@
+"""Tamper evidence: a hash chain over each organization's stored events, in store order, and
+signed checkpoints of its head.
+
+Each event's digest is SHA-256(previous digest || canonical bytes of its stored row: stream
+id, version, topic, state bytes, position); an organization's first event chains from 32 zero
+bytes. The consumer runs on the Kafka topics like any projection, but chains from the event
+store's rows, not from the messages: Kafka orders a stream, not an organization, while the
+relay publishes position P only once every position below P is final, so when a batch holds P
+every row up to P can be chained in position order. Rows, the chain's head and the Kafka
+offsets commit in one transaction; the head row is locked, so consumers of several partitions
+take turns. Every chain table is append-only (a trigger refuses UPDATE and DELETE).
+
+A checkpoint signs an organization's head (HMAC-SHA256 under AUDIT_CHAIN_KEY) at most every
+AUDIT_CHECKPOINT_SECONDS: rewriting the chain from an edited row onwards, which needs the
+digests only, no longer verifies against a checkpoint, which needs the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from domain.deciders import AGGREGATES
+from domain.envelope import decode
+from infra.eventstore import EVENTS_TABLE
+from projections.base import Item, Projection
+from projections.rows import append_only, tenant_wall
+
+GENESIS = bytes(32)
+CHUNK = 1000  # event rows read at a time while chaining
+CHECKPOINT_CONTEXT = b"chronicle-audit-checkpoint/v1"
+
+
+def _statements() -> tuple[str, ...]:
+    walls = [*tenant_wall("audit_chain", "organization_id"),
+             *tenant_wall("audit_checkpoints", "organization_id"),
+             *append_only("audit_chain"), *append_only("audit_checkpoints")]
+    return (
+        "CREATE TABLE IF NOT EXISTS audit_chain (organization_id uuid NOT NULL,"
+        " seq bigint NOT NULL, position bigint NOT NULL UNIQUE, stream_id uuid NOT NULL,"
+        " version bigint NOT NULL, event_type text NOT NULL, occurred_at timestamptz NOT NULL,"
+        " actor_kind text NOT NULL, actor_id text NOT NULL, digest bytea NOT NULL,"
+        " PRIMARY KEY (organization_id, seq))",
+        "CREATE INDEX IF NOT EXISTS audit_chain_org_position_idx"
+        " ON audit_chain (organization_id, position)",
+        "CREATE INDEX IF NOT EXISTS audit_chain_stream_idx ON audit_chain (stream_id, version)",
+        "CREATE TABLE IF NOT EXISTS audit_chain_head (id int PRIMARY KEY,"
+        " position bigint NOT NULL)",
+        "INSERT INTO audit_chain_head (id, position) VALUES (1, 0) ON CONFLICT DO NOTHING",
+        "CREATE TABLE IF NOT EXISTS audit_checkpoints (organization_id uuid NOT NULL,"
+        " seq bigint NOT NULL, position bigint NOT NULL, digest bytea NOT NULL,"
+        " signature bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),"
+        " PRIMARY KEY (organization_id, seq))",
+        *(s.as_string(None) for s in walls),
+    )
+
+
+DDL = _statements()
+ROWS = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+               " WHERE notification_id > %s AND notification_id <= %s"
+               " ORDER BY notification_id LIMIT %s").format(sql.Identifier(EVENTS_TABLE))
+INSERT = ("INSERT INTO audit_chain (organization_id, seq, position, stream_id, version,"
+          " event_type, occurred_at, actor_kind, actor_id, digest)"
+          " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+LAST = ("SELECT seq, digest, position FROM audit_chain WHERE organization_id = %s"
+        " ORDER BY seq DESC LIMIT 1")
+DUE = ("SELECT NOT EXISTS (SELECT 1 FROM audit_checkpoints WHERE organization_id = %s"
+       " AND (seq >= %s OR created_at > now() - make_interval(secs => %s)))")
+CHECKPOINT = ("INSERT INTO audit_checkpoints (organization_id, seq, position, digest, signature)"
+              " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
+
+
+def canonical(stream_id: UUID, version: int, topic: str, state: bytes, position: int) -> bytes:
+    """A stored event's row as unambiguous bytes (fixed widths, lengths before the texts)."""
+    name = topic.encode()
+    return b"".join((stream_id.bytes, version.to_bytes(8, "big"), len(name).to_bytes(4, "big"),
+                     name, len(state).to_bytes(8, "big"), state, position.to_bytes(8, "big")))
+
+
+def link(previous: bytes, stream_id: UUID, version: int, topic: str, state: bytes,
+         position: int) -> bytes:
+    return hashlib.sha256(previous + canonical(stream_id, version, topic, state,
+                                               position)).digest()
+
+
+def sign(key: bytes, organization_id: UUID, seq: int, position: int, digest: bytes) -> bytes:
+    message = b"".join((CHECKPOINT_CONTEXT, organization_id.bytes, seq.to_bytes(8, "big"),
+                        position.to_bytes(8, "big"), digest))
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+class ChainProjection(Projection):
+    name = "audit_chain"
+    aggregates: tuple[str, ...] = AGGREGATES
+
+    def __init__(self, key: bytes, checkpoint_seconds: float) -> None:
+        self.key, self.checkpoint_seconds = key, checkpoint_seconds
+
+    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
+        target = max((i.position for i in items), default=0)
+        cur.execute("SELECT position FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+        row = cur.fetchone()
+        head = row[0] if row else 0
+        heads: dict[UUID, tuple[int, bytes, int]] = {}  # organization: (seq, digest, position)
+        while head < target:
+            cur.execute(ROWS, (head, target, CHUNK))
+            rows = cur.fetchall()
+            if not rows:
+                break
+            for position, stream_id, version, topic, state in rows:
+                self._chain(cur, heads, position, stream_id, version, topic, bytes(state))
+            head = rows[-1][0]
+        cur.execute("UPDATE audit_chain_head SET position = %s WHERE id = 1 AND position < %s",
+                    (target, target))
+        for organization_id, (seq, digest, position) in heads.items():
+            self._checkpoint(cur, organization_id, seq, position, digest)
+
+    def _chain(self, cur: psycopg.Cursor, heads: dict[UUID, tuple[int, bytes, int]],
+               position: int, stream_id: UUID, version: int, topic: str, state: bytes) -> None:
+        e = decode(state)
+        org = e.organization_id
+        if org not in heads:
+            cur.execute(LAST, (org,))
+            last = cur.fetchone()
+            heads[org] = (last[0], bytes(last[1]), last[2]) if last else (0, GENESIS, 0)
+        seq, previous, _ = heads[org]
+        digest = link(previous, stream_id, version, topic, state, position)
+        cur.execute(INSERT, (org, seq + 1, position, stream_id, version, e.event_type,
+                             e.occurred_at, e.actor.kind, e.actor.id, digest))
+        heads[org] = (seq + 1, digest, position)
+
+    def _checkpoint(self, cur: psycopg.Cursor, organization_id: UUID, seq: int,
+                    position: int, digest: bytes) -> None:
+        """Sign the organization's head unless a checkpoint is recent enough."""
+        cur.execute(DUE, (organization_id, seq, self.checkpoint_seconds))
+        due = cur.fetchone()
+        if due and due[0]:
+            cur.execute(CHECKPOINT, (organization_id, seq, position, digest,
+                                     sign(self.key, organization_id, seq, position, digest)))
