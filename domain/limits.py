@@ -30,6 +30,7 @@ MAX_AVATAR = 2048
 MAX_METADATA_KEYS = 100
 MAX_METADATA_BYTES = 16_384
 MAX_DEVICE_TEXT = 200  # a login's device description: os, browser, version, fingerprint
+MAX_USER_AGENT = 512  # as kept in the request log (longer ones are cut)
 
 # Permissions (API keys, users, roles)
 MAX_PERMISSIONS = 50

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -27,6 +28,16 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
     from granian.log import LogLevels
     from granian.server import Server
+
+    from infra.metrics import prepare
+
+    if settings.api_workers > 1 and settings.enable_metrics:
+        # Each worker is a process with its own figures: they meet in this directory
+        # (infra/metrics.py), emptied now so a restart starts every counter from zero.
+        directory = settings.metrics_dir or str(Path(settings.data_dir) / "metrics" /
+                                                f"api-{settings.port}")
+        prepare(directory)
+        os.environ["METRICS_DIR"] = directory  # the workers read their settings again
 
     # TLS 1.2 still accepted, as under uvicorn (granian's own default is 1.3 only).
     tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file),
