@@ -31,7 +31,7 @@ def require_operator_token(request: Request, token: str) -> None:
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
+@get("/metrics", include_in_schema=False)
 async def metrics(request: Request, container: Services) -> Response[bytes]:
     require_operator_token(request, container.settings.admin_token)
     telemetry: Telemetry = request.app.state.telemetry

@@ -70,11 +70,18 @@ def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from infra.health import serve
     from infra.projector.health import ProjectorHealth
+    from infra.projector.records import RecordRunner
     from infra.projector.runner import Runner
-    from projections.registry import PROJECTIONS
+    from projections.registry import PROJECTIONS, RECORDS
 
-    names = args.projection or list(PROJECTIONS)
-    runners = [Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
+    names = args.projection or [*PROJECTIONS, *RECORDS]
+    unknown = [n for n in names if n not in PROJECTIONS and n not in RECORDS]
+    if unknown:
+        print(f"unknown projection {unknown[0]!r}; one of: {', '.join([*PROJECTIONS, *RECORDS])}",
+              file=sys.stderr)
+        return 2
+    runners = [RecordRunner(settings, RECORDS[n](settings)) if n in RECORDS
+               else Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
     threads = [threading.Thread(target=r.run, name=f"projector-{r.projection.name}")
                for r in runners]
     health = ProjectorHealth(settings, runners, threads)

@@ -67,8 +67,11 @@ class RequestLog:
         self.flush_s = settings.request_log_flush_ms / 1000
         self.buffer: deque[ApiRequest] = deque()
         self.capacity = settings.request_log_buffer
+        # librdkafka's own lines (a broker refusing connections, say) through logging, so they
+        # are JSON like every other line; they are served by poll(), on the flushing task.
         self.producer = producer or Producer({**producer_config(settings),
-                                              "error_cb": self._on_error})
+                                              "error_cb": self._on_error,
+                                              "logger": logging.getLogger("chronicle.kafka")})
         self.dropped = 0
         self.sent = 0
 

@@ -12,6 +12,7 @@ from domain.deciders import AGGREGATES
 from infra.settings import Settings
 from projections import mailer
 from projections.api_keys import ApiKeysProjection
+from projections.api_requests import RequestLogProjection
 from projections.base import Projection
 from projections.oauth_clients import OAuthClientsProjection
 from projections.organizations import OrganizationsProjection
@@ -62,6 +63,19 @@ PROJECTIONS: dict[str, Spec] = {
     "mailer": Spec(("user",), _mailer, ddl=(mailer.DDL,)),
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
+}
+
+
+def _api_requests(settings: Settings) -> RequestLogProjection:
+    from infra import clickhouse
+
+    return RequestLogProjection(clickhouse.client(settings))
+
+
+# Projections of topics of records, not events (infra/projector/records.py runs them); nothing
+# to rebuild from the event store.
+RECORDS: dict[str, Callable[[Settings], RequestLogProjection]] = {
+    "api_requests": _api_requests,
 }
 
 
