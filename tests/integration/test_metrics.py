@@ -11,7 +11,9 @@ import httpx
 from litestar.testing import TestClient
 
 from infra.health import serve
-from tests.conftest import ADMIN_TOKEN, free_port
+from infra.projector.health import ProjectorHealth
+from infra.settings import Settings
+from tests.conftest import ADMIN_TOKEN, Workers, free_port
 
 SERIES = ('http_server_request_duration_seconds_count{http_request_method="GET",'
           'http_route="/v1/projections",http_response_status_code="200"}')
@@ -81,3 +83,15 @@ def test_a_worker_serves_its_figures_as_prometheus_text() -> None:
     assert "# TYPE chronicle_relay_lag gauge\nchronicle_relay_lag 4\n" in text
     assert "# TYPE chronicle_relay_published_total counter" in text
     assert 'chronicle_projection_lag{projection="users"} 2' in text
+
+
+def test_the_projector_exports_each_projection_s_consumer_lag(
+        client: TestClient[Any], settings: Settings, workers: Workers) -> None:
+    created = client.post("/v1/organizations", json={
+        "name": "Lagging", "slug": f"lag-{uuid.uuid4().hex[:10]}"}).json()
+    client.get(f"/v1/organizations/{created['id']}", params={"min_position": created["position"]})
+    health = ProjectorHealth(settings, workers.runners, workers.threads[1:])
+    figures = health.metrics()
+    assert figures['consumer_lag{projection="organizations"}'] == 0
+    assert {f'consumer_lag{{projection="{r.projection.name}"}}' for r in workers.runners} <= \
+        figures.keys()
