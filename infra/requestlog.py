@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from confluent_kafka import KafkaError, Message, Producer
@@ -31,7 +32,7 @@ class ApiRequest(msgspec.Struct, array_like=True, frozen=True):
     route: str
     status: int
     duration_ms: float
-    organization_id: str  # "" for the operator and unauthenticated calls
+    organization_id: UUID | None  # None for the operator and unauthenticated calls
     actor_kind: str  # api_key, user, oauth_client, operator, or ""
     actor_id: str
     ip: str
@@ -89,8 +90,8 @@ class RequestLog:
         while buffer:
             entry = buffer.popleft()
             try:
-                produce(self.topic, ENCODER.encode(entry),
-                        key=entry.organization_id.encode() or None, on_delivery=self._delivered)
+                key = None if entry.organization_id is None else entry.organization_id.bytes
+                produce(self.topic, ENCODER.encode(entry), key=key, on_delivery=self._delivered)
             except BufferError:  # librdkafka's own queue is full: Kafka is slow or away
                 self.dropped += 1 + len(buffer)
                 buffer.clear()

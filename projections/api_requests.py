@@ -30,7 +30,7 @@ NO_ORGANIZATION = UUID(int=0)
 DEFAULT_DAYS = DataRetention().logs
 CACHE_TTL_S = 300.0
 CACHE_MAX = 10_000
-RETENTION = ("SELECT id::text, (settings->'dataRetention'->>'logs')::int FROM organizations"
+RETENTION = ("SELECT id, (settings->'dataRetention'->>'logs')::int FROM organizations"
              " WHERE id = ANY(%s::uuid[])")
 
 
@@ -39,19 +39,19 @@ class Retention:
     for CACHE_TTL_S (a changed setting reaches new rows within that)."""
 
     def __init__(self) -> None:
-        self.days: dict[str, tuple[int, float]] = {}
+        self.days: dict[UUID, tuple[int, float]] = {}
 
-    def of(self, cur: psycopg.Cursor, organizations: set[str]) -> dict[str, int]:
+    def of(self, cur: psycopg.Cursor, organizations: set[UUID | None]) -> dict[UUID | None, int]:
         now = time.monotonic()
+        if len(self.days) > CACHE_MAX:
+            self.days.clear()
         missing = [o for o in organizations
-                   if o and (o not in self.days or now - self.days[o][1] > CACHE_TTL_S)]
+                   if o is not None and (o not in self.days or now - self.days[o][1] > CACHE_TTL_S)]
         if missing:
-            if len(self.days) + len(missing) > CACHE_MAX:
-                self.days.clear()
-            found: dict[str, int | None] = dict(cur.execute(RETENTION, (missing,)).fetchall())
+            found: dict[UUID, int | None] = dict(cur.execute(RETENTION, (missing,)).fetchall())
             for org in missing:
                 self.days[org] = (int(found.get(org) or DEFAULT_DAYS), now)
-        return {o: self.days[o][0] if o in self.days else DEFAULT_DAYS for o in organizations}
+        return {o: self.days[o][0] if o is not None else DEFAULT_DAYS for o in organizations}
 
 
 def row(r: ApiRequest, days: int) -> list[object]:
@@ -59,7 +59,7 @@ def row(r: ApiRequest, days: int) -> list[object]:
     ids = {kind: r.actor_id if r.actor_kind == kind else ""
            for kind in ("api_key", "user", "oauth_client")}
     return [
-        UUID(r.organization_id) if r.organization_id else NO_ORGANIZATION, at, r.request_id,
+        r.organization_id or NO_ORGANIZATION, at, r.request_id,
         r.trace_id, r.method, r.route, r.status, r.duration_ms, r.actor_kind, ids["api_key"],
         ids["user"], ids["oauth_client"], r.ip, r.user_agent, r.bytes_in, r.bytes_out,
         r.rate_limited, (at + timedelta(days=days)).replace(microsecond=0),

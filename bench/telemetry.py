@@ -1,0 +1,189 @@
+"""The cost of request logging + metrics on the API-key GET of an organization, in process:
+the same app with ENABLE_REQUEST_LOG and ENABLE_METRICS on and off, each request a direct ASGI
+call (no HTTP client or server in the figure), CPU time of the whole process per request
+(librdkafka's threads included), rounds interleaved; then the request-path pieces alone.
+
+    python -m bench.telemetry [--requests 2000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import timeit
+import uuid
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.platform.telemetry import Telemetry, entry
+from bench.common import TOKEN, private_environment, spawn
+from bench.run import free_port
+from bench.serving import ROOMY
+from infra.metrics import Histogram
+from infra.requestlog import RequestLog
+from infra.settings import Settings
+
+OPERATOR = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def tenant(client: TestClient[Litestar]) -> tuple[str, str]:
+    """An organization and a read key, both with limits above the load; readable on return."""
+    client.headers.update(OPERATOR)
+    org = client.post("/v1/organizations", json={
+        "name": "Bench", "slug": f"tel-{uuid.uuid4().hex[:10]}", "plan": "enterprise"}).json()
+    lifted = client.patch(f"/v1/organizations/{org['id']}", json={"rateLimit": ROOMY}).json()
+    key = client.post("/v1/api-keys", json={
+        "name": "bench", "organizationId": org["id"], "rateLimit": ROOMY,
+        "permissions": [{"resource": "organizations", "actions": ["read"]}]}).json()
+    for path, position in ((f"/v1/organizations/{org['id']}", lifted["position"]),
+                           (f"/v1/api-keys/{key['id']}", key["position"])):
+        client.get(path, params={"min_position": position}).raise_for_status()
+    return org["id"], key["key"]
+
+
+def scope_for(path: str, key: str) -> dict[str, Any]:
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443),
+            "headers": [(b"host", b"bench.local"), (b"user-agent", b"bench/1"),
+                        (b"accept", b"application/json"),
+                        (b"authorization", f"Bearer {key}".encode())]}
+
+
+async def per_request(app: Litestar, scope: dict[str, Any], n: int) -> tuple[float, float, float]:
+    """Process CPU, the event loop thread's CPU and wall microseconds per request over ``n``
+    direct ASGI calls."""
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
+    for _ in range(n):
+        await app({**scope, "headers": list(scope["headers"])}, receive, send)  # type: ignore[arg-type]
+    cpu, loop = time.process_time() - cpu, time.thread_time() - loop
+    wall = time.perf_counter() - wall
+    assert set(statuses) == {200}, set(statuses)
+    return cpu / n * 1e6, loop / n * 1e6, wall / n * 1e6
+
+
+def compare(settings: Settings, requests: int, rounds: int) -> list[str]:
+    """Each app runs on its TestClient's own event loop (its pools belong to it), so each
+    round is timed there, through the client's portal."""
+    on = create_app(settings)
+    off = create_app(msgspec.structs.replace(settings, enable_request_log=False,
+                                             enable_metrics=False))
+    with TestClient(on, base_url="https://bench.local") as c_on, \
+            TestClient(off, base_url="https://bench.local") as c_off:
+        org_id, key = tenant(c_on)
+        scope = scope_for(f"/v1/organizations/{org_id}", key)
+        clients = {"on": (on, c_on), "off": (off, c_off)}
+        results: dict[str, list[tuple[float, float, float]]] = {"on": [], "off": []}
+        for app, client in clients.values():  # warm caches, pools and code paths
+            client.blocking_portal.call(per_request, app, scope, 200)
+        for i in range(rounds):
+            # Alternating which goes first, so drift and the other tenants of the machine
+            # weigh on both alike.
+            for name in (("on", "off") if i % 2 == 0 else ("off", "on")):
+                app, client = clients[name]
+                results[name].append(client.blocking_portal.call(per_request, app, scope, requests))
+        sink = on.state.container.request_log
+        c_on.blocking_portal.call(asyncio.sleep, 1.0)  # the last records sent
+    lines = [f"  GET /v1/organizations/{{id}} (API key), {rounds} rounds x {requests} requests"
+             " (medians):"]
+    for i, what in enumerate(("process CPU", "loop thread CPU", "wall")):
+        on_, off_ = (statistics.median(r[i] for r in results[k]) for k in ("on", "off"))
+        lines.append(f"    {what + '/request:':<25} on {on_:7.1f} us | off {off_:7.1f} us |"
+                     f" on - off {on_ - off_:6.1f} us | on/off {on_ / off_:.3f}")
+    return [
+        *lines,
+        f"    request log: {sink.sent} sent, {sink.dropped} dropped",
+        wrapper(settings, scope),
+        *pieces(scope),
+    ]
+
+
+async def _bare(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def wrapper(settings: Settings, scope: dict[str, Any], n: int = 5000, rounds: int = 9) -> str:
+    """The outermost layer alone, around an app that only answers: what it adds per request
+    (the request id is set already, as the app's own before_send hook would set it anyway)."""
+    telemetry = Telemetry(_bare, settings)
+    telemetry.sink = RequestLog(settings)
+    routed = {**scope, "path_template": "/v1/organizations/{organization_id}",
+              "state": {"organization_id": uuid.uuid4(), "request_id": "req_x"}}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(_message: Any) -> None:
+        return
+
+    async def timed(app: Any) -> float:
+        started = time.perf_counter()
+        for _ in range(n):
+            await app({**routed, "state": dict(routed["state"])}, receive, send)
+        telemetry.sink.buffer.clear()  # type: ignore[union-attr]
+        return (time.perf_counter() - started) / n * 1e6
+
+    async def run() -> tuple[float, float]:
+        with_it, without = [], []
+        for _ in range(rounds):
+            with_it.append(await timed(telemetry))
+            without.append(await timed(_bare))
+        return min(with_it), min(without)  # the least disturbed round of each
+
+    on, off = asyncio.run(run())
+    return f"    the layer alone: {on:.1f} us with it, {off:.1f} us without: {on - off:.1f} us a request"
+
+
+def pieces(scope: dict[str, Any], n: int = 20_000, rounds: int = 9) -> list[str]:
+    """The request-path work alone, the least disturbed of ``rounds``: one histogram
+    observation, one record built."""
+    histogram = Histogram()
+    route = "/v1/organizations/{organization_id}"
+    full = {**scope, "path_template": route,
+            "state": {"request_id": "req_x", "organization_id": uuid.uuid4()}}
+    observe = min(timeit.repeat(lambda: histogram.observe("GET", route, 200, 0.0012),
+                                number=n, repeat=rounds)) / n * 1e6
+    record = min(timeit.repeat(lambda: entry(full, route, 200, 512, 0.0, 0.0012),  # type: ignore[arg-type]
+                               number=n, repeat=rounds)) / n * 1e6
+    return [f"    pieces: histogram observe {observe:.2f} us, request-log record {record:.2f} us"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with private_environment() as settings, tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "workers.log"
+        ports = {"RELAY_PORT": str(free_port()), "PROJECTOR_PORT": str(free_port())}
+        workers = [spawn(settings, p, log, **ports) for p in ("relay", "projector")]
+        try:
+            print("== request logging + metrics, on vs off (in process)")
+            for line in compare(settings, args.requests, args.rounds):
+                print(line)
+        finally:
+            for w in workers:
+                w.terminate()
+                w.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
