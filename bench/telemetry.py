@@ -1,7 +1,8 @@
 """The cost of request logging + metrics on the API-key GET of an organization, in process:
-the same app with ENABLE_REQUEST_LOG and ENABLE_METRICS on and off, each request a direct ASGI
-call (no HTTP client or server in the figure), CPU time of the whole process per request
-(librdkafka's threads included), rounds interleaved; then the request-path pieces alone.
+the same app with its telemetry layer in and out, each request a direct ASGI call (no HTTP
+client or server in the figure), CPU time per request of the whole process (librdkafka's
+threads included) and of the event loop's thread, rounds interleaved; then the layer alone
+and its pieces.
 
     python -m bench.telemetry [--requests 2000] [--rounds 5]
 """
@@ -18,7 +19,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -80,27 +80,26 @@ async def per_request(app: Litestar, scope: dict[str, Any], n: int) -> tuple[flo
 
 
 def compare(settings: Settings, requests: int, rounds: int) -> list[str]:
-    """Each app runs on its TestClient's own event loop (its pools belong to it), so each
-    round is timed there, through the client's portal."""
-    on = create_app(settings)
-    off = create_app(msgspec.structs.replace(settings, enable_request_log=False,
-                                             enable_metrics=False))
-    with TestClient(on, base_url="https://bench.local") as c_on, \
-            TestClient(off, base_url="https://bench.local") as c_off:
-        org_id, key = tenant(c_on)
+    """One app, one event loop, one set of pools and caches: rounds alternate between the app
+    with its outermost layer (timing, request log, log context) and the app without it (its
+    ``asgi_handler`` is the layer's inner app), so nothing but the layer differs, not even the
+    machine's other load, which two apps or two runs would each meet differently."""
+    app = create_app(settings)
+    with TestClient(app, base_url="https://bench.local") as client:
+        org_id, key = tenant(client)
         scope = scope_for(f"/v1/organizations/{org_id}", key)
-        clients = {"on": (on, c_on), "off": (off, c_off)}
+        telemetry: Telemetry = app.state.telemetry
+        handlers = {"on": telemetry, "off": telemetry.app}
         results: dict[str, list[tuple[float, float, float]]] = {"on": [], "off": []}
-        for app, client in clients.values():  # warm caches, pools and code paths
-            client.blocking_portal.call(per_request, app, scope, 200)
+        client.blocking_portal.call(per_request, app, scope, 300)  # warm caches and pools
         for i in range(rounds):
-            # Alternating which goes first, so drift and the other tenants of the machine
-            # weigh on both alike.
             for name in (("on", "off") if i % 2 == 0 else ("off", "on")):
-                app, client = clients[name]
-                results[name].append(client.blocking_portal.call(per_request, app, scope, requests))
-        sink = on.state.container.request_log
-        c_on.blocking_portal.call(asyncio.sleep, 1.0)  # the last records sent
+                app.asgi_handler = handlers[name]  # type: ignore[assignment]
+                results[name].append(client.blocking_portal.call(per_request, app, scope,
+                                                                 requests))
+        app.asgi_handler = telemetry
+        client.blocking_portal.call(asyncio.sleep, 1.0)  # the last records sent
+        sink = app.state.container.request_log
     lines = [f"  GET /v1/organizations/{{id}} (API key), {rounds} rounds x {requests} requests"
              " (medians):"]
     for i, what in enumerate(("process CPU", "loop thread CPU", "wall")):
