@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -34,8 +35,8 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     if settings.api_workers > 1 and settings.enable_metrics:
         # Each worker is a process with its own figures: they meet in this directory
         # (infra/metrics.py), emptied now so a restart starts every counter from zero.
-        directory = settings.metrics_dir or str(Path(settings.data_dir) / "metrics" /
-                                                f"api-{settings.port}")
+        directory = settings.metrics_dir or str(
+            Path(tempfile.gettempdir()) / f"chronicle-metrics-{settings.port}")
         prepare(directory)
         os.environ["METRICS_DIR"] = directory  # the workers read their settings again
 

@@ -23,11 +23,12 @@ from infra import logs
 from infra.metrics import Family, Histogram, Snapshots, families_of, simple
 from infra.requestlog import ApiRequest, RequestLog
 from infra.settings import Settings
-from projections.status import pipeline_async
+from projections.status import Stage, pipeline_async
 
 METRICS_PATH = "/metrics"
 SNAPSHOT_EVERY_S = 1.0
 GAUGE_MAX_AGE_S = 30.0  # another worker's gauges older than this are a dead worker's
+PIPELINE_TIMEOUT_S = 2.0
 
 
 class Telemetry:
@@ -100,7 +101,7 @@ class Telemetry:
                     figures[key] = figures.get(key, 0.0) + value
                 elif now - snap.at < GAUGE_MAX_AGE_S:
                     figures[key] = value
-        for stage in await pipeline_async(pool):
+        for stage in await _stages(pool):
             if stage.name == "relay":
                 figures["relay_lag"] = stage.lag
             else:
@@ -108,6 +109,15 @@ class Telemetry:
             figures[f'pipeline_waiting_seconds{{stage="{stage.name}"}}'] = stage.waiting_s
         build = simple("chronicle_build_info", "gauge", "The running worker", 1, pid=os.getpid())
         return [histogram.family(), *families_of(figures), build]
+
+
+async def _stages(pool: AsyncConnectionPool) -> list[Stage]:
+    """The pipeline's stages, or none when the database cannot say in time: a scrape still
+    answers the process's own figures (and the lag series go missing, which alerts see)."""
+    try:
+        return await asyncio.wait_for(pipeline_async(pool), PIPELINE_TIMEOUT_S)
+    except Exception:  # psycopg's errors or the timeout alike: the figures are skipped
+        return []
 
 
 def pool_figures(pool: AsyncConnectionPool) -> dict[str, float]:
