@@ -27,6 +27,7 @@ from api.platform.cors import Cors
 from api.platform.dependencies import one_at_a_time, providers
 from api.platform.edge import Edge
 from api.platform.errors import HANDLERS
+from api.platform.headers import on_response_start
 from api.platform.middleware import add_request_id, full_allow
 from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
@@ -94,8 +95,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],
-        before_send=[add_request_id, full_allow, add_rate_limit_headers, security_headers(settings),
-                     cors.response_headers(), echo_version],
+        before_send=[on_response_start(add_request_id, full_allow, add_rate_limit_headers,
+                                       security_headers(settings), cors.response_headers(),
+                                       echo_version)],
         dependencies={**providers(services), **access.providers()},
         exception_handlers={**HANDLERS, OAuthError: on_oauth_error},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,

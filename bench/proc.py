@@ -62,6 +62,27 @@ def _ticks(pids: list[int]) -> int:
     return total
 
 
+Snapshot = dict[str, dict[int, int]]  # group -> pid -> CPU ticks so far
+
+
+def ticks_of(groups: dict[str, list[int]]) -> Snapshot:
+    """Each group's processes as they are now (PostgreSQL's backends come and go: the group's
+    pids are its roots, searched again each time) and their CPU ticks."""
+    found: Snapshot = {}
+    for name, roots in groups.items():
+        pids = {pid for root in roots[:1] for pid in descendants(root)} | set(roots)
+        found[name] = {pid: _ticks([pid]) for pid in pids}
+    return found
+
+
+def us_per_request(before: Snapshot, after: Snapshot, requests: int) -> dict[str, float]:
+    """Per group: CPU microseconds per request between two snapshots. A process that started
+    meanwhile counts from zero; one that ended is lost (an undercount, never negative)."""
+    return {name: 1e6 * TICK_S / max(requests, 1) * sum(
+        ticks - before[name].get(pid, 0) for pid, ticks in after[name].items()
+        if ticks >= before[name].get(pid, 0)) for name in before}
+
+
 def cpu_percent(groups: dict[str, list[int]], seconds: float) -> dict[str, float]:
     """Per group: CPU used over ``seconds`` as a percentage of one core."""
     before = {name: _ticks(pids) for name, pids in groups.items()}

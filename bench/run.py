@@ -92,11 +92,17 @@ def run_serving(settings, args) -> None:  # type: ignore[no-untyped-def]
         found = serving.tenant(base)
         print(f"== HTTP serving: granian, {args.workers} workers each, rate limiter on with limits"
               f" above the load (wrk, {args.http_seconds} s per run)")
-        rows = serving.measure(hello, base, found, args.http_seconds, (args.concurrency, 1))
+        groups = process_groups(procs)
+        rows = serving.measure(hello, base, found, args.http_seconds, (args.concurrency, 1),
+                               groups)
         for line in serving.report(rows):
             print(line, flush=True)
+        print(f"== CPU per request by process at {args.concurrency} connections (us, from"
+              " /proc over the same runs; the machine's other load not counted)")
+        for line in serving.cpu_report(rows, args.concurrency):
+            print(line, flush=True)
         run_lag(settings, base, args)
-        run_idle(procs, args.idle_seconds)
+        run_idle(groups, args.idle_seconds)
     finally:
         stop(procs)
 
@@ -110,8 +116,8 @@ def run_lag(settings, base: str, args) -> None:  # type: ignore[no-untyped-def]
     print(f"  {summary(result.lags_ms) if result.lags_ms else 'no command was applied'}")
 
 
-def run_idle(procs, seconds: float) -> None:  # type: ignore[no-untyped-def]
-    time.sleep(5)  # let the lag run's tail settle
+def process_groups(procs) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+    """Our three processes (the API with granian's workers) and the shared services."""
     groups = {f"api (granian main + workers, pid {procs[2].pid})":
               proc.descendants(procs[2].pid),
               f"relay (pid {procs[0].pid})": [procs[0].pid],
@@ -123,6 +129,11 @@ def run_idle(procs, seconds: float) -> None:  # type: ignore[no-untyped-def]
             groups[f"{name} (pid {pid}, shared)"] = proc.descendants(pid)
         else:
             groups[f"{name}: pid not found"] = []
+    return groups
+
+
+def run_idle(groups: dict[str, list[int]], seconds: float) -> None:
+    time.sleep(5)  # let the lag run's tail settle
     print(f"== idle CPU over {seconds:.0f} s, no traffic (% of one core, from /proc/<pid>/stat)")
     used = proc.cpu_percent(groups, seconds)
     for name, pct in used.items():

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from bench import wrk
+from bench import proc, wrk
 from bench.common import TOKEN
 
 # Above anything wrk can offer on one machine, so no figure below measures a 429.
@@ -34,6 +34,7 @@ class Row(NamedTuple):
     name: str
     connections: int
     load: wrk.Load
+    cpu_us: dict[str, float]  # CPU per request of each process group during the run
 
 
 def hello_server(port: int, workers: int, log: Any) -> subprocess.Popen[bytes]:
@@ -89,7 +90,7 @@ def _await_override(base: str, found: Tenant) -> None:
 
 
 def measure(hello: str, base: str, found: Tenant, seconds: int,
-            connections: tuple[int, ...]) -> list[Row]:
+            connections: tuple[int, ...], groups: dict[str, list[int]]) -> list[Row]:
     cases = [("hello (framework ceiling)", hello, "", "path:/hello"),
              ("GET /health/live", base, "", "path:/health/live"),
              ("GET /v1/organizations/{id} (API key)", base, found.key,
@@ -98,7 +99,10 @@ def measure(hello: str, base: str, found: Tenant, seconds: int,
     rows = []
     for conns in connections:
         for name, url, token, mode in cases:
-            rows.append(Row(name, conns, wrk.run(url, token, mode, seconds, conns)))
+            before = proc.ticks_of(groups)
+            load = wrk.run(url, token, mode, seconds, conns)
+            rows.append(Row(name, conns, load,
+                            proc.us_per_request(before, proc.ticks_of(groups), load.requests)))
     return rows
 
 
@@ -112,4 +116,17 @@ def report(rows: list[Row]) -> list[str]:
         lines.append(f"  {r.name:<40} {r.connections:>5} {r.load.rate:>8.0f} {r.load.p50_ms:>8.2f}"
                      f" {r.load.p99_ms:>8.2f} {r.load.non_2xx:>8}"
                      f"  {r.load.rate / base.rate:6.3f} of {base.rate:.0f} req/s")
+    return lines
+
+
+def cpu_report(rows: list[Row], connections: int) -> list[str]:
+    """Where each route's time goes: CPU microseconds per request of every process, from
+    /proc, over the same wrk runs (the hello server's own CPU is not counted)."""
+    chosen = [r for r in rows if r.connections == connections and not r.name.startswith("hello")]
+    names = list(chosen[0].cpu_us) if chosen else []
+    short = [n.split(" (")[0] for n in names]
+    lines = [f"  {'':<40} " + " ".join(f"{s:>10}" for s in short) + f" {'total':>10}"]
+    for r in chosen:
+        lines.append(f"  {r.name:<40} " + " ".join(f"{r.cpu_us[n]:>10.0f}" for n in names)
+                     + f" {sum(r.cpu_us.values()):>10.0f}")
     return lines

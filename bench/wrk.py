@@ -38,6 +38,7 @@ class Load(NamedTuple):
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    requests: int = 0  # completed in the run
 
 
 def _ms(text: str) -> float:
@@ -58,4 +59,5 @@ def run(url: str, token: str, mode: str, seconds: int, connections: int) -> Load
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Load(rate, p50, p99, int(bad.group(1)) if bad else 0)
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return Load(rate, p50, p99, int(bad.group(1)) if bad else 0, done)

@@ -1,10 +1,13 @@
-"""An in-process cache of each organization's access policy: status, rate limits (the
+"""An in-process cache of each organization: its read-model row (what GET
+/v1/organizations/{id} answers) and the access policy derived from it: status, rate limits (the
 operator's override, else the plan's) and the seed's security settings (ipWhitelist,
 requireHttps, allowedOrigins, sessionTimeout).
 
 Filled from the organizations read model on first use (infra/cache.py), evicted when the
 organizations projector announces a change (infra/invalidation.py), with a TTL as a safety net — so
-enforcing an organization's settings costs no database round trip per request.
+enforcing an organization's settings, or reading the organization, costs no database round
+trip per request. The row carries its ``position``, so a reader asking for ``min_position``
+can tell whether the cached row is new enough.
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ from domain.organization.plans import RateLimit, limit_of
 from infra.cache import ReadThrough
 from infra.invalidation import ids_in
 from infra.settings import IPNetwork
+from projections import organization_queries as queries
 
 TTL_S = 300.0
 MISS_TTL_S = 5.0
 MAX_ENTRIES = 10_000
 ORIGINS_REFRESH_S = 60.0
+# Changes arriving together make one reload: the query reads every organization, and under a
+# burst of creates it ran once per create, a cost that grew with the number of organizations.
+ORIGINS_COALESCE_S = 0.5
 
 
 class OrgPolicy(NamedTuple):
@@ -40,6 +47,7 @@ class OrgPolicy(NamedTuple):
     require_https: bool
     allowed_origins: frozenset[str]
     session_timeout_s: int
+    row: dict[str, Any]  # the organizations read model's row, as queries.GET reads it
 
 
 def policy_from(row: dict[str, Any]) -> OrgPolicy:
@@ -51,7 +59,7 @@ def policy_from(row: dict[str, Any]) -> OrgPolicy:
         networks=tuple(ipaddress.ip_network(c, strict=False) for c in settings.ip_whitelist),
         require_https=settings.security.require_https,
         allowed_origins=frozenset(o.lower().rstrip("/") for o in settings.security.allowed_origins),
-        session_timeout_s=settings.security.session_timeout * 60)
+        session_timeout_s=settings.security.session_timeout * 60, row=row)
 
 
 class OrgCache:
@@ -67,12 +75,20 @@ class OrgCache:
     async def get(self, organization_id: UUID) -> OrgPolicy | None:
         return await self.policies.get(organization_id)
 
+    async def at_least(self, organization_id: UUID, position: int) -> OrgPolicy | None:
+        """The organization as of ``position`` or later: the cached entry when it is new enough,
+        else one reload (the caller has waited for the projection to reach ``position``), which
+        the cache then keeps, so a later read without ``min_position`` never goes back in time."""
+        found = await self.policies.get(organization_id)
+        if found is not None and found.row["position"] >= position:
+            return found
+        self.policies.evict([organization_id])
+        return await self.policies.get(organization_id)
+
     async def _load(self, organization_id: UUID) -> OrgPolicy | None:
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT id, status, plan, settings, rate_limit FROM organizations"
-                              " WHERE id = %s",
-                              (organization_id,))
+            await cur.execute(queries.GET, (organization_id,))
             row = await cur.fetchone()
         return policy_from(row) if row else None
 
@@ -92,11 +108,14 @@ class OrgCache:
                 " WHERE status = 'active'")
             self.any_origins = frozenset(r[0] for r in await cur.fetchall())
 
-    async def follow_origins(self, every_s: float = ORIGINS_REFRESH_S) -> None:
-        """Keep ``any_origins`` current: at once after a change, and every ``every_s``."""
+    async def follow_origins(self, every_s: float = ORIGINS_REFRESH_S,
+                             coalesce_s: float = ORIGINS_COALESCE_S) -> None:
+        """Keep ``any_origins`` current: within ``coalesce_s`` of a change (the changes of that
+        interval read together), and every ``every_s``."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.origins_stale.wait(), every_s)
+                await asyncio.sleep(coalesce_s)
             self.origins_stale.clear()
             with contextlib.suppress(Exception):  # the next change or tick tries again
                 await self.load_origins()

@@ -30,10 +30,13 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 class Body(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
     def __post_init__(self) -> None:
-        for field in msgspec.structs.fields(self):
-            problem = _unstorable(getattr(self, field.name))
+        # The class's own field tuples: msgspec.structs.fields() evaluates every annotation again
+        # on each call, which was ~10 % of a create's Python time.
+        for name, encoded in zip(self.__struct_fields__, self.__struct_encode_fields__,
+                                 strict=True):
+            problem = _unstorable(getattr(self, name))
             if problem:
-                raise ValueError(f"{field.encode_name} must not contain {problem}")
+                raise ValueError(f"{encoded} must not contain {problem}")
 
 
 def _unstorable(value: Any) -> str:

@@ -17,8 +17,7 @@ from litestar.datastructures import Headers
 from litestar.types import Message, Scope
 
 from api.platform.errors import ApiException
-from api.platform.headers import get_header, set_headers
-from api.platform.security import SendHook
+from api.platform.headers import HeaderStep, get_header
 from infra.settings import Settings
 
 ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -77,21 +76,20 @@ class Cors:
             "Vary": "Origin",
         }
 
-    def response_headers(self) -> SendHook:
-        """A before_send hook: the CORS headers of an actual (non-preflight) response."""
+    def response_headers(self) -> HeaderStep:
+        """A response step: the CORS headers of an actual (non-preflight) response."""
 
-        async def add_cors_headers(message: Message, scope: Scope) -> None:
-            if message["type"] != "http.response.start" or not self.enabled:
+        def add_cors_headers(message: Message, scope: Scope, values: dict[str, str]) -> None:
+            if not self.enabled:
                 return
-            values: dict[str, str] = {}
             vary = get_header(message, "vary")
             if vary is None or "Origin" not in vary:
                 values["Vary"] = f"{vary}, Origin" if vary else "Origin"
-            origin = Headers.from_scope(scope).get("origin")
+            origin = next((v.decode("latin-1") for k, v in scope.get("headers", ())
+                           if k == b"origin"), None)
             if origin and not is_preflight(scope) and self.allows(origin, scope):
                 values["Access-Control-Allow-Origin"] = origin
                 values["Access-Control-Expose-Headers"] = EXPOSED
-            set_headers(message, values)
 
         return add_cors_headers
 

@@ -1,16 +1,16 @@
-"""Hooks on every response: a request id (X-Request-Id, accepting the caller's) and the full
-Allow of an OPTIONS answer."""
+"""Steps on every response's headers (api/platform/headers.py ``on_response_start``): a request
+id (X-Request-Id, accepting the caller's) and the full Allow of an OPTIONS answer."""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from functools import cache
 from typing import Any
 
 from litestar.types import Message, Scope
 
-from api.platform.headers import get_header, set_header
+from api.platform.headers import get_header
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -21,14 +21,13 @@ def ensure_request_id(scope: Scope) -> str:
     if "request_id" not in state:
         given = next((v.decode("latin-1") for k, v in scope.get("headers", [])
                       if k == b"x-request-id"), "")
-        state["request_id"] = given if _VALID.match(given) else f"req_{uuid.uuid4().hex}"
+        state["request_id"] = given if _VALID.match(given) else f"req_{os.urandom(16).hex()}"
     return str(state["request_id"])
 
 
-async def add_request_id(message: Message, scope: Scope) -> None:
-    """before_send hook: runs for every response, unknown routes included."""
-    if message["type"] == "http.response.start":
-        set_header(message, "X-Request-Id", ensure_request_id(scope))
+def add_request_id(_message: Message, scope: Scope, values: dict[str, str]) -> None:
+    """Runs for every response, unknown routes included."""
+    values["X-Request-Id"] = ensure_request_id(scope)
 
 
 @cache
@@ -40,12 +39,12 @@ def _methods_by_path(app: Any) -> dict[str, str]:
     return {path: ", ".join(sorted(m)) for path, m in methods.items()}
 
 
-async def full_allow(message: Message, scope: Scope) -> None:
-    """before_send hook: litestar's OPTIONS answer lists only the methods of the handler that
+def full_allow(message: Message, scope: Scope, values: dict[str, str]) -> None:
+    """litestar's OPTIONS answer lists only the methods of the handler that
     first registered the path (a controller's GET and POST on one path are separate handlers);
     the Allow sent is every method the path has, as a 405 already lists them."""
-    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+    if scope.get("method") != "OPTIONS":
         return
     methods = _methods_by_path(scope["app"]).get(scope.get("path_template", ""))
     if methods and get_header(message, "allow") is not None:
-        set_header(message, "Allow", methods)
+        values["Allow"] = methods

@@ -12,6 +12,7 @@ machine), which is what requireHttps and FORCE_HTTPS ask for.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import NamedTuple
 
 from litestar.types import Scope
@@ -26,6 +27,7 @@ class Origin(NamedTuple):
     scheme: str
 
 
+@lru_cache(maxsize=4096)  # parsing an address costs ~2 us; a server sees few, again and again
 def _ip(text: str) -> IPAddress | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # [v6]:port

@@ -10,7 +10,6 @@ from litestar.types import Message, Scope
 
 from api.auth.principal import Principal
 from api.platform.errors import ApiException
-from api.platform.headers import set_headers
 from domain.envelope import Actor
 from domain.organization.plans import RateLimit
 from infra.container import Container
@@ -82,9 +81,8 @@ async def rate_limit_guard(connection: ASGIConnection, _handler: BaseRouteHandle
     connection.scope["state"][STATE_KEY] = limit_headers
 
 
-async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
-    """before_send hook: the limit headers of an admitted request."""
-    if message["type"] == "http.response.start":
-        found = scope.get("state", {}).get(STATE_KEY)
-        if found:
-            set_headers(message, found)
+def add_rate_limit_headers(_message: Message, scope: Scope, values: dict[str, str]) -> None:
+    """The limit headers of an admitted request."""
+    found = scope.get("state", {}).get(STATE_KEY)
+    if found:
+        values.update(found)

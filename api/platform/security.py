@@ -9,11 +9,10 @@ trusted). Browsers ignore HSTS received over plain http anyway (RFC 6797, sectio
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 
 from litestar.types import Message, Scope
 
-from api.platform.headers import get_header, set_headers
+from api.platform.headers import HeaderStep, get_header
 from infra.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -27,7 +26,6 @@ ALWAYS = {
     "X-Frame-Options": "DENY",
 }
 
-SendHook = Callable[[Message, Scope], Awaitable[None]]
 
 
 def is_docs(path: str) -> bool:
@@ -38,20 +36,18 @@ def is_v1(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
 
-def security_headers(settings: Settings) -> SendHook:
-    """A before_send hook: CSP, HSTS, nosniff, Referrer-Policy, X-Frame-Options, and
+def security_headers(settings: Settings) -> HeaderStep:
+    """A response step: CSP, HSTS, nosniff, Referrer-Policy, X-Frame-Options, and
     Cache-Control: no-store on /v1 unless a route chose its own caching."""
 
-    async def add_security_headers(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start":
-            return
+    def add_security_headers(message: Message, scope: Scope, values: dict[str, str]) -> None:
         path = scope.get("path", "")
-        values = {"Content-Security-Policy": DOCS_CSP if is_docs(path) else API_CSP, **ALWAYS}
+        values["Content-Security-Policy"] = DOCS_CSP if is_docs(path) else API_CSP
+        values.update(ALWAYS)
         if settings.behind_tls_proxy or scope.get("scheme") == "https":
             values["Strict-Transport-Security"] = HSTS
         if is_v1(path) and get_header(message, "cache-control") is None:
             values["Cache-Control"] = "no-store"
-        set_headers(message, values)
 
     return add_security_headers
 

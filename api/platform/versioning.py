@@ -19,7 +19,6 @@ import msgspec
 from litestar.types import Message, Scope
 
 from api.platform.errors import ApiException
-from api.platform.headers import set_header
 
 HEADER = "Chronicle-Version"
 QUERY = "chronicle_version"
@@ -126,7 +125,6 @@ def version_of(scope: Scope) -> str:
     return str(scope.get("state", {}).get(STATE_KEY, DEFAULT))
 
 
-async def echo_version(message: Message, scope: Scope) -> None:
-    """before_send hook: every response says which version it was made for."""
-    if message["type"] == "http.response.start":
-        set_header(message, HEADER, version_of(scope))
+def echo_version(_message: Message, scope: Scope, values: dict[str, str]) -> None:
+    """Every response says which version it was made for."""
+    values[HEADER] = version_of(scope)

@@ -68,6 +68,30 @@ def test_requests_batched_into_one_call_are_each_charged_all_or_nothing(
     assert asyncio.run(run()) == [(True, 0), (False, 0), (True, 3), (True, 2)]
 
 
+def test_one_batch_sharing_a_scope_charges_it_once_per_admitted_request(
+        settings: Settings) -> None:
+    # The script reads a scope once per batch and writes it once at the end: the requests of
+    # one batch must still see each other's charges, in the bucket and in every window.
+    bucket = Scope(f"test:{uuid.uuid4()}", Limits(0.001, 5, BIG, BIG, BIG))
+    daily = Scope(f"test:{uuid.uuid4()}", Limits(10_000, 10_000, BIG, BIG, 3))
+
+    async def run() -> tuple[list[bool], list[bool], int, int]:
+        client = aioredis.Redis.from_url(settings.redis_url)
+        limiter = RedisLimiter(client)
+        try:
+            first = await asyncio.gather(*(limiter.check([bucket]) for _ in range(8)))
+            second = await asyncio.gather(*(limiter.check([daily]) for _ in range(6)))
+            later = (await limiter.check([bucket])).allowed, (await limiter.check([daily])).allowed
+        finally:
+            await client.aclose()
+        return [d.allowed for d in first], [d.allowed for d in second], *map(int, later)
+
+    by_bucket, by_day, bucket_later, day_later = asyncio.run(run())
+    assert by_bucket == [True] * 5 + [False] * 3
+    assert by_day == [True] * 3 + [False] * 3
+    assert (bucket_later, day_later) == (0, 0)  # what the batch charged was stored
+
+
 def _hammer(url: str, key: str, tries: int, out: Any) -> None:
     scope = Scope(key, Limits(10_000, 10_000, BIG, BIG, 37))
 

@@ -262,3 +262,78 @@ def test_a_bad_id_in_a_message_evicts_the_good_ones_and_resets_no_cache(
 
     run(scenario())
     assert cache.loaded == [kept, changed, changed]
+
+
+class Row(dict[str, Any]):
+    """Just enough of an OrgPolicy for ``at_least``: the read-model row and its position."""
+
+    @property
+    def row(self) -> dict[str, Any]:
+        return self
+
+
+class Positions(OrgCache):
+    """The organizations' cache over a dict of id -> the position its row has reached."""
+
+    def __init__(self) -> None:
+        super().__init__(cast(Any, None))
+        self.db: dict[UUID, int] = {}
+        self.loaded: list[UUID] = []
+
+    async def _load(self, organization_id: UUID) -> Any:
+        self.loaded.append(organization_id)
+        return Row(position=self.db[organization_id])
+
+
+def test_a_cached_organization_new_enough_for_min_position_is_served_without_a_query() -> None:
+    cache, org = Positions(), uuid4()
+    cache.db[org] = 7
+
+    async def scenario() -> list[int]:
+        return [(await cache.get(org)).row["position"],  # type: ignore[union-attr]
+                (await cache.at_least(org, 7)).row["position"],  # type: ignore[union-attr]
+                (await cache.at_least(org, 3)).row["position"]]  # type: ignore[union-attr]
+
+    assert run(scenario()) == [7, 7, 7]
+    assert cache.loaded == [org]
+
+
+def test_an_older_cached_organization_is_read_again_and_later_reads_never_go_back() -> None:
+    cache, org = Positions(), uuid4()
+    cache.db[org] = 7
+
+    async def scenario() -> list[int]:
+        first = await cache.get(org)
+        cache.db[org] = 9  # the projector applied a change whose announcement is still on its way
+        fresh = await cache.at_least(org, 9)
+        later = await cache.get(org)
+        return [p.row["position"] for p in (first, fresh, later)]  # type: ignore[union-attr]
+
+    assert run(scenario()) == [7, 9, 9]
+    assert cache.loaded == [org, org]
+
+
+class Origins(OrgCache):
+    """The organizations' cache counting its reloads of every organization's origins."""
+
+    def __init__(self) -> None:
+        super().__init__(cast(Any, None))
+        self.reloads = 0
+
+    async def load_origins(self) -> None:
+        self.reloads += 1
+
+
+def test_a_burst_of_organization_changes_reloads_the_preflight_origins_once() -> None:
+    cache = Origins()
+
+    async def scenario() -> int:
+        follower = asyncio.ensure_future(cache.follow_origins(every_s=60, coalesce_s=0.3))
+        for _ in range(50):  # fifty creates' announcements, close together
+            cache.evict_message(str(uuid4()))
+            await asyncio.sleep(0.0005)
+        await asyncio.sleep(0.5)
+        follower.cancel()
+        return cache.reloads
+
+    assert run(scenario()) == 1
