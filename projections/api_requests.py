@@ -80,9 +80,9 @@ class RequestLogProjection(Projection):
         return
 
     def write(self, cur: psycopg.Cursor, values: Sequence[bytes]) -> None:
-        """Decode a batch of records and insert it; a record that does not decode fails the
-        batch, so the runner isolates it and parks it."""
-        records = [DECODER.decode(v) for v in values]
+        """Decode the messages (each a batch of records) and insert their rows; a message that
+        does not decode fails the batch, so the runner isolates it and parks it."""
+        records = [r for v in values for r in DECODER.decode(v)]
         if not records:
             return
         days = self.retention.of(cur, {r.organization_id for r in records})

@@ -112,10 +112,11 @@ def test_a_burst_with_kafka_away_counts_dropped_records_and_requests_stay_fast(
             assert c.get("/v1/projections").status_code == 200
             durations.append(time.perf_counter() - started)
         sink = c.app.state.container.request_log
-        assert sink.dropped >= 100 - 2 * 10
+        # Kept at most: the buffer's 10 and librdkafka's 4 batches of at most 10 each.
+        assert sink.dropped >= 100 - 10 - 4 * 10
         scraped = c.get("/metrics").text
     assert statistics.median(durations) < 0.05
     assert max(durations) < 1.0
     dropped = next(line for line in scraped.splitlines()
                    if line.startswith("chronicle_request_log_dropped_total"))
-    assert float(dropped.split()[-1]) >= 80
+    assert float(dropped.split()[-1]) >= 50
