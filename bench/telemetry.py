@@ -2,7 +2,7 @@
 the same app with its telemetry layer in and out, each request a direct ASGI call (no HTTP
 client or server in the figure), CPU time per request of the whole process (librdkafka's
 threads included) and of the event loop's thread, rounds interleaved; then the layer alone
-and its pieces.
+and its pieces; then the request-log projector's ClickHouse ingest rate.
 
     python -m bench.telemetry [--requests 2000] [--rounds 5]
 """
@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -28,8 +29,9 @@ from bench.common import TOKEN, private_environment, spawn
 from bench.run import free_port
 from bench.serving import ROOMY
 from infra.metrics import Histogram
-from infra.requestlog import RequestLog
+from infra.requestlog import BATCH, ENCODER, ApiRequest, RequestLog
 from infra.settings import Settings
+from projections.registry import RECORDS
 
 OPERATOR = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -167,6 +169,24 @@ def pieces(scope: dict[str, Any], n: int = 20_000, rounds: int = 9) -> list[str]
     return [f"    pieces: histogram observe {observe:.2f} us, request-log record {record:.2f} us"]
 
 
+def ingest(settings: Settings, batches: int = 40) -> str:
+    """The request-log projector's write path alone: Kafka messages of BATCH records each,
+    decoded, their organizations' retention looked up, inserted into ClickHouse."""
+    projection = RECORDS["api_requests"](settings)
+    orgs = [uuid.uuid4() for _ in range(20)]
+    values = [ENCODER.encode([ApiRequest(
+        time.time(), "GET", "/v1/organizations/{organization_id}", 200, 1.2, orgs[i % 20],
+        "api_key", str(uuid.uuid4()), "10.0.0.1", "bench/1", 0, 800, f"req_{b}_{i}", "", False)
+        for i in range(BATCH)]) for b in range(batches)]
+    with psycopg.connect(settings.database_url, autocommit=True) as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        for start in range(0, batches, 4):  # the runner's batches: several messages each
+            projection.write(cur, values[start:start + 4])
+        elapsed = time.perf_counter() - started
+    return (f"    request-log projector write path: {batches * BATCH / elapsed:,.0f} rows/s"
+            f" ({batches * BATCH} rows, {4 * BATCH} a ClickHouse insert)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
@@ -180,6 +200,7 @@ def main() -> None:
             print("== request logging + metrics, on vs off (in process)")
             for line in compare(settings, args.requests, args.rounds):
                 print(line)
+            print(ingest(settings))
         finally:
             for w in workers:
                 w.terminate()
