@@ -159,7 +159,7 @@ def prepare(directory: str) -> None:
         stale.unlink(missing_ok=True)
 
 
-# The worker processes' figures (infra/health.py), by name without the chronicle_ prefix.
+# The figures' help texts, by name without the chronicle_ prefix.
 HELP = {
     "relay_position": "The last event store position the relay published",
     "relay_head": "The event store's newest position",
@@ -174,6 +174,15 @@ HELP = {
     "projection_lag": "Store positions between the head and what a projection caught up to",
     "projection_checkpoint": "The store position a projection has caught up to",
     "consumer_lag": "Kafka messages between a projection's next offset and the partition's end",
+    "request_log_dropped_total": "Request-log records dropped (buffer full, Kafka away or refusing)",
+    "request_log_sent_total": "Request-log records Kafka acknowledged",
+    "request_log_pending": "Request-log records in process and batches in librdkafka, per worker",
+    "db_pool_size": "Connections the worker's PostgreSQL pool holds",
+    "db_pool_available": "Idle connections in the worker's pool",
+    "db_pool_max": "The most connections the worker's pool may hold",
+    "db_pool_requests_waiting": "Requests waiting for a connection of the worker's pool",
+    "db_pool_saturation": "Share of the worker's pool maximum in use (0 to 1)",
+    "pipeline_waiting_seconds": "How long the oldest event a stage has not passed has waited",
 }
 
 

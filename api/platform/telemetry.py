@@ -107,8 +107,9 @@ class Telemetry:
             else:
                 figures[f'projection_lag{{projection="{stage.name}"}}'] = stage.lag
             figures[f'pipeline_waiting_seconds{{stage="{stage.name}"}}'] = stage.waiting_s
-        build = simple("chronicle_build_info", "gauge", "The running worker", 1, pid=os.getpid())
-        return [histogram.family(), *families_of(figures), build]
+        worker = simple("chronicle_worker_info", "gauge", "The API worker that answered this scrape",
+                        1, pid=os.getpid())
+        return [histogram.family(), *families_of(figures), worker]
 
 
 async def _stages(pool: AsyncConnectionPool) -> list[Stage]:
