@@ -9,6 +9,7 @@ for a lost message too, so handlers parse messages with ``ids_in``, which never 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,13 +22,21 @@ log = logging.getLogger("chronicle.invalidation")
 
 def ids_in(data: str) -> list[UUID]:
     """The ids of a message (comma-separated); a part that is not an id evicts nothing."""
+    return list(_parsed(data))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(data: str) -> tuple[UUID, ...]:
+    # Several caches listen on one channel (keys and organizations on the organizations'):
+    # a message is parsed once, not once per cache; under a burst of creates each message
+    # holds a batch of ids.
     ids = []
     for part in filter(None, data.split(",")):
         try:
             ids.append(UUID(part))
         except ValueError:
             log.warning("ignored %r in a cache invalidation message: not an id", part[:64])
-    return ids
+    return tuple(ids)
 
 
 @dataclass

@@ -48,6 +48,10 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 30000,
+        # A fetch returns as soon as a partition has data, so the wait only bounds how often an
+        # idle consumer asks again: each projection has its own, and at librdkafka's 500 ms
+        # their long polls were most of an idle broker's CPU.
+        "fetch.wait.max.ms": 2000,
     }
 
 

@@ -13,7 +13,6 @@ can tell whether the cached row is new enough.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -36,6 +35,10 @@ ORIGINS_REFRESH_S = 60.0
 # Changes arriving together make one reload: the query reads every organization, and under a
 # burst of creates it ran once per create, a cost that grew with the number of organizations.
 ORIGINS_COALESCE_S = 0.5
+# Every live organization's origins; a change reads only the organizations it names.
+ORIGINS_OF = ("SELECT id, lower(rtrim(o, '/')) FROM organizations,"
+              " jsonb_array_elements_text(settings->'security'->'allowedOrigins') AS o"
+              " WHERE status = 'active'")
 
 
 class OrgPolicy(NamedTuple):
@@ -70,6 +73,8 @@ class OrgCache:
         # Every live organization's allowedOrigins: what a preflight (no credentials) is
         # checked against. The authenticated response is then checked against the caller's own.
         self.any_origins: frozenset[str] = frozenset()
+        self.origins_of: dict[UUID, frozenset[str]] = {}
+        self.changed: set[UUID] | None = None  # None: not known, so read them all
         self.origins_stale = asyncio.Event()
 
     async def get(self, organization_id: UUID) -> OrgPolicy | None:
@@ -93,29 +98,47 @@ class OrgCache:
         return policy_from(row) if row else None
 
     def evict_message(self, data: str) -> None:
-        self.policies.evict(ids_in(data))
+        ids = ids_in(data)
+        self.policies.evict(ids)
+        if self.changed is not None:
+            self.changed.update(ids)
         self.origins_stale.set()
 
     def reset(self) -> None:
         self.policies.clear()
+        self.changed = None
         self.origins_stale.set()
 
-    async def load_origins(self) -> None:
+    async def load_origins(self, ids: list[UUID] | None = None) -> None:
+        """Read the origins of ``ids`` (None: of every organization) and recompute the union.
+        Reading every organization on each change cost a scan per burst of creates."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT DISTINCT lower(rtrim(o, '/')) FROM organizations,"
-                " jsonb_array_elements_text(settings->'security'->'allowedOrigins') AS o"
-                " WHERE status = 'active'")
-            self.any_origins = frozenset(r[0] for r in await cur.fetchall())
+            cur = await (conn.execute(ORIGINS_OF) if ids is None else
+                         conn.execute(ORIGINS_OF + " AND id = ANY(%s)", (ids,)))
+            found: dict[UUID, set[str]] = {}
+            for org, origin in await cur.fetchall():
+                found.setdefault(org, set()).add(origin)
+        if ids is None:
+            self.origins_of = {}
+        for org in ids or ():
+            self.origins_of.pop(org, None)
+        self.origins_of.update((org, frozenset(o)) for org, o in found.items())
+        self.any_origins = frozenset().union(*self.origins_of.values())
 
     async def follow_origins(self, every_s: float = ORIGINS_REFRESH_S,
                              coalesce_s: float = ORIGINS_COALESCE_S) -> None:
-        """Keep ``any_origins`` current: within ``coalesce_s`` of a change (the changes of that
-        interval read together), and every ``every_s``."""
+        """Keep ``any_origins`` current: within ``coalesce_s`` of a change (the organizations
+        changed in that interval read together), and all of them every ``every_s``."""
         while True:
-            with contextlib.suppress(TimeoutError):
+            everything = False
+            try:
                 await asyncio.wait_for(self.origins_stale.wait(), every_s)
                 await asyncio.sleep(coalesce_s)
+            except TimeoutError:
+                everything = True
             self.origins_stale.clear()
-            with contextlib.suppress(Exception):  # the next change or tick tries again
-                await self.load_origins()
+            changed, self.changed = self.changed, set()
+            try:
+                await self.load_origins(None if everything or changed is None else list(changed))
+            except Exception:  # what changed is not known to be read: all of them next time
+                self.changed = None

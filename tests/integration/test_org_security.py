@@ -178,6 +178,19 @@ def test_allowed_origins_are_per_organization(client: TestClient[Any]) -> None:
     assert "access-control-allow-origin" not in other.headers
 
 
+def test_an_origin_taken_back_no_longer_admits_preflights(client: TestClient[Any]) -> None:
+    origin = f"https://{free_port()}.withdrawn.example"
+    org = org_with(client, allowedOrigins=[origin])
+    preflight = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    wait_until(lambda: client.options("/v1/organizations", headers=preflight).status_code == 204,
+               timeout=20, message="the origin reaches the preflight set")
+    client.patch(f"/v1/organizations/{org['id']}",
+                 json={"settings": {"security": {"allowedOrigins": []}}})
+    # Only this organization is read again: its origin leaves the set with it.
+    wait_until(lambda: client.options("/v1/organizations", headers=preflight).status_code == 403,
+               timeout=20, message="the withdrawn origin leaves the preflight set")
+
+
 def test_a_denied_request_is_recorded_for_audit(client: TestClient[Any], settings: Settings) -> None:
     """403s (and another tenant's ids) leave an access.Denied event in the store, which the
     pipeline carries to ClickHouse like any other event."""

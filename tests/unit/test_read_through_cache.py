@@ -319,9 +319,11 @@ class Origins(OrgCache):
     def __init__(self) -> None:
         super().__init__(cast(Any, None))
         self.reloads = 0
+        self.asked: list[set[UUID] | None] = []
 
-    async def load_origins(self) -> None:
+    async def load_origins(self, ids: list[UUID] | None = None) -> None:
         self.reloads += 1
+        self.asked.append(None if ids is None else set(ids))
 
 
 def test_a_burst_of_organization_changes_reloads_the_preflight_origins_once() -> None:
@@ -337,3 +339,19 @@ def test_a_burst_of_organization_changes_reloads_the_preflight_origins_once() ->
         return cache.reloads
 
     assert run(scenario()) == 1
+
+
+def test_after_the_first_full_read_a_change_reads_only_the_organizations_it_names() -> None:
+    cache = Origins()
+    first, second = uuid4(), uuid4()
+
+    async def scenario() -> list[set[UUID] | None]:
+        follower = asyncio.ensure_future(cache.follow_origins(every_s=60, coalesce_s=0.05))
+        cache.reset()  # what the feed does when it subscribes: nothing is known yet
+        await asyncio.sleep(0.2)
+        cache.evict_message(f"{first},{second}")
+        await asyncio.sleep(0.2)
+        follower.cancel()
+        return cache.asked
+
+    assert run(scenario()) == [None, {first, second}]
