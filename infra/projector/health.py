@@ -50,7 +50,7 @@ class ConsumerLag:
         if self._admin is None:
             self._admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
         futures = self._admin.list_offsets(
-            {TopicPartition(*k): OffsetSpec.latest() for k in wanted}, request_timeout=2)
+            {TopicPartition(*k): OffsetSpec.latest() for k in wanted}, request_timeout=5)
         try:
             ends = {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
         except KafkaException:  # a broker away: no figure rather than a wrong one
