@@ -21,6 +21,7 @@ from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
 from api.events.routes import EventController
 from api.health import live, ready
+from api.metrics import metrics
 from api.oauthclients.routes import OAuthClientController
 from api.operations import projections
 from api.organizations.routes import OrganizationController
@@ -33,6 +34,7 @@ from api.platform.middleware import add_request_id, full_allow
 from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.platform.security import security_headers
+from api.platform.telemetry import Telemetry
 from api.platform.versioning import echo_version
 from api.resource_types.routes import ResourceTypeController
 from api.resources.routes import ResourceController
@@ -65,6 +67,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container or await to_thread.run_sync(Container.build, settings)
         await app.state.container.open()
         app.state.background = app.state.container.start_background()
+        telemetry.sink = app.state.container.request_log
+        if settings.metrics_dir:
+            app.state.background.append(asyncio.create_task(
+                telemetry.keep_snapshot(app.state.container.pool)))
 
     async def shutdown(app: Litestar) -> None:
         for task in app.state.background:
@@ -83,7 +89,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
     app = Litestar(
-        route_handlers=[live, ready, jwks, token, introspect, revoke, Router(
+        route_handlers=[live, ready, metrics, jwks, token, introspect, revoke, Router(
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
@@ -103,6 +109,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         plugins=[StrictStructSchemaPlugin()],
         debug=False,
     )
-    # Header limit, CORS preflight and API version are settled before routing (api/platform/edge.py).
-    app.asgi_handler = Edge(app.asgi_handler, settings, cors)
+    # Header limit, CORS preflight and API version are settled before routing (api/platform/edge.py);
+    # outside it, each request is timed and logged (api/platform/telemetry.py).
+    edge = Edge(app.asgi_handler, settings, cors)
+    telemetry = Telemetry(edge, settings)
+    on = settings.enable_metrics or settings.enable_request_log
+    app.asgi_handler = telemetry if on else edge
+    app.state.telemetry = telemetry
     return one_at_a_time(app)

@@ -29,7 +29,7 @@ MAX_REFRESH_TOKEN = 256
 MAX_AVATAR = 2048
 MAX_METADATA_KEYS = 100
 MAX_METADATA_BYTES = 16_384
-MAX_USER_AGENT = 500  # kept in every event's envelope for the audit trail
+MAX_USER_AGENT = 512  # as kept in every event's envelope and in the request log (cut beyond)
 MAX_DEVICE_TEXT = 200  # a login's device description: os, browser, version, fingerprint
 
 # Permissions (API keys, users, roles)

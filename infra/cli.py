@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +30,16 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
     from granian.log import LogLevels
     from granian.server import Server
+
+    from infra.metrics import prepare
+
+    if settings.api_workers > 1 and settings.enable_metrics:
+        # Each worker is a process with its own figures: they meet in this directory
+        # (infra/metrics.py), emptied now so a restart starts every counter from zero.
+        directory = settings.metrics_dir or str(
+            Path(tempfile.gettempdir()) / f"chronicle-metrics-{settings.port}")
+        prepare(directory)
+        os.environ["METRICS_DIR"] = directory  # the workers read their settings again
 
     # TLS 1.2 still accepted, as under uvicorn (granian's own default is 1.3 only).
     tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file),
@@ -60,11 +72,18 @@ def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from infra.health import serve
     from infra.projector.health import ProjectorHealth
+    from infra.projector.records import RecordRunner
     from infra.projector.runner import Runner
-    from projections.registry import PROJECTIONS
+    from projections.registry import PROJECTIONS, RECORDS
 
-    names = args.projection or list(PROJECTIONS)
-    runners = [Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
+    names = args.projection or [*PROJECTIONS, *RECORDS]
+    unknown = [n for n in names if n not in PROJECTIONS and n not in RECORDS]
+    if unknown:
+        print(f"unknown projection {unknown[0]!r}; one of: {', '.join([*PROJECTIONS, *RECORDS])}",
+              file=sys.stderr)
+        return 2
+    runners = [RecordRunner(settings, RECORDS[n](settings)) if n in RECORDS
+               else Runner(settings, PROJECTIONS[n].build(settings)) for n in names]
     threads = [threading.Thread(target=r.run, name=f"projector-{r.projection.name}")
                for r in runners]
     health = ProjectorHealth(settings, runners, threads)

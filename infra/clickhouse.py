@@ -28,6 +28,34 @@ CREATE TABLE IF NOT EXISTS {table} (
 ORDER BY (organization_id, stream_id, version)
 """
 
+# The request log (projections/api_requests.py). A row's key is its request, so a batch the
+# projector applies again collapses onto the rows it wrote; no organization is the nil UUID.
+# Each row expires with its organization's dataRetention.logs, computed as it is written.
+API_REQUESTS_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    organization_id UUID,
+    timestamp DateTime64(3, 'UTC'),
+    request_id String,
+    trace_id String,
+    method LowCardinality(String),
+    route LowCardinality(String),
+    status UInt16,
+    duration_ms Float64,
+    actor_kind LowCardinality(String),
+    api_key_id String,
+    user_id String,
+    client_id String,
+    ip String,
+    user_agent String,
+    bytes_in UInt64,
+    bytes_out UInt64,
+    rate_limited Bool,
+    expires_at DateTime('UTC')
+) ENGINE = ReplacingMergeTree
+ORDER BY (organization_id, timestamp, request_id)
+TTL expires_at
+"""
+
 
 def database_of(settings: Settings) -> str:
     return urlparse(settings.clickhouse_url).path.strip("/") or "default"
@@ -48,4 +76,5 @@ def migrate(settings: Settings) -> None:
     admin.close()
     db = client(settings)
     db.command(EVENTS_DDL.format(table="events"))
+    db.command(API_REQUESTS_DDL.format(table="api_requests"))
     db.close()

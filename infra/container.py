@@ -32,6 +32,7 @@ from infra.keycache import KeyCache
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.replay import SpentRefreshTokens, UsedSignatures
+from infra.requestlog import RequestLog
 from infra.sessions import SessionService
 from infra.settings import DEV_API_SECRET, Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
@@ -75,6 +76,7 @@ class Container:
     roles: RoleCommands
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
+    request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -128,11 +130,12 @@ class Container:
             resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
+            request_log=RequestLog(settings) if settings.enable_request_log else None,
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
         """The API process's own loops: cache invalidation (keys, organizations' policies and
-        the preflight origins) and lastUsedAt flushing."""
+        the preflight origins), lastUsedAt flushing and the request log's sending."""
         prefix = self.settings.redis_key_prefix
         keys, orgs = self.key_cache, self.org_cache
         self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.reset)
@@ -145,7 +148,9 @@ class Container:
         # A subscriber waits for messages indefinitely: no socket timeout, but health checks.
         subscriber = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
                                              socket_connect_timeout=2)
+        tasks = [] if self.request_log is None else [asyncio.create_task(self.request_log.follow())]
         return [
+            *tasks,
             asyncio.create_task(self.feed.follow(subscriber)),
             asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),

@@ -11,6 +11,8 @@ from typing import Any
 import msgspec
 import psycopg
 
+from infra.metrics import CONTENT_TYPE, families_of, render
+
 Probe = Callable[[], dict[str, object]]
 Metrics = Callable[[], dict[str, float]]
 
@@ -26,8 +28,7 @@ def serve(host: str, port: int, name: str, probe: Probe, metrics: Metrics) -> Th
                 self._send(200 if report.get("status") == "healthy" else 503,
                            "application/json", body)
             elif self.path.startswith("/metrics"):
-                lines = [f"chronicle_{k} {v}" for k, v in metrics().items()]
-                self._send(200, "text/plain; version=0.0.4", ("\n".join(lines) + "\n").encode())
+                self._send(200, CONTENT_TYPE, render(families_of(metrics())))
             else:
                 self._send(404, "application/json", b'{"code":"not_found"}')
 

@@ -3,6 +3,11 @@
 A JSON line is parsed by a log shipper as it comes, so nothing a record carries (a quote, a
 newline, a traceback, a field of any type) may end the line or the object early: each record is
 encoded whole, in ASCII, so no character of it is a line break to anyone.
+
+Inside a request every line also names its request id, organization and W3C trace id: the
+request's ASGI scope is kept in a context variable (``REQUEST``, set by the API's outermost
+layer) and read only when a line is written, so a request that logs nothing pays one
+``ContextVar.set``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import re
+from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +25,29 @@ TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # What every LogRecord has; anything else on a record came in through ``extra=``.
 STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName"}
+REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("chronicle_request", default=None)
+# version 00 as W3C Trace Context writes it; an all-zero trace id is invalid.
+_TRACEPARENT = re.compile(rb"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def trace_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The trace id of a valid ``traceparent`` header, else ""."""
+    for name, value in headers:
+        if name == b"traceparent":
+            found = _TRACEPARENT.match(value.strip().lower())
+            if found and found.group(1) != b"0" * 32:
+                return found.group(1).decode()
+            return ""
+    return ""
+
+
+def request_fields(scope: dict[str, Any]) -> dict[str, Any]:
+    """What a log line inside this request says of it (nothing a caller could make secret)."""
+    state = scope.get("state", {})
+    org = state.get("organization_id")
+    return {"request_id": state.get("request_id", ""),
+            "organization_id": "" if org is None else str(org),
+            "trace_id": trace_id_of(scope.get("headers", ()))}
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,6 +67,10 @@ class JsonFormatter(logging.Formatter):
             entry["stack"] = self.formatStack(record.stack_info)
         for name, value in vars(record).items():
             if name not in STANDARD:
+                entry.setdefault(name, value)
+        scope = REQUEST.get()
+        if scope is not None:
+            for name, value in request_fields(scope).items():
                 entry.setdefault(name, value)
         return json.dumps(entry, default=str)
 

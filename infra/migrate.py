@@ -7,7 +7,7 @@ from psycopg import sql
 
 from infra import clickhouse, idempotency, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
-from infra.projector import deadletter
+from infra.projector import deadletter, records
 from infra.settings import Settings
 from projections.registry import PROJECTIONS, postgres_ddl
 from projections.rows import READER_ROLE_DDL
@@ -27,6 +27,7 @@ BOOKKEEPING = [
     " updated_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (projection, topic, partition))",
     deadletter.DDL,
+    records.DDL,
 ]
 
 

@@ -117,6 +117,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     audit_retention_days: int = 2557
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
+    # Every API request's record, to chronicle.api-requests.v1 (infra/requestlog.py): at most
+    # this many wait in process (more are counted as dropped), sent every flush interval.
+    enable_request_log: bool = True
+    request_log_buffer: int = 10_000
+    request_log_flush_ms: int = 200
+    # Prometheus: the request-duration histogram and GET /metrics (behind the operator token).
+    enable_metrics: bool = True
+    # Where the API workers of one server leave their metric snapshots (set by `chronicle api`
+    # when it starts several workers; empty: this process's figures only).
+    metrics_dir: str = ""
     data_dir: str = str(ROOT / "var")
 
     @property
@@ -223,6 +233,11 @@ ENV_NAMES: dict[str, str] = {
     "AUDIT_RETENTION_DAYS": "audit_retention_days",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
+    "ENABLE_REQUEST_LOG": "enable_request_log",
+    "REQUEST_LOG_BUFFER": "request_log_buffer",
+    "REQUEST_LOG_FLUSH_MS": "request_log_flush_ms",
+    "ENABLE_METRICS": "enable_metrics",
+    "METRICS_DIR": "metrics_dir",
     "CHRONICLE_DATA_DIR": "data_dir",
 }
 
@@ -239,6 +254,7 @@ _POSITIVE = {
     "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
     "audit_retention_days",
+    "request_log_buffer", "request_log_flush_ms",
 }
 
 

@@ -12,6 +12,7 @@ from domain.deciders import AGGREGATES
 from infra.settings import Settings
 from projections import audit, chain, mailer
 from projections.api_keys import ApiKeysProjection
+from projections.api_requests import RequestLogProjection
 from projections.base import Projection
 from projections.oauth_clients import OAuthClientsProjection
 from projections.organizations import OrganizationsProjection
@@ -71,6 +72,19 @@ PROJECTIONS: dict[str, Spec] = {
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),
     "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),
+}
+
+
+def _api_requests(settings: Settings) -> RequestLogProjection:
+    from infra import clickhouse
+
+    return RequestLogProjection(clickhouse.client(settings))
+
+
+# Projections of topics of records, not events (infra/projector/records.py runs them); nothing
+# to rebuild from the event store.
+RECORDS: dict[str, Callable[[Settings], RequestLogProjection]] = {
+    "api_requests": _api_requests,
 }
 
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from infra.health import Figures
 from infra.projector import deadletter
@@ -22,12 +24,49 @@ def read_figures(conn: psycopg.Connection) -> dict[str, Any]:
             "parked": deadletter.counts(conn)}
 
 
+class ConsumerLag:
+    """Per projection, the Kafka messages between its next offsets and its partitions' ends:
+    one ListOffsets request per scrape at most every ``ttl`` seconds."""
+
+    def __init__(self, bootstrap_servers: str, ttl: float = 5.0) -> None:
+        self.bootstrap_servers, self.ttl = bootstrap_servers, ttl
+        self._admin: AdminClient | None = None
+        self._value: dict[str, float] = {}
+        self._at = -ttl
+        self._lock = threading.Lock()
+
+    def of(self, runners: Sequence[Runner]) -> dict[str, float]:
+        with self._lock:
+            if time.monotonic() - self._at >= self.ttl:
+                self._value = self._measure(runners)
+                self._at = time.monotonic()
+            return self._value
+
+    def _measure(self, runners: Sequence[Runner]) -> dict[str, float]:
+        nexts = {r.projection.name: r.stats.offsets.copy() for r in runners}
+        wanted = {key for offsets in nexts.values() for key in offsets}
+        if not wanted:
+            return {}
+        if self._admin is None:
+            self._admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        futures = self._admin.list_offsets(
+            {TopicPartition(*k): OffsetSpec.latest() for k in wanted}, request_timeout=5)
+        try:
+            ends = {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+        except KafkaException:  # a broker away: no figure rather than a wrong one
+            self._admin = None
+            return {}
+        return {name: float(sum(max(ends.get(k, n) - n, 0) for k, n in offsets.items()))
+                for name, offsets in nexts.items()}
+
+
 class ProjectorHealth:
     def __init__(self, settings: Settings, runners: Sequence[Runner],
                  threads: Sequence[threading.Thread]) -> None:
         self.stall_s = settings.projector_stall_seconds
         self.pairs = list(zip(runners, threads, strict=True))
         self.figures = Figures(settings.database_url, read_figures)
+        self.consumer_lag = ConsumerLag(settings.kafka_bootstrap_servers)
 
     def problem(self, runner: Runner, thread: threading.Thread, lag: int) -> str | None:
         """Why this projection is not doing its job, or None."""
@@ -63,6 +102,7 @@ class ProjectorHealth:
 
     def metrics(self) -> dict[str, float]:
         figures = self.figures.get()
+        lag = self.consumer_lag.of([runner for runner, _thread in self.pairs])
         out: dict[str, float] = {}
         for runner, _thread in self.pairs:
             label = f'{{projection="{runner.projection.name}"}}'
@@ -72,6 +112,8 @@ class ProjectorHealth:
             out[f"projector_failures_total{label}"] = runner.stats.failures
             out[f"projection_parked{label}"] = figures.get("parked", {}).get(
                 runner.projection.name, 0)
+            if runner.projection.name in lag:
+                out[f"consumer_lag{label}"] = lag[runner.projection.name]
             if found:
                 out[f"projection_lag{label}"] = float(found["lag"])
                 out[f"projection_checkpoint{label}"] = float(found["checkpoint"])

@@ -43,6 +43,8 @@ UPSERT_OFFSET = (
     " DO UPDATE SET next_offset = GREATEST(projection_partitions.next_offset,"
     " EXCLUDED.next_offset), updated_at = now()"
 )
+READ_OFFSET = ("SELECT next_offset FROM projection_partitions"
+               " WHERE projection = %s AND topic = %s AND partition = %s")
 
 
 @dataclass
@@ -58,6 +60,9 @@ class RunnerStats:
 
 class Runner:
     """Runs one projection in a consumer group named after it, rebuilding its consumer at need."""
+
+    # Where the offsets live (a runner of records keeps its own, infra/projector/records.py).
+    read_offset, upsert_offset = READ_OFFSET, UPSERT_OFFSET
 
     def __init__(self, settings: Settings, projection: Projection) -> None:
         self.settings = settings
@@ -143,10 +148,8 @@ class Runner:
         with psycopg.connect(self.settings.database_url, autocommit=True,
                              connect_timeout=10) as conn:
             for tp in partitions:
-                row = conn.execute(
-                    "SELECT next_offset FROM projection_partitions "
-                    "WHERE projection = %s AND topic = %s AND partition = %s",
-                    (self.projection.name, tp.topic, tp.partition)).fetchone()
+                row = conn.execute(self.read_offset,
+                                   (self.projection.name, tp.topic, tp.partition)).fetchone()
                 tp.offset = int(row[0]) if row and row[0] >= 0 else OFFSET_BEGINNING
                 self.stats.offsets[(tp.topic, tp.partition)] = max(int(row[0]), 0) if row else 0
         consumer.assign(partitions)
@@ -183,7 +186,7 @@ class Runner:
         with conn.transaction(), conn.cursor() as cur:
             self.projection.apply(cur, items)
             for (topic, partition), nxt in nexts.items():
-                cur.execute(UPSERT_OFFSET, (self.projection.name, topic, partition, nxt))
+                cur.execute(self.upsert_offset, (self.projection.name, topic, partition, nxt))
         self._committed(nexts, len(items), max(i.position for i in items))
         self._after_commit(items)
 
@@ -243,7 +246,7 @@ class Runner:
         nxt = (msg.offset() or 0) + 1
         with conn.transaction(), conn.cursor() as cur:
             deadletter.park(cur, self.projection.name, msg, exc, self._attempts)
-            cur.execute(UPSERT_OFFSET, (self.projection.name, *key, nxt))
+            cur.execute(self.upsert_offset, (self.projection.name, *key, nxt))
         self._committed({key: nxt}, 0)
         log.error("projection %s parked the event at %s[%d]@%d (position %d): %s",
                   self.projection.name, key[0], key[1], nxt - 1, position_of(msg),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from infra import logs
 from infra.logs import JsonFormatter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +93,27 @@ def test_the_text_format_stays_plain_text() -> None:
          " logs.configure('info', 'text'); logging.getLogger('chronicle.x').warning('plain')"],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     assert done.stderr.rstrip().endswith(" WARNING chronicle.x plain")
+
+
+def test_a_line_inside_a_request_names_its_request_organization_and_trace() -> None:
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    scope = {"state": {"request_id": "req_1", "organization_id": UUID(int=9)},
+             "headers": [(b"traceparent", f"00-{trace}-00f067aa0ba902b7-01".encode()),
+                         (b"authorization", b"Bearer secret-token")]}
+    token = logs.REQUEST.set(scope)
+    try:
+        inside = lines_of(lambda logger: logger.info("handled"))
+    finally:
+        logs.REQUEST.reset(token)
+    outside = lines_of(lambda logger: logger.info("idle"))
+    assert inside[0]["request_id"] == "req_1"
+    assert inside[0]["organization_id"] == str(UUID(int=9))
+    assert inside[0]["trace_id"] == trace
+    assert "secret-token" not in json.dumps(inside)
+    assert not {"request_id", "trace_id"} & outside[0].keys()
+
+
+def test_a_malformed_or_all_zero_traceparent_gives_no_trace_id() -> None:
+    assert logs.trace_id_of([(b"traceparent", b"garbage")]) == ""
+    assert logs.trace_id_of([(b"traceparent", b"00-" + b"0" * 32 + b"-00f067aa0ba902b7-01")]) == ""
+    assert logs.trace_id_of([]) == ""
