@@ -88,7 +88,10 @@ class AuditProjection(ReadModel):
             after = decider.evolve(before, e.event)
             states[e.stream_id] = (e.version, after)
             self._write(cur, item, before, after)
-            cur.execute(SAVE_STATE, (e.stream_id, e.version, msgspec.json.encode(after)))
+        # Each stream's newest state once per batch (what the next batch folds from), rather
+        # than one upsert per event.
+        cur.executemany(SAVE_STATE, [(stream, version, msgspec.json.encode(state))
+                                     for stream, (version, state) in states.items()])
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         self.apply(cur, [item])

@@ -11,6 +11,9 @@ from psycopg import Cursor, sql
 
 from projections.rows import append_only, tenant_wall, update_if_newer
 
+# INSERT statements by (table, key, columns): a handful per table.
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], sql.Composed] = {}
+
 # What the base read model writes on every row: the guard and the creation order for paging.
 BOOKKEEPING = frozenset({"id", "version", "created_position", "created_at", "updated_at"})
 
@@ -86,10 +89,15 @@ class Table:
 
     def insert(self, cur: Cursor[Any], table: sql.Identifier, values: dict[str, object]) -> None:
         """Insert a row unless its key exists: a redelivered creation changes nothing."""
-        cur.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
-            table, sql.SQL(", ").join(map(sql.Identifier, values)),
-            sql.SQL(", ").join(sql.Placeholder() * len(values)), sql.Identifier(self.key)),
-            list(values.values()))
+        names = tuple(values)
+        shape = (repr(table), self.key, names)
+        # Composed once per shape: formatting it for every row was most of a batch's Python.
+        if (statement := _INSERTS.get(shape)) is None:
+            statement = _INSERTS[shape] = sql.SQL(
+                "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
+                table, sql.SQL(", ").join(map(sql.Identifier, names)),
+                sql.SQL(", ").join(sql.Placeholder() * len(names)), sql.Identifier(self.key))
+        cur.execute(statement, list(values.values()))
 
     def update(self, cur: Cursor[Any], table: sql.Identifier, key: UUID, version: int,
                values: dict[str, object]) -> None:
