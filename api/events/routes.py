@@ -14,6 +14,7 @@ from anyio import to_thread
 from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
+from api.audit.routes import RESOURCE, OrgParam, Text  # the auditors' permission and filters
 from api.audit.schemas import AuditActor
 from api.auth.access import Tenant, principal_of, require
 from api.auth.tenancy import read
@@ -32,17 +33,12 @@ from projections import event_queries as queries
 from projections import paging
 from projections.audit_map import redact
 
-RESOURCE = "audit"
-Text = Annotated[str | None, QueryParameter(max_length=lim.MAX_QUERY_TEXT, required=False)]
 Since = Annotated[str | None, QueryParameter(
     name="from", max_length=lim.MAX_TIMESTAMP_TEXT, required=False,
     description="Events at or after this RFC 3339 time")]
 Until = Annotated[str | None, QueryParameter(
     name="to", max_length=lim.MAX_TIMESTAMP_TEXT, required=False,
     description="Events before this RFC 3339 time")]
-OrgParam = Annotated[UUID | None, QueryParameter(
-    required=False, description="The operator's choice of organization (default: every one;"
-                                " a caller's own is implied)")]
 Position = Annotated[int | None, QueryParameter(
     ge=0, le=2**63 - 1, required=False, description="Only events after this store position",
     schema_extra={"minimum": 0, "maximum": 2**63 - 1})]
