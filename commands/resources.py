@@ -3,6 +3,7 @@ restore a typed resource, each checked against its type's current schema version
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -127,34 +128,57 @@ class ResourceCommands:
 
     def _current(self, organization_id: UUID, resource_type: str, resource_id: UUID,
                  expected_version: int | None) -> Loaded[res.Resource]:
-        """The resource, if it is of ``resource_type`` in the organization (another
-        organization's is not found, and recorded as a denied access)."""
-        current = load(self.store, res.DECIDER, resource_id)
-        state = current.state
-        if state.status != "absent" and state.organization_id != organization_id:
-            raise ForeignNotFound("resource not found", code="resource_not_found")
-        if state.status == "absent" or state.resource_type != resource_type:
-            raise NotFound("resource not found", code="resource_not_found")
-        check_expected(expected_version, current.version)
-        return current
+        return current_of(load(self.store, res.DECIDER, resource_id), organization_id,
+                          resource_type, expected_version)
 
     def _checked(self, organization_id: UUID, resource_type: str, content: Content) -> int:
-        """The type's current version, after checking the content against it: the data
-        matches its schema, and every relationship names a resource of the organization."""
         require_live(load(self.store, org.DECIDER, organization_id).state)
-        type_id = rt.stream_id(organization_id, resource_type)
-        kind = load(self.store, rt.DECIDER, type_id).state
-        if kind.status != "active":
-            raise NotFound("resource type not found", code="resource_type_not_found")
-        res.check_content(content)
-        self.schemas.validator((type_id, kind.type_version), kind.schemas[-1])(content.data)
-        for i, related in enumerate(content.relationships):
-            first = self.store.load(related.id, lte=1)
-            if not first or first[0].stream_type != res.DECIDER.stream_type or (
-                    first[0].organization_id != organization_id):
-                raise InvalidValue("a relationship names no resource of this organization",
-                                   field=f"relationships[{i}]", code="relationship_unknown")
-        return kind.type_version
+        type_id, kind = type_of(self.store, organization_id, resource_type)
+        return checked(self.schemas, type_id, kind, content,
+                       lambda related: owned(self.store, related, organization_id))
+
+
+def current_of(current: Loaded[res.Resource], organization_id: UUID, resource_type: str,
+               expected_version: int | None) -> Loaded[res.Resource]:
+    """The resource, if it is of ``resource_type`` in the organization (another
+    organization's is not found, and recorded as a denied access)."""
+    state = current.state
+    if state.status != "absent" and state.organization_id != organization_id:
+        raise ForeignNotFound("resource not found", code="resource_not_found")
+    if state.status == "absent" or state.resource_type != resource_type:
+        raise NotFound("resource not found", code="resource_not_found")
+    check_expected(expected_version, current.version)
+    return current
+
+
+def type_of(store: EventStore, organization_id: UUID,
+            resource_type: str) -> tuple[UUID, rt.ResourceType]:
+    """The organization's active type of that name, and its stream id."""
+    type_id = rt.stream_id(organization_id, resource_type)
+    kind = load(store, rt.DECIDER, type_id).state
+    if kind.status != "active":
+        raise NotFound("resource type not found", code="resource_type_not_found")
+    return type_id, kind
+
+
+def checked(schemas: Schemas, type_id: UUID, kind: rt.ResourceType, content: Content,
+            known: Callable[[UUID], bool]) -> int:
+    """The type's current version, after checking the content against it: the data matches
+    its schema, and every relationship names a resource ``known`` to the organization."""
+    res.check_content(content)
+    schemas.validator((type_id, kind.type_version), kind.schemas[-1])(content.data)
+    for i, related in enumerate(content.relationships):
+        if not known(related.id):
+            raise InvalidValue("a relationship names no resource of this organization",
+                               field=f"relationships[{i}]", code="relationship_unknown")
+    return kind.type_version
+
+
+def owned(store: EventStore, resource_id: UUID, organization_id: UUID) -> bool:
+    """Whether the stream is a resource of the organization (by its first event)."""
+    first = store.load(resource_id, lte=1)
+    return bool(first) and first[0].stream_type == res.DECIDER.stream_type and (
+        first[0].organization_id == organization_id)
 
 
 def document(content: Content) -> dict[str, Any]:

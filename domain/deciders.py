@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.access import decider as access
 from domain.apikey import decider as apikey
+from domain.bulk_operation import decider as bulk_operation
 from domain.claim import decider as claim
 from domain.decider import Decider
 from domain.oauthclient import decider as oauthclient
@@ -21,6 +22,6 @@ from domain.user import decider as user
 DECIDERS: tuple[Decider[Any, Any, Any], ...] = (
     organization.DECIDER, slug.DECIDER, apikey.DECIDER, access.DECIDER, user.DECIDER,
     role.DECIDER, claim.DECIDER, roster.DECIDER, oauthclient.DECIDER,
-    resource_type.DECIDER, resource.DECIDER,
+    resource_type.DECIDER, resource.DECIDER, bulk_operation.DECIDER,
 )
 AGGREGATES: tuple[str, ...] = tuple(d.stream_type for d in DECIDERS)

@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from domain.access.events import AccessEvent
 from domain.apikey.events import ApiKeyEvent
+from domain.bulk_operation.events import BulkOperationEvent
 from domain.claim.events import ClaimEvent
 from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
@@ -23,7 +24,7 @@ from domain.user.events import UserEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
             | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent
-            | ResourceEvent)
+            | ResourceEvent | BulkOperationEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 # Where a change came from: a client of the API, a browser (the request carried Origin or

@@ -62,6 +62,12 @@ MAX_ANNOTATION_VALUE = 2000
 MAX_RELATIONSHIPS = 50
 MAX_EXTERNAL_KEY = 200
 
+# Transactions and bulk operations (a bulk body is also bounded by MAX_BODY_BYTES)
+MAX_TRANSACTION_ITEMS = 100  # writes applied in one append
+MAX_BULK_ITEMS = 10_000
+BULK_CHUNK_ITEMS = 200  # items a worker applies in one append, with their chunk's results
+MAX_ITEM_MESSAGE = 300  # a failed bulk item's message, as kept in its chunk's results
+
 # Organization settings
 MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries
 MAX_CIDR = 64

@@ -17,12 +17,14 @@ from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
 from commands.apikeys import ApiKeyCommands
+from commands.bulk import BulkCommands
 from commands.denials import DenialLog
 from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
 from commands.resource_types import ResourceTypeCommands
 from commands.resources import ResourceCommands
 from commands.roles import RoleCommands
+from commands.transactions import TransactionCommands
 from commands.users import UserCommands
 from infra.credentials import Credentials
 from infra.eventstore import EventStore, datastore_from_url
@@ -76,6 +78,8 @@ class Container:
     roles: RoleCommands
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
+    transactions: TransactionCommands
+    bulk: BulkCommands
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
@@ -130,6 +134,8 @@ class Container:
             resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
+            transactions=TransactionCommands(store, schemas, retries=settings.command_retries),
+            bulk=BulkCommands(store, schemas, retries=settings.command_retries),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
         )
 
