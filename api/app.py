@@ -19,6 +19,7 @@ from api.auth.oauth import OAuthError, authorize, introspect, on_oauth_error, re
 from api.auth.policy import organization_origins, organization_policy_guard
 from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
+from api.bulk.routes import BulkOperationController
 from api.events.routes import EventController
 from api.health import live, ready
 from api.metrics import metrics
@@ -40,6 +41,7 @@ from api.resource_types.routes import ResourceTypeController
 from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
+from api.transactions.routes import TransactionController
 from api.users.routes import UserController
 from infra.container import Container
 from infra.settings import Settings, load_settings
@@ -94,7 +96,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
                                  ResourceTypeController, ResourceController, AuditController,
-                                 EventController],
+                                 EventController, TransactionController,
+                                 BulkOperationController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],

@@ -103,6 +103,28 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bulk(settings: Settings, _args: argparse.Namespace) -> int:
+    """The bulk worker: applies submitted bulk operations, chunk by chunk."""
+    from commands.bulk import BulkCommands
+    from infra.bulk import BulkWorker
+    from infra.eventstore import EventStore, datastore_from_url
+    from infra.health import serve
+    from infra.jsonschemas import JsonSchemas
+
+    store = EventStore(datastore_from_url(settings.database_url),
+                       max_event_bytes=settings.max_event_bytes)
+    worker = BulkWorker(settings, BulkCommands(store, JsonSchemas(),
+                                               retries=settings.command_retries))
+    server = serve(settings.host, settings.bulk_port, "bulk", worker.report, worker.metrics)
+    _on_sigterm(worker.stop)
+    try:
+        worker.run()
+    finally:
+        server.shutdown()
+        store.close()
+    return 0
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from infra.migrate import migrate
 
@@ -261,6 +283,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
     "projector": cmd_projector,
+    "bulk": cmd_bulk,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "projections": cmd_projections,
@@ -277,6 +300,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("relay", help="publish the event store to Kafka")
     projector = sub.add_parser("projector", help="run projections")
     projector.add_argument("--projection", action="append", help="run only these (repeatable)")
+    sub.add_parser("bulk", help="apply submitted bulk operations")
     sub.add_parser("migrate", help="create tables and topics")
     sub.add_parser("seed", help="create the demo organization")
     projections = sub.add_parser(

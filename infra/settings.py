@@ -98,6 +98,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an idle runner blocks on the broker before looking at the relay position again.
     projector_idle_poll_ms: int = 1000
     relay_stall_seconds: float = 30.0
+    # The bulk worker (`chronicle bulk`): its health port, and how long it waits when idle
+    # before looking for submitted operations again (a projected submission wakes it sooner).
+    bulk_port: int = 8095
+    bulk_idle_poll_ms: int = 1000
     relay_max_backoff_ms: int = 10000
     # An event that waited this long for the relay or a projection means the pipeline is stalled.
     pipeline_stall_seconds: float = 30.0
@@ -217,6 +221,8 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_STALL_SECONDS": "projector_stall_seconds",
     "PROJECTOR_IDLE_POLL_MS": "projector_idle_poll_ms",
     "RELAY_STALL_SECONDS": "relay_stall_seconds",
+    "BULK_PORT": "bulk_port",
+    "BULK_IDLE_POLL_MS": "bulk_idle_poll_ms",
     "RELAY_MAX_BACKOFF_MS": "relay_max_backoff_ms",
     "PIPELINE_STALL_SECONDS": "pipeline_stall_seconds",
     "ENABLE_RATE_LIMITING": "enable_rate_limiting",
@@ -253,7 +259,7 @@ _POSITIVE = {
     "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute", "pipeline_stall_seconds",
     "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
-    "audit_retention_days",
+    "audit_retention_days", "bulk_idle_poll_ms",
     "request_log_buffer", "request_log_flush_ms",
 }
 

@@ -14,6 +14,7 @@ from projections import audit, chain, mailer
 from projections.api_keys import ApiKeysProjection
 from projections.api_requests import RequestLogProjection
 from projections.base import Projection
+from projections.bulk_operations import BulkOperationsProjection
 from projections.oauth_clients import OAuthClientsProjection
 from projections.organizations import OrganizationsProjection
 from projections.readmodel import AnnouncedReadModel, ReadModel
@@ -69,6 +70,7 @@ PROJECTIONS: dict[str, Spec] = {
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
     "resources": read_model(ResourcesProjection),
+    "bulk_operations": read_model(BulkOperationsProjection),
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),
     "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),
