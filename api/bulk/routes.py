@@ -21,6 +21,7 @@ from api.transactions.routes import WRITTEN, OrgParam, allowed
 from api.transactions.schemas import BulkOperationBody, BulkOperationOut, BulkResultOut
 from commands.idempotency import Rendered
 from commands.runner import Result
+from domain.bulk_operation.events import ItemResult
 from projections import bulk_operation_queries as queries
 
 OperationId = FromPath[Annotated[UUID, QueryParameter()]]
@@ -32,7 +33,9 @@ def out(row: dict[str, Any]) -> BulkOperationOut:
         id=row["id"], organization_id=row["organization_id"], status=row["status"],
         total_count=row["total_count"], success_count=row["success_count"],
         failure_count=row["failure_count"],
-        results=msgspec.convert(row["results"], list[BulkResultOut]),
+        results=[BulkResultOut(index=r.index, success=r.success, resource_id=r.resource_id,
+                               version=r.version, error=r.error, message=r.message)
+                 for r in msgspec.convert(row["results"], list[ItemResult])],
         created_by=row["created_by"], created_at=row["created_at"],
         started_at=row["started_at"], completed_at=row["completed_at"])
 
