@@ -102,6 +102,16 @@ ELSEWHERE = {
     "patch_invalid": "the patch body's schema keeps every merge a resource; "
                      "tests/usecases/test_resources.py",
     "claim_not_held": "only an owner releases its claim; tests/unit/test_role_decider.py",
+    "transaction_items_count": "the request schema refuses it first; "
+                               "tests/usecases/test_transactions.py",
+    "bulk_items_count": "the request schema refuses it first; "
+                        "tests/unit/test_bulk_operation_decider.py",
+    "bulk_item_too_large": "MAX_BODY_BYTES refuses such a body first; "
+                           "tests/unit/test_bulk_operation_decider.py",
+    "bulk_operation_exists": "operation ids are made by the server; "
+                             "tests/unit/test_bulk_operation_decider.py",
+    "bulk_chunk_out_of_order": "only the bulk worker records chunks; "
+                               "tests/unit/test_bulk_operation_decider.py",
 }
 
 # Exceptions only a fault or a race raises; a test-only route raises them to prove the mapping.
@@ -384,6 +394,11 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "merge_patch_required": lambda c: in_type(c, "PATCH", f"/{uuid.uuid4()}", json={}),
     "resource_deleted": lambda c: resource_after(c, "delete"),
     "resource_archived": lambda c: resource_after(c, "archive"),
+    "batch_item_incomplete": lambda c: (c.main, "POST", "/v1/transactions", {
+        "params": {"organization_id": typed(c)[0]},
+        "json": {"items": [{"op": "replace", "type": "bees", "data": {}}]}}),
+    "bulk_operation_not_found": lambda c: (c.main, "GET", f"/v1/bulk-operations/{uuid.uuid4()}",
+                                           {"params": {"organization_id": org_id(c)}}),
     "last_owner": lambda c: (c.main, "POST", f"{signed_up(c)}/suspend", {}),
     "user_already_suspended": lambda c: (c.main, "POST", f"{invited(c, 'suspend')}/suspend", {}),
     "user_not_suspended": lambda c: (c.main, "POST", f"{invited(c)}/reactivate", {}),
