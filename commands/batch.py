@@ -51,7 +51,10 @@ class Batch:
         """Decide ``item`` (a create takes ``new_id``); raise a DomainError, or a
         VersionConflict for a stale expected version, with nothing staged."""
         resource_id = self._target(item, new_id)
-        current = self._current(resource_id)
+        # A create's id is new (random, or derived from a bulk item never applied): no stream
+        # to load; were it taken, the append would fail on its version and decide again.
+        current = self._streams.get(resource_id) or (
+            Loaded(res.INITIAL, 0) if item.op == "create" else self._current(resource_id))
         if item.op in ("create", "upsert"):
             check_expected(item.expected_version, current.version)
         else:
