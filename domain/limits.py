@@ -66,7 +66,8 @@ MAX_EXTERNAL_KEY = 200
 MAX_TRANSACTION_ITEMS = 100  # writes applied in one append
 MAX_BULK_ITEMS = 10_000
 BULK_CHUNK_ITEMS = 200  # items a worker applies in one append, with their chunk's results
-MAX_ITEM_MESSAGE = 200  # a failed bulk item's message in its chunk's results (a chunk's 200 stay under MAX_EVENT_BYTES in any script)
+# A failed bulk item's message in its chunk's results: a chunk's results fit one event in any script.
+MAX_ITEM_MESSAGE = 200
 
 # Organization settings
 MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries

@@ -166,3 +166,16 @@ def test_a_worker_killed_mid_chunk_and_between_chunks_resumes_applying_each_item
     counts = writes_per_resource(db, org)
     assert len(counts) == n
     assert set(counts) == {1}
+
+
+def test_a_repeated_submission_with_its_idempotency_key_is_one_operation(
+        client: TestClient[Any]) -> None:
+    org = with_type(client)
+    key = {"Idempotency-Key": f"bulk-{uuid.uuid4()}"}
+    first = client.post(PATH, params={"organization_id": org}, json={"items": creates(2)},
+                        headers=key)
+    again = client.post(PATH, params={"organization_id": org}, json={"items": creates(2)},
+                        headers=key)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"

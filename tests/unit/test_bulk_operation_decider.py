@@ -4,6 +4,7 @@ operation finished by its last chunk."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -18,10 +19,12 @@ from domain.bulk_operation.events import (
     ItemResult,
     ItemsStaged,
 )
+from domain.envelope import Actor, Envelope, encode
 from domain.errors import AlreadyExists, InvalidState, InvalidValue
-from domain.limits import BULK_CHUNK_ITEMS, MAX_BULK_ITEMS
+from domain.limits import BULK_CHUNK_ITEMS, MAX_BULK_ITEMS, MAX_ITEM_MESSAGE, MAX_USER_AGENT
 from domain.resource.commands import Content
 from domain.resource.writes import ResourceWrite
+from infra.eventstore import DEFAULT_MAX_EVENT_BYTES
 from tests.unit.spec import Specification
 
 ORG = uuid.UUID(int=7)
@@ -107,3 +110,16 @@ def test_a_chunk_out_of_order_or_recorded_twice_is_refused(chunk: int) -> None:
 
 def test_an_operation_is_submitted_once() -> None:
     spec.given(submitted(1, 1)).when(submit(1)).then_raises(AlreadyExists)
+
+
+def test_a_chunk_of_failures_with_the_longest_messages_fits_one_stored_event() -> None:
+    worst = tuple(ItemResult(index=10**4 + i, success=False, error="x" * 40,
+                             message="\U0001f41d" * MAX_ITEM_MESSAGE)
+                  for i in range(BULK_CHUNK_ITEMS))
+    envelope = Envelope(event_id=uuid.uuid4(), stream_id=uuid.uuid4(),
+                        stream_type="bulk_operation", version=10**6, organization_id=ORG,
+                        occurred_at=datetime.now(UTC), actor=Actor(kind="user", id="u" * 64),
+                        request_id="r" * 64, correlation_id="c" * 128, causation_id="e" * 36,
+                        user_agent="a" * MAX_USER_AGENT,
+                        event=ChunkApplied(chunk=10**3, results=worst))
+    assert len(encode(envelope)) < DEFAULT_MAX_EVENT_BYTES
