@@ -21,10 +21,16 @@ from api.transactions.routes import WRITTEN, OrgParam, allowed
 from api.transactions.schemas import BulkOperationBody, BulkOperationOut, BulkResultOut
 from commands.idempotency import Rendered
 from commands.runner import Result
+from domain import limits as lim
 from domain.bulk_operation.events import ItemResult
 from projections import bulk_operation_queries as queries
 
 OperationId = FromPath[Annotated[UUID, QueryParameter()]]
+ResultsFrom = Annotated[int, QueryParameter(
+    ge=0, le=lim.MAX_BULK_ITEMS, description="The first item index whose result is shown")]
+ResultsLimit = Annotated[int, QueryParameter(
+    ge=0, le=lim.MAX_BULK_ITEMS, description="At most this many results (0: the counts only,"
+                                               " to follow progress)")]
 PATH = "/v1/bulk-operations"
 
 
@@ -75,13 +81,14 @@ class BulkOperationController(Controller):
          **docs.read(BulkOperationOut, "invalid_parameter", "bulk_operation_not_found",
                      "organization_id_required", "permission_denied", "not_caught_up"))
     async def read(self, request: Request, operation_id: OperationId, container: Services,
-                   tenant: Tenant, caught_up: CaughtUp,
-                   organization_id: OrgParam = None) -> BulkOperationOut:
+                   tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
+                   results_from: ResultsFrom = 0,
+                   results_limit: ResultsLimit = lim.MAX_BULK_ITEMS) -> BulkOperationOut:
         org_id = organization_for(tenant, organization_id)
         require(request, "resources", "read", org_id)
         await caught_up(container)
-        row = await read_one(container.pool, tenant_of(request), queries.GET,
-                             (operation_id, org_id))
+        row = await read_one(container.pool, tenant_of(request), queries.GET, (
+            results_from, results_from, results_limit, operation_id, org_id))
         if row is None:
             raise await not_found(container, request, operation_id, "bulk_operation_not_found")
         return out(row)

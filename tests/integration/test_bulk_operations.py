@@ -93,6 +93,12 @@ def test_a_bulk_operation_of_a_few_hundred_items_completes_with_per_item_results
     assert (results[-1]["success"], results[-1]["error"]) == (False, "resource_not_found")
     assert results[-3]["version"] == 2  # the update of the existing resource
     assert done["startedAt"]
+    page = client.get(f"{PATH}/{body['id']}", params={
+        "organization_id": org, "results_from": 3, "results_limit": 2}).json()
+    assert [r["index"] for r in page["results"]] == [3, 4]
+    counts = client.get(f"{PATH}/{body['id']}", params={
+        "organization_id": org, "results_limit": 0}).json()
+    assert (counts["results"], counts["successCount"]) == ([], len(items) - 2)
     assert done["completedAt"]
     first = f"/v1/resources/bees/{results[0]['resourceId']}"
     wait_until(lambda: client.get(first, params={"organization_id": org}).status_code == 200,
