@@ -114,6 +114,7 @@ class BulkCommands:
         organization_id = op.state.organization_id
         assert organization_id is not None
         batch = Batch(self.store, self.schemas, organization_id)
+        batch.prefetch(staged.items)
         results = tuple(_result(batch, operation_id, staged.first_index + offset, item)
                         for offset, item in enumerate(staged.items))
         events = bulk.decide(RecordChunk(chunk=chunk, results=results), op.state)

@@ -64,6 +64,7 @@ class TransactionCommands:
                                params={"max": MAX_TRANSACTION_ITEMS})
         for _ in range(self.retries + 1):
             batch = Batch(self.store, self.schemas, organization_id)
+            batch.prefetch(items)
             applied = [_decided(batch, index, item, ctx.new_id())
                        for index, item in enumerate(items)]
             stored = envelopes(ctx, batch.writes)
