@@ -17,7 +17,7 @@ from api.auth.tenancy import not_found, read_one
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
 from api.platform.idempotency import run_command
-from api.transactions.routes import WRITTEN, OrgParam, allowed
+from api.transactions.routes import OrgParam, allowed
 from api.transactions.schemas import BulkOperationBody, BulkOperationOut, BulkResultOut
 from commands.idempotency import Rendered
 from commands.runner import Result
@@ -32,6 +32,8 @@ ResultsLimit = Annotated[int, QueryParameter(
     ge=0, le=lim.MAX_BULK_ITEMS, description="At most this many results (0: the counts only,"
                                                " to follow progress)")]
 PATH = "/v1/bulk-operations"
+# What refuses a submission; an item's own errors are its result once the worker applies it.
+SUBMITTED = ("organization_id_required", "organization_not_found", "permission_denied")
 
 
 def out(row: dict[str, Any]) -> BulkOperationOut:
@@ -52,7 +54,7 @@ class BulkOperationController(Controller):
     dependencies = waits_for("bulk_operations")
 
     @post("/", status_code=202, summary="Submit a bulk operation (applied in the background)",
-          **docs.documented(202, BulkOperationOut, *docs.WRITE, *docs.BODY, *WRITTEN[-8:],
+          **docs.documented(202, BulkOperationOut, *docs.WRITE, *docs.BODY, *SUBMITTED,
                             request_headers=("IdempotencyKey",),
                             success_headers=("Location", "Idempotent-Replayed"),
                             description="Accepted: the operation, pending; its `position` as"
