@@ -65,27 +65,30 @@ class BulkWorker:
                 self.stopped.wait(RECONNECT_S)
 
     def round(self, conn: psycopg.Connection) -> bool:
-        """Apply every open operation; False when there was none to apply."""
+        """Apply every open operation; False when none finished (nothing to do, or each one
+        failed: the worker then waits rather than retrying at once)."""
         self.looked_at = time.monotonic()
-        todo = [op for op in open_operations(conn) if op not in self.finished]
-        for operation_id in todo:
+        finished = False
+        for operation_id in open_operations(conn):
             if self.stopped.is_set():
                 break
-            self._process(operation_id)
-        return bool(todo)
+            if operation_id not in self.finished:
+                finished = self._process(operation_id) or finished
+        return finished
 
-    def _process(self, operation_id: UUID) -> None:
+    def _process(self, operation_id: UUID) -> bool:
         try:
             done = self.commands.process(operation_id, stop=self.stopped.is_set,
                                          crash=crash_point)
         except Exception as exc:  # the next round tries again; the operation keeps its place
             self._failed(exc)
-            return
+            return False
         if done:
             if len(self.finished) >= MAX_FINISHED:
                 self.finished.clear()
             self.finished.add(operation_id)
             self.operations_finished += 1
+        return done
 
     def _wait(self, conn: psycopg.Connection) -> None:
         """Until the bulk_operations projection applied something, or the idle poll."""
