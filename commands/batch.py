@@ -41,10 +41,14 @@ class Applied(NamedTuple):
 class Batch:
     """Writes of one organization's resources, decided one after the other."""
 
-    def __init__(self, store: EventStore, schemas: Schemas, organization_id: UUID) -> None:
+    def __init__(self, store: EventStore, schemas: Schemas, organization_id: UUID, *,
+                 after: Batch | None = None) -> None:
+        """``after``: a batch whose append has not committed yet, which this one follows (it
+        sees the streams that batch wrote as that batch left them)."""
         self.store, self.schemas, self.organization_id = store, schemas, organization_id
         self.writes: list[StreamWrite] = []
-        self._streams: dict[UUID, Loaded[res.Resource]] = {}
+        self._streams: dict[UUID, Loaded[res.Resource]] = {} if after is None else {
+            w.stream_id: after._streams[w.stream_id] for w in after.writes}
         self._types: dict[str, tuple[UUID, rt.ResourceType]] = {}
         self._live = False
 

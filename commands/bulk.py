@@ -8,12 +8,15 @@ chunk recorded and goes on with the next: no item is applied twice, and two work
 operation meet on its version. A create's resource id is derived from (operation, index),
 so even a write repeated outside that guard would meet the first one at version 0.
 One bad item fails alone: its error is its result, and the others of its chunk commit.
+Chunk k+1 is decided while chunk k's append runs, on the states chunk k leaves; it is appended
+only once chunk k committed, and decided again if chunk k's append failed.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import NamedTuple
 from uuid import UUID
 
@@ -63,6 +66,15 @@ class Operation(NamedTuple):
     ctx: Context
 
 
+class Chunk(NamedTuple):
+    """A chunk decided: its writes, the envelopes to append, the operation after them."""
+
+    number: int
+    batch: Batch
+    stored: list[Envelope]
+    after: Operation
+
+
 class BulkCommands:
     def __init__(self, store: EventStore, schemas: Schemas, *, retries: int = 5) -> None:
         self.store, self.schemas, self.retries = store, schemas, retries
@@ -87,16 +99,42 @@ class BulkCommands:
         the operation is finished (or is no operation)."""
         op = self.loaded(operation_id)
         conflicts = 0
-        while op is not None and op.state.status in ("pending", "processing") and not stop():
-            try:
-                op = self._chunk(operation_id, op, crash)
-                conflicts = 0
-            except ConcurrencyError:  # another worker, or a writer of one of its resources
-                conflicts += 1
-                if conflicts > self.retries:
-                    raise TooMuchContention("the chunk's resources kept changing") from None
-                op = self.loaded(operation_id)
-        return op is None or op.state.status not in ("pending", "processing")
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-append") as appender:
+            while op is not None and _open(op) and not stop():
+                try:
+                    op = self._chunks(operation_id, op, appender, stop, crash)
+                    conflicts = 0
+                except ConcurrencyError:  # another worker, or a writer of one of its resources
+                    conflicts += 1
+                    if conflicts > self.retries:
+                        raise TooMuchContention("the chunk's resources kept changing") from None
+                    op = self.loaded(operation_id)
+        return op is None or not _open(op)
+
+    def _chunks(self, operation_id: UUID, op: Operation, appender: Executor,
+                stop: Callable[[], bool], crash: Crash) -> Operation:
+        """Apply chunks from ``op``'s next one on, each decided while the previous one's
+        append runs (it follows that chunk's writes, which a failed append discards: the
+        ConcurrencyError reaches ``process``, which loads the operation again). Returns the
+        operation after the last chunk committed."""
+        previous: Chunk | None = None
+        running: Future[list[int]] | None = None
+        committed = op
+        while _open(op) and not stop():
+            chunk = self._decided(operation_id, op, previous)
+            if running is not None and previous is not None:
+                committed = self._landed(running, previous, crash)
+            crash("before_append", chunk.number)
+            running, previous, op = appender.submit(self.store.append, chunk.stored), chunk, chunk.after
+        if running is not None and previous is not None:
+            committed = self._landed(running, previous, crash)
+        return committed
+
+    @staticmethod
+    def _landed(running: Future[list[int]], chunk: Chunk, crash: Crash) -> Operation:
+        running.result()
+        crash("after_append", chunk.number)
+        return chunk.after
 
     def loaded(self, operation_id: UUID) -> Operation | None:
         stream = self.store.load(operation_id)
@@ -108,24 +146,27 @@ class BulkCommands:
         chunks = {e.event.chunk: e.event for e in stream if isinstance(e.event, ItemsStaged)}
         return Operation(state, stream[-1].version, chunks, _context(stream[0]))
 
-    def _chunk(self, operation_id: UUID, op: Operation, crash: Crash) -> Operation:
-        chunk = op.state.applied_chunks
-        staged = op.chunks[chunk]
+    def _decided(self, operation_id: UUID, op: Operation, previous: Chunk | None) -> Chunk:
+        """The next chunk's items decided, and its events to append with its results."""
+        number = op.state.applied_chunks
+        staged = op.chunks[number]
         organization_id = op.state.organization_id
         assert organization_id is not None
-        batch = Batch(self.store, self.schemas, organization_id)
+        batch = Batch(self.store, self.schemas, organization_id,
+                      after=None if previous is None else previous.batch)
         batch.prefetch(staged.items)
         results = tuple(_result(batch, operation_id, staged.first_index + offset, item)
                         for offset, item in enumerate(staged.items))
-        events = bulk.decide(RecordChunk(chunk=chunk, results=results), op.state)
+        events = bulk.decide(RecordChunk(chunk=number, results=results), op.state)
         stored = envelopes(op.ctx, [*batch.writes, write(
             bulk.DECIDER, operation_id, organization_id, op.version, events)])
         check_sizes(stored, self.store.max_event_bytes)
-        crash("before_append", chunk)
-        self.store.append(stored)
-        crash("after_append", chunk)
-        return op._replace(state=bulk.DECIDER.fold(op.state, events),
-                           version=op.version + len(events))
+        return Chunk(number, batch, stored, op._replace(
+            state=bulk.DECIDER.fold(op.state, events), version=op.version + len(events)))
+
+
+def _open(op: Operation) -> bool:
+    return op.state.status in ("pending", "processing")
 
 
 def _result(batch: Batch, operation_id: UUID, index: int, item: ResourceWrite) -> ItemResult:

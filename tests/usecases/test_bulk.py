@@ -107,3 +107,21 @@ def test_a_second_worker_on_the_same_operation_records_no_chunk_twice(
     assert [a.chunk for a in applied] == [0, 1]
     assert bulk.DECIDER.fold(bulk.INITIAL, (e.event for e in store.load(
         submitted.stream_id))).success_count == BULK_CHUNK_ITEMS + 1
+
+
+def test_a_writer_that_changes_a_later_chunks_resource_first_makes_that_chunk_decide_again(
+        store: RacingStore) -> None:
+    ops, resources, org = world(store)
+    existing = resources.create(context(), org, "bees", Content(data={"n": 0})).stream_id
+    patch = ResourceWrite(op="patch", resource_type="bees", resource_id=existing,
+                          patch={"data": {"n": 2}})
+    submitted = ops.submit(context(), org, [*creates(BULK_CHUNK_ITEMS), patch])
+    # Chunk 1 is decided while chunk 0's append runs; the rival gets in before chunk 1's.
+    store.rivals += [lambda: None, lambda: resources.patch(context(), org, "bees", existing,
+                                                           {"data": {"n": 1}})]
+    assert ops.process(submitted.stream_id)
+    assert [e.event.data for e in store.load(existing)] == [  # type: ignore[union-attr]
+        {"n": 0}, {"n": 1}, {"n": 2}]
+    counts = resource_events(store)
+    assert len(counts) == BULK_CHUNK_ITEMS + 1
+    assert counts[existing] == 3
