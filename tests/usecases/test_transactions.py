@@ -7,12 +7,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from commands.organizations import OrganizationCommands
 from commands.resource_types import ResourceTypeCommands
 from commands.resources import ResourceCommands
+from commands.runner import VersionConflict
 from commands.transactions import ItemVersionConflict, TransactionCommands
-from domain.errors import ForeignNotFound, InvalidValue
+from domain.errors import DomainError, ForeignNotFound, InvalidValue
 from domain.resource import decider as res
 from domain.resource.commands import Content
 from domain.resource.events import Relationship
@@ -35,8 +38,8 @@ class World:
         self.resources = ResourceCommands(store, schemas, retries=3)
         self.tx = TransactionCommands(store, schemas, retries=3)
 
-    def made(self, n: int = 1) -> UUID:
-        return self.resources.create(context(), self.org, "bees",
+    def made(self, n: int = 1, kind: str = "bees") -> UUID:
+        return self.resources.create(context(), self.org, kind,
                                      Content(data={"n": n})).stream_id
 
 
@@ -135,3 +138,45 @@ def test_an_empty_or_oversized_transaction_is_refused() -> None:
         with pytest.raises(InvalidValue) as caught:
             w.tx.commit(context(), w.org, items)
         assert caught.value.field == "items"
+
+
+ops = st.sampled_from(["create", "replace", "patch", "upsert", "delete"])
+# Mostly writes that succeed, now and then one that is refused (each refuses the whole).
+values = st.sampled_from([1, 2, 3, 4, 5, 6, 7, "bad"])
+kinds = st.sampled_from(["bees"] * 6 + ["hives"] * 6 + ["wasps"])
+keys = st.sampled_from(["k1"] * 6 + ["k2"] * 6 + ["-bad"])
+expected = st.sampled_from([None] * 12 + [0, 1, 2])
+
+
+@st.composite
+def items(draw: st.DrawFn, known: list[tuple[UUID, str]]) -> ResourceWrite:
+    """``known``: existing resources and their types (an unknown id now and then)."""
+    n = draw(values)
+    resource_id, kind = draw(st.sampled_from([*known * 6, (UUID(int=1), "bees")]))
+    op = draw(ops)
+    return ResourceWrite(
+        op=op, resource_type=draw(kinds) if op in ("create", "upsert") else kind,
+        resource_id=resource_id, key=draw(keys), expected_version=draw(expected),
+        content=Content(data={"n": n}), patch={"data": {"n": n}})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_transaction_either_commits_every_items_events_in_one_append_or_nothing(
+        data: st.DataObject) -> None:
+    store = RacingStore()
+    w = World(store)
+    known = [(w.made(), "bees"), (w.made(kind="hives"), "hives")]
+    batch = data.draw(st.lists(items(known), min_size=1, max_size=6))
+    head, before = len(store.log), {k: store.load(k) for k, _ in known}
+    try:
+        done = w.tx.commit(context(), w.org, batch)
+    except (DomainError, VersionConflict):
+        assert len(store.log) == head
+        assert {k: store.load(k) for k, _ in known} == before
+        return
+    for applied in done.items:  # each item's new version is its stream's, or an earlier one
+        assert applied.version <= len(store.load(applied.resource_id))
+    last = {a.resource_id: a.version for a in done.items}
+    assert all(len(store.load(r)) == v for r, v in last.items())
+    assert len(store.log) - head == sum(v - len(before.get(r, [])) for r, v in last.items())
