@@ -162,9 +162,11 @@ class Progress:
             if sample is None:
                 return
             relay_position, marks = sample
-            if (not self.dirty and relay_position == self._proven
-                    and now - self._proven_at < REPROVE_S):
-                self.keeping_up_at = now
+            if relay_position == self._proven and now - self._proven_at < REPROVE_S:
+                # Proven already: while the relay stands still, a proof proves nothing more,
+                # also for events applied since (their checkpoint is yet to come).
+                if not self.dirty:
+                    self.keeping_up_at = now
                 return
             self.dirty = False
             self._sample = (relay_position, {k: marks[k] for k in self.offsets})
