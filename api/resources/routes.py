@@ -13,13 +13,11 @@ from uuid import UUID
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
-from psycopg import AsyncConnection
 
 from api.auth.access import Tenant, organization_for, require, shaped, tenant_of
-from api.auth.tenancy import not_found, read, read_one
+from api.auth.tenancy import not_found, read_one
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
-from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
 from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
@@ -33,7 +31,6 @@ from api.resources.requests import (
 from api.resources.schemas import (
     ResourceBody,
     ResourceOut,
-    ResourcePage,
     ResourcePatchBody,
     VersionOut,
     VersionPage,
@@ -50,7 +47,6 @@ from domain.resource.decider import Resource
 from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
-from projections import resource_type_queries as type_queries
 from projections.resources import actor_of
 
 TypeName = FromPath[Annotated[str, QueryParameter(max_length=lim.MAX_TYPE_NAME)]]
@@ -79,7 +75,7 @@ class ResourceController(Controller):
     async def create(self, request: Request, resource_type: TypeName, container: Services, ctx: Ctx,
                      tenant: Tenant, data: JSONBody[ResourceBody],
                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "create")
+        org_id = organization(request, tenant, organization_id, resource_type, "create")
         content, c = content_of(data), container
         return await run_command(request, c, lambda seal: c.resources.create(
             ctx, org_id, resource_type, content, seal=seal), status=201,
@@ -93,48 +89,11 @@ class ResourceController(Controller):
                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                      data: JSONBody[ResourceBody],
                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         content, c = content_of(data), container
         return await run_command(request, c, lambda seal: c.resources.upsert(
             ctx, org_id, resource_type, key, content, expected_version=expected, seal=seal),
             location=f"/v1/resources/{resource_type}")
-
-    @get("/", summary="List a type's resources (cursor pagination, creation order)",
-         **docs.read(ResourcePage, "invalid_parameter", "organization_id_required",
-                     "permission_denied", "cursor_invalid", "status_filter_invalid",
-                     "resource_type_not_found", "not_caught_up"))
-    async def list_(self, request: Request, resource_type: TypeName, container: Services,
-                    tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
-                    limit: Limit = lim.DEFAULT_PAGE_SIZE, cursor: Cursor = None,
-                    before: Cursor = None, status: Annotated[str, QueryParameter(
-                        max_length=10, description="active (default), archived, deleted or"
-                                                   " any")] = "active",
-                    ) -> ResourcePage:
-        org_id = _organization(request, tenant, organization_id, resource_type, "read")
-        if status not in STATUS:
-            raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
-                               params={"allowed": ", ".join(STATUS)})
-        after_pos = cursor_position(cursor) if cursor else None
-        before_pos = cursor_position(before) if before else None
-        await caught_up(container)
-
-        async def query(conn: AsyncConnection) -> paging.Page:
-            if not await type_queries.named(conn, org_id, resource_type):
-                raise ApiException(404, "not_found", reason="resource_type_not_found")
-            return await queries.page(conn, org_id, resource_type, status, limit=limit, after=after_pos,
-                                      before=before_pos)
-
-        rows, more, total = await read(container, request, query)
-        seen = [v for v in (shaped(request, f"resources:{resource_type}", from_row(r)) for r in rows) if v]
-        backward = before_pos is not None
-        has_next, has_prev = (True, more) if backward else (more, after_pos is not None)
-        return ResourcePage(data=seen, pagination=PaginationInfo(
-            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
-            has_next=bool(rows) and has_next, has_prev=bool(rows) and has_prev,
-            next_cursor=paging.encode_cursor(rows[-1]["created_position"])
-            if rows and has_next else None,
-            prev_cursor=paging.encode_cursor(rows[0]["created_position"])
-            if rows and has_prev else None))
 
     @get("/{resource_id:uuid}", summary="One resource: now, at a version, or as of a time",
          **docs.read(ResourceOut, "invalid_parameter", "as_of_time_invalid", *TARGET,
@@ -149,7 +108,7 @@ class ResourceController(Controller):
                        required=False, max_length=lim.MAX_TIMESTAMP_TEXT,
                        description="The resource as of this RFC 3339 time, folded from its"
                                    " events")] = None) -> Response[Any]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "read")
+        org_id = organization(request, tenant, organization_id, resource_type, "read")
         if version is not None or as_of is not None:
             past = await _past(container, org_id, resource_type, resource_id, version,
                                as_of_time(as_of))
@@ -170,7 +129,7 @@ class ResourceController(Controller):
                        container: Services, tenant: Tenant, organization_id: OrgParam = None,
                        limit: Limit = lim.DEFAULT_PAGE_SIZE, cursor: Cursor = None,
                        ) -> VersionPage:
-        org_id = _organization(request, tenant, organization_id, resource_type, "read")
+        org_id = organization(request, tenant, organization_id, resource_type, "read")
         after = cursor_position(cursor) if cursor else 0
         past = await _past(container, org_id, resource_type, resource_id)
         if past is None:
@@ -192,7 +151,7 @@ class ResourceController(Controller):
                       container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                       data: JSONBody[ResourceBody],
                       organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         content, c = content_of(data), container
         return await run_command(request, c, lambda seal: c.resources.replace(
             ctx, org_id, resource_type, resource_id, content, expected_version=expected, seal=seal))
@@ -205,7 +164,7 @@ class ResourceController(Controller):
                     container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                     data: Annotated[ResourcePatchBody, Body(media_type=MERGE_PATCH)],
                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         merge, c = patch_of(data), container
         return await run_command(request, c, lambda seal: c.resources.patch(
             ctx, org_id, resource_type, resource_id, merge, expected_version=expected, seal=seal))
@@ -215,7 +174,7 @@ class ResourceController(Controller):
     async def delete_(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "delete")
+        org_id = organization(request, tenant, organization_id, resource_type, "delete")
         return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
                                  DeleteResource())
 
@@ -225,7 +184,7 @@ class ResourceController(Controller):
     async def archive(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
                       container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                       organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
                                  ArchiveResource())
 
@@ -235,12 +194,12 @@ class ResourceController(Controller):
     async def restore(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
                       container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                       organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
                                  RestoreResource())
 
 
-def _organization(request: Request, tenant: UUID | None, given: UUID | None,
+def organization(request: Request, tenant: UUID | None, given: UUID | None,
                   resource_type: str, action: Action) -> UUID:
     """The organization the route acts on (another one's is a 404, recorded as a denial),
     once the caller may ``action`` resources of the type."""
