@@ -285,6 +285,18 @@ def resource_after(c: Clients, *steps: str) -> Spec:
     return c.main, "PUT", target, {"params": params, "json": {"data": {"name": "Vespa"}}}
 
 
+def queried(c: Clients, *repeated: tuple[str, str], **query: str) -> Spec:
+    """A list of a fresh organization's `bees`, once the type is readable, with ``query``
+    (and the ``repeated`` parameters)."""
+    org = org_id(c)
+    made = c.main.post("/v1/resource-types", json={
+        "name": "bees", "schema": {"type": "object"}, "organizationId": org})
+    assert made.status_code == 201, made.text
+    return c.main, "GET", "/v1/resources/bees", {"params": [
+        ("organization_id", org), ("min_position", str(made.json()["position"])),
+        *query.items(), *repeated]}
+
+
 def in_type(c: Clients, method: str, tail: str = "", query: dict[str, str] | None = None,
             **kwargs: Any) -> Spec:
     org, path = typed(c)
@@ -382,6 +394,17 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "as_of_time_invalid": lambda c: in_type(c, "GET", f"/{uuid.uuid4()}",
                                                   query={"as_of": "yesterday"}),
     "merge_patch_required": lambda c: in_type(c, "PATCH", f"/{uuid.uuid4()}", json={}),
+    "query_field_unknown": lambda c: queried(c, colour="eq.red"),
+    "query_operator_invalid": lambda c: queried(c, **{"data.name": "like.x"}),
+    "query_operator_not_for_field": lambda c: queried(c, tags="gt.x"),
+    "query_value_invalid": lambda c: queried(c, version="gt.x"),
+    "query_too_many_filters": lambda c: queried(c, **{
+        f"labels.k{i}": "exists.true" for i in range(21)}),
+    "query_parameter_repeated": lambda c: queried(c, ("limit", "1"), ("limit", "2")),
+    "query_order_invalid": lambda c: queried(c, order="name.up"),
+    "query_limit_invalid": lambda c: queried(c, limit="0"),
+    "query_select_invalid": lambda c: queried(c, select="secret"),
+    "query_expand_invalid": lambda c: queried(c, expand="parent"),
     "resource_deleted": lambda c: resource_after(c, "delete"),
     "resource_archived": lambda c: resource_after(c, "archive"),
     "last_owner": lambda c: (c.main, "POST", f"{signed_up(c)}/suspend", {}),

@@ -5,7 +5,6 @@ back. The data is written once through the API and the projector."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +41,7 @@ def _data(rng: random.Random) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def world(client: TestClient[Any], settings: Settings) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def world(client: TestClient[Any], settings: Settings) -> tuple[str, list[dict[str, Any]]]:
     """An organization with 30 resources of type `things`, some archived or deleted, and the
     rows the read model holds for them."""
     org = new_org(client)["id"]
@@ -70,7 +69,7 @@ def world(client: TestClient[Any], settings: Settings) -> Iterator[tuple[str, li
     with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
         rows = conn.execute("SELECT * FROM resources WHERE organization_id = %s",
                             (org,)).fetchall()
-    yield org, rows
+    return org, rows
 
 
 # The reference: jsonb's order (null < string < number < boolean), typed comparisons.

@@ -92,7 +92,7 @@ def test_a_bad_filter_names_its_parameter(client: TestClient[Any],
 
 def test_select_returns_only_the_fields_asked_for(client: TestClient[Any],
                                                  tenants: tuple[str, str, set[str]]) -> None:
-    key, _, mine = tenants
+    key, _, _mine = tenants
     answer = as_key(client, key, "GET", "/v1/resources/things",
                     params={"select": "id,data", "order": "data.n.desc"})
     assert answer.status_code == 200, answer.text

@@ -60,7 +60,7 @@ def test_the_default_is_active_resources_in_creation_order() -> None:
 
 
 def test_status_any_lifts_the_default_status() -> None:
-    text, params = compiled(("status", "any"))
+    _text, params = compiled(("status", "any"))
     assert "active" not in params
 
 
