@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from psycopg.rows import dict_row
 
 from infra.settings import Settings
+from projections.resource_indexes import index_name
 from projections.resource_query import encode_cursor, page_sql, parse
 from tests.integration.test_api_keys import new_org
 
@@ -237,3 +238,16 @@ def test_a_time_filter_takes_rfc_3339(world: tuple[str, list[dict[str, Any]]],
         "organization_id": org, "status": "any", "createdAt": f"gte.{middle.isoformat()}",
         "limit": "100"}).json()
     assert len(found["data"]) == 15
+
+
+def test_a_path_the_type_declares_indexed_has_the_expression_index_the_query_uses(
+        world: tuple[str, list[dict[str, Any]]], settings: Settings) -> None:
+    org, _ = world
+    query = parse([("order", "data.n.asc"), ("data.n", "gt.0"), ("status", "any")], SCHEMA)
+    text, params = page_sql(query, org, "things")
+    with psycopg.connect(settings.database_url) as conn:
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_bitmapscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN {text}", params,
+                                                    prepare=False).fetchall())
+    assert index_name("n") in plan, plan
