@@ -60,6 +60,8 @@ MAX_LABEL_KEY = 100
 MAX_LABEL_VALUE = 200
 MAX_ANNOTATION_VALUE = 2000
 MAX_RELATIONSHIPS = 50
+MAX_ANCESTORS = 100  # resources a parent-cycle check walks up through
+MAX_CASCADE = 1000  # resources one `DELETE ?cascade=true` deletes with the one asked for
 MAX_EXTERNAL_KEY = 200
 
 # Organization settings

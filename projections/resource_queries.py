@@ -10,7 +10,9 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
+from domain.limits import MAX_CASCADE
 from projections import paging
 from projections.resource_query import Query, count_sql, page_sql
 from projections.resources import TABLE
@@ -19,6 +21,8 @@ COLUMNS = ("id, organization_id, type, type_version, external_key, status, data,
            " annotations, relationships, checksum, size, created_by, updated_by, deleted_at,"
            " version, created_position, created_at, updated_at")
 EXPORT_BATCH = 500  # rows fetched from the server-side cursor at a time
+DEPENDING = ("SELECT id FROM resources WHERE organization_id = %s AND status <> 'deleted'"
+             " AND relationships @> ANY(%s::jsonb[]) ORDER BY id LIMIT %s")
 
 
 # One resource by (id, organization, type), whatever its status (a deleted one stays readable
@@ -55,3 +59,20 @@ async def every(conn: AsyncConnection, organization_id: UUID, resource_type: str
         await cur.execute(text, params)
         while batch := await cur.fetchmany(EXPORT_BATCH):
             yield batch
+
+
+async def dependents(conn: AsyncConnection, organization_id: UUID,
+                     resource_id: UUID) -> list[UUID]:
+    """The resources not deleted that depend on ``resource_id`` (a ``dependency``
+    relationship to it), and those that depend on them, level by level: at most
+    MAX_CASCADE + 1, so that a caller can tell there are too many."""
+    found: list[UUID] = []
+    seen, frontier = {resource_id}, [resource_id]
+    cur = conn.cursor()
+    while frontier and len(found) <= MAX_CASCADE:
+        wanted = [Jsonb([{"type": "dependency", "id": str(i)}]) for i in frontier]
+        await cur.execute(DEPENDING, (organization_id, wanted, MAX_CASCADE + 1))
+        frontier = [row[0] for row in await cur.fetchall() if row[0] not in seen]
+        seen.update(frontier)
+        found += frontier
+    return found[:MAX_CASCADE + 1]

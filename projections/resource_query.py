@@ -93,7 +93,7 @@ def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
     cursor, backward = _cursor(one, _signature(keys, q))
     return Query(filters=tuple(filters), keys=keys, q=q, status=status,
                  limit=_limit(one.get("limit")), select=_select(one.get("select")),
-                 expand=_expand(one.get("expand")), cursor=cursor, backward=backward,
+                 expand=expand_paths(one.get("expand")), cursor=cursor, backward=backward,
                  signature=_signature(keys, q))
 
 
@@ -158,7 +158,7 @@ def _select(raw: str | None) -> tuple[str, ...]:
     return names
 
 
-def _expand(raw: str | None) -> tuple[str, ...]:
+def expand_paths(raw: str | None) -> tuple[str, ...]:
     """``relationships.<type>[.<type>…]`` paths, at most MAX_EXPAND_DEPTH types deep."""
     if raw is None:
         return ()

@@ -401,6 +401,16 @@ CATALOG: dict[str, Message] = {
     "relationship_unknown": M(422, "a relationship names no resource of this organization",
                               "relationships にこの組織のリソースではないものが含まれています",
                               INVALID_VALUE),
+    "relationship_cycle": M(422, "the parent relationships would form a cycle",
+                            "親子関係が循環してしまいます", INVALID_VALUE),
+    "relationship_too_deep": M(422, "a resource has at most {max} ancestors",
+                               "リソースの祖先は最大 {max} 件です", INVALID_VALUE),
+    "resource_has_dependents": M(409, "{count} resources depend on this one; delete them first"
+                                      " or delete with cascade=true",
+                                 "{count} 件のリソースがこのリソースに依存しています。先に削除するか"
+                                 " cascade=true を指定してください", "conflict"),
+    "cascade_too_large": M(409, "a cascade deletes at most {max} dependents",
+                           "cascade で削除できる依存リソースは最大 {max} 件です", "conflict"),
     "external_key_invalid": M(
         422, "an external key is 1-{max} letters, digits or . _ : @ ~ -, starting with a"
         " letter or digit", "外部キーは英数字または . _ : @ ~ - の 1〜{max} 文字で、英数字で"

@@ -22,6 +22,7 @@ from api.platform.dependencies import CaughtUp, Services, waits_for
 from api.platform.errors import ApiException
 from api.platform.schemas import PaginationInfo
 from api.resources.expand import expanded
+from api.resources.requests import parsed
 from api.resources.routes import OrgParam, TypeName, organization
 from api.resources.schemas import ResourcePage
 from api.resources.views import from_row
@@ -30,8 +31,7 @@ from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
 from projections import resource_type_queries as type_queries
-from projections.resource_filters import QueryError
-from projections.resource_query import Query, encode_cursor, parse
+from projections.resource_query import Query, encode_cursor
 from projections.rows import READER_ROLE, TENANT_SETTING
 
 Text = Annotated[str | None, QueryParameter(required=False, max_length=lim.MAX_QUERY_VALUE)]
@@ -64,7 +64,8 @@ class ResourceQueryController(Controller):
         await caught_up(container)
 
         async def query(conn: AsyncConnection) -> tuple[Query, paging.Page, list[Any]]:
-            wanted = parsed(request, await _schema(conn, org_id, resource_type))
+            wanted = parsed(list(request.query_params.multi_items()),
+                            await _schema(conn, org_id, resource_type))
             found = await queries.page(conn, org_id, resource_type, wanted)
             views = [shaped(request, f"resources:{resource_type}", from_row(r))
                      for r in found.rows]
@@ -102,7 +103,8 @@ class ResourceQueryController(Controller):
 
 async def _parsed_for(conn: AsyncConnection, request: Request, org_id: UUID,
                       resource_type: str) -> Query:
-    return parsed(request, await _schema(conn, org_id, resource_type))
+    return parsed(list(request.query_params.multi_items()),
+                  await _schema(conn, org_id, resource_type))
 
 
 async def exported(container: Container, request: Request, org_id: UUID, resource_type: str,
@@ -128,15 +130,6 @@ async def _schema(conn: AsyncConnection, org_id: UUID, resource_type: str) -> di
         raise ApiException(404, "not_found", reason="resource_type_not_found")
     schema: dict[str, Any] = found[0]["schema"]
     return schema
-
-
-def parsed(request: Request, schema: dict[str, Any]) -> Query:
-    """The request's query, or the 400 naming its first bad parameter."""
-    try:
-        return parse(list(request.query_params.multi_items()), schema)
-    except QueryError as e:
-        raise ApiException(400, "invalid_parameter", reason=e.reason,
-                           params={"parameter": e.parameter, **e.params}) from None
 
 
 def _selected(view: Any, names: tuple[str, ...]) -> Any:

@@ -15,16 +15,19 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from api.auth.access import Tenant, organization_for, require, shaped, tenant_of
-from api.auth.tenancy import not_found, read_one
+from api.auth.tenancy import not_found, read, read_one
 from api.platform import openapi as docs
-from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
+from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, caught_up, waits_for
+from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
 from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.resources.expand import expanded
 from api.resources.requests import (
     MERGE_PATCH,
     as_of_time,
     content_of,
+    expansions,
     merge_patch_only,
     patch_of,
 )
@@ -59,7 +62,8 @@ Limit = Annotated[int, QueryParameter(ge=1, le=lim.MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, QueryParameter(max_length=lim.MAX_CURSOR)]
 TARGET = ("resource_not_found", "organization_id_required", "permission_denied")
 WRITTEN = ("resource_type_not_found", "data_invalid", "data_too_large", "data_too_deep",
-           "relationship_unknown", "resource_deleted", "resource_archived")
+           "relationship_unknown", "relationship_cycle", "relationship_too_deep",
+           "resource_deleted", "resource_archived")
 STATUS = ("active", "archived", "deleted", "any")
 
 
@@ -107,7 +111,11 @@ class ResourceController(Controller):
                    as_of: Annotated[str | None, QueryParameter(
                        required=False, max_length=lim.MAX_TIMESTAMP_TEXT,
                        description="The resource as of this RFC 3339 time, folded from its"
-                                   " events")] = None) -> Response[Any]:
+                                   " events")] = None,
+                   expand: Annotated[str | None, QueryParameter(
+                       required=False, max_length=lim.MAX_QUERY_VALUE,
+                       description="relationships.<type>[.<type>…]: inline related resources"
+                   )] = None) -> Response[Any]:
         org_id = organization(request, tenant, organization_id, resource_type, "read")
         if version is not None or as_of is not None:
             past = await _past(container, org_id, resource_type, resource_id, version,
@@ -121,6 +129,9 @@ class ResourceController(Controller):
         seen = shaped(request, f"resources:{resource_type}", found) if found else None
         if found is None or seen is None:
             raise await not_found(container, request, resource_id, "resource_not_found")
+        if paths := expansions(expand):
+            [seen] = await read(container, request, lambda conn: expanded(
+                conn, request, org_id, [seen], paths))
         return Response(seen, headers={"ETag": f'"{found.version}"'})
 
     @get("/{resource_id:uuid}/versions", summary="The resource's versions: which event, who, when",
@@ -169,14 +180,28 @@ class ResourceController(Controller):
         return await run_command(request, c, lambda seal: c.resources.patch(
             ctx, org_id, resource_type, resource_id, merge, expected_version=expected, seal=seal))
 
-    @delete("/{resource_id:uuid}", status_code=200, summary="Delete a resource (soft: status deleted)",
-            **docs.command(200, *TARGET, *docs.VERSIONED, example=None))
+    @delete("/{resource_id:uuid}", status_code=200,
+            summary="Delete a resource (soft: status deleted); with cascade, its dependents",
+            **docs.command(200, *TARGET, *docs.VERSIONED, "resource_has_dependents",
+                           "cascade_too_large", "not_caught_up", example=None))
     async def delete_(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
-                     container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
-                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
+                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                      organization_id: OrgParam = None, cascade: Annotated[bool, QueryParameter(
+                          description="Also delete the resources that depend on it (a"
+                                      " `dependency` relationship), transitively")] = False,
+                      ) -> Response[CommandAccepted]:
         org_id = organization(request, tenant, organization_id, resource_type, "delete")
-        return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
-                                 DeleteResource())
+        found = await depending(container, request, org_id, resource_id)
+        if found and not cascade:
+            raise ApiException(409, "conflict", reason="resource_has_dependents",
+                               params={"count": len(found)})
+        if len(found) > lim.MAX_CASCADE:
+            raise ApiException(409, "conflict", reason="cascade_too_large",
+                               params={"max": lim.MAX_CASCADE})
+        c = container
+        return await run_command(request, c, lambda seal: c.resources.delete(
+            ctx, org_id, resource_type, resource_id, tuple(found), expected_version=expected,
+            seal=seal))
 
     @post("/{resource_id:uuid}/archive", status_code=200, summary="Archive a resource",
           **docs.command(200, *TARGET, *docs.VERSIONED, "resource_deleted", example=None,
@@ -206,6 +231,15 @@ def organization(request: Request, tenant: UUID | None, given: UUID | None,
     org_id = organization_for(tenant, given)
     require(request, f"resources:{resource_type}", action, org_id)
     return org_id
+
+
+async def depending(c: Container, request: Request, org_id: UUID,
+                    resource_id: UUID) -> list[UUID]:
+    """Who depends on the resource, from the read model once it holds every write committed
+    before this request (a bounded wait): a dependent written earlier is always seen."""
+    head = await to_thread.run_sync(c.store.head)
+    await caught_up(c, head, "resources")
+    return await read(c, request, lambda conn: queries.dependents(conn, org_id, resource_id))
 
 
 async def _transition(request: Request, c: Container, ctx: Context, expected: int | None,
