@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -57,7 +57,7 @@ class Query:
     expand: tuple[str, ...] = ()
     cursor: UUID | None = None  # the row the page starts after (or, backward, before)
     backward: bool = False
-    signature: str = field(default="")
+    signature: str = ""  # what the query's cursors are made under
 
 
 def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
@@ -65,36 +65,39 @@ def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
     typed by the resource type's ``schema``; QueryError names the first bad parameter."""
     one = _singles(items)
     filters: list[Sql] = []
-    status: str | None = "active"
+    status: str | None = "active"  # unless the query says otherwise
     for name, raw in items:
-        if name == "status" and raw in (*STATUSES, ANY):
+        if name == "status" and "." not in raw:  # the shorthand: status=archived, status=any
+            if raw not in (*STATUSES, ANY):
+                raise QueryError("status", "status_filter_invalid",
+                                 allowed=", ".join((*STATUSES, ANY)))
             status = None if raw == ANY else raw
-            filters.append(("r.status = %s", [raw]) if raw != ANY else ("true", []))
-            continue
-        if name in RESERVED:
-            continue
-        if name == "status" and "." not in raw:
-            raise QueryError("status", "status_filter_invalid",
-                             allowed=", ".join((*STATUSES, ANY)))
-        if len(raw) > lim.MAX_QUERY_VALUE:
-            raise QueryError(name, "query_value_invalid", field=name[:lim.MAX_FIELD_NAME])
-        if not is_field(name) or len(name) > lim.MAX_FIELD_NAME:
-            raise QueryError(name[:lim.MAX_FIELD_NAME], "query_field_unknown",
-                             field=name[:lim.MAX_FIELD_NAME])
-        if name == "status":
-            status = None
-        filters.append(compile_filter(field_of(name, schema, name), raw, schema, name))
+        elif name not in RESERVED:
+            status = None if name == "status" else status
+            filters.append(_filter(name, raw, schema))
     if len(filters) > lim.MAX_QUERY_FILTERS:
         raise QueryError("filters", "query_too_many_filters", max=lim.MAX_QUERY_FILTERS)
-    if status is not None and not any(f[0] == "r.status = %s" for f in filters):
+    if status is not None:
         filters.insert(0, ("r.status = %s", [status]))
+    if one.get("count", "exact") != "exact":
+        raise QueryError("count", "query_value_invalid", field="count=exact")
     q = _search(one.get("q"))
     keys = _order(one.get("order"), schema, q)
-    cursor, backward = _cursor(one, _signature(keys, q))
+    signature = _signature(keys, q)
+    cursor, backward = _cursor(one, signature)
     return Query(filters=tuple(filters), keys=keys, q=q, status=status,
                  limit=_limit(one.get("limit")), select=_select(one.get("select")),
                  expand=expand_paths(one.get("expand")), cursor=cursor, backward=backward,
-                 signature=_signature(keys, q))
+                 signature=signature)
+
+
+def _filter(name: str, raw: str, schema: dict[str, Any]) -> Sql:
+    short = name[:lim.MAX_FIELD_NAME]
+    if len(raw) > lim.MAX_QUERY_VALUE:
+        raise QueryError(short, "query_value_invalid", field=short)
+    if not is_field(name) or len(name) > lim.MAX_FIELD_NAME:
+        raise QueryError(short, "query_field_unknown", field=short)
+    return compile_filter(field_of(name, schema, name), raw, schema, name)
 
 
 def _singles(items: Sequence[tuple[str, str]]) -> dict[str, str]:
