@@ -42,6 +42,8 @@ async def page(conn: AsyncConnection, organization_id: UUID, resource_type: str,
     more, rows = len(rows) > query.limit, rows[:query.limit]
     if query.backward:
         rows.reverse()
+    if query.cursor is None and not more:
+        return paging.Page(rows, more, len(rows))  # the one page holds every match
     text, params = count_sql(query, organization_id, resource_type)
     await cur.execute(text, params, prepare=False)
     found = await cur.fetchone()

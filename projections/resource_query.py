@@ -119,8 +119,8 @@ def _search(raw: str | None) -> str | None:
 
 
 def _order(raw: str | None, schema: dict[str, Any], q: str | None) -> tuple[Key, ...]:
-    """``field.asc|desc[,…]``, ties broken by id; none given: by rank when searching, else in
-    creation order."""
+    """``field.asc|desc[,…]``, ties broken by id (in the last field's direction); none
+    given: by rank when searching, else in creation order."""
     if raw is None:
         return (Key(None, desc=True, rank=True), Key(field_of("id", schema))) if q else (
             Key(None),)
@@ -134,7 +134,9 @@ def _order(raw: str | None, schema: dict[str, Any], q: str | None) -> tuple[Key,
             raise QueryError("order", "query_order_invalid", max=lim.MAX_ORDER_FIELDS)
         keys.append(Key(field_of(name, schema, "order"), desc=direction == "desc"))
     if not any(k.field and k.field.name == "id" for k in keys):
-        keys.append(Key(field_of("id", schema)))
+        # In the last key's direction, so that one index over (field, id) serves the order
+        # scanned either way.
+        keys.append(Key(field_of("id", schema), desc=keys[-1].desc))
     return tuple(keys)
 
 

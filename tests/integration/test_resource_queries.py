@@ -140,7 +140,7 @@ def reference(rows: list[dict[str, Any]], filters: list[tuple[str, str]],
     if not any(n == "status" for n, _ in filters):
         filters = [*filters, ("status", "eq.active")]
     kept = [r for r in rows if all(_holds(r, n, raw) for n, raw in filters)]
-    keys = [*order, ("id", False)] if order else [("created_position", False)]
+    keys = [*order, ("id", order[-1][1])] if order else [("created_position", False)]
     for name, desc in reversed(keys):
         kept.sort(key=lambda r, n=name: _rank(_value(r, n)) if n.startswith(
             ("data.", "labels.")) else _value(r, n), reverse=desc)

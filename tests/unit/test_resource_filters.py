@@ -66,7 +66,7 @@ def test_status_any_lifts_the_default_status() -> None:
 
 def test_an_order_is_broken_by_id_and_a_search_without_order_is_ranked() -> None:
     text, _ = compiled(("order", "data.price.desc"))
-    assert text.endswith("DESC, r.id ASC LIMIT %s")
+    assert text.endswith("DESC, r.id DESC LIMIT %s")
     ranked, _ = compiled(("q", "honey bees"))
     assert "ORDER BY ts_rank" in ranked
 
