@@ -28,12 +28,16 @@ log = logging.getLogger("chronicle.projector")
 BUSY_INTERVAL_S = 0.01
 REPROVE_S = 60.0
 
+# Every partition proven in one statement, and the announcement in the same transaction: one
+# commit per proof (they run after every relay move, for every projection) instead of one per
+# partition and another for the notification.
 UPSERT = (
     "INSERT INTO projection_partitions (projection, topic, partition, next_offset,"
-    " caught_up_position) VALUES (%s, %s, %s, 0, %s)"
+    " caught_up_position) SELECT %s, t, p, 0, %s FROM unnest(%s::text[], %s::int[]) AS u(t, p)"
     " ON CONFLICT (projection, topic, partition) DO UPDATE SET caught_up_position ="
     " GREATEST(projection_partitions.caught_up_position, EXCLUDED.caught_up_position)"
 )
+NOTIFY = "SELECT pg_notify('chronicle_projections', %s)"
 
 
 class Progress:
@@ -115,12 +119,17 @@ class Progress:
         assert self._sample is not None
         relay_position, marks = self._sample
         done = [k for k, high in marks.items() if self.offsets.get(k, -1) >= high]
-        for topic, partition in done:
-            conn.execute(UPSERT, (self.projection, topic, partition, relay_position))
-            del marks[(topic, partition)]
+        for key in done:
+            del marks[key]
+        if done or not marks:
+            with conn.transaction():
+                if done:
+                    conn.execute(UPSERT, (self.projection, relay_position,
+                                          [t for t, _ in done], [p for _, p in done]))
+                if not marks:
+                    conn.execute(NOTIFY, (self.projection,))
         if marks:
             return
-        conn.execute("SELECT pg_notify('chronicle_projections', %s)", (self.projection,))
         self._sample = None
         if relay_position < self.seen_position:
             # The events arrived before the relay's checkpoint (written after Kafka's ack)
