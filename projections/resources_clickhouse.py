@@ -20,6 +20,7 @@ from clickhouse_connect.driver.client import Client
 from domain.envelope import Envelope
 from domain.resource import decider as resource
 from domain.resource.events import ResourceDeleted, ResourceRestored
+from infra.clickhouse import Inserter
 from infra.eventstore import EventStore
 from projections.base import Item, Projection
 
@@ -62,6 +63,7 @@ class ResourcesClickHouseProjection(Projection):
 
     def __init__(self, client: Client, store: EventStore, table: str = "resources") -> None:
         self.client, self.store, self.table = client, store, table
+        self.inserter = Inserter(client, table, COLUMNS)
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
         newest: dict[UUID, Item] = {}
@@ -74,4 +76,4 @@ class ResourcesClickHouseProjection(Projection):
             stream_id, self.store.load(stream_id, lte=item.envelope.version),
             item.position)) is not None]
         if rows:
-            self.client.insert(self.table, rows, column_names=COLUMNS)
+            self.inserter.insert(rows)
