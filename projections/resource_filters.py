@@ -126,8 +126,25 @@ def compile_filter(f: Field, raw: str, schema: dict[str, Any], parameter: str) -
     expr, params = f.expr()
     if f.kind != "json":
         return f"{expr} {RANGE[op]} %s", [*params, value]
+    return _json_range(expr, params, op, _json_type(f, text), value)
+
+
+# jsonb orders null < strings < numbers < booleans < arrays < objects. A comparison bounded by
+# the next type's least value ('false' above every number, 'null' below every string) keeps to
+# one type as a plain range, which an expression index serves and the planner estimates from
+# its statistics; an open end there is no least value for (numbers below, strings above)
+# checks the type instead.
+BOUNDS = {("number", True): "{} < 'false'::jsonb", ("string", False): "{} > 'null'::jsonb",
+          ("boolean", True): "{} <= 'true'::jsonb", ("boolean", False): "{} >= 'false'::jsonb"}
+
+
+def _json_range(expr: str, params: list[Any], op: str, kind: str, value: Any) -> Sql:
+    upward = op in ("gt", "gte")
+    bound = BOUNDS.get((kind, upward))
+    if bound is not None:
+        return (f"({expr} {RANGE[op]} %s AND {bound.format(expr)})", [*params, value, *params])
     return (f"(jsonb_typeof({expr}) = %s AND {expr} {RANGE[op]} %s)",
-            [*params, _json_type(f, text), *params, value])
+            [*params, kind, *params, value])
 
 
 def _equal(f: Field, value: Any, parameter: str) -> Sql:

@@ -164,7 +164,7 @@ TEXT = [*RANGE, "contains", "prefix"]
 FILTERS = st.one_of(
     _filter("data.n", RANGE, [str(n) for n in NUMBERS]),
     _filter("data.s", TEXT, WORDS[1:]),
-    _filter("data.b", ["eq", "ne", "exists"], ["true", "false"]),
+    _filter("data.b", ["eq", "ne", "gt", "gte", "lt", "lte", "exists"], ["true", "false"]),
     _filter("data.a", ["contains", "exists"], WORDS[1:5]),
     _filter("labels.k", TEXT, WORDS[1:]),
     _filter("tags", ["contains", "in", "exists"], ["x", "y", "z"]),
