@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
 from litestar.params import QueryParameter
 from litestar.response import Stream
 from psycopg import AsyncConnection
@@ -24,7 +26,7 @@ from api.platform.schemas import PaginationInfo
 from api.resources.expand import expanded
 from api.resources.requests import parsed
 from api.resources.routes import OrgParam, TypeName, organization
-from api.resources.schemas import ResourcePage
+from api.resources.schemas import ResourceQueryPage
 from api.resources.views import from_row
 from domain import limits as lim
 from infra.container import Container
@@ -34,6 +36,7 @@ from projections import resource_type_queries as type_queries
 from projections.resource_query import Query, encode_cursor
 from projections.rows import READER_ROLE, TENANT_SETTING
 
+NDJSON = "application/x-ndjson"
 Text = Annotated[str | None, QueryParameter(required=False, max_length=lim.MAX_QUERY_VALUE)]
 QUERY_ERRORS = ("invalid_parameter", "query_field_unknown", "query_operator_invalid",
                 "query_operator_not_for_field", "query_value_invalid", "query_too_many_filters",
@@ -47,13 +50,31 @@ FILTERS = ("Filters are `<field>=<op>.<value>`: field data.<path>, id, status, v
            " typed by the type's JSON Schema.")
 
 
+def export_docs() -> dict[str, Any]:
+    """The export's documentation: its 200 is NDJSON, a resource (as the list shows one) a
+    line."""
+    kwargs = docs.read(ResourceQueryPage, *QUERY_ERRORS)
+    base = kwargs["operation_class"]
+
+    @dataclass
+    class Exported(base):  # type: ignore[valid-type,misc]
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            ok = (self.responses or {}).get("200")
+            if isinstance(ok, OpenAPIResponse):
+                ok.description = "The resources: one JSON object a line"
+                ok.content = {NDJSON: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}
+
+    return {**kwargs, "operation_class": Exported}
+
+
 class ResourceQueryController(Controller):
     path = "/v1/resources/{resource_type:str}"
     tags = ["resources"]
     dependencies = waits_for("resources")
 
     @get("/", summary="Query a type's resources: filters, order, search, keyset cursor",
-         description=FILTERS, **docs.read(ResourcePage, *QUERY_ERRORS))
+         description=FILTERS, **docs.read(ResourceQueryPage, *QUERY_ERRORS))
     async def list_(self, request: Request, resource_type: TypeName, container: Services,
                     tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
                     order: Text = None, limit: Text = None, cursor: Text = None,
@@ -87,7 +108,7 @@ class ResourceQueryController(Controller):
 
     @get("/export", summary="Every resource the query matches, streamed as NDJSON",
          description=f"{FILTERS} The list's cursor, limit and expand do not apply.",
-         **docs.read(ResourcePage, *QUERY_ERRORS))
+         **export_docs())
     async def export(self, request: Request, resource_type: TypeName, container: Services,
                      tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
                      order: Text = None, select: Text = None, q: Text = None,
@@ -97,7 +118,7 @@ class ResourceQueryController(Controller):
         wanted = await read(container, request, lambda conn: _parsed_for(
             conn, request, org_id, resource_type))
         return Stream(exported(container, request, org_id, resource_type, wanted),
-                      media_type="application/x-ndjson", headers={
+                      media_type=NDJSON, headers={
                           "Content-Disposition": f'attachment; filename="{resource_type}.ndjson"'})
 
 

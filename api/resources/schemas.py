@@ -112,3 +112,34 @@ class VersionOut(Out, frozen=True):
 class VersionPage(Out, frozen=True):
     data: list[VersionOut]
     pagination: PaginationInfo
+
+
+class RelationshipShown(Out, frozen=True, omit_defaults=True):
+    type: str
+    id: UUID
+    resource: ResourceShown | UnsetType = UNSET  # with expand=relationships.<type>
+
+
+class ResourceShown(Out, frozen=True, omit_defaults=True):
+    """A resource in a query's answer: the fields `select` asked for (every one without it),
+    its relationships' resources inlined by `expand`."""
+
+    id: UUID | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    type_version: int | UnsetType = UNSET
+    external_key: str | UnsetType | None = UNSET
+    data: dict[str, Any] | UnsetType = UNSET
+    metadata: MetadataOut | UnsetType = UNSET
+    relationships: list[RelationshipShown] | UnsetType = UNSET
+    status: str | UnsetType = UNSET
+    version: int | UnsetType = UNSET
+    created_by: str | UnsetType = UNSET
+    updated_by: str | UnsetType = UNSET
+    created_at: datetime | UnsetType = UNSET
+    updated_at: datetime | UnsetType = UNSET
+    deleted_at: datetime | UnsetType | None = UNSET
+
+
+class ResourceQueryPage(Out, frozen=True):
+    data: list[ResourceShown]
+    pagination: PaginationInfo
