@@ -23,8 +23,9 @@ SELECTABLE = ("id", "type", "typeVersion", "externalKey", "data", "metadata", "r
               "status", "version", "createdBy", "updatedBy", "createdAt", "updatedAt",
               "deletedAt")
 # Parameters that are not filters: the query's own, and the platform's.
+PLATFORM = frozenset({"organization_id", "min_position", "chronicle_version"})
 RESERVED = frozenset({"order", "limit", "cursor", "before", "count", "select", "q", "expand",
-                      "organization_id", "min_position"})
+                      *PLATFORM})
 COLUMNS = ("id", "organization_id", "type", "type_version", "external_key", "status", "data",
            "tags", "labels", "annotations", "relationships", "checksum", "size", "created_by",
            "updated_by", "deleted_at", "version", "created_position", "created_at",
@@ -103,7 +104,7 @@ def _filter(name: str, raw: str, schema: dict[str, Any]) -> Sql:
 def _singles(items: Sequence[tuple[str, str]]) -> dict[str, str]:
     seen: dict[str, str] = {}
     for name, raw in items:
-        if name in RESERVED - {"organization_id", "min_position"}:
+        if name in RESERVED - PLATFORM:
             if name in seen:
                 raise QueryError(name, "query_parameter_repeated")
             seen[name] = raw

@@ -128,3 +128,9 @@ def test_an_undeclared_property_is_typed_by_its_literal() -> None:
 def test_contains_on_an_array_property_is_typed_by_its_items() -> None:
     _, params = compiled(("data.sizes", "contains.3"))
     assert any(isinstance(p, Jsonb) and p.obj == [3] for p in params)
+
+
+def test_the_platforms_own_parameters_are_not_filters() -> None:
+    query = parse([("organization_id", str(ORG)), ("min_position", "7"),
+                   ("chronicle_version", "2026-01-01")], SCHEMA)
+    assert len(query.filters) == 1  # the default status
