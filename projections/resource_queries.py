@@ -33,8 +33,9 @@ GET = (f"SELECT {COLUMNS} FROM {TABLE}"
 
 async def page(conn: AsyncConnection, organization_id: UUID, resource_type: str,
                query: Query) -> paging.Page:
-    """One page of the query's rows, in its order, with every matching row counted. The
-    statement's text varies with the query, so it is never prepared server-side."""
+    """One page of the query's rows, in its order; ``total`` when the query is counted, or
+    known for free (a first page that holds every match). The statement's text varies with
+    the query, so it is never prepared server-side."""
     cur = conn.cursor(row_factory=dict_row)
     text, params = page_sql(query, organization_id, resource_type)
     await cur.execute(text, params, prepare=False)
@@ -43,7 +44,9 @@ async def page(conn: AsyncConnection, organization_id: UUID, resource_type: str,
     if query.backward:
         rows.reverse()
     if query.cursor is None and not more:
-        return paging.Page(rows, more, len(rows))  # the one page holds every match
+        return paging.Page(rows, more, len(rows))
+    if not query.counted:
+        return paging.Page(rows, more, None)
     text, params = count_sql(query, organization_id, resource_type)
     await cur.execute(text, params, prepare=False)
     found = await cur.fetchone()

@@ -59,6 +59,7 @@ class Query:
     cursor: UUID | None = None  # the row the page starts after (or, backward, before)
     backward: bool = False
     signature: str = ""  # what the query's cursors are made under
+    counted: bool = False  # count=exact: every match counted (a query over all rows)
 
 
 def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
@@ -82,6 +83,7 @@ def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
         filters.insert(0, ("r.status = %s", [status]))
     if one.get("count", "exact") != "exact":
         raise QueryError("count", "query_value_invalid", field="count=exact")
+    counted = one.get("count") == "exact"
     q = _search(one.get("q"))
     keys = _order(one.get("order"), schema, q)
     signature = _signature(keys, q)
@@ -89,7 +91,7 @@ def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
     return Query(filters=tuple(filters), keys=keys, q=q, status=status,
                  limit=_limit(one.get("limit")), select=_select(one.get("select")),
                  expand=expand_paths(one.get("expand")), cursor=cursor, backward=backward,
-                 signature=signature)
+                 signature=signature, counted=counted)
 
 
 def _filter(name: str, raw: str, schema: dict[str, Any]) -> Sql:

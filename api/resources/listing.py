@@ -15,18 +15,19 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
 from litestar.params import QueryParameter
 from litestar.response import Stream
+from msgspec import UNSET
 from psycopg import AsyncConnection
 
 from api.auth.access import Tenant, principal_of, shaped
 from api.auth.tenancy import WALL, read
 from api.platform import openapi as docs
-from api.platform.dependencies import CaughtUp, Services, waits_for
+from api.platform.dependencies import CaughtUp, Services, Wait, waits_for
+from api.platform.dependencies import caught_up as wait
 from api.platform.errors import ApiException
-from api.platform.schemas import PaginationInfo
 from api.resources.expand import expanded
 from api.resources.requests import parsed
 from api.resources.routes import OrgParam, TypeName, organization
-from api.resources.schemas import ResourceQueryPage
+from api.resources.schemas import QueryPagination, ResourceQueryPage
 from api.resources.views import from_row
 from domain import limits as lim
 from infra.container import Container
@@ -82,7 +83,7 @@ class ResourceQueryController(Controller):
                     q: Text = None, expand: Text = None,
                     status: Text = None) -> Response[Any]:
         org_id = organization(request, tenant, organization_id, resource_type, "read")
-        await caught_up(container)
+        await both_caught_up(container, caught_up)
 
         async def query(conn: AsyncConnection) -> tuple[Query, paging.Page, list[Any]]:
             wanted = parsed(list(request.query_params.multi_items()),
@@ -96,14 +97,15 @@ class ResourceQueryController(Controller):
         wanted, (rows, more, total), views = await read(container, request, query)
         seen = [_selected(v, wanted.select) for v in views if v]
         has_next, has_prev = (True, more) if wanted.backward else (more, wanted.cursor is not None)
-        limit_ = wanted.limit
-        info = PaginationInfo(
-            limit=limit_, total=total or 0, total_pages=math.ceil((total or 0) / limit_),
-            has_next=bool(rows) and has_next, has_prev=bool(rows) and has_prev,
+        info = QueryPagination(
+            limit=wanted.limit, has_next=bool(rows) and has_next,
+            has_prev=bool(rows) and has_prev,
             next_cursor=encode_cursor(rows[-1]["id"], wanted.signature)
             if rows and has_next else None,
             prev_cursor=encode_cursor(rows[0]["id"], wanted.signature, backward=True)
-            if rows and has_prev else None)
+            if rows and has_prev else None,
+            total=UNSET if total is None else total,
+            total_pages=UNSET if total is None else math.ceil(total / wanted.limit))
         return Response({"data": seen, "pagination": msgspec.to_builtins(info)})
 
     @get("/export", summary="Every resource the query matches, streamed as NDJSON",
@@ -114,12 +116,19 @@ class ResourceQueryController(Controller):
                      order: Text = None, select: Text = None, q: Text = None,
                      status: Text = None) -> Stream:
         org_id = organization(request, tenant, organization_id, resource_type, "read")
-        await caught_up(container)
+        await both_caught_up(container, caught_up)
         wanted = await read(container, request, lambda conn: _parsed_for(
             conn, request, org_id, resource_type))
         return Stream(exported(container, request, org_id, resource_type, wanted),
                       media_type=NDJSON, headers={
                           "Content-Disposition": f'attachment; filename="{resource_type}.ndjson"'})
+
+
+async def both_caught_up(container: Container, caught_up: Wait) -> None:
+    """A query reads the type's schema beside its resources: ``min_position`` waits for
+    both read models."""
+    await caught_up(container)
+    await wait(container, caught_up.min_position, "resource_types")
 
 
 async def _parsed_for(conn: AsyncConnection, request: Request, org_id: UUID,

@@ -140,6 +140,19 @@ class ResourceShown(Out, frozen=True, omit_defaults=True):
     deleted_at: datetime | UnsetType | None = UNSET
 
 
+class QueryPagination(Out, frozen=True):
+    """The seed's PaginationInfo; ``total`` and ``totalPages`` with ``count=exact`` (or when
+    the first page holds every match): counting a large match costs more than the page."""
+
+    limit: int
+    has_next: bool
+    has_prev: bool
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    total: int | UnsetType = UNSET
+    total_pages: int | UnsetType = UNSET
+
+
 class ResourceQueryPage(Out, frozen=True):
     data: list[ResourceShown]
-    pagination: PaginationInfo
+    pagination: QueryPagination

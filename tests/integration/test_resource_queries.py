@@ -49,7 +49,7 @@ def world(client: TestClient[Any], settings: Settings) -> tuple[str, list[dict[s
     made = client.post("/v1/resource-types", json={"name": "things", "schema": SCHEMA,
                                                    "organizationId": org, "indexed": ["n"]})
     assert made.status_code == 201, made.text
-    rng, params, position = random.Random(11), {"organization_id": org}, 0
+    rng, params, position = random.Random(11), {"organization_id": org}, made.json()["position"]
     for i in range(30):
         body = {"data": _data(rng), "metadata": {
             "tags": rng.sample(["x", "y", "z"], rng.randint(0, 2)),
@@ -251,3 +251,16 @@ def test_a_path_the_type_declares_indexed_has_the_expression_index_the_query_use
         plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN {text}", params,
                                                     prepare=False).fetchall())
     assert index_name("n") in plan, plan
+
+
+def test_count_exact_adds_the_total_which_a_longer_query_otherwise_leaves_out(
+        world: tuple[str, list[dict[str, Any]]], client: TestClient[Any]) -> None:
+    org, _ = world
+    params = {"organization_id": org, "status": "any", "limit": "5"}
+    plain = client.get("/v1/resources/things", params=params).json()["pagination"]
+    assert "total" not in plain
+    assert plain["hasNext"]
+    counted = client.get("/v1/resources/things", params={**params, "count": "exact"}).json()
+    assert (counted["pagination"]["total"], counted["pagination"]["totalPages"]) == (30, 6)
+    whole = client.get("/v1/resources/things", params={**params, "limit": "100"}).json()
+    assert whole["pagination"]["total"] == 30  # one page holds every match: known for free

@@ -26,6 +26,9 @@ def _typed(client: TestClient[Any], org: str) -> None:
     made = client.post("/v1/resource-types", json={"name": "things", "schema": SCHEMA,
                                                    "organizationId": org})
     assert made.status_code == 201, made.text
+    seen = client.get("/v1/resource-types/things", params={
+        "organization_id": org, "min_position": made.json()["position"]})
+    assert seen.status_code == 200, seen.text
 
 
 def _create(client: TestClient[Any], org: str, data: dict[str, Any]) -> dict[str, Any]:

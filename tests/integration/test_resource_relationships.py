@@ -68,7 +68,7 @@ def test_expand_inlines_parents_up_to_the_depth_asked(client: TestClient[Any]) -
     two = get(client, org, f"/v1/resources/bees/{c}",
               expand="relationships.parent.parent").json()
     assert two["relationships"][0]["resource"]["relationships"][0]["resource"]["id"] == a
-    listed = get(client, org, "/v1/resources/bees", expand="relationships.parent",
+    listed = get(client, org, "/v1/resources/bees", position, expand="relationships.parent",
                  order="data.name.asc").json()["data"]
     assert [r["relationships"][0]["resource"]["id"] if r["relationships"] else None
             for r in listed] == [None, a, b]
