@@ -52,7 +52,6 @@ class Query:
     filters: tuple[Sql, ...] = ()
     keys: tuple[Key, ...] = (Key(None),)
     q: str | None = None
-    status: str | None = "active"  # None: every status (status=any, or a status filter)
     limit: int = lim.DEFAULT_RESOURCE_PAGE
     select: tuple[str, ...] = ()
     expand: tuple[str, ...] = ()
@@ -88,7 +87,7 @@ def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
     keys = _order(one.get("order"), schema, q)
     signature = _signature(keys, q)
     cursor, backward = _cursor(one, signature)
-    return Query(filters=tuple(filters), keys=keys, q=q, status=status,
+    return Query(filters=tuple(filters), keys=keys, q=q,
                  limit=_limit(one.get("limit")), select=_select(one.get("select")),
                  expand=expand_paths(one.get("expand")), cursor=cursor, backward=backward,
                  signature=signature, counted=counted)
