@@ -38,6 +38,7 @@ from api.platform.security import security_headers
 from api.platform.telemetry import Telemetry
 from api.platform.versioning import echo_version
 from api.resource_types.routes import ResourceTypeController
+from api.resources.listing import ResourceQueryController
 from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
@@ -95,9 +96,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
-                                 ResourceTypeController, ResourceController, AuditController,
-                                 EventController, TransactionController,
-                                 BulkOperationController],
+                                 ResourceTypeController, ResourceController,
+                                 ResourceQueryController, AuditController, EventController,
+                                 TransactionController, BulkOperationController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],

@@ -36,6 +36,7 @@ from domain.resource.commands import (
     UpsertResource,
 )
 from domain.resource.document import merge_patch
+from domain.resource.relations import check_acyclic, parents
 from domain.resource_type import decider as rt
 
 MAX_MESSAGE = 300  # the decoder's message, as it reaches the error's params
@@ -71,6 +72,7 @@ class ResourceCommands:
             type_version = self._checked(organization_id, resource_type, content)
             current = load(self.store, res.DECIDER, resource_id)
             check_expected(expected_version, current.version)
+            self._acyclic(resource_id, content)
             command = UpsertResource(organization_id=organization_id,
                                      resource_type=resource_type, type_version=type_version,
                                      external_key=key, content=content)
@@ -87,6 +89,7 @@ class ResourceCommands:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
             type_version = self._checked(organization_id, resource_type, content)
+            self._acyclic(resource_id, content)
             command = ReplaceResource(type_version=type_version, content=content)
             return [write(res.DECIDER, resource_id, organization_id, current.version,
                           res.decide(command, current.state))]
@@ -105,6 +108,7 @@ class ResourceCommands:
                                     expected_version)
             content = patched(current.state.content, patch)
             type_version = self._checked(organization_id, resource_type, content)
+            self._acyclic(resource_id, content)
             command = PatchResource(type_version=type_version, content=content)
             return [write(res.DECIDER, resource_id, organization_id, current.version,
                           res.decide(command, current.state))]
@@ -125,6 +129,33 @@ class ResourceCommands:
 
         return execute(self.store, ctx, attempt, retries=self.retries,
                        pinned=expected_version is not None, seal=seal)
+
+    def delete(self, ctx: Context, organization_id: UUID, resource_type: str,
+               resource_id: UUID, dependents: tuple[UUID, ...] = (), *,
+               expected_version: int | None = None, seal: Seal | None = None) -> Result:
+        """Delete (soft) the resource and, for a cascade, the ``dependents`` the caller found
+        (``DELETE ?cascade=true``): every deletion in one append, or none."""
+
+        def attempt() -> list[StreamWrite]:
+            current = self._current(organization_id, resource_type, resource_id,
+                                    expected_version)
+            writes = [write(res.DECIDER, resource_id, organization_id, current.version,
+                            res.decide(DeleteResource(), current.state))]
+            for other in dependents:
+                found = load(self.store, res.DECIDER, other)
+                if found.state.organization_id == organization_id and other != resource_id:
+                    writes.append(write(res.DECIDER, other, organization_id, found.version,
+                                        res.decide(DeleteResource(), found.state)))
+            return writes
+
+        return execute(self.store, ctx, attempt, retries=self.retries,
+                       pinned=expected_version is not None, seal=seal)
+
+    def _acyclic(self, resource_id: UUID, content: Content) -> None:
+        """No parent chain from the new relationships leads back to the resource: read from
+        the event store (each ancestor's stream), so a write just made counts at once."""
+        check_acyclic(resource_id, content.relationships, lambda ancestor: parents(
+            load(self.store, res.DECIDER, ancestor).state.relationships))
 
     def _current(self, organization_id: UUID, resource_type: str, resource_id: UUID,
                  expected_version: int | None) -> Loaded[res.Resource]:

@@ -58,6 +58,34 @@ ORDER BY (organization_id, timestamp, request_id)
 TTL expires_at
 """
 
+# Each resource's latest state (projections/resources_clickhouse.py): one row per version,
+# collapsed to the newest by ReplacingMergeTree(version); read it with FINAL or argMax.
+RESOURCES_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    organization_id UUID,
+    type LowCardinality(String),
+    id UUID,
+    version UInt64,
+    position UInt64,
+    type_version UInt32,
+    external_key Nullable(String),
+    status LowCardinality(String),
+    data String,
+    tags Array(String),
+    labels Map(String, String),
+    annotations Map(String, String),
+    relationships String,
+    checksum String,
+    size UInt32,
+    created_by String,
+    updated_by String,
+    created_at DateTime64(6, 'UTC'),
+    updated_at DateTime64(6, 'UTC'),
+    deleted_at Nullable(DateTime64(6, 'UTC'))
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (organization_id, type, id)
+"""
+
 
 class Inserter:
     """Inserts into one table through an insert context made once: given only column names,
@@ -98,4 +126,5 @@ def migrate(settings: Settings) -> None:
     db = client(settings)
     db.command(EVENTS_DDL.format(table="events"))
     db.command(API_REQUESTS_DDL.format(table="api_requests"))
+    db.command(RESOURCES_DDL.format(table="resources"))
     db.close()

@@ -49,6 +49,16 @@ def _clickhouse_events(settings: Settings) -> Projection:
     return EventsProjection(clickhouse.client(settings))
 
 
+def _clickhouse_resources(settings: Settings) -> Projection:
+    from infra import clickhouse
+    from infra.eventstore import EventStore, datastore_from_url
+    from projections.resources_clickhouse import ResourcesClickHouseProjection
+
+    store = EventStore(datastore_from_url(settings.database_url, pool_size=1, max_overflow=1),
+                       max_event_bytes=settings.max_event_bytes)
+    return ResourcesClickHouseProjection(clickhouse.client(settings), store)
+
+
 def _chain(settings: Settings) -> Projection:
     return chain.ChainProjection(settings.chain_key, settings.audit_checkpoint_seconds)
 
@@ -71,6 +81,7 @@ PROJECTIONS: dict[str, Spec] = {
     "resource_types": read_model(ResourceTypesProjection),
     "resources": read_model(ResourcesProjection),
     "bulk_operations": read_model(BulkOperationsProjection),
+    "clickhouse_resources": Spec(("resource",), _clickhouse_resources),
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),
     "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),

@@ -87,6 +87,8 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
         {404}),
     ("GET", "/v1/resources/{resource_type:str}"): (
         "/v1/resources/bees?organization_id={org}", {}, {404}),
+    ("GET", "/v1/resources/{resource_type:str}/export"): (
+        "/v1/resources/bees/export?organization_id={org}", {}, {404}),
     ("POST", "/v1/resources/{resource_type:str}"): (
         "/v1/resources/bees?organization_id={org}", {"json": {"data": {}}}, {404}),
     ("PUT", "/v1/resources/{resource_type:str}/by-key/{key:str}"): (
