@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlparse
 
 import clickhouse_connect
@@ -56,18 +57,97 @@ ORDER BY (organization_id, timestamp, request_id)
 TTL expires_at
 """
 
+# API metrics (projections/metric_queries.py): every row of api_requests, as it is inserted,
+# folded into one row of aggregate states per minute and dimension; an hour or a day is the
+# minutes' states merged again (-Merge), so no answer scans the raw rows. Like any
+# materialized view it sees inserts, not the ReplacingMergeTree's later collapse: a batch the
+# projector writes twice (after a crash between insert and checkpoint) counts twice here.
+API_METRICS_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    organization_id UUID,
+    minute DateTime('UTC'),
+    method LowCardinality(String),
+    route LowCardinality(String),
+    status UInt16,
+    rate_limited Bool,
+    api_key_id String,
+    requests AggregateFunction(count),
+    duration_sum AggregateFunction(sum, Float64),
+    latency AggregateFunction(quantiles(0.5, 0.95, 0.99), Float64),
+    bytes_in AggregateFunction(sum, UInt64),
+    bytes_out AggregateFunction(sum, UInt64)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (organization_id, minute, method, route, status, rate_limited, api_key_id)
+"""
+API_METRICS_MV = """
+CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS
+SELECT organization_id, toStartOfMinute(timestamp) AS minute, method, route, status,
+       rate_limited, api_key_id, countState() AS requests,
+       sumState(duration_ms) AS duration_sum,
+       quantilesState(0.5, 0.95, 0.99)(duration_ms) AS latency,
+       sumState(bytes_in) AS bytes_in, sumState(bytes_out) AS bytes_out
+FROM {source}
+GROUP BY organization_id, minute, method, route, status, rate_limited, api_key_id
+"""
+
+# The usage rollup (projections/usage_queries.py): calls and bytes per organization and
+# month, summed as parts merge; readers still sum(), parts may not have merged yet.
+USAGE_MONTHLY_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    organization_id UUID,
+    month Date,
+    api_calls UInt64,
+    bytes_in UInt64,
+    bytes_out UInt64
+) ENGINE = SummingMergeTree
+ORDER BY (organization_id, month)
+"""
+USAGE_MONTHLY_MV = """
+CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS
+SELECT organization_id, toStartOfMonth(timestamp) AS month, count() AS api_calls,
+       sum(bytes_in) AS bytes_in, sum(bytes_out) AS bytes_out
+FROM {source}
+GROUP BY organization_id, month
+"""
+
 
 def database_of(settings: Settings) -> str:
     return urlparse(settings.clickhouse_url).path.strip("/") or "default"
 
 
-def client(settings: Settings, *, database: str | None = None) -> Client:
+def client(settings: Settings, *, database: str | None = None, shared: bool = False) -> Client:
+    """``shared``: one client for concurrent queries from several threads, so without a
+    session (ClickHouse refuses two queries at once in one session)."""
     url = urlparse(settings.clickhouse_url)
     return clickhouse_connect.get_client(
         host=url.hostname or "127.0.0.1", port=url.port or 8123,
         username=url.username or "default", password=url.password or "",
         database=database if database is not None else database_of(settings),
-        secure=url.scheme == "https", connect_timeout=5, send_receive_timeout=30)
+        secure=url.scheme == "https", connect_timeout=5, send_receive_timeout=30,
+        autogenerate_session_id=not shared)
+
+
+class Shared:
+    """The API process's one ClickHouse client, made on first use: the API starts, and every
+    other route answers, while ClickHouse is away (analytics' routes answer 503 then)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Client | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Client:
+        with self._lock:
+            if self._client is None:
+                self._client = client(self.settings, shared=True)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def migrate(settings: Settings) -> None:
@@ -77,4 +157,8 @@ def migrate(settings: Settings) -> None:
     db = client(settings)
     db.command(EVENTS_DDL.format(table="events"))
     db.command(API_REQUESTS_DDL.format(table="api_requests"))
+    for ddl in (API_METRICS_DDL, API_METRICS_MV):
+        db.command(ddl.format(table="api_metrics_1m", source="api_requests"))
+    for ddl in (USAGE_MONTHLY_DDL, USAGE_MONTHLY_MV):
+        db.command(ddl.format(table="usage_monthly", source="api_requests"))
     db.close()

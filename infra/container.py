@@ -24,6 +24,7 @@ from commands.resource_types import ResourceTypeCommands
 from commands.resources import ResourceCommands
 from commands.roles import RoleCommands
 from commands.users import UserCommands
+from infra import clickhouse
 from infra.credentials import Credentials
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
@@ -77,6 +78,7 @@ class Container:
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
+    analytics: clickhouse.Shared | None = None  # the metrics' and usage's ClickHouse client
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -131,6 +133,7 @@ class Container:
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
+            analytics=clickhouse.Shared(settings),
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
@@ -228,4 +231,6 @@ class Container:
         await self.pool.close()
         await self.redis.aclose()
         await self.limiter.client.aclose()
+        if self.analytics is not None:
+            await to_thread.run_sync(self.analytics.close)
         self.store.close()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import msgspec
 import psycopg
+from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseUnavailable
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from psycopg_pool import PoolTimeout
@@ -263,5 +264,6 @@ HANDLERS: dict[type[Exception], Any] = {
     redis_errors.TimeoutError: on_unavailable,
     psycopg.OperationalError: on_unavailable,  # the database went away or timed out
     PoolTimeout: on_unavailable,
+    ClickHouseUnavailable: on_unavailable,  # ClickHouse refused, timed out or went away
     Exception: on_unexpected,
 }
