@@ -257,6 +257,13 @@ def _retention(settings: Settings) -> int:
     return 0
 
 
+def cmd_analytics(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.analyst import command
+
+    return command(settings, args.query, as_json=args.json, max_rows=args.max_rows,
+                   timeout_s=args.timeout)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
@@ -267,6 +274,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "openapi": cmd_openapi,
     "keys": cmd_keys,
     "audit": cmd_audit,
+    "analytics": cmd_analytics,
 }
 
 
@@ -291,6 +299,12 @@ def parser() -> argparse.ArgumentParser:
                                          " or count the entries past their retention")
     audit.add_argument("action", choices=["verify", "retention"])
     audit.add_argument("--org", type=UUID, help="one organization's id (default: every organization)")
+    analytics = sub.add_parser("analytics", help="ad-hoc read-only SQL on the ClickHouse tables")
+    analytics.add_argument("action", choices=["sql"])
+    analytics.add_argument("query", help="one SELECT (readonly=1: writes and DDL are refused)")
+    analytics.add_argument("--json", action="store_true", help="one JSON object per row")
+    analytics.add_argument("--max-rows", type=int, default=10_000, help="rows shown at most")
+    analytics.add_argument("--timeout", type=int, default=60, help="seconds the query may run")
     return p
 
 
