@@ -108,6 +108,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         request_max_body_size=settings.max_body_bytes,
         openapi_config=config(),
         plugins=[StrictStructSchemaPlugin()],
+        # litestar's default logging config replaces the root logger's handler with its own
+        # text format; every line goes through infra/logs.py's instead (`chronicle` sets it).
+        logging_config=None,
         debug=False,
     )
     # Header limit, CORS preflight and API version are settled before routing (api/platform/edge.py);
