@@ -62,6 +62,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "resource.Deleted": ("resources", "delete"),
     "resource.Archived": ("resources", "archive"),
     "resource.Restored": ("resources", "restore"),
+    "usage.ThresholdReached": ("usage", "warn"),
+    "usage.LimitReached": ("usage", "reach_limit"),
 }
 
 # A field holding credential material, by its name (hashes, secrets, their ciphertexts,

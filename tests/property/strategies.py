@@ -63,6 +63,7 @@ from domain.resource_type.events import (
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
 from domain.roster.events import OwnerAdded, OwnerRemoved
 from domain.slug.events import SlugClaimed, SlugReleased
+from domain.usage.events import LimitReached, ThresholdReached
 from domain.user.events import (
     UserEmailVerified,
     UserInvitationAccepted,
@@ -225,6 +226,12 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     ResourceReplaced: st.builds(ResourceReplaced, **written),
     ResourcePatched: st.builds(ResourcePatched, **written),
     **{cls: st.builds(cls) for cls in (ResourceDeleted, ResourceArchived, ResourceRestored)},
+    ThresholdReached: st.builds(ThresholdReached, organization_id=st.uuids(), period=texts,
+                                metric=texts, used=st.integers(0, 2**62),
+                                limit=st.integers(1, 2**62), percent=st.integers(0, 100)),
+    LimitReached: st.builds(LimitReached, organization_id=st.uuids(), period=texts,
+                            metric=texts, used=st.integers(0, 2**62),
+                            limit=st.integers(1, 2**62), policy=texts),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 
