@@ -111,6 +111,19 @@ FROM {source}
 GROUP BY organization_id, month
 """
 
+# Usage levels (storage and users are levels, not counts): what the meter measured of each
+# organization's month, the newest measurement winning; a month's last one is its statement's.
+USAGE_LEVELS_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    organization_id UUID,
+    month Date,
+    storage UInt64,
+    users UInt64,
+    measured_at DateTime64(3, 'UTC')
+) ENGINE = ReplacingMergeTree(measured_at)
+ORDER BY (organization_id, month)
+"""
+
 
 def database_of(settings: Settings) -> str:
     return urlparse(settings.clickhouse_url).path.strip("/") or "default"
@@ -161,4 +174,5 @@ def migrate(settings: Settings) -> None:
         db.command(ddl.format(table="api_metrics_1m", source="api_requests"))
     for ddl in (USAGE_MONTHLY_DDL, USAGE_MONTHLY_MV):
         db.command(ddl.format(table="usage_monthly", source="api_requests"))
+    db.command(USAGE_LEVELS_DDL.format(table="usage_levels"))
     db.close()

@@ -114,6 +114,8 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("GET", "/v1/events/streams/{stream_id:uuid}/state"): (
         "/v1/events/streams/{org}/state", {}, {404}),
     ("GET", "/v1/metrics"): ("/v1/metrics?organization_id={org}", {}, {404}),
+    ("GET", "/v1/usage"): ("/v1/usage?organization_id={org}", {}, {404}),
+    ("GET", "/v1/usage/statements"): ("/v1/usage/statements?organization_id={org}", {}, {404}),
     # Public: a key's Authorization header gives it nothing there; it only makes its own.
     ("POST", "/v1/auth/signup"): ("/v1/auth/signup", {"json": {
         "organizationName": "x", "slug": "iso-{nonce}", "email": "iso-{nonce}@example.com",
