@@ -58,37 +58,68 @@ TTL expires_at
 """
 
 # API metrics (projections/metric_queries.py): every row of api_requests, as it is inserted,
-# folded into one row of aggregate states per minute and dimension; an hour or a day is the
-# minutes' states merged again (-Merge), so no answer scans the raw rows. Like any
-# materialized view it sees inserts, not the ReplacingMergeTree's later collapse: a batch the
-# projector writes twice (after a crash between insert and checkpoint) counts twice here.
+# folded into one row of aggregate states per minute and dimension (api_metrics_1m); the
+# minutes' states merged again (-MergeState) as they arrive into hours (api_metrics_1h), the
+# hours' into days (api_metrics_1d), so no answer scans the raw rows nor, over a month, every
+# minute. The key is not one of the dimensions (it would multiply the rows by the keys): the
+# refusals by key have a view of their own, of the rate-limited rows only. Like any
+# materialized view these see inserts, not the ReplacingMergeTree's later collapse: a batch
+# the projector writes twice (after a crash between insert and checkpoint) counts twice here.
 API_METRICS_DDL = """
 CREATE TABLE IF NOT EXISTS {table} (
     organization_id UUID,
-    minute DateTime('UTC'),
+    {at} DateTime('UTC'),
     method LowCardinality(String),
     route LowCardinality(String),
     status UInt16,
     rate_limited Bool,
-    api_key_id String,
     requests AggregateFunction(count),
     duration_sum AggregateFunction(sum, Float64),
     latency AggregateFunction(quantiles(0.5, 0.95, 0.99), Float64),
     bytes_in AggregateFunction(sum, UInt64),
     bytes_out AggregateFunction(sum, UInt64)
 ) ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (organization_id, minute, method, route, status, rate_limited, api_key_id)
+PARTITION BY toYYYYMM({at})
+ORDER BY (organization_id, {at}, method, route, status, rate_limited)
 """
 API_METRICS_MV = """
 CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS
-SELECT organization_id, toStartOfMinute(timestamp) AS minute, method, route, status,
-       rate_limited, api_key_id, countState() AS requests,
+SELECT organization_id, toStartOfMinute(timestamp) AS {at}, method, route, status,
+       rate_limited, countState() AS requests,
        sumState(duration_ms) AS duration_sum,
        quantilesState(0.5, 0.95, 0.99)(duration_ms) AS latency,
        sumState(bytes_in) AS bytes_in, sumState(bytes_out) AS bytes_out
 FROM {source}
-GROUP BY organization_id, minute, method, route, status, rate_limited, api_key_id
+GROUP BY organization_id, {at}, method, route, status, rate_limited
+"""
+API_METRICS_ROLLUP = """
+CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS
+SELECT organization_id, {start}({source_at}) AS {at}, method, route, status, rate_limited,
+       countMergeState(requests) AS requests, sumMergeState(duration_sum) AS duration_sum,
+       quantilesMergeState(0.5, 0.95, 0.99)(latency) AS latency,
+       sumMergeState(bytes_in) AS bytes_in, sumMergeState(bytes_out) AS bytes_out
+FROM {source}
+GROUP BY organization_id, {at}, method, route, status, rate_limited
+"""
+# (table, its time column, fed from, that table's time column, the rounding function)
+API_METRICS = (("api_metrics_1m", "minute", "api_requests", "timestamp", "toStartOfMinute"),
+               ("api_metrics_1h", "hour", "api_metrics_1m", "minute", "toStartOfHour"),
+               ("api_metrics_1d", "day", "api_metrics_1h", "hour", "toStartOfDay"))
+API_REFUSALS_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    organization_id UUID,
+    minute DateTime('UTC'),
+    api_key_id String,
+    refusals UInt64
+) ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (organization_id, minute, api_key_id)
+"""
+API_REFUSALS_MV = """
+CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS
+SELECT organization_id, toStartOfMinute(timestamp) AS minute, api_key_id, count() AS refusals
+FROM {source} WHERE rate_limited
+GROUP BY organization_id, minute, api_key_id
 """
 
 # The usage rollup (projections/usage_queries.py): calls and bytes per organization and
@@ -170,8 +201,13 @@ def migrate(settings: Settings) -> None:
     db = client(settings)
     db.command(EVENTS_DDL.format(table="events"))
     db.command(API_REQUESTS_DDL.format(table="api_requests"))
-    for ddl in (API_METRICS_DDL, API_METRICS_MV):
-        db.command(ddl.format(table="api_metrics_1m", source="api_requests"))
+    for table, at, source, source_at, start in API_METRICS:
+        db.command(API_METRICS_DDL.format(table=table, at=at))
+        view = API_METRICS_MV if source == "api_requests" else API_METRICS_ROLLUP
+        db.command(view.format(table=table, at=at, source=source, source_at=source_at,
+                               start=start))
+    for ddl in (API_REFUSALS_DDL, API_REFUSALS_MV):
+        db.command(ddl.format(table="api_refusals_1m", source="api_requests"))
     for ddl in (USAGE_MONTHLY_DDL, USAGE_MONTHLY_MV):
         db.command(ddl.format(table="usage_monthly", source="api_requests"))
     db.command(USAGE_LEVELS_DDL.format(table="usage_levels"))

@@ -1,10 +1,12 @@
-"""API metrics (the seed's ApiMetric) read from ``api_metrics_1m``, the materialized view's
-minute states of the request log, merged again for any window and bucket; never a raw scan.
+"""API metrics (the seed's ApiMetric) read from the materialized views' aggregate states of the
+request log: ``api_metrics_1m``, ``_1h`` or ``_1d``, the bucket's own (an hour's states are
+its minutes' merged, a day's its hours'), merged again for the window; never a raw scan.
 
-Three queries per answer: the counts by every dimension at once (method, route, status,
-rate-limited flag, key), folded here into totals and breakdowns; the window's latency
-quantiles (quantile states do not add up, so they are merged in ClickHouse); and the series,
-one row per bucket (and per ``group_by`` key) with its own quantiles.
+Four queries per answer: the counts by every dimension at once (method, route, status,
+rate-limited flag), folded here into totals and breakdowns; the refusals by key
+(``api_refusals_1m``); the window's latency quantiles (quantile states do not add up, so they
+are merged in ClickHouse); and the series, one row per bucket (and per ``group_by`` key) with
+its own quantiles.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from clickhouse_connect.driver.client import Client
 Bucket = Literal["1m", "1h", "1d"]
 GroupBy = Literal["method", "status", "endpoint"]
 BUCKET_SECONDS: dict[str, int] = {"1m": 60, "1h": 3600, "1d": 86400}
-TABLE = "api_metrics_1m"
-_BUCKET = {"1m": "minute", "1h": "toStartOfHour(minute)", "1d": "toStartOfDay(minute)"}
+TABLES = {"1m": ("api_metrics_1m", "minute"), "1h": ("api_metrics_1h", "hour"),
+          "1d": ("api_metrics_1d", "day")}  # a bucket's table and its time column
+REFUSALS = "api_refusals_1m"
 _KEY = {None: "''", "method": "method", "status": "toString(status)",
         "endpoint": "concat(method, ' ', route)"}
 _QUANTILES = "quantilesMerge(0.5, 0.95, 0.99)(latency)"
@@ -70,9 +73,9 @@ class Metrics(NamedTuple):
     series: list[Point]
 
 
-def _where(w: Window) -> tuple[str, dict[str, Any]]:
+def _where(w: Window, at: str) -> tuple[str, dict[str, Any]]:
     values: dict[str, Any] = {"start": w.start, "end": w.end}
-    clause = "minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}"
+    clause = f"{at} >= {{start:DateTime('UTC')}} AND {at} < {{end:DateTime('UTC')}}"
     if w.organization_id is not None:
         clause += " AND organization_id = {org:UUID}"
         values["org"] = w.organization_id
@@ -86,13 +89,14 @@ def floor_time(at: datetime, bucket: Bucket) -> datetime:
     return datetime.fromtimestamp(stamp - stamp % seconds, UTC)
 
 
-def breakdown(rows: Sequence[Sequence[Any]]) -> Breakdown:
-    """Totals and breakdowns from (method, route, status, rate_limited, key, count, sum) rows."""
+def breakdown(rows: Sequence[Sequence[Any]], keys: Sequence[Sequence[Any]]) -> Breakdown:
+    """Totals and breakdowns from (method, route, status, rate_limited, count, sum) rows and
+    (key, refusals) rows."""
     by: dict[str, Counter[str]] = {k: Counter() for k in (
-        "method", "status", "endpoint", "type", "error_endpoint", "key")}
+        "method", "status", "endpoint", "type", "error_endpoint")}
     total = successful = limited = 0
     duration = 0.0
-    for method, route, status, rate_limited, key, count, summed in rows:
+    for method, route, status, rate_limited, count, summed in rows:
         endpoint = f"{method} {route}"
         total += count
         duration += summed
@@ -106,10 +110,9 @@ def breakdown(rows: Sequence[Sequence[Any]]) -> Breakdown:
             by["error_endpoint"][endpoint] += count
         if rate_limited:
             limited += count
-            by["key"][key] += count
     return Breakdown(total, successful, dict(by["method"]), dict(by["status"]),
                      dict(by["endpoint"]), dict(by["type"]), dict(by["error_endpoint"]),
-                     limited, dict(by["key"]), duration)
+                     limited, {key: int(n) for key, n in keys}, duration)
 
 
 def _latency(count: int, summed: float, quantiles: list[float]) -> Latency:
@@ -120,19 +123,24 @@ def _latency(count: int, summed: float, quantiles: list[float]) -> Latency:
 
 
 def metrics(ch: Client, w: Window) -> Metrics:
-    clause, values = _where(w)
+    table, at = TABLES[w.bucket]
+    clause, values = _where(w, at)
     counts = ch.query(
-        f"SELECT method, route, status, rate_limited, api_key_id, countMerge(requests),"
-        f" sumMerge(duration_sum) FROM {TABLE} WHERE {clause}"
-        " GROUP BY method, route, status, rate_limited, api_key_id", parameters=values)
-    totals = breakdown(counts.result_rows)
-    whole = ch.query(f"SELECT {_QUANTILES} FROM {TABLE} WHERE {clause}", parameters=values)
+        f"SELECT method, route, status, rate_limited, countMerge(requests),"
+        f" sumMerge(duration_sum) FROM {table} WHERE {clause}"
+        " GROUP BY method, route, status, rate_limited", parameters=values)
+    refused, _ = _where(w, "minute")
+    keys = ch.query(f"SELECT api_key_id, sum(refusals) FROM {REFUSALS} WHERE {refused}"
+                    " GROUP BY api_key_id", parameters=values)
+    totals = breakdown(counts.result_rows, keys.result_rows)
+    whole = ch.query(f"SELECT {_QUANTILES} FROM {table} WHERE {clause}", parameters=values)
     latency = _latency(totals.requests, totals.duration_sum, whole.result_rows[0][0])
     series = ch.query(
-        f"SELECT {_BUCKET[w.bucket]} AS at, {_KEY[w.group_by]} AS key, countMerge(requests),"
+        f"SELECT {at} AS bucket, {_KEY[w.group_by]} AS key, countMerge(requests),"
         f" countMergeIf(requests, status >= 400), sumMerge(duration_sum), {_QUANTILES}"
-        f" FROM {TABLE} WHERE {clause} GROUP BY at, key ORDER BY at, key", parameters=values)
-    points = [Point(at.replace(tzinfo=UTC), key if w.group_by else None, count, errors,
+        f" FROM {table} WHERE {clause} GROUP BY bucket, key ORDER BY bucket, key",
+        parameters=values)
+    points = [Point(start.replace(tzinfo=UTC), key if w.group_by else None, count, errors,
                     _latency(count, summed, quantiles))
-              for at, key, count, errors, summed, quantiles in series.result_rows]
+              for start, key, count, errors, summed, quantiles in series.result_rows]
     return Metrics(w, totals, latency, points)
