@@ -44,6 +44,7 @@ from api.signup.routes import SignupController, public_guard
 from api.usage.guard import usage_guard
 from api.usage.routes import UsageController
 from api.users.routes import UserController
+from infra import logs
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -61,6 +62,13 @@ async def v1_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> Non
     await organization_policy_guard(connection, handler)
     usage_guard(connection)
     await rate_limit_guard(connection, handler)
+
+
+def worker_app() -> Litestar:
+    """What each granian worker serves: granian applies the logging config in its workers but
+    not the rest of ``logs.configure``, so warnings and uncaught exceptions are routed here."""
+    logs.capture()
+    return create_app()
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:

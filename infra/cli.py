@@ -44,7 +44,7 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     # TLS 1.2 still accepted, as under uvicorn (granian's own default is 1.3 only).
     tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file),
             "ssl_protocol_min": SSLProtocols.tls12} if settings.tls_cert_file else {})
-    Server("api.app:create_app", factory=True, address=settings.host, port=settings.port,
+    Server("api.app:worker_app", factory=True, address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
            http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
            log_access=False, log_dictconfig=logs.config(settings.log_level, settings.log_format),

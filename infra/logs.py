@@ -133,9 +133,15 @@ def config(level: str, fmt: str) -> dict[str, Any]:
 
 
 def configure(level: str, fmt: str) -> None:
-    """The root logger in ``fmt``; Python's warnings and any uncaught exception (of the main
-    thread or another) go through it too, rather than as bare text on stderr."""
+    """The root logger in ``fmt``, and stray output through it (``capture``)."""
     logging.config.dictConfig(config(level, fmt))
+    capture()
+
+
+def capture() -> None:
+    """Python's warnings and any uncaught exception (of the main thread or another) as log
+    records rather than bare text on stderr. Also called by each API worker
+    (``api.app.worker_app``): granian's workers apply ``config`` but do not run ``configure``."""
     logging.captureWarnings(True)
     sys.excepthook = lambda *exc: _uncaught("the main thread", exc)
     threading.excepthook = _uncaught_in_thread
