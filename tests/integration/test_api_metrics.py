@@ -11,12 +11,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from api.app import create_app
 from infra import clickhouse
 from infra.settings import Settings
 from projections.api_requests import COLUMNS
+from tests.conftest import free_port
+from tests.integration.conftest import AUTH, HTTPS
 from tests.integration.test_api_keys import as_key, issue, new_org
 
 ROUTES = ["/v1/organizations/{organization_id}", "/v1/api-keys", "/v1/resources/{resource_type}"]
@@ -114,18 +118,26 @@ def test_the_latency_figures_equal_the_raw_rows_within_quantile_tolerance(
         assert_quantile(performance[name], durations, q)
 
 
-def test_the_hourly_series_by_endpoint_equals_each_hours_raw_rows(
-        client: TestClient[Any], traffic: Traffic) -> None:
+GROUP_KEYS = {"method": lambda r: field(r, "method"),
+              "status": lambda r: str(field(r, "status")),
+              "endpoint": lambda r: f"{field(r, 'method')} {field(r, 'route')}",
+              None: lambda r: None}
+
+
+@pytest.mark.parametrize("bucket", ["1m", "1h"])
+@pytest.mark.parametrize("group_by", ["endpoint", "method", "status", None])
+def test_the_series_equals_each_buckets_raw_rows(
+        client: TestClient[Any], traffic: Traffic, bucket: str, group_by: str | None) -> None:
     org = traffic.orgs[0]
-    body = client.get("/v1/metrics", params={
-        **window(traffic), "organization_id": str(org), "bucket": "1h",
-        "group_by": "endpoint"}).json()
+    params = {**window(traffic), "organization_id": str(org), "bucket": bucket}
+    body = client.get("/v1/metrics", params={**params, **(
+        {"group_by": group_by} if group_by else {})}).json()
     mine = [r for r in traffic.rows if field(r, "organization_id") == org]
-    expected: dict[tuple[str, str], list[list[Any]]] = {}
+    expected: dict[tuple[str, str | None], list[list[Any]]] = {}
     for r in mine:
-        hour = field(r, "timestamp").replace(minute=0, second=0, microsecond=0)
-        expected.setdefault((hour.isoformat(), f"{field(r, 'method')} {field(r, 'route')}"),
-                            []).append(r)
+        start = field(r, "timestamp").replace(second=0, microsecond=0)
+        start = start.replace(minute=0) if bucket == "1h" else start
+        expected.setdefault((start.isoformat(), GROUP_KEYS[group_by](r)), []).append(r)
     series = {(datetime.fromisoformat(p["timestamp"].replace("Z", "+00:00")).isoformat(),
                p["key"]): p for p in body["series"]}
     assert set(series) == set(expected)
@@ -135,6 +147,15 @@ def test_the_hourly_series_by_endpoint_equals_each_hours_raw_rows(
         assert point["errors"] == sum(1 for r in rows if field(r, "status") >= 400)
         assert_quantile(point["performance"]["p95ResponseTime"],
                         [field(r, "duration_ms") for r in rows], 0.95)
+
+
+def test_metrics_answer_503_while_clickhouse_is_away(settings: Settings) -> None:
+    away = msgspec.structs.replace(settings, clickhouse_url=f"http://127.0.0.1:{free_port()}/x")
+    with TestClient(app=create_app(away), base_url=HTTPS, raise_server_exceptions=False) as c:
+        answer = c.get("/v1/metrics", headers=AUTH)
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "service_unavailable"
+    assert answer.headers["Retry-After"]
 
 
 def test_minute_and_day_buckets_add_up_to_the_same_totals(
