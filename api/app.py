@@ -130,6 +130,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     edge = Edge(app.asgi_handler, settings, cors)
     telemetry = Telemetry(edge, settings)
     on = settings.enable_metrics or settings.enable_request_log
-    app.asgi_handler = telemetry if on else edge
+    app.asgi_handler = telemetry if on else logs.in_requests(edge)
     app.state.telemetry = telemetry
     return one_at_a_time(app)

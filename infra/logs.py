@@ -55,6 +55,23 @@ def request_fields(scope: dict[str, Any]) -> dict[str, Any]:
             "trace_id": trace_id_of(scope.get("headers", ()))}
 
 
+def in_requests(app: Any) -> Any:
+    """``app`` (ASGI) with each HTTP request's scope in the logs' context, for when the API's
+    telemetry layer, which does it otherwise, is off (ENABLE_METRICS and ENABLE_REQUEST_LOG)."""
+
+    async def logged(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        token = REQUEST.set(scope)
+        try:
+            await app(scope, receive, send)
+        finally:
+            REQUEST.reset(token)
+
+    return logged
+
+
 def message_of(record: logging.LogRecord) -> str:
     """The record's message as ``getMessage`` makes it, from its arguments with secret-named
     fields redacted, then with every credential in the text redacted; never raises."""

@@ -240,6 +240,7 @@ def on_unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
+    ensure_request_id(request.scope)  # the line names the request even without telemetry
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     stack = "".join(traceback.format_exception(exc)) if _development(request) else None
     return error_response(request, 500, "internal_error", stack=stack)

@@ -203,3 +203,4 @@ def test_a_bad_window_or_choice_is_a_400_with_the_structured_body(
     error = answer.json()["error"]
     assert error["code"] == "invalid_parameter"
     assert error["details"]
+
