@@ -33,6 +33,8 @@ from projections import metric_queries as queries
 
 RESOURCE = "analytics"
 DEFAULT_WINDOW = timedelta(days=1)
+# What ClickHouse's DateTime holds (1970 to 2106), with room for a bucket on either side.
+EARLIEST, LATEST = datetime(1970, 1, 2, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 Since = Annotated[str | None, QueryParameter(
     name="from", max_length=lim.MAX_TIMESTAMP_TEXT, required=False,
     description="The window's start, RFC 3339, down to its bucket (default: a day before to)")]
@@ -46,6 +48,9 @@ def window(org_id: UUID | None, since: str | None, until: str | None,
     """The window on its buckets' edges: ``from`` down, ``to`` up, at most MAX_METRIC_BUCKETS."""
     end = parse_time(until, "to") or datetime.now(UTC)
     start = parse_time(since, "from") or end - DEFAULT_WINDOW
+    if not EARLIEST <= start <= end <= LATEST:
+        message = "from and to must be times from 1970 to 2099, from before to"
+        raise ApiException(400, "invalid_parameter", message, details=[FieldError("from", message)])
     step = queries.BUCKET_SECONDS[bucket]
     start = queries.floor_time(start, bucket)
     floored = queries.floor_time(end, bucket)

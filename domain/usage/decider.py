@@ -17,7 +17,7 @@ from domain.organization.plans import METRICS, WARN_AT
 from domain.usage.events import LimitReached, ThresholdReached, UsageEvent
 
 USAGE_NAMESPACE = UUID("6f1c2f8e-3d5b-4d0e-9a57-1c0de5a1e0a5")
-PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+PERIOD = re.compile(r"(19[7-9][0-9]|20[0-9]{2})-(0[1-9]|1[0-2])")  # ClickHouse's Date range
 
 
 def usage_stream_id(organization_id: UUID, period: str) -> UUID:

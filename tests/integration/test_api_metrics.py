@@ -195,6 +195,8 @@ def test_the_operator_sees_every_organization_and_a_tenant_only_its_own(
     {"from": "2031-01-01T00:00:00Z", "to": "2031-01-03T00:00:00Z", "bucket": "1m"},
     {"from": "yesterday"},
     {"to": "2031-01-01T00:00:00"},
+    {"from": "0001-01-01T00:00:00Z", "to": "0001-01-02T00:00:00Z", "bucket": "1d"},
+    {"from": "9999-12-30T00:00:00Z", "to": "9999-12-31T23:59:59Z", "bucket": "1d"},
 ])
 def test_a_bad_window_or_choice_is_a_400_with_the_structured_body(
         client: TestClient[Any], params: dict[str, str]) -> None:

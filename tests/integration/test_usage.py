@@ -140,8 +140,9 @@ def test_a_tenant_reads_only_its_own_usage_and_a_bad_month_is_a_400(
     for path in ("/v1/usage", "/v1/usage/statements"):
         other = as_key(metered, key, "GET", path, params={"organization_id": theirs})
         assert other.status_code == 404
-    bad = metered.get("/v1/usage", params={"organization_id": mine, "period": "2026-13"})
-    assert bad.status_code == 400
-    assert bad.json()["error"]["details"][0]["field"] == "period"
+    for period in ("2026-13", "0000-01", "9999-12", "2026-1"):
+        bad = metered.get("/v1/usage", params={"organization_id": mine, "period": period})
+        assert bad.status_code == 400
+        assert bad.json()["error"]["details"][0]["field"] == "period"
     assert metered.get("/v1/usage", params={"organization_id": str(uuid.uuid4())}
                        ).status_code == 404
