@@ -162,9 +162,14 @@ class Progress:
             if sample is None:
                 return
             relay_position, marks = sample
-            if (not self.dirty and relay_position == self._proven
-                    and now - self._proven_at < REPROVE_S):
-                self.keeping_up_at = now
+            if relay_position == self._proven and now - self._proven_at < REPROVE_S:
+                # Proven already: while the relay stands still a proof proves nothing more.
+                # What was applied since is covered when it lies at or below that position
+                # (applied while the proof was under way); above it, its checkpoint is to come.
+                if self.seen_position <= relay_position:
+                    self.dirty = False
+                if not self.dirty:
+                    self.keeping_up_at = now
                 return
             self.dirty = False
             self._sample = (relay_position, {k: marks[k] for k in self.offsets})
