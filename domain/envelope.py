@@ -20,11 +20,12 @@ from domain.resource_type.events import ResourceTypeEvent
 from domain.role.events import RoleEvent
 from domain.roster.events import RosterEvent
 from domain.slug.events import SlugEvent
+from domain.usage.events import UsageEvent
 from domain.user.events import UserEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
             | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent
-            | ResourceEvent | BulkOperationEvent)
+            | ResourceEvent | BulkOperationEvent | UsageEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 # Where a change came from: a client of the API, a browser (the request carried Origin or

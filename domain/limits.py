@@ -136,3 +136,7 @@ def check_permissions(permissions: tuple[ApiPermission, ...], code: str) -> None
             raise InvalidValue(f"permissions[{i}] is larger than the limits allow",
                                field=f"permissions[{i}]", code="permission_too_large",
                                params={"max": MAX_RESOURCE})
+
+# Analytics (GET /v1/metrics, GET /v1/usage)
+MAX_METRIC_BUCKETS = 1440  # a day of minutes, two months of hours, four years of days
+MAX_USAGE_MONTHS = 36  # the statements one page lists

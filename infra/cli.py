@@ -44,7 +44,7 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     # TLS 1.2 still accepted, as under uvicorn (granian's own default is 1.3 only).
     tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file),
             "ssl_protocol_min": SSLProtocols.tls12} if settings.tls_cert_file else {})
-    Server("api.app:create_app", factory=True, address=settings.host, port=settings.port,
+    Server("api.app:worker_app", factory=True, address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
            http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
            log_access=False, log_dictconfig=logs.config(settings.log_level, settings.log_format),
@@ -279,6 +279,13 @@ def _retention(settings: Settings) -> int:
     return 0
 
 
+def cmd_analytics(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.analyst import command
+
+    return command(settings, args.query, as_json=args.json, max_rows=args.max_rows,
+                   timeout_s=args.timeout)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
@@ -290,6 +297,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "openapi": cmd_openapi,
     "keys": cmd_keys,
     "audit": cmd_audit,
+    "analytics": cmd_analytics,
 }
 
 
@@ -315,6 +323,12 @@ def parser() -> argparse.ArgumentParser:
                                          " or count the entries past their retention")
     audit.add_argument("action", choices=["verify", "retention"])
     audit.add_argument("--org", type=UUID, help="one organization's id (default: every organization)")
+    analytics = sub.add_parser("analytics", help="ad-hoc read-only SQL on the ClickHouse tables")
+    analytics.add_argument("action", choices=["sql"])
+    analytics.add_argument("query", help="one SELECT (readonly=1: writes and DDL are refused)")
+    analytics.add_argument("--json", action="store_true", help="one JSON object per row")
+    analytics.add_argument("--max-rows", type=int, default=10_000, help="rows shown at most")
+    analytics.add_argument("--timeout", type=int, default=60, help="seconds the query may run")
     return p
 
 

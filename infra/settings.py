@@ -131,6 +131,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where the API workers of one server leave their metric snapshots (set by `chronicle api`
     # when it starts several workers; empty: this process's figures only).
     metrics_dir: str = ""
+    # Usage metering (infra/metering.py): each API process measures every organization's month
+    # this often, warns at 80 % of a plan quota and, under a blocking plan, refuses past it.
+    enable_usage_limits: bool = True
+    usage_refresh_s: float = 60.0
     data_dir: str = str(ROOT / "var")
 
     @property
@@ -244,6 +248,8 @@ ENV_NAMES: dict[str, str] = {
     "REQUEST_LOG_FLUSH_MS": "request_log_flush_ms",
     "ENABLE_METRICS": "enable_metrics",
     "METRICS_DIR": "metrics_dir",
+    "ENABLE_USAGE_LIMITS": "enable_usage_limits",
+    "USAGE_REFRESH_S": "usage_refresh_s",
     "CHRONICLE_DATA_DIR": "data_dir",
 }
 
@@ -260,7 +266,7 @@ _POSITIVE = {
     "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
     "audit_retention_days", "bulk_idle_poll_ms",
-    "request_log_buffer", "request_log_flush_ms",
+    "request_log_buffer", "request_log_flush_ms", "usage_refresh_s",
 }
 
 

@@ -67,6 +67,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "bulk_operation.Started": ("bulk_operations", "start"),
     "bulk_operation.ChunkApplied": ("bulk_operations", "apply_chunk"),
     "bulk_operation.Finished": ("bulk_operations", "finish"),
+    "usage.ThresholdReached": ("usage", "warn"),
+    "usage.LimitReached": ("usage", "reach_limit"),
 }
 
 # A field holding credential material, by its name (hashes, secrets, their ciphertexts,

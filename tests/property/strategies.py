@@ -73,6 +73,7 @@ from domain.resource_type.events import (
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
 from domain.roster.events import OwnerAdded, OwnerRemoved
 from domain.slug.events import SlugClaimed, SlugReleased
+from domain.usage.events import LimitReached, ThresholdReached
 from domain.user.events import (
     UserEmailVerified,
     UserInvitationAccepted,
@@ -260,6 +261,12 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
                                      status=st.sampled_from(["completed", "failed"]),
                                      success_count=st.integers(0, 10**4),
                                      failure_count=st.integers(0, 10**4)),
+    ThresholdReached: st.builds(ThresholdReached, organization_id=st.uuids(), period=texts,
+                                metric=texts, used=st.integers(0, 2**62),
+                                limit=st.integers(1, 2**62), percent=st.integers(0, 100)),
+    LimitReached: st.builds(LimitReached, organization_id=st.uuids(), period=texts,
+                            metric=texts, used=st.integers(0, 2**62),
+                            limit=st.integers(1, 2**62), policy=texts),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 
