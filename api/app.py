@@ -40,6 +40,7 @@ from api.resource_types.routes import ResourceTypeController
 from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
+from api.streams.routes import StreamController, live_socket
 from api.users.routes import UserController
 from infra.container import Container
 from infra.settings import Settings, load_settings
@@ -94,8 +95,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
                                  ResourceTypeController, ResourceController, AuditController,
-                                 EventController],
+                                 EventController, StreamController],
             guards=[v1_guard], security=OPERATOR),
+            # Guarded by itself: a refused socket is told why (api/streams/routes.py).
+            live_socket,
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],

@@ -46,7 +46,7 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
             "ssl_protocol_min": SSLProtocols.tls12} if settings.tls_cert_file else {})
     Server("api.app:create_app", factory=True, address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
-           http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
+           http=HTTPModes.http1, websockets=True, log_level=LogLevels(settings.log_level),
            log_access=False, log_dictconfig=logs.config(settings.log_level, settings.log_format),
            workers_kill_timeout=SHUTDOWN_TIMEOUT_S,
            **tls).serve()  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ from infra.sessions import SessionService
 from infra.settings import DEV_API_SECRET, Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
 from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
+from infra.streamhub import Hub
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
@@ -76,6 +77,7 @@ class Container:
     roles: RoleCommands
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
+    hub: Hub  # the live event streams' fan-out (infra/streamhub.py)
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
@@ -130,12 +132,14 @@ class Container:
             resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
+            hub=Hub(pool, settings),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
         """The API process's own loops: cache invalidation (keys, organizations' policies and
-        the preflight origins), lastUsedAt flushing and the request log's sending."""
+        the preflight origins), the live streams' hub (on the same feed), lastUsedAt flushing
+        and the request log's sending."""
         prefix = self.settings.redis_key_prefix
         keys, orgs = self.key_cache, self.org_cache
         self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.reset)
@@ -145,6 +149,7 @@ class Container:
         self.feed.on(self.deny.channel, self.deny.on_message, self.deny.reset)
         self.feed.on(f"{prefix}{SIGNING_CHANNEL}", lambda _data: self.ring_stale.set(),
                      self.ring_stale.set)
+        self.feed.on(self.hub.channel, self.hub.on_message, self.hub.on_reset)
         # A subscriber waits for messages indefinitely: no socket timeout, but health checks.
         subscriber = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
                                              socket_connect_timeout=2)
@@ -152,6 +157,7 @@ class Container:
         return [
             *tasks,
             asyncio.create_task(self.feed.follow(subscriber)),
+            asyncio.create_task(self.hub.run()),
             asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.deny.follow()),

@@ -127,6 +127,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where the API workers of one server leave their metric snapshots (set by `chronicle api`
     # when it starts several workers; empty: this process's figures only).
     metrics_dir: str = ""
+    # Live event streams (GET /v1/events/stream, /v1/ws): a heartbeat every STREAM_HEARTBEAT
+    # seconds, at most STREAM_MAX_PER_ORG open streams per organization and
+    # STREAM_MAX_PER_PROCESS in all (both per API process), and at most STREAM_QUEUE events
+    # waiting for one client before it is dropped as too slow.
+    stream_heartbeat_s: float = 15.0
+    stream_max_per_org: int = 100
+    stream_max_per_process: int = 10_000
+    stream_queue: int = 256
+    # With no announcement from the relay for this long, the hub asks the relay's checkpoint.
+    stream_sync_s: float = 2.0
     data_dir: str = str(ROOT / "var")
 
     @property
@@ -238,6 +248,11 @@ ENV_NAMES: dict[str, str] = {
     "REQUEST_LOG_FLUSH_MS": "request_log_flush_ms",
     "ENABLE_METRICS": "enable_metrics",
     "METRICS_DIR": "metrics_dir",
+    "STREAM_HEARTBEAT": "stream_heartbeat_s",
+    "STREAM_MAX_PER_ORG": "stream_max_per_org",
+    "STREAM_MAX_PER_PROCESS": "stream_max_per_process",
+    "STREAM_QUEUE": "stream_queue",
+    "STREAM_SYNC_SECONDS": "stream_sync_s",
     "CHRONICLE_DATA_DIR": "data_dir",
 }
 
@@ -255,6 +270,8 @@ _POSITIVE = {
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
     "audit_retention_days",
     "request_log_buffer", "request_log_flush_ms",
+    "stream_heartbeat_s", "stream_max_per_org", "stream_max_per_process", "stream_queue",
+    "stream_sync_s",
 }
 
 
