@@ -25,13 +25,14 @@ from api.platform.dependencies import caught_up
 from api.platform.errors import ApiException, FieldError
 from domain import limits as lim
 from infra.container import Container
-from infra.streamhub import Item, Matches
+from infra.streamhub import Item, Matches, Subscriber
 from projections import event_queries as queries
 from projections.status import wait_for
 
 REPLAY_PAGE = 500
 CHAIN = "audit_chain"  # the read model the replay's query pages through
 DIGITS = re.compile(r"[0-9]{1,18}")
+GONE = "client_closed"  # the client left: nothing more is sent
 # Why a stream ended, said in its last frame: the client resumes from its last event id.
 CLOSING = {
     "slow_consumer": "the client fell too far behind; reconnect with the last event id",
@@ -42,6 +43,7 @@ CLOSING = {
 
 class Opened(NamedTuple):
     position: int  # the hub's position when the stream subscribed
+    subscriber: Subscriber  # closed (GONE) by whoever sees the client leave
 
 
 class Closed(NamedTuple):
@@ -111,7 +113,7 @@ async def frames(container: Container, connection: ASGIConnection,
     hub = container.hub
     sub = hub.join(wanted.organization_id, wanted.matches)
     try:
-        yield Opened(sub.start)
+        yield Opened(sub.start, sub)
         last = sub.start
         if wanted.after is not None and wanted.after < last:
             timeout = container.settings.read_wait_timeout_ms / 1000

@@ -18,6 +18,7 @@ socket: the structured error body, then close code 4000 + the HTTP status.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Parameter, QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from api.audit.routes import RESOURCE, OrgParam
@@ -41,6 +42,7 @@ from api.platform.errors import ApiError, ApiException, language_of
 from api.platform.middleware import ensure_request_id
 from api.platform.ratelimit import rate_limit_guard
 from api.streams.live import (
+    GONE,
     Closed,
     Frame,
     Opened,
@@ -54,13 +56,13 @@ from api.streams.live import (
 )
 from domain import limits as lim
 from infra.container import Container
-from infra.streamhub import Item
+from infra.streamhub import Item, Subscriber
 
 Types = Annotated[str | None, QueryParameter(
     max_length=lim.MAX_STREAM_TYPES_TEXT, required=False,
     description="Comma-separated event types or patterns with *, like resource.* (default: all)")]
-LastEventId = Annotated[str | None, Parameter(
-    header="Last-Event-ID", max_length=lim.MAX_LAST_EVENT_ID, required=False,
+LastEventId = Annotated[str | None, HeaderParameter(
+    name="Last-Event-ID", max_length=lim.MAX_LAST_EVENT_ID, required=False,
     description="Resume after this store position (what EventSource sends on reconnect)")]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT = b": heartbeat\n\n"
@@ -137,23 +139,45 @@ async def live_socket(socket: WebSocket[Any, Any, Any], organization_id: OrgPara
         await socket.send_text(_error_text(socket, refused))
         await socket.close(code=4000 + refused.status, reason=refused.reason)
         return
-    with contextlib.suppress(WebSocketDisconnect):
+    listener: asyncio.Task[None] | None = None
+    try:
         async with contextlib.aclosing(frames(container, socket, refused)) as source:
             async for frame in source:
-                await _send(socket, frame)
-                if isinstance(frame, Closed):
-                    await socket.close(code=1013 if frame.reason == "slow_consumer" else 1001,
-                                       reason=frame.reason)
+                if isinstance(frame, Opened):
+                    listener = asyncio.create_task(_listen(socket, frame.subscriber))
+                if not await _send(socket, frame):
                     return
+    finally:
+        if listener is not None:
+            listener.cancel()
 
 
-async def _send(socket: WebSocket[Any, Any, Any], frame: Frame) -> None:
-    """One message per event: a client parses each as one JSON object."""
+async def _listen(socket: WebSocket[Any, Any, Any], sub: Subscriber) -> None:
+    """Reads until the client closes (it need not send anything), then ends its stream.
+
+    The socket's one task besides litestar's: without a pending receive, a client's close
+    frame would go unanswered until the next heartbeat failed to send."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while (await socket.receive())["type"] != "websocket.disconnect":
+            pass
+    sub.close(GONE)
+
+
+async def _send(socket: WebSocket[Any, Any, Any], frame: Frame) -> bool:
+    """Send a frame (one message per event: each parses as one JSON object); False when the
+    stream is over."""
     if isinstance(frame, list):
         for item in frame:
             await socket.send_text(ws_event(item).decode())
-    else:
-        await socket.send_text(ws_message(frame).decode())
+        return True
+    if isinstance(frame, Closed) and frame.reason == GONE:
+        return False
+    await socket.send_text(ws_message(frame).decode())
+    if isinstance(frame, Closed):
+        await socket.close(code=1013 if frame.reason == "slow_consumer" else 1001,
+                           reason=frame.reason)
+        return False
+    return True
 
 
 async def _refusal(socket: WebSocket[Any, Any, Any], container: Container,
