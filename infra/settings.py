@@ -130,11 +130,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Live event streams (GET /v1/events/stream, /v1/ws): a heartbeat every STREAM_HEARTBEAT
     # seconds, at most STREAM_MAX_PER_ORG open streams per organization and
     # STREAM_MAX_PER_PROCESS in all (both per API process), and at most STREAM_QUEUE events
-    # waiting for one client before it is dropped as too slow.
+    # waiting for one client before it is dropped as too slow (a queue holds references to
+    # events every client shares; it must take a whole relay batch, RELAY_BATCH_SIZE, at once).
     stream_heartbeat_s: float = 15.0
     stream_max_per_org: int = 100
     stream_max_per_process: int = 10_000
-    stream_queue: int = 256
+    stream_queue: int = 2000
     # With no announcement from the relay for this long, the hub asks the relay's checkpoint.
     stream_sync_s: float = 2.0
     data_dir: str = str(ROOT / "var")
