@@ -2,11 +2,9 @@
 (WebSocket) push the caller's organization's events as they happen, with the permission of
 GET /v1/events (``audit`` read), filtered by ``types``, resumable from a store position.
 
-SSE frames: ``id: <position>`` and ``data: <the event as GET /v1/events shows it>``; a
-comment line every STREAM_HEARTBEAT seconds; a last ``event: close`` saying why the server
-ended the stream. The stream is a plain litestar ``Stream`` of frames encoded here once per
-event for every client (``ServerSentEvent`` hops to a thread for its first chunk and encodes
-each message again per client).
+SSE frames (api/streams/sse.py): ``id: <position>`` and ``data: <the event as GET /v1/events
+shows it>``; a comment line every STREAM_HEARTBEAT seconds; a last ``event: close`` saying why
+the server ended the stream.
 
 WebSocket messages are JSON objects: ``{"type": "subscribed", "position": N}``, then
 ``{"type": "event", "data": {...}}``, ``{"type": "heartbeat"}`` and a last ``{"type":
@@ -20,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -54,6 +51,7 @@ from api.streams.live import (
     resume_point,
     type_patterns,
 )
+from api.streams.sse import EventStream
 from domain import limits as lim
 from infra.container import Container
 from infra.streamhub import Item, Subscriber
@@ -64,8 +62,6 @@ Types = Annotated[str | None, QueryParameter(
 LastEventId = Annotated[str | None, HeaderParameter(
     name="Last-Event-ID", max_length=lim.MAX_LAST_EVENT_ID, required=False,
     description="Resume after this store position (what EventSource sends on reconnect)")]
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-HEARTBEAT = b": heartbeat\n\n"
 
 
 def wanted_by(request: Request | WebSocket, organization_id: UUID | None, types: str | None,
@@ -89,28 +85,7 @@ class StreamController(Controller):
                      after: Position = None, last_event_id: LastEventId = None) -> Stream:
         wanted = wanted_by(request, organization_id, types, resume_point(last_event_id, after))
         await admit(container, wanted)
-        return Stream(sse(frames(container, request, wanted)), media_type="text/event-stream",
-                      headers=SSE_HEADERS)
-
-
-def sse_event(item: Item) -> bytes:
-    cached = item.frames.get("sse")
-    if cached is None:
-        cached = item.frames["sse"] = b"id: %d\ndata: %s\n\n" % (item.position, event_json(item))
-    return cached
-
-
-async def sse(source: AsyncGenerator[Frame, None]) -> AsyncIterator[bytes]:
-    async with contextlib.aclosing(source):
-        async for frame in source:
-            if frame is None:
-                yield HEARTBEAT
-            elif isinstance(frame, Opened):
-                yield b"retry: 1000\n: subscribed at %d\n\n" % frame.position
-            elif isinstance(frame, Closed):
-                yield b"event: close\ndata: %s\n\n" % closing_json(frame.reason)
-            else:
-                yield b"".join(map(sse_event, frame))
+        return EventStream(frames(container, request, wanted))
 
 
 def ws_event(item: Item) -> bytes:
