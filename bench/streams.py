@@ -23,6 +23,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import uvloop
+
 from bench.appends import ACTOR
 from bench.common import TOKEN, pct, private_environment, spawn
 from bench.proc import descendants
@@ -202,7 +204,7 @@ def run(settings: Settings, log: Path, args: argparse.Namespace) -> None:
         print(f"streams: one API process, {os.cpu_count()} cores, load average"
               f" {os.getloadavg()[0]:.1f} at the start (the machine is shared)")
         for size in args.sizes:
-            asyncio.run(one_size(port, procs[1].pid, writer, size, args))
+            uvloop.run(one_size(port, procs[1].pid, writer, size, args))
     finally:
         store.close()
         for p in procs:

@@ -158,6 +158,7 @@ class Container:
             *tasks,
             asyncio.create_task(self.feed.follow(subscriber)),
             asyncio.create_task(self.hub.run()),
+            asyncio.create_task(self.hub.heartbeats()),
             asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.deny.follow()),

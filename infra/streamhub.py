@@ -8,9 +8,11 @@ that said nothing for ``stream_sync_s``) is read from the event store, up to a p
 relay vouched for (its announcement or its checkpoint). A subscriber that joins while the hub
 is at H therefore receives every event after H; its replay from the store covers the rest.
 
-A subscriber is a small object, not a task: a bounded list of events and the future its stream
-waits on. Delivery appends and wakes it; a subscriber whose list is full is dropped at once
-(``slow_consumer``), so a slow client never holds up the others nor grows the process.
+A subscriber is a small object, not a task nor a timer: a bounded list of events and the future
+its stream waits on. Delivery appends and wakes it; a subscriber whose list is full is dropped
+at once (``slow_consumer``), so a slow client never holds up the others nor grows the process.
+One task of the hub ticks every STREAM_HEARTBEAT seconds and wakes, empty-handed, the streams
+that received nothing since the last tick: they send a heartbeat.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class Subscriber:
     """One open stream: its organization (None: the operator's, every organization), its type
     filter, the events waiting for it, and why it was closed (None while open)."""
 
-    __slots__ = ("closed", "limit", "matches", "organization_id", "queue", "start", "waiter")
+    __slots__ = ("closed", "fed", "limit", "matches", "organization_id", "queue", "start",
+                 "waiter")
 
     def __init__(self, organization_id: UUID | None, matches: Matches, limit: int,
                  start: int) -> None:
@@ -64,6 +67,7 @@ class Subscriber:
         self.queue: list[Item] = []
         self.waiter: asyncio.Future[None] | None = None
         self.closed: str | None = None
+        self.fed = False  # something arrived since the last heartbeat
 
     def offer(self, item: Item) -> bool:
         """Queue ``item``; False (and closed) when the client is too far behind."""
@@ -71,6 +75,7 @@ class Subscriber:
             self.close("slow_consumer")
             return False
         self.queue.append(item)
+        self.fed = True
         self._wake()
         return True
 
@@ -79,19 +84,23 @@ class Subscriber:
         self.queue = []
         self._wake()
 
+    def beat(self) -> None:
+        """The hub's heartbeat tick: a stream that got nothing since the last one wakes empty."""
+        if not self.fed:
+            self._wake()
+        self.fed = False
+
     def _wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def take(self, wait_s: float) -> list[Item]:
-        """What arrived; empty once closed, or after ``wait_s`` seconds of nothing."""
+    async def take(self) -> list[Item]:
+        """What arrived; empty once closed, or when a heartbeat is due."""
         if not self.queue and self.closed is None:
             self.waiter = asyncio.get_running_loop().create_future()
             try:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait_s):
-                        await self.waiter
+                await self.waiter
             finally:
                 self.waiter = None
         items, self.queue = self.queue, []
@@ -103,6 +112,7 @@ class Hub:
         self.pool = pool
         self.per_org, self.per_process = settings.stream_max_per_org, settings.stream_max_per_process
         self.queue_size, self.sync_s = settings.stream_queue, settings.stream_sync_s
+        self.heartbeat_s = settings.stream_heartbeat_s
         self.channel = f"{settings.redis_key_prefix}{CHANNEL}"
         self.groups: dict[UUID | None, set[Subscriber]] = {}
         self.count = 0
@@ -166,6 +176,13 @@ class Hub:
                     await asyncio.sleep(1)
         finally:
             self.close_all("server_shutdown")
+
+    async def heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            for group in self.groups.values():
+                for sub in group:
+                    sub.beat()
 
     async def _step(self) -> None:
         if self.last is None:

@@ -124,9 +124,8 @@ async def frames(container: Container, connection: ASGIConnection,
                 yield items
         elif wanted.after is not None:
             last = wanted.after
-        heartbeat = container.settings.stream_heartbeat_s
         while sub.closed is None:
-            items = [i for i in await sub.take(heartbeat) if i.position > last]
+            items = [i for i in await sub.take() if i.position > last]
             if items:
                 last = items[-1].position
                 yield items

@@ -69,7 +69,7 @@ def test_a_slow_subscriber_is_dropped_and_the_others_keep_receiving() -> None:
     h = hub(queue=2)
     slow, fast = h.join(A, None), h.join(A, None)
     announce(h, 10, (11, envelope(A)), (12, envelope(A)))
-    assert [i.position for i in asyncio.run(fast.take(0.01))] == [11, 12]
+    assert [i.position for i in asyncio.run(fast.take())] == [11, 12]
     announce(h, 12, (13, envelope(A)))
     assert slow.closed == "slow_consumer"
     assert slow.queue == []
@@ -89,17 +89,24 @@ def test_the_limits_refuse_beyond_the_organizations_and_the_processs_streams() -
     assert h.refusal(B) == "streams_full"
 
 
-def test_a_waiting_stream_wakes_on_delivery_and_times_out_to_a_heartbeat() -> None:
-    async def scenario() -> tuple[list[int], list[int]]:
+def test_a_waiting_stream_wakes_on_delivery_and_empty_on_a_tick_after_a_quiet_interval(
+        ) -> None:
+    async def scenario() -> tuple[list[int], bool, list[int]]:
         h = hub()
         sub = h.join(A, None)
-        idle = await sub.take(0.01)
-        waiting = asyncio.ensure_future(sub.take(5))
+        waiting = asyncio.ensure_future(sub.take())
         await asyncio.sleep(0)
         await h._apply(Announcement(prev=10, last=11, events=[(11, envelope(A))]))
-        return [i.position for i in idle], [i.position for i in await waiting]
+        delivered = [i.position for i in await waiting]
+        waiting = asyncio.ensure_future(sub.take())
+        await asyncio.sleep(0)
+        sub.beat()  # something arrived during this interval: no heartbeat
+        await asyncio.sleep(0)
+        after_busy = waiting.done()
+        sub.beat()  # a quiet interval: wakes empty-handed
+        return delivered, after_busy, [i.position for i in await waiting]
 
-    assert asyncio.run(scenario()) == ([], [11])
+    assert asyncio.run(scenario()) == ([11], False, [])
 
 
 def test_the_relays_message_decodes_to_the_announcement_it_made() -> None:
