@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await app.state.container.open()
         app.state.background = app.state.container.start_background()
         telemetry.sink = app.state.container.request_log
+        telemetry.hub = app.state.container.hub
         if settings.metrics_dir:
             app.state.background.append(asyncio.create_task(
                 telemetry.keep_snapshot(app.state.container.pool)))

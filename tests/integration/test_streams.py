@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -151,6 +152,18 @@ def test_sse_streams_the_organizations_events_live_and_never_another_organizatio
     assert {e["organizationId"] for e in got} == {a.id}
     assert max(written["b"]) < written["a"][-1]  # b's events were due before a's last one
     assert got[-1]["type"] == "organization.Renamed"
+
+
+def test_the_open_streams_are_counted_in_the_metrics(api: str, two: tuple[Tenant, Tenant],
+                                                     ) -> None:
+    with sse(api, two[0]) as response:
+        reader = Sse(response).subscribed()  # kept: a dropped reader closes the stream
+        text = httpx.get(f"{api}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                         timeout=READ_S).text
+        assert reader.response.status_code == 200
+    assert "# TYPE chronicle_streams_open gauge" in text
+    assert re.search(r'^chronicle_streams_open\{pid="\d+"\} [1-9]', text, re.M)
+    assert "# TYPE chronicle_streams_fanned_out_total counter" in text
 
 
 def test_sse_resumes_from_last_event_id_with_no_gap_and_no_duplicate(
