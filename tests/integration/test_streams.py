@@ -4,11 +4,13 @@ another organization's events, answer 429 beyond the organization's limit, and h
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,13 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
+from psycopg_pool import AsyncConnectionPool
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from infra.livefeed import Announcement
 from infra.settings import Settings
+from infra.streamhub import Hub
 from tests.conftest import ADMIN_TOKEN, Workers, free_port, ready, spawn, wait_until
 from tests.integration.test_api_keys import issue, new_org
 
@@ -269,3 +274,26 @@ def test_streams_are_refused_like_get_events(api: str, client: TestClient[Any],
                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
                                   "Last-Event-ID": "not a position"})
     assert operator.status_code == 400
+
+
+def test_the_hub_reads_from_the_store_what_the_announcements_missed(
+        settings: Settings, two: tuple[Tenant, Tenant]) -> None:
+    """A lost message, or one announced without its events, costs a read, never an event."""
+    a, b = two
+    first = a.rename()
+    missed = [a.rename(), b.rename(), a.rename()]
+
+    async def scenario() -> tuple[list[int], int]:
+        pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=1, open=False)
+        await pool.open()
+        try:
+            hub = Hub(pool, settings)
+            hub.last = first
+            sub = hub.join(uuid.UUID(a.id), None)
+            # The relay announced only the last batch, without its events (too large).
+            await hub._apply(Announcement(prev=missed[1], last=missed[2]))
+            return [i.position for i in sub.queue], hub.last
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == ([missed[0], missed[2]], missed[2])
