@@ -69,12 +69,14 @@ class Subscriber:
         self.closed: str | None = None
         self.fed = False  # something arrived since the last heartbeat
 
-    def offer(self, item: Item) -> bool:
-        """Queue ``item``; False (and closed) when the client is too far behind."""
-        if len(self.queue) >= self.limit:
+    def offer(self, items: list[Item]) -> bool:
+        """Queue ``items``; False (and closed) when the client is too far behind."""
+        if not items:
+            return True
+        if len(self.queue) + len(items) > self.limit:
             self.close("slow_consumer")
             return False
-        self.queue.append(item)
+        self.queue.extend(items)
         self.fed = True
         self._wake()
         return True
@@ -203,9 +205,8 @@ class Hub:
         assert self.last is not None
         if announced.prev > self.last:
             await self._catch_up(announced.prev)
-        for position, envelope in announced.events:
-            if position > self.last:
-                self._deliver(position, envelope)
+        last = self.last
+        self._deliver([(p, e) for p, e in announced.events if p > last])
         if announced.last > self.last:
             await self._catch_up(announced.last)
 
@@ -215,20 +216,35 @@ class Hub:
             async with self.pool.connection() as conn:
                 cur = await conn.execute(BETWEEN, (self.last, upto, READ_BATCH))
                 rows = await cur.fetchall()
-            for position, state in rows:
-                self._deliver(position, decode(bytes(state)))
+            self._deliver([(position, decode(bytes(state))) for position, state in rows])
             if len(rows) < READ_BATCH:
                 self.last = upto
 
-    def _deliver(self, position: int, envelope: Envelope) -> None:
-        self.last = position
-        own, everyone = self.groups.get(envelope.organization_id), self.groups.get(None)
-        if not own and not everyone:
+    def _deliver(self, batch: list[tuple[int, Envelope]]) -> None:
+        """Hand a batch (in store order) to its subscribers: each gets its share at once and
+        wakes once, so the cost grows with subscribers per batch, not per event."""
+        if not batch:
             return
-        item, kind = Item(position, envelope), envelope.event_type
-        dropped = [sub for group in (own, everyone) if group for sub in group
-                   if (sub.matches is None or sub.matches(kind)) and not sub.offer(item)]
-        self.delivered += 1
+        self.last = batch[-1][0]
+        everyone = self.groups.get(None)
+        shares: dict[UUID, list[Item]] = {}
+        every: list[Item] = []
+        for position, envelope in batch:
+            org = envelope.organization_id
+            if org in self.groups or everyone:
+                item = Item(position, envelope)
+                shares.setdefault(org, []).append(item)
+                every.append(item)
+        self.delivered += len(every)
+        for org, items in shares.items():
+            self._hand(self.groups.get(org), items)
+        self._hand(everyone, every)
+
+    def _hand(self, group: set[Subscriber] | None, items: list[Item]) -> None:
+        if not group or not items:
+            return
+        dropped = [sub for sub in group if not sub.offer(items if sub.matches is None else [
+            i for i in items if sub.matches(i.envelope.event_type)])]
         for sub in dropped:
             self.dropped += 1
             self.leave(sub)
