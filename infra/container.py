@@ -38,12 +38,14 @@ from infra.settings import DEV_API_SECRET, Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
 from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
 from infra.streamhub import Hub
+from infra.streamquota import StreamQuota
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
 from projections.roles import CHANNEL as ROLES_CHANNEL
 
 log = logging.getLogger("chronicle.container")
+QUOTA_MIN_TTL_S = 30.0  # how long a dead process's live streams hold their places, at least
 
 
 def ring_for(settings: Settings) -> KeyRing:
@@ -132,7 +134,9 @@ class Container:
             resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
-            hub=Hub(pool, settings),
+            hub=Hub(pool, settings, StreamQuota(
+                redis, prefix, settings.stream_max_per_org,
+                ttl_s=max(3 * settings.stream_heartbeat_s, QUOTA_MIN_TTL_S))),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
         )
 

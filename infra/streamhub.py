@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import deque
 from collections.abc import Callable
 from uuid import UUID
@@ -31,6 +32,7 @@ from infra.eventstore import EVENTS_TABLE
 from infra.livefeed import CHANNEL, Announcement, parse
 from infra.relay import RELAY_NAME
 from infra.settings import Settings
+from infra.streamquota import StreamQuota
 
 log = logging.getLogger("chronicle.streams")
 
@@ -57,12 +59,13 @@ class Subscriber:
     """One open stream: its organization (None: the operator's, every organization), its type
     filter, the events waiting for it, and why it was closed (None while open)."""
 
-    __slots__ = ("closed", "fed", "limit", "matches", "organization_id", "queue", "start",
-                 "waiter")
+    __slots__ = ("closed", "fed", "limit", "matches", "member", "organization_id", "queue",
+                 "start", "waiter")
 
     def __init__(self, organization_id: UUID | None, matches: Matches, limit: int,
-                 start: int) -> None:
+                 start: int, member: str | None = None) -> None:
         self.organization_id, self.matches, self.limit = organization_id, matches, limit
+        self.member = member  # its place in the organization's quota (infra/streamquota.py)
         self.start = start  # the hub's position when it joined: later events arrive here
         self.queue: list[Item] = []
         self.waiter: asyncio.Future[None] | None = None
@@ -110,8 +113,9 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, pool: AsyncConnectionPool, settings: Settings) -> None:
-        self.pool = pool
+    def __init__(self, pool: AsyncConnectionPool, settings: Settings,
+                 quota: StreamQuota | None = None) -> None:
+        self.pool, self.quota = pool, quota
         self.per_org, self.per_process = settings.stream_max_per_org, settings.stream_max_per_process
         self.queue_size, self.sync_s = settings.stream_queue, settings.stream_sync_s
         self.heartbeat_s = settings.stream_heartbeat_s
@@ -135,9 +139,18 @@ class Hub:
             return "too_many_streams"
         return None
 
-    def join(self, organization_id: UUID | None, matches: Matches) -> Subscriber:
+    async def claim(self, organization_id: UUID | None) -> str | None:
+        """A place in the organization's quota across processes: its member id, or None when
+        the organization has none left (the operator's every-organization stream needs none)."""
+        if self.quota is None or organization_id is None:
+            return ""
+        member = uuid.uuid4().hex
+        return member if await self.quota.claim(organization_id, member) else None
+
+    def join(self, organization_id: UUID | None, matches: Matches,
+             member: str | None = None) -> Subscriber:
         assert self.last is not None, "refusal() said the hub is ready"
-        sub = Subscriber(organization_id, matches, self.queue_size, self.last)
+        sub = Subscriber(organization_id, matches, self.queue_size, self.last, member)
         self.groups.setdefault(organization_id, set()).add(sub)
         self.count += 1
         return sub
@@ -149,6 +162,8 @@ class Hub:
             self.count -= 1
             if not group:
                 del self.groups[sub.organization_id]
+            if self.quota is not None and sub.member and sub.organization_id is not None:
+                self.quota.release(sub.organization_id, sub.member)
 
     def on_message(self, data: str) -> None:
         """The feed's handler: queue it for the hub's task (never raises, never blocks)."""
@@ -180,11 +195,17 @@ class Hub:
             self.close_all("server_shutdown")
 
     async def heartbeats(self) -> None:
+        """Every STREAM_HEARTBEAT seconds: wake the quiet streams, extend the quota's places."""
         while True:
             await asyncio.sleep(self.heartbeat_s)
+            placed = []
             for group in self.groups.values():
                 for sub in group:
                     sub.beat()
+                    if sub.member and sub.organization_id is not None:
+                        placed.append((sub.organization_id, sub.member))
+            if self.quota is not None and placed:
+                await self.quota.refresh(placed)
 
     async def _step(self) -> None:
         if self.last is None:

@@ -57,6 +57,7 @@ class Wanted(NamedTuple):
     organization_id: UUID | None  # None: the operator's view of every organization
     types: list[str] | None
     after: int | None  # resume after this store position; None: live only
+    member: str | None = None  # the stream's place in its organization's quota
 
     @property
     def matches(self) -> Matches:
@@ -89,29 +90,33 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
     return int(last_event_id.strip())
 
 
-async def admit(container: Container, wanted: Wanted) -> None:
-    """Refuse a stream beyond the limits (429 for the organization's, 503 for the server's)
-    and, for a resume, until the replay's index has what the hub has (503 not_caught_up)."""
+async def admit(container: Container, wanted: Wanted) -> Wanted:
+    """Refuse a stream beyond the limits (429 for the organization's, across processes; 503
+    for this process's) and, for a resume, until the replay's index has what the hub has (503
+    not_caught_up); ``wanted`` with its place in the organization's quota."""
     hub, settings = container.hub, container.settings
     refusal = hub.refusal(wanted.organization_id)
-    if refusal == "too_many_streams":
-        raise ApiException(429, "rate_limited", params={"retry_after": 1},
-                           details={"limit": "STREAM_MAX_PER_ORG",
-                                    "max": settings.stream_max_per_org},
-                           headers={"Retry-After": "1"})
-    if refusal is not None:
+    if refusal is not None and refusal != "too_many_streams":
         raise ApiException(503, "service_unavailable", headers={"Retry-After": "1"},
                            details={"limit": "STREAM_MAX_PER_PROCESS",
                                     "max": settings.stream_max_per_process}
                            if refusal == "streams_full" else None)
     if wanted.after is not None and hub.last is not None and wanted.after < hub.last:
         await caught_up(container, hub.last, CHAIN)
+    # Claimed last: a refusal above takes no place.
+    member = None if refusal else await hub.claim(wanted.organization_id)
+    if member is None:
+        raise ApiException(429, "rate_limited", params={"retry_after": 1},
+                           details={"limit": "STREAM_MAX_PER_ORG",
+                                    "max": settings.stream_max_per_org},
+                           headers={"Retry-After": "1"})
+    return wanted._replace(member=member)
 
 
 async def frames(container: Container, connection: ASGIConnection,
                  wanted: Wanted) -> AsyncGenerator[Frame, None]:
     hub = container.hub
-    sub = hub.join(wanted.organization_id, wanted.matches)
+    sub = hub.join(wanted.organization_id, wanted.matches, wanted.member)
     try:
         yield Opened(sub.start, sub)
         last = sub.start

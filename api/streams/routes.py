@@ -83,8 +83,8 @@ class StreamController(Controller):
     async def stream(self, request: Request, container: Services,
                      organization_id: OrgParam = None, types: Types = None,
                      after: Position = None, last_event_id: LastEventId = None) -> Stream:
-        wanted = wanted_by(request, organization_id, types, resume_point(last_event_id, after))
-        await admit(container, wanted)
+        wanted = await admit(container, wanted_by(
+            request, organization_id, types, resume_point(last_event_id, after)))
         return EventStream(frames(container, request, wanted))
 
 
@@ -164,11 +164,9 @@ async def _refusal(socket: WebSocket[Any, Any, Any], container: Container,
     try:
         for guard in (operator_guard, organization_policy_guard, rate_limit_guard):
             await guard(socket, handler)
-        wanted = wanted_by(socket, organization_id, types, after)
-        await admit(container, wanted)
+        return await admit(container, wanted_by(socket, organization_id, types, after))
     except ApiException as exc:
         return exc
-    return wanted
 
 
 def _error_text(socket: WebSocket[Any, Any, Any], exc: ApiException) -> str:
