@@ -128,10 +128,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # when it starts several workers; empty: this process's figures only).
     metrics_dir: str = ""
     # Live event streams (GET /v1/events/stream, /v1/ws): a heartbeat every STREAM_HEARTBEAT
-    # seconds, at most STREAM_MAX_PER_ORG open streams per organization and
-    # STREAM_MAX_PER_PROCESS in all (both per API process), and at most STREAM_QUEUE events
-    # waiting for one client before it is dropped as too slow (a queue holds references to
-    # events every client shares; it must take a whole relay batch, RELAY_BATCH_SIZE, at once).
+    # seconds, at most STREAM_MAX_PER_ORG open streams per organization (across the API
+    # processes, in Redis) and STREAM_MAX_PER_PROCESS in one process, and at most STREAM_QUEUE
+    # events waiting for one client before it is dropped as too slow (a queue holds references
+    # to events every client shares; it must take a whole relay batch, RELAY_BATCH_SIZE).
     stream_heartbeat_s: float = 15.0
     stream_max_per_org: int = 100
     stream_max_per_process: int = 10_000
