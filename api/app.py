@@ -43,6 +43,7 @@ from api.resources.listing import ResourceQueryController
 from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
+from api.streams.routes import StreamController, live_socket
 from api.transactions.routes import TransactionController
 from api.usage.guard import usage_guard
 from api.usage.routes import UsageController
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await app.state.container.open()
         app.state.background = app.state.container.start_background()
         telemetry.sink = app.state.container.request_log
+        telemetry.hub = app.state.container.hub
         if settings.metrics_dir:
             app.state.background.append(asyncio.create_task(
                 telemetry.keep_snapshot(app.state.container.pool)))
@@ -112,8 +114,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  ResourceTypeController, ResourceController,
                                  ResourceQueryController, AuditController, EventController,
                                  TransactionController, BulkOperationController,
-                                 MetricsController, UsageController],
+                                 MetricsController, UsageController, StreamController],
             guards=[v1_guard], security=OPERATOR),
+            # Guarded by itself: a refused socket is told why (api/streams/routes.py).
+            live_socket,
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],
         on_shutdown=[shutdown],

@@ -85,6 +85,9 @@ DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR = 200  # an opaque cursor: far more than any encoded position needs
 MAX_QUERY_TEXT = 200  # an audit or event filter: an actor's id, a resource, an action, a type
 MAX_TIMESTAMP_TEXT = 64  # an `as_of` RFC 3339 time or a version number
+MAX_STREAM_TYPES = 20  # event type patterns in a live stream's `types`
+MAX_STREAM_TYPES_TEXT = 2100  # `types`: that many patterns of 100 characters, with commas
+MAX_LAST_EVENT_ID = 20  # Last-Event-ID: a store position, within a bigint
 
 # Resource queries (issue 11 item 5): the filters, order, select and search of a list or export
 MAX_RESOURCE_PAGE = 1000  # a resource list's `limit`

@@ -23,6 +23,9 @@ def _on_sigterm(stop: Callable[[], None]) -> None:
         signal.signal(sig, lambda *_: stop())
 
 
+BACKLOG = 1024  # granian's default listen backlog
+
+
 def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     """granian: HTTP parsed in Rust, TCP_NODELAY on every connection (uvicorn's multi-worker
     socket lost it, so each keep-alive response waited ~40 ms on Nagle + delayed ACK), and
@@ -46,9 +49,12 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
             "ssl_protocol_min": SSLProtocols.tls12} if settings.tls_cert_file else {})
     Server("api.app:worker_app", factory=True, address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
-           http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
+           http=HTTPModes.http1, websockets=True, log_level=LogLevels(settings.log_level),
            log_access=False, log_dictconfig=logs.config(settings.log_level, settings.log_format),
            workers_kill_timeout=SHUTDOWN_TIMEOUT_S,
+           # granian admits backlog/workers requests at once per worker; an open event stream
+           # is one of them for as long as it lasts, so the streams' limit comes on top.
+           backpressure=BACKLOG // settings.api_workers + settings.stream_max_per_process,
            **tls).serve()  # type: ignore[arg-type]
     return 0
 

@@ -42,12 +42,15 @@ from infra.sessions import SessionService
 from infra.settings import DEV_API_SECRET, Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
 from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
+from infra.streamhub import Hub
+from infra.streamquota import StreamQuota
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
 from projections.roles import CHANNEL as ROLES_CHANNEL
 
 log = logging.getLogger("chronicle.container")
+QUOTA_MIN_TTL_S = 30.0  # how long a dead process's live streams hold their places, at least
 
 
 def ring_for(settings: Settings) -> KeyRing:
@@ -83,6 +86,7 @@ class Container:
     resources: ResourceCommands
     transactions: TransactionCommands
     bulk: BulkCommands
+    hub: Hub  # the live event streams' fan-out (infra/streamhub.py)
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
     analytics: clickhouse.Shared | None = None  # the metrics' and usage's ClickHouse client
     meter: Meter | None = None  # None: ENABLE_USAGE_LIMITS=false
@@ -142,6 +146,9 @@ class Container:
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
             transactions=TransactionCommands(store, schemas, retries=settings.command_retries),
             bulk=BulkCommands(store, schemas, retries=settings.command_retries),
+            hub=Hub(pool, settings, StreamQuota(
+                redis, prefix, settings.stream_max_per_org,
+                ttl_s=max(3 * settings.stream_heartbeat_s, QUOTA_MIN_TTL_S))),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
             analytics=analytics,
             meter=Meter(pool, analytics, UsageCommands(store, retries=settings.command_retries),
@@ -150,7 +157,8 @@ class Container:
 
     def start_background(self) -> list[asyncio.Task[None]]:
         """The API process's own loops: cache invalidation (keys, organizations' policies and
-        the preflight origins), lastUsedAt flushing and the request log's sending."""
+        the preflight origins), the live streams' hub (on the same feed), lastUsedAt flushing
+        and the request log's sending."""
         prefix = self.settings.redis_key_prefix
         keys, orgs = self.key_cache, self.org_cache
         self.feed.on(f"{prefix}{KEYS_CHANNEL}", keys.evict_message, keys.reset)
@@ -160,6 +168,7 @@ class Container:
         self.feed.on(self.deny.channel, self.deny.on_message, self.deny.reset)
         self.feed.on(f"{prefix}{SIGNING_CHANNEL}", lambda _data: self.ring_stale.set(),
                      self.ring_stale.set)
+        self.feed.on(self.hub.channel, self.hub.on_message, self.hub.on_reset)
         # A subscriber waits for messages indefinitely: no socket timeout, but health checks.
         subscriber = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
                                              socket_connect_timeout=2)
@@ -169,6 +178,8 @@ class Container:
         return [
             *tasks,
             asyncio.create_task(self.feed.follow(subscriber)),
+            asyncio.create_task(self.hub.run()),
+            asyncio.create_task(self.hub.heartbeats()),
             asyncio.create_task(self.record_denials()),
             asyncio.create_task(orgs.follow_origins()),
             asyncio.create_task(self.deny.follow()),

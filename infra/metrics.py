@@ -183,6 +183,9 @@ HELP = {
     "db_pool_requests_waiting": "Requests waiting for a connection of the worker's pool",
     "db_pool_saturation": "Share of the worker's pool maximum in use (0 to 1)",
     "pipeline_waiting_seconds": "How long the oldest event a stage has not passed has waited",
+    "streams_open": "Live event streams (SSE and WebSocket) a worker holds open",
+    "streams_fanned_out_total": "Events fanned out by the hubs (of organizations with a stream open)",
+    "streams_dropped_total": "Live streams closed for falling too far behind (slow_consumer)",
 }
 
 

@@ -20,6 +20,7 @@ from infra.backoff import Backoff
 from infra.eventstore import EVENTS_TABLE, EventStore, Recorded
 from infra.health import Figures
 from infra.kafka import producer_config
+from infra.livefeed import Announcer
 from infra.settings import Settings
 
 log = logging.getLogger("chronicle.relay")
@@ -79,6 +80,7 @@ class Relay:
         self.stats = RelayStats()
         self.stopping = threading.Event()
         self.producer = Producer(producer_config(settings))
+        self.announce = Announcer(settings)  # the live streams' feed (infra/livefeed.py)
         self._backoff = Backoff(0.25, settings.relay_max_backoff_ms / 1000)
         self._reported = ("", 0)
         self._narrow_until = 0
@@ -123,6 +125,7 @@ class Relay:
             self._reset_producer()
             return -1
         write_checkpoint(conn, batch[-1].position)
+        self.announce(self.stats.position, batch)
         self.stats.position = batch[-1].position
         self.stats.published += len(batch)
         self._moving()
@@ -160,6 +163,7 @@ class Relay:
                 self._stuck(self.stats.position + 1, f"{type(exc).__name__}: {exc}")
                 self.stopping.wait(self._backoff.next())
         self.producer.flush(10)
+        self.announce.close()
 
     def _session(self) -> None:
         with psycopg.connect(self.settings.database_url, autocommit=True,

@@ -135,6 +135,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # this often, warns at 80 % of a plan quota and, under a blocking plan, refuses past it.
     enable_usage_limits: bool = True
     usage_refresh_s: float = 60.0
+    # Live event streams (GET /v1/events/stream, /v1/ws): a heartbeat every STREAM_HEARTBEAT
+    # seconds, at most STREAM_MAX_PER_ORG open streams per organization (across the API
+    # processes, in Redis) and STREAM_MAX_PER_PROCESS in one process, and at most STREAM_QUEUE
+    # events waiting for one client before it is dropped as too slow (a queue holds references
+    # to events every client shares; it must take a whole relay batch, RELAY_BATCH_SIZE).
+    stream_heartbeat_s: float = 15.0
+    stream_max_per_org: int = 100
+    stream_max_per_process: int = 10_000
+    stream_queue: int = 2000
+    # With no announcement from the relay for this long, the hub asks the relay's checkpoint.
+    stream_sync_s: float = 2.0
     data_dir: str = str(ROOT / "var")
 
     @property
@@ -250,6 +261,11 @@ ENV_NAMES: dict[str, str] = {
     "METRICS_DIR": "metrics_dir",
     "ENABLE_USAGE_LIMITS": "enable_usage_limits",
     "USAGE_REFRESH_S": "usage_refresh_s",
+    "STREAM_HEARTBEAT": "stream_heartbeat_s",
+    "STREAM_MAX_PER_ORG": "stream_max_per_org",
+    "STREAM_MAX_PER_PROCESS": "stream_max_per_process",
+    "STREAM_QUEUE": "stream_queue",
+    "STREAM_SYNC_SECONDS": "stream_sync_s",
     "CHRONICLE_DATA_DIR": "data_dir",
 }
 
@@ -267,6 +283,8 @@ _POSITIVE = {
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
     "audit_retention_days", "bulk_idle_poll_ms",
     "request_log_buffer", "request_log_flush_ms", "usage_refresh_s",
+    "stream_heartbeat_s", "stream_max_per_org", "stream_max_per_process", "stream_queue",
+    "stream_sync_s",
 }
 
 

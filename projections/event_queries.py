@@ -40,6 +40,12 @@ def like(pattern: str) -> str:
     return escaped.replace("*", "%")
 
 
+def matching(patterns: list[str]) -> re.Pattern[str]:
+    """The types that ``patterns`` (TYPE_PATTERNs) admit, as one regular expression: the
+    live streams' filter, matching what ``like`` matches in SQL."""
+    return re.compile("|".join(re.escape(p).replace(r"\*", ".*") for p in patterns))
+
+
 def _where(f: Filters) -> tuple[str, list[object]]:
     clauses: list[str] = []
     values: list[object] = []
@@ -69,6 +75,17 @@ async def positions(conn: AsyncConnection, filters: Filters, limit: int) -> Posi
     cur = await conn.execute(f"SELECT count(*) FROM audit_chain WHERE {clause}", values)
     counted = await cur.fetchone()
     return Positions(found[:limit], len(found) > limit, int(counted[0]) if counted else 0)
+
+
+async def positions_upto(conn: AsyncConnection, filters: Filters, upto: int,
+                         limit: int) -> list[int]:
+    """Up to ``limit`` matching positions after ``filters.after`` and at most ``upto``, in
+    store order (the live streams' replay: no count, a page after a page)."""
+    clause, values = _where(filters)
+    cur = await conn.execute(f"SELECT position FROM audit_chain WHERE {clause}"
+                             " AND position <= %s ORDER BY position LIMIT %s",
+                             (*values, upto, limit))
+    return [row[0] for row in await cur.fetchall()]
 
 
 async def stored(conn: AsyncConnection, wanted: list[int]) -> list[tuple[int, Envelope]]:

@@ -23,6 +23,7 @@ from infra import logs
 from infra.metrics import Family, Histogram, Snapshots, families_of, simple
 from infra.requestlog import ApiRequest, RequestLog
 from infra.settings import Settings
+from infra.streamhub import Hub
 from projections.status import Stage, pipeline_async
 
 METRICS_PATH = "/metrics"
@@ -38,6 +39,7 @@ class Telemetry:
         self.histogram = Histogram()
         self.snapshots = Snapshots(settings.metrics_dir)
         self.sink: RequestLog | None = None  # the container's, set on startup when enabled
+        self.hub: Hub | None = None  # the live streams' hub, set on startup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == METRICS_PATH:
@@ -78,6 +80,10 @@ class Telemetry:
             figures.update(request_log_dropped_total=self.sink.dropped,
                            request_log_sent_total=self.sink.sent)
             figures[f'request_log_pending{{pid="{os.getpid()}"}}'] = self.sink.pending
+        if self.hub is not None:
+            figures.update(streams_fanned_out_total=self.hub.delivered,
+                           streams_dropped_total=self.hub.dropped)
+            figures[f'streams_open{{pid="{os.getpid()}"}}'] = self.hub.count
         if pool is not None:
             figures.update(pool_figures(pool))
         return figures

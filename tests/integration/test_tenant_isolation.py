@@ -113,6 +113,8 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("GET", "/v1/audit/verify"): ("/v1/audit/verify?organization_id={org}", {}, {404}),
     ("GET", "/v1/events"): ("/v1/events?organization_id={org}", {}, {404}),
     ("GET", "/v1/events/streams/{stream_id:uuid}"): ("/v1/events/streams/{org}", {}, {404}),
+    # Refused before any frame is sent (tests/integration/test_streams.py streams live).
+    ("GET", "/v1/events/stream"): ("/v1/events/stream?organization_id={org}", {}, {404}),
     ("GET", "/v1/events/streams/{stream_id:uuid}/state"): (
         "/v1/events/streams/{org}/state", {}, {404}),
     ("POST", "/v1/transactions"): ("/v1/transactions", {"json": {"items": [

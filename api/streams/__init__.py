@@ -1,0 +1,1 @@
+"""Live event streams: Server-Sent Events and WebSocket."""
