@@ -62,6 +62,12 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "resource.Deleted": ("resources", "delete"),
     "resource.Archived": ("resources", "archive"),
     "resource.Restored": ("resources", "restore"),
+    "webhook_endpoint.Registered": ("webhooks", "create"),
+    "webhook_endpoint.Updated": ("webhooks", "update"),
+    "webhook_endpoint.SecretRolled": ("webhooks", "roll_secret"),
+    "webhook_endpoint.Disabled": ("webhooks", "disable"),
+    "webhook_endpoint.Enabled": ("webhooks", "enable"),
+    "webhook_endpoint.Deleted": ("webhooks", "delete"),
 }
 
 # A field holding credential material, by its name (hashes, secrets, their ciphertexts,

@@ -79,6 +79,14 @@ from domain.user.events import (
     UserTwoFactorEnabled,
     UserTwoFactorEnrollmentStarted,
 )
+from domain.webhook_endpoint.events import (
+    EndpointDeleted,
+    EndpointDisabled,
+    EndpointEnabled,
+    EndpointRegistered,
+    EndpointUpdated,
+    SecretRolled,
+)
 
 # Written independently of the decider's pattern, so a drift between the two shows up.
 SLUG_RULE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
@@ -225,6 +233,20 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     ResourceReplaced: st.builds(ResourceReplaced, **written),
     ResourcePatched: st.builds(ResourcePatched, **written),
     **{cls: st.builds(cls) for cls in (ResourceDeleted, ResourceArchived, ResourceRestored)},
+    EndpointRegistered: st.builds(
+        EndpointRegistered, organization_id=st.uuids(), url=texts,
+        event_types=st.lists(texts, max_size=3).map(tuple), description=texts,
+        metadata=st.dictionaries(texts, json_values, max_size=3), active=st.booleans(),
+        sealed_secret=texts),
+    EndpointUpdated: st.builds(
+        EndpointUpdated, url=st.none() | texts,
+        event_types=st.none() | st.lists(texts, max_size=3).map(tuple),
+        description=st.none() | texts,
+        metadata=st.none() | st.dictionaries(texts, json_values, max_size=3)),
+    SecretRolled: st.builds(SecretRolled, sealed_secret=texts, previous_until=utc_datetimes),
+    EndpointDisabled: st.builds(EndpointDisabled, reason=st.sampled_from(
+        ["gone", "failures", "manual"]), detail=texts),
+    **{cls: st.builds(cls) for cls in (EndpointEnabled, EndpointDeleted)},
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 
