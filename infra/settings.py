@@ -127,6 +127,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where the API workers of one server leave their metric snapshots (set by `chronicle api`
     # when it starts several workers; empty: this process's figures only).
     metrics_dir: str = ""
+    # Webhooks (infra/webhooks/): CIDRs and host names a destination may be despite the SSRF
+    # guard; the retry schedule (the first attempt's delay first); how long an endpoint may
+    # keep failing before it is disabled; one attempt's timeout; concurrent attempts per
+    # endpoint and in all; how long a rolled secret's predecessor keeps signing by default.
+    webhook_allowed_hosts: str = ""
+    webhook_retry_schedule: str = "0,5s,5m,30m,2h,5h,10h,10h"
+    webhook_disable_after: str = "5d"
+    webhook_timeout_s: float = 10.0
+    webhook_endpoint_concurrency: int = 4
+    webhook_workers: int = 16
+    webhook_secret_grace_s: int = 86400
+    webhook_port: int = 8093
     data_dir: str = str(ROOT / "var")
 
     @property
@@ -238,6 +250,14 @@ ENV_NAMES: dict[str, str] = {
     "REQUEST_LOG_FLUSH_MS": "request_log_flush_ms",
     "ENABLE_METRICS": "enable_metrics",
     "METRICS_DIR": "metrics_dir",
+    "WEBHOOK_ALLOWED_HOSTS": "webhook_allowed_hosts",
+    "WEBHOOK_RETRY_SCHEDULE": "webhook_retry_schedule",
+    "WEBHOOK_DISABLE_AFTER": "webhook_disable_after",
+    "WEBHOOK_TIMEOUT_S": "webhook_timeout_s",
+    "WEBHOOK_ENDPOINT_CONCURRENCY": "webhook_endpoint_concurrency",
+    "WEBHOOK_WORKERS": "webhook_workers",
+    "WEBHOOK_SECRET_GRACE_S": "webhook_secret_grace_s",
+    "WEBHOOK_PORT": "webhook_port",
     "CHRONICLE_DATA_DIR": "data_dir",
 }
 
@@ -255,6 +275,7 @@ _POSITIVE = {
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
     "audit_retention_days",
     "request_log_buffer", "request_log_flush_ms",
+    "webhook_timeout_s", "webhook_endpoint_concurrency", "webhook_workers", "webhook_port",
 }
 
 
@@ -294,10 +315,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings.trusted_proxy_networks  # noqa: B018 - parsed here to fail early
     except ValueError as exc:
         raise SettingsError(f"TRUSTED_PROXIES: {exc}") from None
+    _check_webhooks(settings)
     for origin in settings.cors_origin_list:
         if origin != "*" and not _ORIGIN.fullmatch(origin):
             raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
     return settings
+
+
+def _check_webhooks(settings: Settings) -> None:
+    from infra.webhooks.schedule import duration, schedule
+
+    try:
+        schedule(settings.webhook_retry_schedule)
+    except ValueError as exc:
+        raise SettingsError(f"WEBHOOK_RETRY_SCHEDULE: {exc}") from None
+    try:
+        duration(settings.webhook_disable_after)
+    except ValueError as exc:
+        raise SettingsError(f"WEBHOOK_DISABLE_AFTER: {exc}") from None
+    if not 0 <= settings.webhook_secret_grace_s <= 7 * 86400:
+        raise SettingsError("WEBHOOK_SECRET_GRACE_S must be between 0 and 604800")
 
 
 def _env_name(field: str) -> str:

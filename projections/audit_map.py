@@ -68,6 +68,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "webhook_endpoint.Disabled": ("webhooks", "disable"),
     "webhook_endpoint.Enabled": ("webhooks", "enable"),
     "webhook_endpoint.Deleted": ("webhooks", "delete"),
+    "webhook_endpoint.TestRequested": ("webhooks", "test"),
+    "webhook_endpoint.RedeliveryRequested": ("webhooks", "redeliver"),
+    "webhook_endpoint.ReplayRequested": ("webhooks", "replay"),
 }
 
 # A field holding credential material, by its name (hashes, secrets, their ciphertexts,

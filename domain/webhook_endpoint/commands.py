@@ -46,5 +46,18 @@ class DeleteEndpoint(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
+class SendTest(msgspec.Struct, frozen=True, kw_only=True):
+    test_id: UUID
+
+
+class Redeliver(msgspec.Struct, frozen=True, kw_only=True):
+    delivery_id: UUID
+
+
+class Replay(msgspec.Struct, frozen=True, kw_only=True):
+    from_position: int | None = None
+    from_time: datetime | None = None
+
+
 WebhookEndpointCommand = (RegisterEndpoint | UpdateEndpoint | RollSecret | DisableEndpoint
-                          | EnableEndpoint | DeleteEndpoint)
+                          | EnableEndpoint | DeleteEndpoint | SendTest | Redeliver | Replay)

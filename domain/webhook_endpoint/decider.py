@@ -22,8 +22,11 @@ from domain.webhook_endpoint.commands import (
     DeleteEndpoint,
     DisableEndpoint,
     EnableEndpoint,
+    Redeliver,
     RegisterEndpoint,
+    Replay,
     RollSecret,
+    SendTest,
     UpdateEndpoint,
     WebhookEndpointCommand,
 )
@@ -34,7 +37,10 @@ from domain.webhook_endpoint.events import (
     EndpointEnabled,
     EndpointRegistered,
     EndpointUpdated,
+    RedeliveryRequested,
+    ReplayRequested,
     SecretRolled,
+    TestRequested,
     WebhookEndpointEvent,
 )
 from domain.webhook_endpoint.filters import check_filters
@@ -132,6 +138,20 @@ def decide(command: WebhookEndpointCommand,
         case DeleteEndpoint():
             require_present(state)
             return [EndpointDeleted()]
+        case SendTest():
+            require_present(state)
+            return [TestRequested(test_id=command.test_id)]
+        case Redeliver():
+            require_present(state)
+            return [RedeliveryRequested(delivery_id=command.delivery_id)]
+        case Replay():
+            require_present(state)
+            if (command.from_position is None) == (command.from_time is None) or (
+                    command.from_position is not None and command.from_position < 0):
+                raise InvalidValue("a replay starts at exactly one of fromPosition or fromTime",
+                                   code="webhook_replay_invalid")
+            return [ReplayRequested(from_position=command.from_position,
+                                    from_time=command.from_time)]
         case _:
             assert_never(command)
 

@@ -58,5 +58,25 @@ class EndpointDeleted(_Event, tag="webhook_endpoint.Deleted", frozen=True):
     pass
 
 
+class TestRequested(_Event, tag="webhook_endpoint.TestRequested", frozen=True):
+    """Send the endpoint one ``webhook.test`` event (``test_id`` is its event id)."""
+
+    test_id: UUID
+
+
+class RedeliveryRequested(_Event, tag="webhook_endpoint.RedeliveryRequested", frozen=True):
+    """Send one earlier delivery's event again, as a new delivery."""
+
+    delivery_id: UUID
+
+
+class ReplayRequested(_Event, tag="webhook_endpoint.ReplayRequested", frozen=True):
+    """Send the organization's matching events again, from a store position or a time on."""
+
+    from_position: int | None = None
+    from_time: datetime | None = None
+
+
 WebhookEndpointEvent = (EndpointRegistered | EndpointUpdated | SecretRolled | EndpointDisabled
-                        | EndpointEnabled | EndpointDeleted)
+                        | EndpointEnabled | EndpointDeleted | TestRequested
+                        | RedeliveryRequested | ReplayRequested)

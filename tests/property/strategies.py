@@ -85,7 +85,10 @@ from domain.webhook_endpoint.events import (
     EndpointEnabled,
     EndpointRegistered,
     EndpointUpdated,
+    RedeliveryRequested,
+    ReplayRequested,
     SecretRolled,
+    TestRequested,
 )
 
 # Written independently of the decider's pattern, so a drift between the two shows up.
@@ -247,6 +250,10 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     EndpointDisabled: st.builds(EndpointDisabled, reason=st.sampled_from(
         ["gone", "failures", "manual"]), detail=texts),
     **{cls: st.builds(cls) for cls in (EndpointEnabled, EndpointDeleted)},
+    TestRequested: st.builds(TestRequested, test_id=st.uuids()),
+    RedeliveryRequested: st.builds(RedeliveryRequested, delivery_id=st.uuids()),
+    ReplayRequested: st.builds(ReplayRequested, from_position=st.none() | INT64,
+                               from_time=st.none() | utc_datetimes),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

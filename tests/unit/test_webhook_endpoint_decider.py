@@ -15,6 +15,7 @@ from domain.webhook_endpoint.commands import (
     DisableEndpoint,
     EnableEndpoint,
     RegisterEndpoint,
+    Replay,
     RollSecret,
     UpdateEndpoint,
 )
@@ -24,6 +25,7 @@ from domain.webhook_endpoint.events import (
     EndpointEnabled,
     EndpointRegistered,
     EndpointUpdated,
+    ReplayRequested,
     SecretRolled,
 )
 from domain.webhook_endpoint.filters import check_filters, matches
@@ -112,3 +114,10 @@ def test_a_deleted_or_unknown_endpoint_is_not_found() -> None:
     spec.given(REGISTERED).when(DeleteEndpoint()).then(EndpointDeleted())
     spec.given(REGISTERED, EndpointDeleted()).when(EnableEndpoint()).then_raises(NotFound)
     spec.given().when(UpdateEndpoint(description="x")).then_raises(NotFound)
+
+
+def test_a_replay_starts_at_exactly_one_of_a_position_or_a_time() -> None:
+    spec.given(REGISTERED).when(Replay(from_position=0)).then(ReplayRequested(from_position=0))
+    spec.given(REGISTERED).when(Replay(from_time=NOW)).then(ReplayRequested(from_time=NOW))
+    for bad in (Replay(), Replay(from_position=1, from_time=NOW), Replay(from_position=-1)):
+        assert spec.given(REGISTERED).when(bad).then_code() == "webhook_replay_invalid"
