@@ -41,6 +41,8 @@ from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
 from api.users.routes import UserController
+from api.webhooks.deliveries import WebhookDeliveryController
+from api.webhooks.routes import WebhookEndpointController
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -94,7 +96,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
                                  ResourceTypeController, ResourceController, AuditController,
-                                 EventController],
+                                 EventController, WebhookEndpointController,
+                                 WebhookDeliveryController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],

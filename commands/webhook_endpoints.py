@@ -23,6 +23,8 @@ from domain.organization import decider as org
 from domain.organization.rules import require_live
 from domain.webhook_endpoint import decider as wh
 from domain.webhook_endpoint.commands import (
+    DisableEndpoint,
+    EnableEndpoint,
     RegisterEndpoint,
     RollSecret,
     UpdateEndpoint,
@@ -60,10 +62,13 @@ class WebhookEndpointCommands:
         return Issued(execute(self.store, ctx, attempt, retries=self.retries), secret)
 
     def update(self, ctx: Context, tenant: UUID | None, endpoint_id: UUID,
-               command: UpdateEndpoint) -> Result:
+               command: UpdateEndpoint, active: bool | None = None) -> Result:
+        """A PATCH: the changes, then enabling or disabling (by hand) when ``active`` says so."""
         if command.url is not None:
             self.destinations(wh.check_url(command.url))
-        return self.handle(ctx, tenant, endpoint_id, command)
+        switch: list[WebhookEndpointCommand] = [] if active is None else [
+            EnableEndpoint() if active else DisableEndpoint(reason="manual")]
+        return self.handle(ctx, tenant, endpoint_id, command, *switch)
 
     def roll_secret(self, ctx: Context, tenant: UUID | None, endpoint_id: UUID,
                     grace: timedelta) -> Issued:
@@ -73,13 +78,14 @@ class WebhookEndpointCommands:
         return Issued(self.handle(ctx, tenant, endpoint_id, command), secret)
 
     def handle(self, ctx: Context, tenant: UUID | None, endpoint_id: UUID,
-               command: WebhookEndpointCommand) -> Result:
-        """Any command on an existing endpoint (``tenant`` None: the operator or the sender)."""
+               *commands: WebhookEndpointCommand) -> Result:
+        """Commands on an existing endpoint, decided in turn (``tenant`` None: the operator or
+        the sender)."""
         def attempt() -> list[StreamWrite]:
             current = self._owned(tenant, endpoint_id)
             assert current.state.organization_id is not None
             return [write(wh.DECIDER, endpoint_id, current.state.organization_id,
-                          current.version, wh.decide(command, current.state))]
+                          current.version, wh.DECIDER.decide_all(commands, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries)
 

@@ -24,6 +24,7 @@ from commands.resource_types import ResourceTypeCommands
 from commands.resources import ResourceCommands
 from commands.roles import RoleCommands
 from commands.users import UserCommands
+from commands.webhook_endpoints import WebhookEndpointCommands
 from infra.credentials import Credentials
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
@@ -37,12 +38,22 @@ from infra.sessions import SessionService
 from infra.settings import DEV_API_SECRET, Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
 from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
+from infra.ssrf import Guard
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
+from infra.webhook_secrets import WebhookSecrets
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
 from projections.roles import CHANNEL as ROLES_CHANNEL
 
 log = logging.getLogger("chronicle.container")
+
+
+def webhook_commands(settings: Settings, store: EventStore) -> WebhookEndpointCommands:
+    """Endpoint use cases: secrets sealed under ENCRYPTION_KEY, URLs through the SSRF guard."""
+    return WebhookEndpointCommands(
+        store, WebhookSecrets(settings.encryption_key or DEV_ENCRYPTION_KEY),
+        Guard.from_setting(settings.webhook_allowed_hosts).check,
+        retries=settings.command_retries)
 
 
 def ring_for(settings: Settings) -> KeyRing:
@@ -76,6 +87,7 @@ class Container:
     roles: RoleCommands
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
+    webhooks: WebhookEndpointCommands
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
@@ -130,6 +142,7 @@ class Container:
             resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
+            webhooks=webhook_commands(settings, store),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
         )
 
