@@ -103,6 +103,14 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks(settings: Settings, _args: argparse.Namespace) -> int:
+    """The fan-out (a consumer group on every event topic, offsets in PostgreSQL) and the
+    sender, with /health and /metrics on WEBHOOK_PORT."""
+    from infra.webhooks.process import run
+
+    return run(settings, _on_sigterm)
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from infra.migrate import migrate
 
@@ -261,6 +269,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
     "projector": cmd_projector,
+    "webhooks": cmd_webhooks,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "projections": cmd_projections,
@@ -277,6 +286,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("relay", help="publish the event store to Kafka")
     projector = sub.add_parser("projector", help="run projections")
     projector.add_argument("--projection", action="append", help="run only these (repeatable)")
+    sub.add_parser("webhooks", help="deliver webhooks (fan-out and sender)")
     sub.add_parser("migrate", help="create tables and topics")
     sub.add_parser("seed", help="create the demo organization")
     projections = sub.add_parser(
