@@ -38,22 +38,13 @@ from infra.sessions import SessionService
 from infra.settings import DEV_API_SECRET, Settings
 from infra.signing import CHANNEL as SIGNING_CHANNEL
 from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
-from infra.ssrf import Guard
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
-from infra.webhook_secrets import WebhookSecrets
+from infra.webhooks.wiring import webhook_commands
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
 from projections.roles import CHANNEL as ROLES_CHANNEL
 
 log = logging.getLogger("chronicle.container")
-
-
-def webhook_commands(settings: Settings, store: EventStore) -> WebhookEndpointCommands:
-    """Endpoint use cases: secrets sealed under ENCRYPTION_KEY, URLs through the SSRF guard."""
-    return WebhookEndpointCommands(
-        store, WebhookSecrets(settings.encryption_key or DEV_ENCRYPTION_KEY),
-        Guard.from_setting(settings.webhook_allowed_hosts).check,
-        retries=settings.command_retries)
 
 
 def ring_for(settings: Settings) -> KeyRing:

@@ -10,7 +10,6 @@ from commands.runner import Context
 from domain.envelope import SYSTEM
 from domain.webhook_endpoint.commands import DisableEndpoint
 from domain.webhook_endpoint.events import DisableReason
-from infra.container import webhook_commands
 from infra.eventstore import EventStore, datastore_from_url
 from infra.health import serve
 from infra.projector.runner import Runner
@@ -20,6 +19,7 @@ from infra.webhook_secrets import WebhookSecrets
 from infra.webhooks.health import WebhookHealth
 from infra.webhooks.sender import Sender
 from infra.webhooks.signer import Signer
+from infra.webhooks.wiring import webhook_commands
 from projections.registry import OWN_PROCESS
 from projections.webhook_fanout import NAME
 
