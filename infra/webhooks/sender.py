@@ -75,7 +75,7 @@ class Sender:
         self.guard = guard or Guard.from_setting(settings.webhook_allowed_hosts)
         self.delays = schedule(settings.webhook_retry_schedule)
         self.disable_after = timedelta(seconds=duration(settings.webhook_disable_after))
-        self.lease_s = settings.webhook_timeout_s * 2 + 5
+        self.lease_s = settings.webhook_timeout_s * 2 + 2
         self.stats = SenderStats(last_loop_at=time.monotonic())
         self.stopping = threading.Event()
         self._lock = threading.Lock()
