@@ -61,16 +61,15 @@ class FanOut(Projection):
         self.aggregates = aggregates
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
-        targets: dict[UUID, list[Target]] = {}  # by organization, for this batch
+        # The batch's organizations' endpoints in one query; an endpoint event re-reads its own.
+        targets = _targets(cur, list({i.envelope.organization_id for i in items}))
         queued = 0
         for item in items:
             e = item.envelope
             if e.stream_type == wh.DECIDER.stream_type:
-                targets.pop(e.organization_id, None)
                 queued += self._endpoint_event(cur, item)
-            if e.organization_id not in targets:
-                targets[e.organization_id] = _targets(cur, e.organization_id)
-            for t in targets[e.organization_id]:
+                targets.update(_targets(cur, [e.organization_id]))
+            for t in targets.get(e.organization_id, ()):
                 if t.registered_position < item.position and _wants(t, e):
                     queued += _queue(cur, t.endpoint_id, e, item.position, LIVE)
         if queued:
@@ -154,11 +153,14 @@ def _target(cur: psycopg.Cursor, endpoint_id: UUID) -> Target | None:
     return None if row is None else Target(row[0], row[1], _state.decode(row[2]), row[3])
 
 
-def _targets(cur: psycopg.Cursor, organization_id: UUID) -> list[Target]:
-    rows = cur.execute(f"SELECT {COLUMNS} FROM {TARGETS}"
-                       " WHERE organization_id = %s AND state->>'status' = 'active'",
-                       (organization_id,)).fetchall()
-    return [Target(r[0], r[1], _state.decode(r[2]), r[3]) for r in rows]
+def _targets(cur: psycopg.Cursor, organizations: list[UUID]) -> dict[UUID, list[Target]]:
+    """The active endpoints of ``organizations`` (each one named, even with none)."""
+    found: dict[UUID, list[Target]] = {o: [] for o in organizations}
+    for r in cur.execute(f"SELECT {COLUMNS}, organization_id FROM {TARGETS}"
+                         " WHERE organization_id = ANY(%s) AND state->>'status' = 'active'",
+                         (organizations,)).fetchall():
+        found[r[4]].append(Target(r[0], r[1], _state.decode(r[2]), r[3]))
+    return found
 
 
 def _redeliver(cur: psycopg.Cursor, e: Envelope, original: UUID) -> int:

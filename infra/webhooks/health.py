@@ -19,8 +19,8 @@ from projections.webhook_tables import DELIVERIES, OPEN
 
 def outbox(conn: psycopg.Connection) -> dict[str, Any]:
     row = conn.execute(
-        f"SELECT count(*), coalesce(extract(epoch FROM now() - min(next_retry_at))"
-        f" FILTER (WHERE next_retry_at <= now()), 0) FROM {DELIVERIES} WHERE {OPEN}").fetchone()
+        f"SELECT count(*), coalesce(extract(epoch FROM now() - min(next_retry_at)"
+        f" FILTER (WHERE next_retry_at <= now())), 0) FROM {DELIVERIES} WHERE {OPEN}").fetchone()
     return {"open": int(row[0]), "oldest_due_s": float(row[1])} if row else {}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 
@@ -40,10 +41,12 @@ class Stack:
         self.threads = [threading.Thread(target=w.run, daemon=True)
                         for w in (self.relay, *self.runners)]
         self.worker: subprocess.Popen[bytes] | None = None
+        self.port = 0
 
     def start_worker(self) -> None:
+        self.port = free_port()
         self.worker = spawn(self.settings, "webhooks", log=self.log,
-                            WEBHOOK_PORT=str(free_port()), **WEBHOOK_ENV)
+                            WEBHOOK_PORT=str(self.port), **WEBHOOK_ENV)
 
     def kill_worker(self) -> None:
         assert self.worker is not None
@@ -190,3 +193,24 @@ def test_a_replay_sends_delivered_events_again_under_their_webhook_ids(
     assert test.status_code == 202
     wait_until(lambda: any(r.body["type"] == "webhook.test" for r in receiver.requests),
                timeout=20, message="the test event")
+
+
+def test_the_worker_serves_health_and_its_queue_depth(stack: Stack) -> None:
+    base = f"http://127.0.0.1:{stack.port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(healthy, timeout=30, message="webhooks healthy")
+    except AssertionError:
+        raise AssertionError(httpx.get(base + "/health").text) from None
+    report = httpx.get(f"{base}/health", timeout=2).json()
+    assert report["service"] == "webhooks"
+    assert report["fanout"]["projections"][0]["projection"] == "webhook_deliveries"
+    metrics = httpx.get(f"{base}/metrics", timeout=2).text
+    assert "chronicle_webhook_queue_depth " in metrics
+    assert 'chronicle_webhook_attempts_total{outcome="delivered"}' in metrics
