@@ -49,7 +49,7 @@ async def deliveries(conn: AsyncConnection, organization_id: UUID, *, limit: int
             clauses.append(clause)
             values.append(value)
     return await paging.page(conn, DELIVERIES, DELIVERY_COLUMNS, " AND ".join(clauses), values,
-                             limit=limit, after=after)
+                             limit=limit, after=after, count=True)
 
 
 async def delivery(conn: AsyncConnection, delivery_id: UUID) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ status, cursor-paged), read one with its attempts, and ask for one to be deliver
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -70,11 +71,12 @@ class WebhookDeliveryController(Controller):
         require(request, RESOURCE, "read", org_id)
         after = cursor_position(cursor) if cursor else None
         await caught_up(container)
-        rows, more, _ = await read(container, request, lambda conn: queries.deliveries(
+        rows, more, total = await read(container, request, lambda conn: queries.deliveries(
             conn, org_id, limit=limit, after=after, endpoint_id=endpoint_id,
             event_type=event_type, status=status))
         return DeliveryPage(data=[out(r) for r in rows], pagination=PaginationInfo(
-            limit=limit, total=len(rows), total_pages=1 if rows else 0, has_next=more,
+            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
+            has_next=more,
             has_prev=after is not None,
             next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None))
 
