@@ -96,11 +96,12 @@ def run_serving(settings, args) -> None:  # type: ignore[no-untyped-def]
               f" above the load (wrk, {args.http_seconds} s per run)")
         groups = process_groups(procs)
         rows = serving.measure(hello, base, found, args.http_seconds, (args.concurrency, 1),
-                               groups)
+                               groups, settings.database_url)
         for line in serving.report(rows):
             print(line, flush=True)
         print(f"== CPU per request by process at {args.concurrency} connections (us, from"
-              " /proc over the same runs; the machine's other load not counted)")
+              " /proc over the same runs; the machine's other load not counted), and PostgreSQL"
+              " transactions per request")
         for line in serving.cpu_report(rows, args.concurrency):
             print(line, flush=True)
         run_lag(settings, base, args)

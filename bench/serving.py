@@ -11,6 +11,7 @@ import uuid
 from typing import Any, NamedTuple
 
 import httpx
+import psycopg
 
 from bench import proc, wrk
 from bench.common import TOKEN
@@ -35,6 +36,7 @@ class Row(NamedTuple):
     connections: int
     load: wrk.Load
     cpu_us: dict[str, float]  # CPU per request of each process group during the run
+    transactions: float  # PostgreSQL transactions per request in Chronicle's database
 
 
 def hello_server(port: int, workers: int, log: Any) -> subprocess.Popen[bytes]:
@@ -89,8 +91,19 @@ def _await_override(base: str, found: Tenant) -> None:
     raise SystemExit("the organization's rateLimit override did not reach the API")
 
 
+def transactions(database_url: str) -> int:
+    """Transactions ended in Chronicle's database so far. PostgreSQL flushes a backend's
+    counts at most once a second, so a reading waits that long first."""
+    time.sleep(1.1)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database"
+                           " WHERE datname = current_database()").fetchone()
+    return int(row[0]) if row else 0
+
+
 def measure(hello: str, base: str, found: Tenant, seconds: int,
-            connections: tuple[int, ...], groups: dict[str, list[int]]) -> list[Row]:
+            connections: tuple[int, ...], groups: dict[str, list[int]],
+            database_url: str) -> list[Row]:
     cases = [("hello (framework ceiling)", hello, "", "path:/hello"),
              ("GET /health/live", base, "", "path:/health/live"),
              ("GET /v1/organizations/{id} (API key)", base, found.key,
@@ -99,10 +112,12 @@ def measure(hello: str, base: str, found: Tenant, seconds: int,
     rows = []
     for conns in connections:
         for name, url, token, mode in cases:
+            ended = transactions(database_url)
             before = proc.ticks_of(groups)
             load = wrk.run(url, token, mode, seconds, conns)
-            rows.append(Row(name, conns, load,
-                            proc.us_per_request(before, proc.ticks_of(groups), load.requests)))
+            cpu = proc.us_per_request(before, proc.ticks_of(groups), load.requests)
+            per = (transactions(database_url) - ended) / max(load.requests, 1)
+            rows.append(Row(name, conns, load, cpu, per))
     return rows
 
 
@@ -125,8 +140,9 @@ def cpu_report(rows: list[Row], connections: int) -> list[str]:
     chosen = [r for r in rows if r.connections == connections and not r.name.startswith("hello")]
     names = list(chosen[0].cpu_us) if chosen else []
     short = [n.split(" (")[0] for n in names]
-    lines = [f"  {'':<40} " + " ".join(f"{s:>10}" for s in short) + f" {'total':>10}"]
+    lines = [f"  {'':<40} " + " ".join(f"{s:>10}" for s in short) + f" {'total':>10}"
+             f" {'pg tx/req':>10}"]
     for r in chosen:
         lines.append(f"  {r.name:<40} " + " ".join(f"{r.cpu_us[n]:>10.0f}" for n in names)
-                     + f" {sum(r.cpu_us.values()):>10.0f}")
+                     + f" {sum(r.cpu_us.values()):>10.0f} {r.transactions:>10.1f}")
     return lines

@@ -98,24 +98,33 @@ def ensure_current(conn: psycopg.Connection[Any], encryption_key: str, now: date
 
 
 def load(conn: psycopg.Connection[Any], encryption_key: str, now: datetime,
-         keep_retired: timedelta) -> list[SigningKey]:
+         keep_retired: timedelta, known: list[SigningKey] | None = None) -> list[SigningKey]:
     """Keys that still sign or verify, newest first; only the current one's private half is
-    decrypted."""
+    decrypted. A key in ``known`` with the same row is taken as it is, not parsed again."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM signing_keys WHERE retired_at IS NULL OR retired_at > %s"
         " ORDER BY created_at DESC", (now - keep_retired,)).fetchall()
-    return _keys(rows, encryption_key)
+    return _keys(rows, encryption_key, {k.kid: k for k in known or ()})
 
 
-def _keys(rows: list[tuple[Any, ...]], encryption_key: str) -> list[SigningKey]:
+def _keys(rows: list[tuple[Any, ...]], encryption_key: str,
+          known: dict[str, SigningKey]) -> list[SigningKey]:
     keys: list[SigningKey] = []
     sealer = sealing_key(encryption_key)
     for kid, public_pem, sealed, created_at, retired_at in rows:
+        signs = retired_at is None and not keys
+        had = known.get(kid)
+        if had is not None and had.retired_at == retired_at and (had.private is not None) == signs:
+            keys.append(had)
+            continue
         public = serialization.load_pem_public_key(public_pem.encode())
         assert isinstance(public, rsa.RSAPublicKey)
         private = None
-        if retired_at is None and not keys:
-            loaded = serialization.load_pem_private_key(unseal(sealer, kid, bytes(sealed)), None)
+        if signs:
+            # Our own key, sealed with AES-GCM (so unaltered): the RSA consistency check
+            # cryptography runs by default took ~0.3 s of CPU, on every periodic reload.
+            loaded = serialization.load_pem_private_key(
+                unseal(sealer, kid, bytes(sealed)), None, unsafe_skip_rsa_key_validation=True)
             assert isinstance(loaded, rsa.RSAPrivateKey)
             private = loaded
         keys.append(SigningKey(kid, public, created_at, retired_at, private))
@@ -139,7 +148,7 @@ class KeyRing:
         with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
             made = ensure_current(conn, self.encryption_key, now, self.rotation_days) \
                 if rotate_if_due else None
-            self.keys = load(conn, self.encryption_key, now, self.keep_retired)
+            self.keys = load(conn, self.encryption_key, now, self.keep_retired, self.keys)
         return made is not None
 
     @property

@@ -18,6 +18,7 @@ import psycopg
 from clickhouse_connect.driver.client import Client
 
 from domain.organization.events import DataRetention
+from infra.clickhouse import Inserter
 from infra.requestlog import DECODER, ApiRequest
 from projections.base import Item, Projection
 
@@ -73,6 +74,7 @@ class RequestLogProjection(Projection):
     def __init__(self, client: Client, table: str = "api_requests") -> None:
         self.client = client
         self.table = table
+        self.inserter = Inserter(client, table, COLUMNS)
         self.retention = Retention()
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
@@ -87,5 +89,5 @@ class RequestLogProjection(Projection):
             return
         days = self.retention.of(cur, {r.organization_id for r in records})
         rows = [row(r, days.get(r.organization_id, DEFAULT_DAYS)) for r in records]
-        self.client.insert(self.table, rows, column_names=COLUMNS)
+        self.inserter.insert(rows)
 

@@ -13,6 +13,7 @@ import psycopg
 from clickhouse_connect.driver.client import Client
 
 from domain.deciders import AGGREGATES
+from infra.clickhouse import Inserter
 from projections.base import Item, Projection
 
 COLUMNS = [
@@ -50,7 +51,8 @@ class EventsProjection(Projection):
     def __init__(self, client: Client, table: str = "events") -> None:
         self.client = client
         self.table = table
+        self.inserter = Inserter(client, table, COLUMNS)
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
         if items:
-            self.client.insert(self.table, [row(i) for i in items], column_names=COLUMNS)
+            self.inserter.insert([row(i) for i in items])

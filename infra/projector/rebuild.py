@@ -107,7 +107,7 @@ def rebuild_clickhouse_events(settings: Settings, store: EventStore, progress: P
     last = replay(store, projection, None, 0, progress, store.head())
     progress(f"exchanging {fresh} with events")
     client.command(f"EXCHANGE TABLES events AND {fresh}")
-    projection.table = "events"
+    projection = EventsProjection(client)  # its inserter names the table it was made for
     last = replay(store, projection, None, last, progress, store.head())
     client.command(f"DROP TABLE {fresh}")
     client.close()

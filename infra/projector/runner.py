@@ -63,6 +63,7 @@ class Runner:
 
     # Where the offsets live (a runner of records keeps its own, infra/projector/records.py).
     read_offset, upsert_offset = READ_OFFSET, UPSERT_OFFSET
+    consumer_overrides: dict[str, int] = {}
 
     def __init__(self, settings: Settings, projection: Projection) -> None:
         self.settings = settings
@@ -105,7 +106,7 @@ class Runner:
         self.progress.forget()
         self.stats.offsets.clear()
         consumer = Consumer({**consumer_config(self.settings, self.group),
-                             "error_cb": self._on_error})
+                             **self.consumer_overrides, "error_cb": self._on_error})
         built = time.monotonic()
         try:
             with psycopg.connect(self.settings.database_url, autocommit=True,

@@ -97,8 +97,7 @@ def test_an_event_waiting_a_little_is_degraded_but_still_ready(
         quiet: tuple[Settings, EventStore]) -> None:
     settings, store = quiet
     with TestClient(app=create_app(settings)) as client:
-        # Appended once the app is up: building it takes seconds on a loaded machine, which
-        # would age the event past the stall time before the first question.
+        # Once the app is up: a loaded machine can take longer to start it than the event's age.
         append_old_event(store, timedelta(seconds=STALL_S / 2))
         status, body = readiness(client)
     assert status == 200, body
