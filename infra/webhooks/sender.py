@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from domain.webhook_endpoint.events import DisableReason
 from infra.backoff import Backoff
 from infra.settings import Settings
 from infra.ssrf import Guard
@@ -35,6 +37,8 @@ from infra.webhooks.signer import Signer
 from projections.webhook_tables import CHANNEL, DELIVERIES, OPEN
 
 log = logging.getLogger("chronicle.webhooks")
+# Disables an endpoint through its command: (endpoint id, reason, detail).
+Disable = Callable[[UUID, DisableReason, str], None]
 MAX_WAIT_S = 30.0  # the longest sleep without a NOTIFY: leases of a killed sender come back
 CANDIDATES = (
     f"WITH busy AS (SELECT endpoint_id, count(*) AS n FROM {DELIVERIES}"
@@ -68,7 +72,7 @@ class SenderStats:
 
 
 class Sender:
-    def __init__(self, settings: Settings, signer: Signer, disable: Any,
+    def __init__(self, settings: Settings, signer: Signer, disable: Disable,
                  guard: Guard | None = None) -> None:
         self.settings = settings
         self.signer, self.disable = signer, disable
@@ -175,6 +179,7 @@ class Sender:
 
     def _maybe_disable(self, endpoint_id: UUID, outcome: Outcome, failing_since: datetime | None,
                        now: datetime, answer: Answer) -> None:
+        reason: DisableReason
         if outcome.gone:
             reason, detail = "gone", "the endpoint answered 410 Gone"
         elif failing_since is not None and now - failing_since >= self.disable_after:
