@@ -55,8 +55,11 @@ CANDIDATES = (
 CLAIM = (f"UPDATE {DELIVERIES} SET leased_until = now() + make_interval(secs => %s)"
          " WHERE id = ANY(%s) AND (leased_until IS NULL OR leased_until < now())"
          " RETURNING id, organization_id, endpoint_id, event_id, body, attempts")
-NEXT_DUE = (f"SELECT min(greatest(next_retry_at, coalesce(leased_until, next_retry_at)))"
-            f" FROM {DELIVERIES} WHERE {OPEN}")
+# When something not yet claimable becomes so: a retry's time or a lease's end. Deliveries due
+# now but held back (by their stream's delivery in flight, or their endpoint's limit) wait for
+# the NOTIFY that the attempt holding them sends when it is recorded.
+NEXT_DUE = ("SELECT min(t) FROM (SELECT greatest(next_retry_at, coalesce(leased_until,"
+            f" next_retry_at)) AS t FROM {DELIVERIES} WHERE {OPEN}) due WHERE t > now()")
 
 
 @dataclass
@@ -134,7 +137,7 @@ class Sender:
     def _until_due(self, conn: psycopg.Connection) -> float:
         row = conn.execute(NEXT_DUE).fetchone()
         due = row[0] if row else None
-        if due is None or self.stats.in_flight >= self.settings.webhook_workers:
+        if due is None:
             return MAX_WAIT_S
         return min(max((due - datetime.now(UTC)).total_seconds(), 0.01), MAX_WAIT_S)
 
