@@ -40,18 +40,19 @@ log = logging.getLogger("chronicle.webhooks")
 # Disables an endpoint through its command: (endpoint id, reason, detail).
 Disable = Callable[[UUID, DisableReason, str], None]
 MAX_WAIT_S = 30.0  # the longest sleep without a NOTIFY: leases of a killed sender come back
+# The head of each (endpoint, stream): its oldest open delivery (one walk of the order index);
+# a head is claimable when due and not leased, while its endpoint has room.
 CANDIDATES = (
     f"WITH busy AS (SELECT endpoint_id, count(*) AS n FROM {DELIVERIES}"
     f"  WHERE {OPEN} AND leased_until > now() GROUP BY endpoint_id),"
-    " heads AS (SELECT d.id, d.endpoint_id, row_number() OVER ("
-    "  PARTITION BY d.endpoint_id ORDER BY d.next_retry_at, d.created_position) AS rank"
-    f"  FROM {DELIVERIES} d WHERE d.{OPEN} AND d.next_retry_at <= now()"
-    "  AND (d.leased_until IS NULL OR d.leased_until < now())"
-    f"  AND NOT EXISTS (SELECT 1 FROM {DELIVERIES} e WHERE e.endpoint_id = d.endpoint_id"
-    f"   AND e.stream_id = d.stream_id AND e.{OPEN}"
-    "   AND (e.position, e.created_position) < (d.position, d.created_position)))"
-    " SELECT h.id FROM heads h LEFT JOIN busy b USING (endpoint_id)"
-    " WHERE h.rank + coalesce(b.n, 0) <= %s ORDER BY h.rank LIMIT %s")
+    " heads AS (SELECT DISTINCT ON (endpoint_id, stream_id) id, endpoint_id, next_retry_at,"
+    f"  leased_until, created_position FROM {DELIVERIES} WHERE {OPEN}"
+    "  ORDER BY endpoint_id, stream_id, position, created_position),"
+    " ready AS (SELECT id, endpoint_id, row_number() OVER (PARTITION BY endpoint_id"
+    "  ORDER BY next_retry_at, created_position) AS rank FROM heads"
+    "  WHERE next_retry_at <= now() AND (leased_until IS NULL OR leased_until < now()))"
+    " SELECT r.id FROM ready r LEFT JOIN busy b USING (endpoint_id)"
+    " WHERE r.rank + coalesce(b.n, 0) <= %s ORDER BY r.rank LIMIT %s")
 CLAIM = (f"UPDATE {DELIVERIES} SET leased_until = now() + make_interval(secs => %s)"
          " WHERE id = ANY(%s) AND (leased_until IS NULL OR leased_until < now())"
          " RETURNING id, organization_id, endpoint_id, event_id, body, attempts")
