@@ -166,12 +166,13 @@ def projections_retry(settings: Settings, name: str) -> int:
     import psycopg
 
     from infra.projector import deadletter
-    from projections.registry import PROJECTIONS
+    from projections.registry import OWN_PROCESS, PROJECTIONS
 
-    if name not in PROJECTIONS:
-        print(f"unknown projection {name!r}; one of: {', '.join(PROJECTIONS)}", file=sys.stderr)
+    known = {**PROJECTIONS, **OWN_PROCESS}
+    if name not in known:
+        print(f"unknown projection {name!r}; one of: {', '.join(known)}", file=sys.stderr)
         return 2
-    projection = PROJECTIONS[name].build(settings)
+    projection = known[name].build(settings)
     with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
         report = deadletter.retry(conn, projection)
     for event in report.applied:
