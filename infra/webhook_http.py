@@ -5,9 +5,11 @@ is kept."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import time
 from typing import NamedTuple
 
@@ -50,6 +52,10 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
     started = time.monotonic()
     conn = (_PinnedTLS(target, timeout, _TLS) if target.scheme == "https"
             else _Pinned(target, timeout))
+    # The socket timeout bounds each read; this bounds the whole exchange, so a receiver that
+    # drips its answer a byte at a time cannot hold an attempt past its lease.
+    deadline = threading.Timer(timeout, _abort, (conn,))
+    deadline.start()
     try:
         conn.request("POST", target.path, body=body, headers={
             **headers, "Content-Type": "application/json", "User-Agent": "Chronicle-Webhooks/1"})
@@ -57,7 +63,16 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
         excerpt = response.read(EXCERPT_BYTES).decode("utf-8", "replace")
         return Answer(response.status, excerpt, "", time.monotonic() - started)
     except (OSError, http.client.HTTPException) as exc:
-        kind = "timeout" if isinstance(exc, TimeoutError | socket.timeout) else type(exc).__name__
-        return Answer(None, "", f"{kind}: {exc}"[:EXCERPT_BYTES], time.monotonic() - started)
+        late = isinstance(exc, TimeoutError) or time.monotonic() - started >= timeout
+        error = f"timeout: no answer within {timeout:g} s" if late else f"{type(exc).__name__}: {exc}"
+        return Answer(None, "", error[:EXCERPT_BYTES], time.monotonic() - started)
     finally:
+        deadline.cancel()
         conn.close()
+
+
+def _abort(conn: http.client.HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
