@@ -48,6 +48,8 @@ from api.transactions.routes import TransactionController
 from api.usage.guard import usage_guard
 from api.usage.routes import UsageController
 from api.users.routes import UserController
+from api.webhooks.deliveries import WebhookDeliveryController
+from api.webhooks.routes import WebhookEndpointController
 from infra import logs
 from infra.container import Container
 from infra.settings import Settings, load_settings
@@ -114,7 +116,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  ResourceTypeController, ResourceController,
                                  ResourceQueryController, AuditController, EventController,
                                  TransactionController, BulkOperationController,
-                                 MetricsController, UsageController, StreamController],
+                                 MetricsController, UsageController, StreamController,
+                                 WebhookEndpointController, WebhookDeliveryController],
             guards=[v1_guard], security=OPERATOR),
             # Guarded by itself: a refused socket is told why (api/streams/routes.py).
             live_socket,

@@ -77,6 +77,21 @@ class Credentials(Protocol):
         ...
 
 
+class Sealer(Protocol):
+    """Secrets kept in events only encrypted, bound to their owner's id (a webhook endpoint's:
+    ``infra/webhook_secrets.py``, AES-GCM under a key derived from ENCRYPTION_KEY)."""
+
+    def seal(self, plaintext: str, owner: UUID) -> str: ...
+
+    def open(self, sealed: str, owner: UUID) -> str:
+        """The plaintext; ValueError when ``sealed`` was not sealed for ``owner``."""
+        ...
+
+
+# Raises InvalidValue (``webhook_url_forbidden``) unless a URL reaches only public addresses.
+Destinations = Callable[[str], object]
+
+
 class EventStore(Protocol):
     # The largest encoded event the store lets through (the bus's limit, with room to spare).
     @property

@@ -19,10 +19,12 @@ from domain.roster import decider as roster
 from domain.slug import decider as slug
 from domain.usage import decider as usage
 from domain.user import decider as user
+from domain.webhook_endpoint import decider as webhook_endpoint
 
 DECIDERS: tuple[Decider[Any, Any, Any], ...] = (
     organization.DECIDER, slug.DECIDER, apikey.DECIDER, access.DECIDER, user.DECIDER,
     role.DECIDER, claim.DECIDER, roster.DECIDER, oauthclient.DECIDER,
     resource_type.DECIDER, resource.DECIDER, bulk_operation.DECIDER, usage.DECIDER,
+    webhook_endpoint.DECIDER,
 )
 AGGREGATES: tuple[str, ...] = tuple(d.stream_type for d in DECIDERS)

@@ -22,10 +22,11 @@ from domain.roster.events import RosterEvent
 from domain.slug.events import SlugEvent
 from domain.usage.events import UsageEvent
 from domain.user.events import UserEvent
+from domain.webhook_endpoint.events import WebhookEndpointEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
             | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent
-            | ResourceEvent | BulkOperationEvent | UsageEvent)
+            | ResourceEvent | BulkOperationEvent | UsageEvent | WebhookEndpointEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 # Where a change came from: a client of the API, a browser (the request carried Origin or

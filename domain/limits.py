@@ -111,6 +111,13 @@ MAX_SCOPE_TEXT = 2000  # the space-separated scope of an authorization request
 MAX_STATE = 500  # the client's opaque authorization state
 MAX_GRACE_SECONDS = 7 * 86400
 
+# Webhook endpoints
+MAX_WEBHOOK_URL = 2000
+MAX_EVENT_FILTERS = 50  # an endpoint's event type filters
+MAX_EVENT_FILTER = 100  # one filter: `*`, `resource.*`, `user.Invited`
+MAX_DISABLE_DETAIL = 500  # why the sender disabled an endpoint (its last error, cut)
+MAX_REPLAY_EVENTS = 100_000  # events one replay request may queue
+
 
 def check_description(raw: str, code: str) -> str:
     """A description within MAX_DESCRIPTION, for the deciders (``code``: the aggregate's

@@ -131,6 +131,14 @@ def cmd_bulk(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks(settings: Settings, _args: argparse.Namespace) -> int:
+    """The fan-out (a consumer group on every event topic, offsets in PostgreSQL) and the
+    sender, with /health and /metrics on WEBHOOK_PORT."""
+    from infra.webhooks.process import run
+
+    return run(settings, _on_sigterm)
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from infra.migrate import migrate
 
@@ -186,12 +194,13 @@ def projections_retry(settings: Settings, name: str) -> int:
     import psycopg
 
     from infra.projector import deadletter
-    from projections.registry import PROJECTIONS
+    from projections.registry import OWN_PROCESS, PROJECTIONS
 
-    if name not in PROJECTIONS:
-        print(f"unknown projection {name!r}; one of: {', '.join(PROJECTIONS)}", file=sys.stderr)
+    known = {**PROJECTIONS, **OWN_PROCESS}
+    if name not in known:
+        print(f"unknown projection {name!r}; one of: {', '.join(known)}", file=sys.stderr)
         return 2
-    projection = PROJECTIONS[name].build(settings)
+    projection = known[name].build(settings)
     with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=3) as conn:
         report = deadletter.retry(conn, projection)
     for event in report.applied:
@@ -297,6 +306,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "relay": cmd_relay,
     "projector": cmd_projector,
     "bulk": cmd_bulk,
+    "webhooks": cmd_webhooks,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "projections": cmd_projections,
@@ -315,6 +325,7 @@ def parser() -> argparse.ArgumentParser:
     projector = sub.add_parser("projector", help="run projections")
     projector.add_argument("--projection", action="append", help="run only these (repeatable)")
     sub.add_parser("bulk", help="apply submitted bulk operations")
+    sub.add_parser("webhooks", help="deliver webhooks (fan-out and sender)")
     sub.add_parser("migrate", help="create tables and topics")
     sub.add_parser("seed", help="create the demo organization")
     projections = sub.add_parser(

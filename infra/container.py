@@ -27,6 +27,7 @@ from commands.roles import RoleCommands
 from commands.transactions import TransactionCommands
 from commands.usage import UsageCommands
 from commands.users import UserCommands
+from commands.webhook_endpoints import WebhookEndpointCommands
 from infra import clickhouse
 from infra.credentials import Credentials
 from infra.eventstore import EventStore, datastore_from_url
@@ -45,6 +46,7 @@ from infra.signing import DEV_ENCRYPTION_KEY, KeyRing
 from infra.streamhub import Hub
 from infra.streamquota import StreamQuota
 from infra.tokens import DENY_CHANNEL, LEEWAY_S, DenySet, TokenService
+from infra.webhooks.wiring import webhook_commands
 from projections.api_keys import CHANNEL as KEYS_CHANNEL
 from projections.organizations import CHANNEL as ORGS_CHANNEL
 from projections.roles import CHANNEL as ROLES_CHANNEL
@@ -87,6 +89,7 @@ class Container:
     transactions: TransactionCommands
     bulk: BulkCommands
     hub: Hub  # the live event streams' fan-out (infra/streamhub.py)
+    webhooks: WebhookEndpointCommands
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
     analytics: clickhouse.Shared | None = None  # the metrics' and usage's ClickHouse client
     meter: Meter | None = None  # None: ENABLE_USAGE_LIMITS=false
@@ -149,6 +152,7 @@ class Container:
             hub=Hub(pool, settings, StreamQuota(
                 redis, prefix, settings.stream_max_per_org,
                 ttl_s=max(3 * settings.stream_heartbeat_s, QUOTA_MIN_TTL_S))),
+            webhooks=webhook_commands(settings, store),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
             analytics=analytics,
             meter=Meter(pool, analytics, UsageCommands(store, retries=settings.command_retries),

@@ -9,7 +9,7 @@ from infra import clickhouse, idempotency, kafka, replay, signing, tokens
 from infra.eventstore import EventStore, datastore_from_url
 from infra.projector import deadletter, records
 from infra.settings import Settings
-from projections.registry import PROJECTIONS, postgres_ddl
+from projections.registry import OWN_PROCESS, PROJECTIONS, postgres_ddl
 from projections.rows import READER_ROLE_DDL
 
 BOOKKEEPING = [
@@ -45,7 +45,7 @@ def migrate_postgres(settings: Settings) -> None:
 
 def seed_partitions(conn: psycopg.Connection, settings: Settings) -> None:
     """One checkpoint row per projection and partition, so lag is known before first use."""
-    for name, spec in PROJECTIONS.items():
+    for name, spec in {**PROJECTIONS, **OWN_PROCESS}.items():
         for aggregate in spec.aggregates:
             for partition in range(settings.kafka_partitions):
                 conn.execute(

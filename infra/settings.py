@@ -146,6 +146,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_queue: int = 2000
     # With no announcement from the relay for this long, the hub asks the relay's checkpoint.
     stream_sync_s: float = 2.0
+    # Webhooks (infra/webhooks/): CIDRs and host names a destination may be despite the SSRF
+    # guard; the retry schedule (the first attempt's delay first); how long an endpoint may
+    # keep failing before it is disabled; one attempt's timeout; concurrent attempts per
+    # endpoint and in all; how long a rolled secret's predecessor keeps signing by default.
+    webhook_allowed_hosts: str = ""
+    webhook_retry_schedule: str = "0,5s,5m,30m,2h,5h,10h,10h"
+    webhook_disable_after: str = "5d"
+    webhook_timeout_s: float = 10.0
+    webhook_endpoint_concurrency: int = 4
+    webhook_workers: int = 16
+    webhook_secret_grace_s: int = 86400
+    webhook_port: int = 8093
     data_dir: str = str(ROOT / "var")
 
     @property
@@ -266,6 +278,14 @@ ENV_NAMES: dict[str, str] = {
     "STREAM_MAX_PER_PROCESS": "stream_max_per_process",
     "STREAM_QUEUE": "stream_queue",
     "STREAM_SYNC_SECONDS": "stream_sync_s",
+    "WEBHOOK_ALLOWED_HOSTS": "webhook_allowed_hosts",
+    "WEBHOOK_RETRY_SCHEDULE": "webhook_retry_schedule",
+    "WEBHOOK_DISABLE_AFTER": "webhook_disable_after",
+    "WEBHOOK_TIMEOUT_S": "webhook_timeout_s",
+    "WEBHOOK_ENDPOINT_CONCURRENCY": "webhook_endpoint_concurrency",
+    "WEBHOOK_WORKERS": "webhook_workers",
+    "WEBHOOK_SECRET_GRACE_S": "webhook_secret_grace_s",
+    "WEBHOOK_PORT": "webhook_port",
     "CHRONICLE_DATA_DIR": "data_dir",
 }
 
@@ -285,6 +305,7 @@ _POSITIVE = {
     "request_log_buffer", "request_log_flush_ms", "usage_refresh_s",
     "stream_heartbeat_s", "stream_max_per_org", "stream_max_per_process", "stream_queue",
     "stream_sync_s",
+    "webhook_timeout_s", "webhook_endpoint_concurrency", "webhook_workers", "webhook_port",
 }
 
 
@@ -324,10 +345,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings.trusted_proxy_networks  # noqa: B018 - parsed here to fail early
     except ValueError as exc:
         raise SettingsError(f"TRUSTED_PROXIES: {exc}") from None
+    _check_webhooks(settings)
     for origin in settings.cors_origin_list:
         if origin != "*" and not _ORIGIN.fullmatch(origin):
             raise SettingsError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
     return settings
+
+
+def _check_webhooks(settings: Settings) -> None:
+    from infra.webhooks.schedule import duration, schedule
+
+    try:
+        schedule(settings.webhook_retry_schedule)
+    except ValueError as exc:
+        raise SettingsError(f"WEBHOOK_RETRY_SCHEDULE: {exc}") from None
+    try:
+        duration(settings.webhook_disable_after)
+    except ValueError as exc:
+        raise SettingsError(f"WEBHOOK_DISABLE_AFTER: {exc}") from None
+    if not 0 <= settings.webhook_secret_grace_s <= 7 * 86400:
+        raise SettingsError("WEBHOOK_SECRET_GRACE_S must be between 0 and 604800")
 
 
 def _env_name(field: str) -> str:

@@ -30,10 +30,11 @@ _LOCK = 0x5167_4B45  # pg advisory lock: one rotation at a time across processes
 _COLUMNS = "kid, public_pem, private_sealed, created_at, retired_at"
 
 
-def sealing_key(encryption_key: str) -> bytes:
-    """The AES-256 key for private keys at rest, derived so ENCRYPTION_KEY is never used raw."""
+def sealing_key(encryption_key: str, purpose: bytes = b"chronicle signing keys v1") -> bytes:
+    """The AES-256 key for private keys at rest (another ``purpose``: another key), derived so
+    ENCRYPTION_KEY is never used raw."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"chronicle signing keys v1").derive(encryption_key.encode())
+                info=purpose).derive(encryption_key.encode())
 
 
 def seal(key: bytes, kid: str, plaintext: bytes) -> bytes:

@@ -69,6 +69,15 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "bulk_operation.Finished": ("bulk_operations", "finish"),
     "usage.ThresholdReached": ("usage", "warn"),
     "usage.LimitReached": ("usage", "reach_limit"),
+    "webhook_endpoint.Registered": ("webhooks", "create"),
+    "webhook_endpoint.Updated": ("webhooks", "update"),
+    "webhook_endpoint.SecretRolled": ("webhooks", "roll_secret"),
+    "webhook_endpoint.Disabled": ("webhooks", "disable"),
+    "webhook_endpoint.Enabled": ("webhooks", "enable"),
+    "webhook_endpoint.Deleted": ("webhooks", "delete"),
+    "webhook_endpoint.TestRequested": ("webhooks", "test"),
+    "webhook_endpoint.RedeliveryRequested": ("webhooks", "redeliver"),
+    "webhook_endpoint.ReplayRequested": ("webhooks", "replay"),
 }
 
 # A field holding credential material, by its name (hashes, secrets, their ciphertexts,

@@ -10,7 +10,7 @@ from psycopg import sql
 
 from domain.deciders import AGGREGATES
 from infra.settings import Settings
-from projections import audit, chain, mailer
+from projections import audit, chain, mailer, webhook_tables
 from projections.api_keys import ApiKeysProjection
 from projections.api_requests import RequestLogProjection
 from projections.base import Projection
@@ -23,6 +23,9 @@ from projections.resources import ResourcesProjection
 from projections.roles import RolesProjection
 from projections.table import Table
 from projections.users import UsersProjection
+from projections.webhook_endpoints import WebhookEndpointsProjection
+from projections.webhook_fanout import NAME as WEBHOOK_FANOUT
+from projections.webhook_fanout import FanOut
 
 
 class Spec(NamedTuple):
@@ -85,6 +88,13 @@ PROJECTIONS: dict[str, Spec] = {
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),
     "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),
+    "webhook_endpoints": read_model(WebhookEndpointsProjection),
+}
+
+# Projections run by a process of their own (`chronicle webhooks`), not by `chronicle projector`.
+OWN_PROCESS: dict[str, Spec] = {
+    WEBHOOK_FANOUT: Spec(AGGREGATES, lambda _settings: FanOut(AGGREGATES),
+                         ddl=webhook_tables.ddl()),
 }
 
 
@@ -104,6 +114,6 @@ RECORDS: dict[str, Callable[[Settings], RequestLogProjection]] = {
 def postgres_ddl() -> list[sql.Composable]:
     """Every PostgreSQL table the projections keep, in the registry's order."""
     statements: list[sql.Composable] = []
-    for spec in PROJECTIONS.values():
+    for spec in (*PROJECTIONS.values(), *OWN_PROCESS.values()):
         statements += [*(spec.table.ddl() if spec.table else ()), *map(sql.SQL, spec.ddl)]
     return statements

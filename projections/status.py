@@ -10,6 +10,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from infra.eventstore import EVENTS_TABLE
+from projections.webhook_fanout import NAME as WEBHOOK_FANOUT
 
 CAUGHT_UP = (
     "SELECT coalesce(min(caught_up_position), 0) FROM projection_partitions WHERE projection = %s"
@@ -75,12 +76,15 @@ async def wait_for(pool: AsyncConnectionPool, projection: str, position: int,
 # first event after its position has been waiting (NULL when nothing is waiting). The wait is
 # measured from the event's occurred_at, so a stage that was idle for hours is not "stalled" the
 # moment a new event arrives.
+# The webhook fan-out is an outbound side path with a process and a health of its own: the
+# API's readiness does not fail when that process is away.
 PIPELINE = f"""
 WITH stage AS (
     SELECT 'relay' AS name,
            coalesce((SELECT position FROM relay_checkpoint WHERE name = 'kafka'), 0) AS position
     UNION ALL
-    SELECT projection, min(caught_up_position) FROM projection_partitions GROUP BY projection
+    SELECT projection, min(caught_up_position) FROM projection_partitions
+     WHERE projection <> '{WEBHOOK_FANOUT}' GROUP BY projection
 )
 SELECT stage.name, stage.position, top.head,
        (SELECT count(*) FROM projection_dead_letters d WHERE d.projection = stage.name) AS parked,

@@ -161,10 +161,12 @@ class Workers:
     def __init__(self, settings: Settings, store: EventStore) -> None:
         from infra.projector.runner import Runner
         from infra.relay import Relay
-        from projections.registry import PROJECTIONS
+        from projections.registry import OWN_PROCESS, PROJECTIONS
 
         self.relay = Relay(settings, store)
-        self.runners = [Runner(settings, spec.build(settings)) for spec in PROJECTIONS.values()]
+        # The webhook fan-out too (its sender is not run here: deliveries stay pending).
+        self.runners = [Runner(settings, spec.build(settings))
+                        for spec in (*PROJECTIONS.values(), *OWN_PROCESS.values())]
         self.threads = [threading.Thread(target=self.relay.run, daemon=True)] + [
             threading.Thread(target=r.run, daemon=True) for r in self.runners]
 

@@ -441,6 +441,33 @@ CATALOG: dict[str, Message] = {
                                    INVALID_VALUE),
     "role_too_many_permissions": M(422, "at most {max} permissions",
                                    "permissions は最大 {max} 件までです", INVALID_VALUE),
+    # Webhooks
+    "webhook_endpoint_not_found": M(404, "webhook endpoint not found",
+                                    "Webhook エンドポイントが見つかりません", NOT_FOUND),
+    "webhook_delivery_not_found": M(404, "webhook delivery not found",
+                                    "Webhook の配信が見つかりません", NOT_FOUND),
+    "webhook_endpoint_exists": M(409, "webhook endpoint already exists",
+                                 "Webhook エンドポイントはすでに存在します", ALREADY_EXISTS),
+    "webhook_url_invalid": M(
+        422, "url must be an absolute http(s) URL with a host, without credentials or a"
+        " fragment", "url は認証情報やフラグメントを含まない、ホスト付きの絶対 http(s) URL で"
+        "指定してください", INVALID_VALUE),
+    "webhook_url_forbidden": M(
+        422, "url must reach a public address: {host} is or resolves to a private, loopback,"
+        " link-local or reserved one", "url は公開アドレスを指す必要があります: {host} は"
+        "プライベート、ループバック、リンクローカルまたは予約済みのアドレスです (または名前解決の"
+        "結果がそうです)", INVALID_VALUE),
+    "webhook_event_types_invalid": M(
+        422, "eventTypes is 1 to {max} filters like *, resource.* or user.Invited",
+        "eventTypes には *、resource.*、user.Invited のようなフィルターを 1〜{max} 個指定して"
+        "ください", INVALID_VALUE),
+    "webhook_description_too_long": M(422, "description is longer than {max} characters",
+                                      "description は {max} 文字以内で指定してください",
+                                      INVALID_VALUE),
+    "webhook_replay_invalid": M(
+        422, "a replay starts at exactly one of fromPosition or fromTime",
+        "リプレイの開始点は fromPosition か fromTime のどちらか一方で指定してください",
+        INVALID_VALUE),
 }
 
 

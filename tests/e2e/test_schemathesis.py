@@ -60,6 +60,10 @@ EXPLAINED_REFUSALS = {
     "invalid_request": "RFC 6749 3.2: an OAuth parameter sent more than once is invalid_request",
     "invalid_parameter": "a NUL in a query string is refused for every route (PostgreSQL cannot "
                          "compare it); JSON Schema has no way to forbid one character",
+    "webhook_url_invalid": "an absolute http(s) URL with a host and no credentials is more than "
+                           "a JSON Schema format says",
+    "webhook_url_forbidden": "whether a host is or resolves to a public address takes DNS",
+    "webhook_event_types_invalid": "an event type filter's grammar is the decider's",
 }
 
 

@@ -58,6 +58,8 @@ ELSEWHERE = {
     "token_revoked": "tests/integration/test_sessions.py (revocation reaches every process)",
     "oauth_client_exists": "client ids are made by the server; tests/unit/test_oauthclient_decider.py",
     "oauth_client_name_invalid": "the request schema refuses it first; oauthclient decider tests",
+    "webhook_endpoint_exists": "endpoint ids are made by the server; webhook decider tests",
+    "webhook_description_too_long": "the request schema refuses it first; decider tests",
     "redirect_uris_too_many": "the request schema refuses it first; oauthclient decider tests",
     "scopes_too_many": "the request schema refuses it first; oauthclient decider tests",
     "grant_types_required": "the request schema refuses it first; oauthclient decider tests",
@@ -340,6 +342,15 @@ def in_type(c: Clients, method: str, tail: str = "", query: dict[str, str] | Non
 
 
 ORGS = "/v1/organizations"
+HOOKS, PUBLIC_HOOK = "/v1/webhook-endpoints", "https://93.184.216.34/hook"
+
+
+def hook(c: Clients) -> str:
+    created = c.main.post(HOOKS, **in_org(c, url=PUBLIC_HOOK, eventTypes=["*"]))
+    assert created.status_code == 201, created.text
+    return f"{HOOKS}/{created.json()['id']}"
+
+
 EMAIL = "someone@example.com"
 REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "malformed_json": lambda c: (c.main, "POST", ORGS, {
@@ -472,6 +483,17 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
         "token": "nope"}}),
     "role_name_invalid": lambda c: (c.main, "POST", "/v1/roles", in_org(c, name="   ")),
     "role_name_reserved": lambda c: (c.main, "POST", "/v1/roles", in_org(c, name="Admin")),
+    "webhook_endpoint_not_found": lambda c: (c.main, "GET",
+                                             f"/v1/webhook-endpoints/{uuid.uuid4()}", {}),
+    "webhook_delivery_not_found": lambda c: (c.main, "GET",
+                                             f"/v1/webhook-deliveries/{uuid.uuid4()}", {}),
+    "webhook_url_invalid": lambda c: (c.main, "POST", HOOKS, in_org(
+        c, url="ftp://93.184.216.34/", eventTypes=["*"])),
+    "webhook_url_forbidden": lambda c: (c.main, "POST", HOOKS, in_org(
+        c, url="http://127.0.0.1/", eventTypes=["*"])),
+    "webhook_event_types_invalid": lambda c: (c.main, "POST", HOOKS, in_org(
+        c, url=PUBLIC_HOOK, eventTypes=["Not a filter"])),
+    "webhook_replay_invalid": lambda c: (c.main, "POST", f"{hook(c)}/replay", {"json": {}}),
 }
 
 

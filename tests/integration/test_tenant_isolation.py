@@ -126,6 +126,28 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("GET", "/v1/metrics"): ("/v1/metrics?organization_id={org}", {}, {404}),
     ("GET", "/v1/usage"): ("/v1/usage?organization_id={org}", {}, {404}),
     ("GET", "/v1/usage/statements"): ("/v1/usage/statements?organization_id={org}", {}, {404}),
+    ("GET", "/v1/webhook-endpoints"): ("/v1/webhook-endpoints?organization_id={org}", {}, {404}),
+    ("POST", "/v1/webhook-endpoints"): ("/v1/webhook-endpoints", {"json": {
+        "url": "https://93.184.216.34/stolen", "eventTypes": ["*"], "organizationId": "{org}"}},
+        {404}),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id:uuid}"): ("/v1/webhook-endpoints/{hook}", {},
+                                                          {404}),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id:uuid}"): (
+        "/v1/webhook-endpoints/{hook}", {"json": {"description": "stolen"}}, {404}),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id:uuid}"): ("/v1/webhook-endpoints/{hook}", {},
+                                                             {404}),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id:uuid}/roll-secret"): (
+        "/v1/webhook-endpoints/{hook}/roll-secret", {"json": {}}, {404}),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id:uuid}/test"): (
+        "/v1/webhook-endpoints/{hook}/test", {}, {404}),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id:uuid}/replay"): (
+        "/v1/webhook-endpoints/{hook}/replay", {"json": {"fromPosition": 0}}, {404}),
+    ("GET", "/v1/webhook-deliveries"): ("/v1/webhook-deliveries?organization_id={org}", {},
+                                        {404}),
+    ("GET", "/v1/webhook-deliveries/{delivery_id:uuid}"): (
+        "/v1/webhook-deliveries/{delivery}", {}, {404}),
+    ("POST", "/v1/webhook-deliveries/{delivery_id:uuid}/redeliver"): (
+        "/v1/webhook-deliveries/{delivery}/redeliver", {}, {404}),
     # Public: a key's Authorization header gives it nothing there; it only makes its own.
     ("POST", "/v1/auth/signup"): ("/v1/auth/signup", {"json": {
         "organizationName": "x", "slug": "iso-{nonce}", "email": "iso-{nonce}@example.com",
@@ -191,10 +213,29 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
         "name": "b's", "organizationId": b["id"]}).json()
     assert client.get(f"/v1/oauth/clients/{oauth_client['id']}",
                       params={"min_position": oauth_client["position"]}).status_code == 200
+    hook, delivery = b_webhook(client, b["id"])
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
             "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
             "user_hex": uuid.UUID(user["id"]).hex, "session": session,
-            "client": oauth_client["id"], "resource": resource["id"], "bulk": bulk["id"]}
+            "client": oauth_client["id"], "resource": resource["id"], "bulk": bulk["id"],
+            "hook": hook, "delivery": delivery}
+
+
+def b_webhook(client: TestClient[Any], org_id: str) -> tuple[str, str]:
+    """B's endpoint (a public address no test contacts) and the delivery of its test event
+    (the session's fan-out queues it; no sender runs, so it stays pending)."""
+    hook = client.post("/v1/webhook-endpoints", json={
+        "url": "https://93.184.216.34/b", "eventTypes": ["*"], "organizationId": org_id}).json()
+    asked = client.post(f"/v1/webhook-endpoints/{hook['id']}/test").json()
+    found: list[dict[str, Any]] = []
+
+    def queued() -> bool:
+        found[:] = client.get("/v1/webhook-deliveries", params={
+            "organization_id": org_id, "min_position": asked["position"]}).json()["data"]
+        return bool(found)
+
+    wait_until(queued, timeout=15, message="B's test delivery")
+    return hook["id"], found[0]["id"]
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -213,6 +254,8 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert tenants["role"] not in response.text
     assert tenants["resource"] not in response.text
     assert tenants["bulk"] not in response.text
+    assert tenants["hook"] not in response.text
+    assert tenants["delivery"] not in response.text
     b_resource = client.get(f"/v1/resources/bees/{tenants['resource']}",
                             params={"organization_id": tenants["org"]}).json()
     assert (b_resource["data"], b_resource["status"]) == ({"name": "B's"}, "active")
@@ -221,6 +264,8 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert client.get(f"/v1/roles/{tenants['role']}").json()["name"] == "Bees"
     assert client.get("/v1/resource-types/bees", params={
         "organization_id": tenants["org"]}).json()["description"] == ""
+    b_hook = client.get(f"/v1/webhook-endpoints/{tenants['hook']}").json()
+    assert (b_hook["description"], b_hook["isActive"]) == ("", True)
     b_still = client.get(f"/v1/organizations/{tenants['org']}").json()
     assert (b_still["name"], b_still["status"]) == ("Tenant", "active")
     assert client.get(f"/v1/organizations/{tenants['org']}", headers={

@@ -90,6 +90,17 @@ from domain.user.events import (
     UserTwoFactorEnabled,
     UserTwoFactorEnrollmentStarted,
 )
+from domain.webhook_endpoint.events import (
+    EndpointDeleted,
+    EndpointDisabled,
+    EndpointEnabled,
+    EndpointRegistered,
+    EndpointUpdated,
+    RedeliveryRequested,
+    ReplayRequested,
+    SecretRolled,
+    TestRequested,
+)
 
 # Written independently of the decider's pattern, so a drift between the two shows up.
 SLUG_RULE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
@@ -267,6 +278,24 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     LimitReached: st.builds(LimitReached, organization_id=st.uuids(), period=texts,
                             metric=texts, used=st.integers(0, 2**62),
                             limit=st.integers(1, 2**62), policy=texts),
+    EndpointRegistered: st.builds(
+        EndpointRegistered, organization_id=st.uuids(), url=texts,
+        event_types=st.lists(texts, max_size=3).map(tuple), description=texts,
+        metadata=st.dictionaries(texts, json_values, max_size=3), active=st.booleans(),
+        sealed_secret=texts),
+    EndpointUpdated: st.builds(
+        EndpointUpdated, url=st.none() | texts,
+        event_types=st.none() | st.lists(texts, max_size=3).map(tuple),
+        description=st.none() | texts,
+        metadata=st.none() | st.dictionaries(texts, json_values, max_size=3)),
+    SecretRolled: st.builds(SecretRolled, sealed_secret=texts, previous_until=utc_datetimes),
+    EndpointDisabled: st.builds(EndpointDisabled, reason=st.sampled_from(
+        ["gone", "failures", "manual"]), detail=texts),
+    **{cls: st.builds(cls) for cls in (EndpointEnabled, EndpointDeleted)},
+    TestRequested: st.builds(TestRequested, test_id=st.uuids()),
+    RedeliveryRequested: st.builds(RedeliveryRequested, delivery_id=st.uuids()),
+    ReplayRequested: st.builds(ReplayRequested, from_position=st.none() | INT64,
+                               from_time=st.none() | utc_datetimes),
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

@@ -1,0 +1,1 @@
+"""The webhook process: the fan-out runner, the sender loop, their health."""
