@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from domain.access.events import AccessEvent
+from domain.alert_rule.events import AlertRuleEvent
 from domain.apikey.events import ApiKeyEvent
 from domain.claim.events import ClaimEvent
 from domain.oauthclient.events import OAuthClientEvent
@@ -23,7 +24,7 @@ from domain.user.events import UserEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
             | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent
-            | ResourceEvent)
+            | ResourceEvent | AlertRuleEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 # Where a change came from: a client of the API, a browser (the request carried Origin or

@@ -62,6 +62,13 @@ MAX_ANNOTATION_VALUE = 2000
 MAX_RELATIONSHIPS = 50
 MAX_EXTERNAL_KEY = 200
 
+# Alert rules
+MAX_ALERT_NAME = 100
+MAX_ALERT_ROUTE = 200  # a route template, as the request log writes it
+MIN_ALERT_WINDOW = 60
+MAX_ALERT_WINDOW = 86_400
+MAX_ALERT_THRESHOLD = 1e12  # ms, requests/s or events: far beyond any real one
+
 # Organization settings
 MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries
 MAX_CIDR = 64
