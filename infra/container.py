@@ -16,6 +16,7 @@ from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
+from commands.alert_rules import AlertRuleCommands
 from commands.apikeys import ApiKeyCommands
 from commands.denials import DenialLog
 from commands.oauthclients import OAuthClientCommands
@@ -76,6 +77,7 @@ class Container:
     roles: RoleCommands
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
+    alert_rules: AlertRuleCommands
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
@@ -130,6 +132,7 @@ class Container:
             resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
+            alert_rules=AlertRuleCommands(store, retries=settings.command_retries),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
         )
 

@@ -83,7 +83,7 @@ def evolve(state: AlertRule, event: AlertRuleEvent) -> AlertRule:
             return state
 
 
-def _definition(event: AlertRuleCreated | AlertRuleUpdated) -> dict[str, object]:
+def _definition(event: AlertRuleCreated | AlertRuleUpdated) -> dict[str, Any]:
     return {"name": event.name, "metric": event.metric, "window_seconds": event.window_seconds,
             "comparison": event.comparison, "threshold": event.threshold, "route": event.route,
             "include_4xx": event.include_4xx, "enabled": event.enabled}
