@@ -10,6 +10,7 @@ from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from api.alert_rules.routes import AlertRuleController
 from api.apikeys.routes import ApiKeyController
 from api.audit.routes import AuditController
 from api.auth import access
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
                                  ResourceTypeController, ResourceController, AuditController,
-                                 EventController],
+                                 EventController, AlertRuleController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],

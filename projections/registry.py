@@ -10,7 +10,8 @@ from psycopg import sql
 
 from domain.deciders import AGGREGATES
 from infra.settings import Settings
-from projections import audit, chain, mailer
+from projections import alert_rules, audit, chain, mailer
+from projections.alert_rules import AlertRulesProjection
 from projections.api_keys import ApiKeysProjection
 from projections.api_requests import RequestLogProjection
 from projections.base import Projection
@@ -69,6 +70,7 @@ PROJECTIONS: dict[str, Spec] = {
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
     "resources": read_model(ResourcesProjection),
+    "alert_rules": read_model(AlertRulesProjection)._replace(ddl=alert_rules.EVALUATIONS_DDL),
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),
     "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),

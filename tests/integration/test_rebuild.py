@@ -24,8 +24,8 @@ TABLES = [name for name, spec in PROJECTIONS.items() if spec.table is not None]
 
 
 def populate(client: TestClient[Any], count: int = 3) -> str:
-    """Organizations with a key, an invited user, a role, an OAuth client, a resource type and
-    a resource each; the last id."""
+    """Organizations with a key, an invited user, a role, an OAuth client, a resource type, an
+    alert rule and a resource each; the last id."""
     org_id = ""
     for i in range(count):
         org = client.post("/v1/organizations", json={
@@ -37,7 +37,9 @@ def populate(client: TestClient[Any], count: int = 3) -> str:
                 ("/v1/users", {"email": f"rb-{uuid.uuid4().hex[:10]}@example.com"}),
                 ("/v1/roles", {"name": f"Role {i}"}),
                 ("/v1/oauth/clients", {"name": "client", "scopes": ["organizations:read"]}),
-                ("/v1/resource-types", {"name": "things", "schema": {"type": "object"}})):
+                ("/v1/resource-types", {"name": "things", "schema": {"type": "object"}}),
+                ("/v1/alert-rules", {"name": "Slow", "metric": "p95_ms", "windowSeconds": 300,
+                                     "comparison": "gt", "threshold": 500})):
             response = client.post(path, json={**body, "organizationId": org_id})
             assert response.status_code == 201, response.text
         made = client.post("/v1/resources/things", params={"organization_id": org_id},
