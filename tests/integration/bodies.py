@@ -29,6 +29,7 @@ NO_JSON_BODY = {
     ("DELETE", "/v1/resources/{resource_type:str}/{resource_id:uuid}"),
     ("POST", "/v1/resources/{resource_type:str}/{resource_id:uuid}/archive"),
     ("POST", "/v1/resources/{resource_type:str}/{resource_id:uuid}/restore"),
+    ("DELETE", "/v1/alert-rules/{rule_id:uuid}"),
 }
 # A resource type every walk registers in the organization it aims at, so that the routes under
 # /v1/resources/{resource_type} are reached rather than answering 404 for an unknown type.
