@@ -103,6 +103,23 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(settings: Settings, _args: argparse.Namespace) -> int:
+    from commands.alert_rules import AlertRuleCommands
+    from infra import alerts, clickhouse
+    from infra.eventstore import EventStore, datastore_from_url
+
+    store = EventStore(datastore_from_url(settings.database_url, pool_size=1, max_overflow=1))
+    evaluator = alerts.Evaluator(clickhouse.client(settings),
+                                 AlertRuleCommands(store, retries=settings.command_retries))
+    stop = threading.Event()
+    _on_sigterm(stop.set)
+    try:
+        alerts.run(evaluator, settings.database_url, settings.alert_evaluate_seconds, stop)
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from infra.migrate import migrate
 
@@ -263,6 +280,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "projector": cmd_projector,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
+    "alerts": cmd_alerts,
     "projections": cmd_projections,
     "openapi": cmd_openapi,
     "keys": cmd_keys,
@@ -277,6 +295,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("relay", help="publish the event store to Kafka")
     projector = sub.add_parser("projector", help="run projections")
     projector.add_argument("--projection", action="append", help="run only these (repeatable)")
+    sub.add_parser("alerts", help="evaluate the alert rules every ALERT_EVALUATE_SECONDS")
     sub.add_parser("migrate", help="create tables and topics")
     sub.add_parser("seed", help="create the demo organization")
     projections = sub.add_parser(

@@ -115,6 +115,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     audit_checkpoint_seconds: float = 60.0
     # The seed's retention of audit entries: 7 years (pruning is an operator's job, README).
     audit_retention_days: int = 2557
+    # How often `chronicle alerts` evaluates the enabled alert rules (infra/alerts.py).
+    alert_evaluate_seconds: float = 30.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     # Every API request's record, to chronicle.api-requests.v1 (infra/requestlog.py): at most
@@ -231,6 +233,7 @@ ENV_NAMES: dict[str, str] = {
     "AUDIT_CHAIN_KEY": "audit_chain_key",
     "AUDIT_CHECKPOINT_SECONDS": "audit_checkpoint_seconds",
     "AUDIT_RETENTION_DAYS": "audit_retention_days",
+    "ALERT_EVALUATE_SECONDS": "alert_evaluate_seconds",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "ENABLE_REQUEST_LOG": "enable_request_log",
@@ -278,6 +281,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("ENCRYPTION_KEY must be set to at least 32 characters in production")
     if settings.audit_checkpoint_seconds < 0:
         raise SettingsError("AUDIT_CHECKPOINT_SECONDS must not be negative")
+    if settings.alert_evaluate_seconds <= 0:
+        raise SettingsError("ALERT_EVALUATE_SECONDS must be positive")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE must be given together")
     for name in ("tls_cert_file", "tls_key_file"):
