@@ -4,9 +4,12 @@ another organization's rules see nothing of the first one's rows."""
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -20,6 +23,7 @@ from infra.alerts import Evaluator
 from infra.eventstore import EventStore
 from infra.settings import Settings
 from projections.api_requests import COLUMNS
+from tests.conftest import spawn, wait_until
 from tests.integration.test_api_keys import new_org
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)  # no real request there
@@ -116,3 +120,22 @@ def test_a_second_tick_on_an_unchanged_window_fires_nothing_again(
     seen(client, errors, store.head())
     tick(settings, store, at)
     assert events(store, errors, AlertFired) == [AlertFired(value=0.5, threshold=0.1, at=at)]
+
+
+def test_the_alerts_process_fires_on_its_own_schedule_and_stops_on_sigterm(
+        client: TestClient[Any], settings: Settings, store: EventStore, ch: Any,
+        tmp_path: Path) -> None:
+    org = new_org(client)["id"]
+    slow = rule(client, org, metric="p95_ms", threshold=100)
+    ch.insert("api_requests", requests(org, datetime.now(UTC), [200] * 3, duration_ms=400.0),
+              column_names=COLUMNS)
+    seen(client, slow, store.head())
+    process = spawn(settings, "alerts", log=tmp_path / "alerts.log",
+                    ALERT_EVALUATE_SECONDS="0.5")
+    try:
+        wait_until(lambda: events(store, slow, AlertFired), timeout=30,
+                   message="the process fired the rule")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=20)
+    assert code == 0, (tmp_path / "alerts.log").read_text()
