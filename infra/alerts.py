@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -126,13 +127,35 @@ class Evaluator:
         return True
 
 
-def run(evaluator: Evaluator, database_url: str, every_s: float, stop: threading.Event) -> None:
-    """Tick every ``every_s`` seconds until ``stop`` is set, on a connection of its own each
-    time; a failed tick is logged and the next one tries again (a service away for a while)."""
+class Pulse:
+    """The process's health: healthy while ticks succeed at their pace; and its figures."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self.ok_at = time.monotonic()  # a grace of three intervals for the first tick
+        self.ticks = self.failures = self.transitions = 0
+        self.last_error = ""
+
+    def report(self) -> dict[str, object]:
+        late = time.monotonic() - self.ok_at > 3 * self.every_s + 10
+        return {"status": "unhealthy" if late else "healthy", "ticks": self.ticks,
+                "lastError": self.last_error}
+
+    def metrics(self) -> dict[str, float]:
+        return {"alerts_ticks_total": self.ticks, "alerts_failures_total": self.failures,
+                "alerts_transitions_total": self.transitions,
+                "alerts_last_tick_age_seconds": time.monotonic() - self.ok_at}
+
+
+def run(evaluator: Evaluator, database_url: str, pulse: Pulse, stop: threading.Event) -> None:
+    """Tick every ``pulse.every_s`` seconds until ``stop`` is set, on a connection of its own
+    each time; a failed tick is logged and the next one tries again (a service away)."""
     while not stop.is_set():
         try:
             with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-                evaluator.tick(conn)
-        except Exception:
-            log.exception("alert evaluation failed; retrying in %.0f s", every_s)
-        stop.wait(every_s)
+                pulse.transitions += evaluator.tick(conn)
+            pulse.ticks, pulse.ok_at, pulse.last_error = pulse.ticks + 1, time.monotonic(), ""
+        except Exception as exc:
+            pulse.failures, pulse.last_error = pulse.failures + 1, str(exc)[:500]
+            log.exception("alert evaluation failed; retrying in %.0f s", pulse.every_s)
+        stop.wait(pulse.every_s)

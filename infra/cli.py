@@ -107,15 +107,18 @@ def cmd_alerts(settings: Settings, _args: argparse.Namespace) -> int:
     from commands.alert_rules import AlertRuleCommands
     from infra import alerts, clickhouse
     from infra.eventstore import EventStore, datastore_from_url
+    from infra.health import serve
 
     store = EventStore(datastore_from_url(settings.database_url, pool_size=1, max_overflow=1))
     evaluator = alerts.Evaluator(clickhouse.client(settings),
                                  AlertRuleCommands(store, retries=settings.command_retries))
-    stop = threading.Event()
+    pulse, stop = alerts.Pulse(settings.alert_evaluate_seconds), threading.Event()
+    server = serve(settings.host, settings.alerts_port, "alerts", pulse.report, pulse.metrics)
     _on_sigterm(stop.set)
     try:
-        alerts.run(evaluator, settings.database_url, settings.alert_evaluate_seconds, stop)
+        alerts.run(evaluator, settings.database_url, pulse, stop)
     finally:
+        server.shutdown()
         store.close()
     return 0
 

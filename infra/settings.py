@@ -86,6 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_poll_interval_ms: int = 500
     relay_port: int = 8091
     projector_port: int = 8092
+    alerts_port: int = 8096  # `chronicle alerts`' health and metrics
     projector_batch_size: int = 500
     projector_instance: str = "0"
     # A failing batch is retried this many times (backoff doubling from the first delay up to
@@ -211,6 +212,7 @@ ENV_NAMES: dict[str, str] = {
     "RELAY_POLL_INTERVAL_MS": "relay_poll_interval_ms",
     "RELAY_PORT": "relay_port",
     "PROJECTOR_PORT": "projector_port",
+    "ALERTS_PORT": "alerts_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
     "PROJECTOR_INSTANCE": "projector_instance",
     "PROJECTOR_MAX_RETRIES": "projector_max_retries",

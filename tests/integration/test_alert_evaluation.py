@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from litestar.testing import TestClient
@@ -23,7 +24,7 @@ from infra.alerts import Evaluator
 from infra.eventstore import EventStore
 from infra.settings import Settings
 from projections.api_requests import COLUMNS
-from tests.conftest import spawn, wait_until
+from tests.conftest import free_port, spawn, wait_until
 from tests.integration.test_api_keys import new_org
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)  # no real request there
@@ -130,11 +131,16 @@ def test_the_alerts_process_fires_on_its_own_schedule_and_stops_on_sigterm(
     ch.insert("api_requests", requests(org, datetime.now(UTC), [200] * 3, duration_ms=400.0),
               column_names=COLUMNS)
     seen(client, slow, store.head())
+    port = free_port()
     process = spawn(settings, "alerts", log=tmp_path / "alerts.log",
-                    ALERT_EVALUATE_SECONDS="0.5")
+                    ALERT_EVALUATE_SECONDS="0.5", ALERTS_PORT=str(port))
     try:
         wait_until(lambda: events(store, slow, AlertFired), timeout=30,
                    message="the process fired the rule")
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert (health.status_code, health.json()["status"]) == (200, "healthy")
+        figures = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert "alerts_transitions_total" in figures
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         code = process.wait(timeout=20)
