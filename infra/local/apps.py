@@ -1,4 +1,4 @@
-"""The app processes (api, relay, projector) that ``infra/dev up`` runs in the background.
+"""The app processes (api, relay, projector, alerts) that ``infra/dev up`` runs in the background.
 
 Each runs as ``.venv/bin/chronicle <name>`` in its own session, output in var/log/<name>.log and
 pid in var/run/<name>.pid; it is healthy when its health URL answers 200.
@@ -24,13 +24,13 @@ from infra.local.common import (
 from infra.settings import Settings
 
 CHRONICLE = Path(sys.executable).parent / "chronicle"
-APPS = ("relay", "projector", "api")  # the pipeline first, so the API is announced last
+APPS = ("relay", "projector", "alerts", "api")  # the pipeline first, so the API is announced last
 HEALTH_TIMEOUT = 60.0
 
 
 def health_url(settings: Settings, app: str) -> str:
     port = {"api": settings.port, "relay": settings.relay_port,
-            "projector": settings.projector_port}[app]
+            "projector": settings.projector_port, "alerts": settings.alerts_port}[app]
     path = "/health/ready" if app == "api" else "/health"
     return f"http://{_client_host(settings.host)}:{port}{path}"
 
