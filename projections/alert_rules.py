@@ -77,9 +77,7 @@ def record(conn: psycopg.Connection, evaluations: Sequence[Evaluation]) -> None:
 
 
 def _definition(event: AlertRuleCreated | AlertRuleUpdated) -> dict[str, Any]:
-    return {"name": event.name, "metric": event.metric, "window_seconds": event.window_seconds,
-            "comparison": event.comparison, "threshold": event.threshold, "route": event.route,
-            "include_4xx": event.include_4xx, "enabled": event.enabled}
+    return {k: getattr(event, k) for k in alert.DEFINITION}
 
 
 class AlertRulesProjection(ReadModel):

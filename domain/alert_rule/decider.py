@@ -43,6 +43,9 @@ from domain.limits import (
 Status = Literal["absent", "active", "deleted"]
 # Where a system-wide rule's events are filed: the envelope always names an organization.
 SYSTEM_ORGANIZATION = UUID(int=0)
+# A rule's definition: what its events carry whole and an update may change.
+DEFINITION = ("name", "metric", "window_seconds", "comparison", "threshold", "route",
+              "include_4xx", "enabled")
 
 
 class AlertRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,10 +86,8 @@ def evolve(state: AlertRule, event: AlertRuleEvent) -> AlertRule:
             return state
 
 
-def _definition(event: AlertRuleCreated | AlertRuleUpdated) -> dict[str, Any]:
-    return {"name": event.name, "metric": event.metric, "window_seconds": event.window_seconds,
-            "comparison": event.comparison, "threshold": event.threshold, "route": event.route,
-            "include_4xx": event.include_4xx, "enabled": event.enabled}
+def _definition(source: AlertRuleCreated | AlertRuleUpdated | AlertRule) -> dict[str, Any]:
+    return {k: getattr(source, k) for k in DEFINITION}
 
 
 def decide(command: AlertRuleCommand, state: AlertRule) -> list[AlertRuleEvent]:
@@ -99,7 +100,7 @@ def decide(command: AlertRuleCommand, state: AlertRule) -> list[AlertRuleEvent]:
         case UpdateAlertRule():
             _require_active(state)
             updated = AlertRuleUpdated(**_checked(_merged(command, state)))
-            return [] if _definition(updated) == _definition_of(state) else [updated]
+            return [] if _definition(updated) == _definition(state) else [updated]
         case DeleteAlertRule():
             _require_active(state)
             return [AlertRuleDeleted(name=state.name)]
@@ -117,14 +118,8 @@ def decide(command: AlertRuleCommand, state: AlertRule) -> list[AlertRuleEvent]:
             assert_never(command)
 
 
-def _definition_of(state: AlertRule) -> dict[str, Any]:
-    return {k: getattr(state, k) for k in (
-        "name", "metric", "window_seconds", "comparison", "threshold", "route", "include_4xx",
-        "enabled")}
-
-
 def _merged(command: UpdateAlertRule, state: AlertRule) -> dict[str, Any]:
-    merged = _definition_of(state)
+    merged = _definition(state)
     for key, value in msgspec.structs.asdict(command).items():
         if key in merged and value is not None:
             merged[key] = value
@@ -135,9 +130,7 @@ def _merged(command: UpdateAlertRule, state: AlertRule) -> dict[str, Any]:
 
 def _checked(fields: dict[str, Any]) -> dict[str, Any]:
     """The definition's fields, each within its bounds (the command's other fields dropped)."""
-    fields = {k: fields[k] for k in (
-        "name", "metric", "window_seconds", "comparison", "threshold", "route", "include_4xx",
-        "enabled")}
+    fields = {k: fields[k] for k in DEFINITION}
     name = str(fields["name"]).strip()
     if not name or len(name) > MAX_ALERT_NAME:
         raise InvalidValue(f"an alert rule's name is 1-{MAX_ALERT_NAME} characters",
