@@ -121,6 +121,9 @@ def test_a_second_tick_on_an_unchanged_window_fires_nothing_again(
     seen(client, errors, store.head())
     tick(settings, store, at)
     assert events(store, errors, AlertFired) == [AlertFired(value=0.5, threshold=0.1, at=at)]
+    audit = client.get("/v1/audit", params={"organization_id": org, "resource": "alerts",
+                                            "min_position": store.head()}).json()["data"]
+    assert [e["action"] for e in audit] == ["create", "fire"]
 
 
 def test_the_alerts_process_fires_on_its_own_schedule_and_stops_on_sigterm(
