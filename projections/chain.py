@@ -67,10 +67,14 @@ ROWS = sql.SQL("SELECT notification_id, originator_id, originator_version, topic
 INSERT = ("INSERT INTO audit_chain (organization_id, seq, position, stream_id, version,"
           " event_type, occurred_at, actor_kind, actor_id, digest)"
           " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-LAST = ("SELECT seq, digest, position FROM audit_chain WHERE organization_id = %s"
-        " ORDER BY seq DESC LIMIT 1")
-DUE = ("SELECT NOT EXISTS (SELECT 1 FROM audit_checkpoints WHERE organization_id = %s"
-       " AND (seq >= %s OR created_at > now() - make_interval(secs => %s)))")
+# One statement for all the organizations of a chunk (and of a batch's checkpoints): each
+# lookup is an index probe of its own (LATERAL ... LIMIT 1), however long the chains are.
+LAST = ("SELECT o, l.seq, l.digest, l.position FROM unnest(%s::uuid[]) AS o"
+        " LEFT JOIN LATERAL (SELECT seq, digest, position FROM audit_chain"
+        " WHERE organization_id = o ORDER BY seq DESC LIMIT 1) AS l ON true")
+DUE = ("SELECT o FROM unnest(%s::uuid[], %s::bigint[]) AS u(o, s) WHERE NOT EXISTS"
+       " (SELECT 1 FROM audit_checkpoints WHERE organization_id = o"
+       " AND (seq >= s OR created_at > now() - make_interval(secs => %s)))")
 CHECKPOINT = ("INSERT INTO audit_checkpoints (organization_id, seq, position, digest, signature)"
               " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
 
@@ -112,33 +116,37 @@ class ChainProjection(Projection):
             rows = cur.fetchall()
             if not rows:
                 break
-            for position, stream_id, version, topic, state in rows:
-                self._chain(cur, heads, position, stream_id, version, topic, bytes(state))
+            self._chain(cur, heads, rows)
             head = rows[-1][0]
         cur.execute("UPDATE audit_chain_head SET position = %s WHERE id = 1 AND position < %s",
                     (target, target))
-        for organization_id, (seq, digest, position) in heads.items():
-            self._checkpoint(cur, organization_id, seq, position, digest)
+        self._checkpoint(cur, heads)
 
     def _chain(self, cur: psycopg.Cursor, heads: dict[UUID, tuple[int, bytes, int]],
-               position: int, stream_id: UUID, version: int, topic: str, state: bytes) -> None:
-        e = decode(state)
-        org = e.organization_id
-        if org not in heads:
-            cur.execute(LAST, (org,))
-            last = cur.fetchone()
-            heads[org] = (last[0], bytes(last[1]), last[2]) if last else (0, GENESIS, 0)
-        seq, previous, _ = heads[org]
-        digest = link(previous, stream_id, version, topic, state, position)
-        cur.execute(INSERT, (org, seq + 1, position, stream_id, version, e.event_type,
-                             e.occurred_at, e.actor.kind, e.actor.id, digest))
-        heads[org] = (seq + 1, digest, position)
+               rows: list[tuple[int, UUID, int, str, bytes]]) -> None:
+        """Chain a chunk of event rows, in position order, with one read and one write."""
+        envelopes = [decode(bytes(state)) for *_, state in rows]
+        missing = list({e.organization_id for e in envelopes} - heads.keys())
+        if missing:
+            for org, seq, digest, position in cur.execute(LAST, (missing,)).fetchall():
+                heads[org] = (seq, bytes(digest), position) if seq is not None else (0, GENESIS, 0)
+        links = []
+        for (position, stream_id, version, topic, state), e in zip(rows, envelopes, strict=True):
+            org = e.organization_id
+            seq, previous, _ = heads[org]
+            digest = link(previous, stream_id, version, topic, bytes(state), position)
+            links.append((org, seq + 1, position, stream_id, version, e.event_type,
+                          e.occurred_at, e.actor.kind, e.actor.id, digest))
+            heads[org] = (seq + 1, digest, position)
+        cur.executemany(INSERT, links)
 
-    def _checkpoint(self, cur: psycopg.Cursor, organization_id: UUID, seq: int,
-                    position: int, digest: bytes) -> None:
-        """Sign the organization's head unless a checkpoint is recent enough."""
-        cur.execute(DUE, (organization_id, seq, self.checkpoint_seconds))
-        due = cur.fetchone()
-        if due and due[0]:
-            cur.execute(CHECKPOINT, (organization_id, seq, position, digest,
-                                     sign(self.key, organization_id, seq, position, digest)))
+    def _checkpoint(self, cur: psycopg.Cursor, heads: dict[UUID, tuple[int, bytes, int]]) -> None:
+        """Sign each organization's head unless a checkpoint of it is recent enough."""
+        if not heads:
+            return
+        orgs = list(heads)
+        due = cur.execute(DUE, (orgs, [heads[o][0] for o in orgs],
+                                self.checkpoint_seconds)).fetchall()
+        cur.executemany(CHECKPOINT, [
+            (org, seq, position, digest, sign(self.key, org, seq, position, digest))
+            for org, (seq, digest, position) in ((o, heads[o]) for (o,) in due)])

@@ -89,7 +89,16 @@ class Table:
 
     def insert(self, cur: Cursor[Any], table: sql.Identifier, values: dict[str, object]) -> None:
         """Insert a row unless its key exists: a redelivered creation changes nothing."""
-        names = tuple(values)
+        cur.execute(self._insert_statement(table, tuple(values)), list(values.values()))
+
+    def insert_many(self, cur: Cursor[Any], table: sql.Identifier,
+                    rows: list[dict[str, object]]) -> None:
+        """``insert`` for rows of one shape, in one executemany (one round trip per batch)."""
+        if rows:
+            cur.executemany(self._insert_statement(table, tuple(rows[0])),
+                            [list(r.values()) for r in rows])
+
+    def _insert_statement(self, table: sql.Identifier, names: tuple[str, ...]) -> sql.Composed:
         shape = (repr(table), self.key, names)
         # Composed once per shape: formatting it for every row was most of a batch's Python.
         if (statement := _INSERTS.get(shape)) is None:
@@ -97,7 +106,7 @@ class Table:
                 "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
                 table, sql.SQL(", ").join(map(sql.Identifier, names)),
                 sql.SQL(", ").join(sql.Placeholder() * len(names)), sql.Identifier(self.key))
-        cur.execute(statement, list(values.values()))
+        return statement
 
     def update(self, cur: Cursor[Any], table: sql.Identifier, key: UUID, version: int,
                values: dict[str, object]) -> None:
