@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.alert_rules.routes import AlertRuleController
+from api.analytics.routes import MetricsController
 from api.apikeys.routes import ApiKeyController
 from api.audit.routes import AuditController
 from api.auth import access
@@ -20,6 +21,7 @@ from api.auth.oauth import OAuthError, authorize, introspect, on_oauth_error, re
 from api.auth.policy import organization_origins, organization_policy_guard
 from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
+from api.bulk.routes import BulkOperationController
 from api.events.routes import EventController
 from api.health import live, ready
 from api.metrics import metrics
@@ -38,10 +40,15 @@ from api.platform.security import security_headers
 from api.platform.telemetry import Telemetry
 from api.platform.versioning import echo_version
 from api.resource_types.routes import ResourceTypeController
+from api.resources.listing import ResourceQueryController
 from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
+from api.transactions.routes import TransactionController
+from api.usage.guard import usage_guard
+from api.usage.routes import UsageController
 from api.users.routes import UserController
+from infra import logs
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -49,14 +56,23 @@ SHUTDOWN_GRACE_S = 3.0
 
 
 async def v1_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Authenticate, apply the caller's organization's policy, then charge its rate limits.
+    """Authenticate, apply the caller's organization's policy and its usage quota (before a
+    refused request costs a rate-limit token), then charge its rate limits.
 
     One guard rather than three: litestar copies the route handler for every guard of every
     request, and three copies were ~9 % of an authenticated read's CPU.
     """
     await operator_guard(connection, handler)
     await organization_policy_guard(connection, handler)
+    usage_guard(connection)
     await rate_limit_guard(connection, handler)
+
+
+def worker_app() -> Litestar:
+    """What each granian worker serves: granian applies the logging config in its workers but
+    not the rest of ``logs.configure``, so warnings and uncaught exceptions are routed here."""
+    logs.capture()
+    return create_app()
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -94,8 +110,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
                                  UserController, RoleController, logout, list_sessions,
                                  revoke_session, OAuthClientController, authorize,
-                                 ResourceTypeController, ResourceController, AuditController,
-                                 EventController, AlertRuleController],
+                                 ResourceTypeController, ResourceController,
+                                 ResourceQueryController, AuditController, EventController,
+                                 TransactionController, BulkOperationController,
+                                 MetricsController, UsageController, AlertRuleController],
             guards=[v1_guard], security=OPERATOR),
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
         on_startup=[startup],
@@ -108,6 +126,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         request_max_body_size=settings.max_body_bytes,
         openapi_config=config(),
         plugins=[StrictStructSchemaPlugin()],
+        # litestar's default logging config replaces the root logger's handler with its own
+        # text format; every line goes through infra/logs.py's instead (`chronicle` sets it).
+        logging_config=None,
         debug=False,
     )
     # Header limit, CORS preflight and API version are settled before routing (api/platform/edge.py);
@@ -115,6 +136,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     edge = Edge(app.asgi_handler, settings, cors)
     telemetry = Telemetry(edge, settings)
     on = settings.enable_metrics or settings.enable_request_log
-    app.asgi_handler = telemetry if on else edge
+    app.asgi_handler = telemetry if on else logs.in_requests(edge)
     app.state.telemetry = telemetry
     return one_at_a_time(app)

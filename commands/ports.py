@@ -86,6 +86,11 @@ class EventStore(Protocol):
         """The stream's envelopes in version order (up to version ``lte``)."""
         ...
 
+    def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
+        """Several streams' envelopes in version order, in one read (a batch of writes loads
+        its streams at once); a stream with no events is absent."""
+        ...
+
     def append(self, envelopes: Sequence[Envelope], *,
                sealing: Sealing | None = None) -> list[int]:
         """Append in one transaction, each envelope at its version (ConcurrencyError if a

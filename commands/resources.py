@@ -3,6 +3,7 @@ restore a typed resource, each checked against its type's current schema version
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +36,7 @@ from domain.resource.commands import (
     UpsertResource,
 )
 from domain.resource.document import merge_patch
+from domain.resource.relations import check_acyclic, parents
 from domain.resource_type import decider as rt
 
 MAX_MESSAGE = 300  # the decoder's message, as it reaches the error's params
@@ -70,6 +72,7 @@ class ResourceCommands:
             type_version = self._checked(organization_id, resource_type, content)
             current = load(self.store, res.DECIDER, resource_id)
             check_expected(expected_version, current.version)
+            self._acyclic(resource_id, content)
             command = UpsertResource(organization_id=organization_id,
                                      resource_type=resource_type, type_version=type_version,
                                      external_key=key, content=content)
@@ -86,6 +89,7 @@ class ResourceCommands:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
             type_version = self._checked(organization_id, resource_type, content)
+            self._acyclic(resource_id, content)
             command = ReplaceResource(type_version=type_version, content=content)
             return [write(res.DECIDER, resource_id, organization_id, current.version,
                           res.decide(command, current.state))]
@@ -104,6 +108,7 @@ class ResourceCommands:
                                     expected_version)
             content = patched(current.state.content, patch)
             type_version = self._checked(organization_id, resource_type, content)
+            self._acyclic(resource_id, content)
             command = PatchResource(type_version=type_version, content=content)
             return [write(res.DECIDER, resource_id, organization_id, current.version,
                           res.decide(command, current.state))]
@@ -125,36 +130,86 @@ class ResourceCommands:
         return execute(self.store, ctx, attempt, retries=self.retries,
                        pinned=expected_version is not None, seal=seal)
 
+    def delete(self, ctx: Context, organization_id: UUID, resource_type: str,
+               resource_id: UUID, dependents: tuple[UUID, ...] = (), *,
+               expected_version: int | None = None, seal: Seal | None = None) -> Result:
+        """Delete (soft) the resource and, for a cascade, the ``dependents`` the caller found
+        (``DELETE ?cascade=true``): every deletion in one append, or none."""
+
+        def attempt() -> list[StreamWrite]:
+            current = self._current(organization_id, resource_type, resource_id,
+                                    expected_version)
+            writes = [write(res.DECIDER, resource_id, organization_id, current.version,
+                            res.decide(DeleteResource(), current.state))]
+            for other in dependents:
+                found = load(self.store, res.DECIDER, other)
+                if found.state.organization_id == organization_id and other != resource_id:
+                    writes.append(write(res.DECIDER, other, organization_id, found.version,
+                                        res.decide(DeleteResource(), found.state)))
+            return writes
+
+        return execute(self.store, ctx, attempt, retries=self.retries,
+                       pinned=expected_version is not None, seal=seal)
+
+    def _acyclic(self, resource_id: UUID, content: Content) -> None:
+        """No parent chain from the new relationships leads back to the resource: read from
+        the event store (each ancestor's stream), so a write just made counts at once."""
+        check_acyclic(resource_id, content.relationships, lambda ancestor: parents(
+            load(self.store, res.DECIDER, ancestor).state.relationships))
+
     def _current(self, organization_id: UUID, resource_type: str, resource_id: UUID,
                  expected_version: int | None) -> Loaded[res.Resource]:
-        """The resource, if it is of ``resource_type`` in the organization (another
-        organization's is not found, and recorded as a denied access)."""
-        current = load(self.store, res.DECIDER, resource_id)
-        state = current.state
-        if state.status != "absent" and state.organization_id != organization_id:
-            raise ForeignNotFound("resource not found", code="resource_not_found")
-        if state.status == "absent" or state.resource_type != resource_type:
-            raise NotFound("resource not found", code="resource_not_found")
-        check_expected(expected_version, current.version)
-        return current
+        return current_of(load(self.store, res.DECIDER, resource_id), organization_id,
+                          resource_type, expected_version)
 
     def _checked(self, organization_id: UUID, resource_type: str, content: Content) -> int:
-        """The type's current version, after checking the content against it: the data
-        matches its schema, and every relationship names a resource of the organization."""
         require_live(load(self.store, org.DECIDER, organization_id).state)
-        type_id = rt.stream_id(organization_id, resource_type)
-        kind = load(self.store, rt.DECIDER, type_id).state
-        if kind.status != "active":
-            raise NotFound("resource type not found", code="resource_type_not_found")
-        res.check_content(content)
-        self.schemas.validator((type_id, kind.type_version), kind.schemas[-1])(content.data)
-        for i, related in enumerate(content.relationships):
-            first = self.store.load(related.id, lte=1)
-            if not first or first[0].stream_type != res.DECIDER.stream_type or (
-                    first[0].organization_id != organization_id):
-                raise InvalidValue("a relationship names no resource of this organization",
-                                   field=f"relationships[{i}]", code="relationship_unknown")
-        return kind.type_version
+        type_id, kind = type_of(self.store, organization_id, resource_type)
+        return checked(self.schemas, type_id, kind, content,
+                       lambda related: owned(self.store, related, organization_id))
+
+
+def current_of(current: Loaded[res.Resource], organization_id: UUID, resource_type: str,
+               expected_version: int | None) -> Loaded[res.Resource]:
+    """The resource, if it is of ``resource_type`` in the organization (another
+    organization's is not found, and recorded as a denied access)."""
+    state = current.state
+    if state.status != "absent" and state.organization_id != organization_id:
+        raise ForeignNotFound("resource not found", code="resource_not_found")
+    if state.status == "absent" or state.resource_type != resource_type:
+        raise NotFound("resource not found", code="resource_not_found")
+    check_expected(expected_version, current.version)
+    return current
+
+
+def type_of(store: EventStore, organization_id: UUID,
+            resource_type: str) -> tuple[UUID, rt.ResourceType]:
+    """The organization's active type of that name, and its stream id."""
+    type_id = rt.stream_id(organization_id, resource_type)
+    kind = load(store, rt.DECIDER, type_id).state
+    if kind.status != "active":
+        raise NotFound("resource type not found", code="resource_type_not_found")
+    return type_id, kind
+
+
+def checked(schemas: Schemas, type_id: UUID, kind: rt.ResourceType, content: Content,
+            known: Callable[[UUID], bool]) -> int:
+    """The type's current version, after checking the content against it: the data matches
+    its schema, and every relationship names a resource ``known`` to the organization."""
+    res.check_content(content)
+    schemas.validator((type_id, kind.type_version), kind.schemas[-1])(content.data)
+    for i, related in enumerate(content.relationships):
+        if not known(related.id):
+            raise InvalidValue("a relationship names no resource of this organization",
+                               field=f"relationships[{i}]", code="relationship_unknown")
+    return kind.type_version
+
+
+def owned(store: EventStore, resource_id: UUID, organization_id: UUID) -> bool:
+    """Whether the stream is a resource of the organization (by its first event)."""
+    first = store.load(resource_id, lte=1)
+    return bool(first) and first[0].stream_type == res.DECIDER.stream_type and (
+        first[0].organization_id == organization_id)
 
 
 def document(content: Content) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from msgspec import UNSET, UnsetType
 from domain.access.events import AccessEvent
 from domain.alert_rule.events import AlertRuleEvent
 from domain.apikey.events import ApiKeyEvent
+from domain.bulk_operation.events import BulkOperationEvent
 from domain.claim.events import ClaimEvent
 from domain.oauthclient.events import OAuthClientEvent
 from domain.organization.events import OrganizationEvent
@@ -20,11 +21,13 @@ from domain.resource_type.events import ResourceTypeEvent
 from domain.role.events import RoleEvent
 from domain.roster.events import RosterEvent
 from domain.slug.events import SlugEvent
+from domain.usage.events import UsageEvent
 from domain.user.events import UserEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
             | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent
-            | ResourceEvent | AlertRuleEvent)
+            | ResourceEvent | BulkOperationEvent | UsageEvent
+            | AlertRuleEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 # Where a change came from: a client of the API, a browser (the request carried Origin or

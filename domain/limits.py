@@ -60,7 +60,16 @@ MAX_LABEL_KEY = 100
 MAX_LABEL_VALUE = 200
 MAX_ANNOTATION_VALUE = 2000
 MAX_RELATIONSHIPS = 50
+MAX_ANCESTORS = 100  # resources a parent-cycle check walks up through
+MAX_CASCADE = 1000  # resources one `DELETE ?cascade=true` deletes with the one asked for
 MAX_EXTERNAL_KEY = 200
+
+# Transactions and bulk operations (a bulk body is also bounded by MAX_BODY_BYTES)
+MAX_TRANSACTION_ITEMS = 100  # writes applied in one append
+MAX_BULK_ITEMS = 10_000
+BULK_CHUNK_ITEMS = 200  # items a worker applies in one append, with their chunk's results
+# A failed bulk item's message in its chunk's results: a chunk's results fit one event in any script.
+MAX_ITEM_MESSAGE = 200
 
 # Alert rules
 MAX_ALERT_NAME = 100
@@ -83,6 +92,18 @@ DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR = 200  # an opaque cursor: far more than any encoded position needs
 MAX_QUERY_TEXT = 200  # an audit or event filter: an actor's id, a resource, an action, a type
 MAX_TIMESTAMP_TEXT = 64  # an `as_of` RFC 3339 time or a version number
+
+# Resource queries (issue 11 item 5): the filters, order, select and search of a list or export
+MAX_RESOURCE_PAGE = 1000  # a resource list's `limit`
+DEFAULT_RESOURCE_PAGE = 50
+MAX_QUERY_FILTERS = 20  # filter parameters ANDed in one query
+MAX_QUERY_VALUE = 500  # one filter's `<op>.<value>` text
+MAX_IN_VALUES = 100  # the values of one `in.(a,b,c)`
+MAX_ORDER_FIELDS = 5
+MAX_SELECT_FIELDS = 20
+MAX_SEARCH_TEXT = 200  # `q`
+MAX_QUERY_CURSOR = 4000  # a keyset cursor carries the boundary row's ordered values
+MAX_EXPAND_DEPTH = 3  # `expand=relationships.parent.parent.parent`
 
 # OAuth
 MAX_PKCE_METHOD = 10
@@ -122,3 +143,7 @@ def check_permissions(permissions: tuple[ApiPermission, ...], code: str) -> None
             raise InvalidValue(f"permissions[{i}] is larger than the limits allow",
                                field=f"permissions[{i}]", code="permission_too_large",
                                params={"max": MAX_RESOURCE})
+
+# Analytics (GET /v1/metrics, GET /v1/usage)
+MAX_METRIC_BUCKETS = 1440  # a day of minutes, two months of hours, four years of days
+MAX_USAGE_MONTHS = 36  # the statements one page lists

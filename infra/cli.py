@@ -44,7 +44,7 @@ def cmd_api(settings: Settings, _args: argparse.Namespace) -> int:
     # TLS 1.2 still accepted, as under uvicorn (granian's own default is 1.3 only).
     tls = ({"ssl_cert": Path(settings.tls_cert_file), "ssl_key": Path(settings.tls_key_file),
             "ssl_protocol_min": SSLProtocols.tls12} if settings.tls_cert_file else {})
-    Server("api.app:create_app", factory=True, address=settings.host, port=settings.port,
+    Server("api.app:worker_app", factory=True, address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_workers, loop=Loops.uvloop,
            http=HTTPModes.http1, websockets=False, log_level=LogLevels(settings.log_level),
            log_access=False, log_dictconfig=logs.config(settings.log_level, settings.log_format),
@@ -100,6 +100,28 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     for t in threads:
         t.join()
     server.shutdown()
+    return 0
+
+
+def cmd_bulk(settings: Settings, _args: argparse.Namespace) -> int:
+    """The bulk worker: applies submitted bulk operations, chunk by chunk."""
+    from commands.bulk import BulkCommands
+    from infra.bulk import BulkWorker
+    from infra.eventstore import EventStore, datastore_from_url
+    from infra.health import serve
+    from infra.jsonschemas import JsonSchemas
+
+    store = EventStore(datastore_from_url(settings.database_url),
+                       max_event_bytes=settings.max_event_bytes)
+    worker = BulkWorker(settings, BulkCommands(store, JsonSchemas(),
+                                               retries=settings.command_retries))
+    server = serve(settings.host, settings.bulk_port, "bulk", worker.report, worker.metrics)
+    _on_sigterm(worker.stop)
+    try:
+        worker.run()
+    finally:
+        server.shutdown()
+        store.close()
     return 0
 
 
@@ -277,10 +299,18 @@ def _retention(settings: Settings) -> int:
     return 0
 
 
+def cmd_analytics(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.analyst import command
+
+    return command(settings, args.query, as_json=args.json, max_rows=args.max_rows,
+                   timeout_s=args.timeout)
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "api": cmd_api,
     "relay": cmd_relay,
     "projector": cmd_projector,
+    "bulk": cmd_bulk,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
     "alerts": cmd_alerts,
@@ -288,6 +318,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "openapi": cmd_openapi,
     "keys": cmd_keys,
     "audit": cmd_audit,
+    "analytics": cmd_analytics,
 }
 
 
@@ -298,6 +329,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("relay", help="publish the event store to Kafka")
     projector = sub.add_parser("projector", help="run projections")
     projector.add_argument("--projection", action="append", help="run only these (repeatable)")
+    sub.add_parser("bulk", help="apply submitted bulk operations")
     sub.add_parser("alerts", help="evaluate the alert rules every ALERT_EVALUATE_SECONDS")
     sub.add_parser("migrate", help="create tables and topics")
     sub.add_parser("seed", help="create the demo organization")
@@ -313,6 +345,12 @@ def parser() -> argparse.ArgumentParser:
                                          " or count the entries past their retention")
     audit.add_argument("action", choices=["verify", "retention"])
     audit.add_argument("--org", type=UUID, help="one organization's id (default: every organization)")
+    analytics = sub.add_parser("analytics", help="ad-hoc read-only SQL on the ClickHouse tables")
+    analytics.add_argument("action", choices=["sql"])
+    analytics.add_argument("query", help="one SELECT (readonly=1: writes and DDL are refused)")
+    analytics.add_argument("--json", action="store_true", help="one JSON object per row")
+    analytics.add_argument("--max-rows", type=int, default=10_000, help="rows shown at most")
+    analytics.add_argument("--timeout", type=int, default=60, help="seconds the query may run")
     return p
 
 

@@ -18,18 +18,23 @@ from redis.exceptions import RedisError
 
 from commands.alert_rules import AlertRuleCommands
 from commands.apikeys import ApiKeyCommands
+from commands.bulk import BulkCommands
 from commands.denials import DenialLog
 from commands.oauthclients import OAuthClientCommands
 from commands.organizations import OrganizationCommands
 from commands.resource_types import ResourceTypeCommands
 from commands.resources import ResourceCommands
 from commands.roles import RoleCommands
+from commands.transactions import TransactionCommands
+from commands.usage import UsageCommands
 from commands.users import UserCommands
+from infra import clickhouse
 from infra.credentials import Credentials
 from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
 from infra.jsonschemas import JsonSchemas
 from infra.keycache import KeyCache
+from infra.metering import Meter
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.replay import SpentRefreshTokens, UsedSignatures
@@ -78,7 +83,11 @@ class Container:
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
     alert_rules: AlertRuleCommands
+    transactions: TransactionCommands
+    bulk: BulkCommands
     request_log: RequestLog | None = None  # None: ENABLE_REQUEST_LOG=false
+    analytics: clickhouse.Shared | None = None  # the metrics' and usage's ClickHouse client
+    meter: Meter | None = None  # None: ENABLE_USAGE_LIMITS=false
     feed: Feed = field(default_factory=Feed)
     ring_stale: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
@@ -108,6 +117,7 @@ class Container:
         schemas = JsonSchemas()  # one compiled-validator cache for types and their resources
         deny = DenySet(pool, redis, f"{prefix}{DENY_CHANNEL}",
                        reload_s=settings.credential_cache_ttl_s)
+        analytics = clickhouse.Shared(settings)
         return cls(
             settings=settings, store=store, pool=pool, ring=ring, tokens=tokens, deny=deny,
             oauth_clients=OAuthClientCommands(store, settings.api_secret or DEV_API_SECRET,
@@ -133,7 +143,12 @@ class Container:
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
             alert_rules=AlertRuleCommands(store, retries=settings.command_retries),
+            transactions=TransactionCommands(store, schemas, retries=settings.command_retries),
+            bulk=BulkCommands(store, schemas, retries=settings.command_retries),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
+            analytics=analytics,
+            meter=Meter(pool, analytics, UsageCommands(store, retries=settings.command_retries),
+                        every_s=settings.usage_refresh_s) if settings.enable_usage_limits else None,
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:
@@ -152,6 +167,8 @@ class Container:
         subscriber = aioredis.Redis.from_url(self.settings.redis_url, health_check_interval=15,
                                              socket_connect_timeout=2)
         tasks = [] if self.request_log is None else [asyncio.create_task(self.request_log.follow())]
+        if self.meter is not None:
+            tasks.append(asyncio.create_task(self.meter.follow()))
         return [
             *tasks,
             asyncio.create_task(self.feed.follow(subscriber)),
@@ -231,4 +248,6 @@ class Container:
         await self.pool.close()
         await self.redis.aclose()
         await self.limiter.client.aclose()
+        if self.analytics is not None:
+            await to_thread.run_sync(self.analytics.close)
         self.store.close()

@@ -201,6 +201,10 @@ class EventStore:
         self.channel = self.recorder.channel_name
         self.horizon = self.recorder.horizon
         self.notifier = None if notify_in_transaction else Notifier(datastore, self.channel)
+        self._select_many = SQL(
+            "SELECT originator_id, state FROM {}.{} WHERE originator_id = ANY(%s)"
+            " ORDER BY originator_id, originator_version").format(
+            Identifier(datastore.schema), Identifier(table))
 
     def create_tables(self) -> None:
         """Create the table, or bring one made by the stock recorder to this shape."""
@@ -234,6 +238,16 @@ class EventStore:
     def load(self, stream_id: UUID, *, lte: int | None = None) -> list[Envelope]:
         events = self.recorder.select_events(stream_id, lte=lte)
         return [self.mapper.to_envelope(e) for e in events]
+
+    def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
+        found: dict[UUID, list[Envelope]] = {}
+        if not stream_ids:
+            return found
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_many, (list(stream_ids),), prepare=True)
+            for row in curs.fetchall():
+                found.setdefault(row["originator_id"], []).append(decode(bytes(row["state"])))
+        return found
 
     def owner(self, stream_id: UUID) -> UUID | None:
         """The organization a stream belongs to (its first event's), or None if none."""

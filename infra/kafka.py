@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -18,6 +19,10 @@ from confluent_kafka.admin import (
 from domain.deciders import AGGREGATES
 from infra.settings import Settings
 
+# librdkafka's own lines (a broker refusing connections, a rebalance) through logging, so they
+# are JSON like every other line; a client serves them from its poll().
+LOG = logging.getLogger("chronicle.kafka")
+
 
 def producer_config(settings: Settings) -> dict[str, Any]:
     return {
@@ -30,6 +35,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         # The same bound as the topics': any event the writers let through (MAX_EVENT_BYTES,
         # checked before append) fits, with room for the key and headers.
         "message.max.bytes": settings.kafka_max_message_bytes,
+        "logger": LOG,
     }
 
 
@@ -52,6 +58,7 @@ def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
         # idle consumer asks again: each projection has its own, and at librdkafka's 500 ms
         # their long polls were most of an idle broker's CPU.
         "fetch.wait.max.ms": 2000,
+        "logger": LOG,
     }
 
 

@@ -34,6 +34,10 @@ class MemoryEventStore:
         envelopes = [decode(data) for data in stored]
         return [e for e in envelopes if lte is None or e.version <= lte]
 
+    def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
+        found = {stream_id: self.load(stream_id) for stream_id in dict.fromkeys(stream_ids)}
+        return {stream_id: envelopes for stream_id, envelopes in found.items() if envelopes}
+
     def append(self, envelopes: Sequence[Envelope], *,
                sealing: Sealing | None = None) -> list[int]:
         with self._lock:

@@ -99,6 +99,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an idle runner blocks on the broker before looking at the relay position again.
     projector_idle_poll_ms: int = 1000
     relay_stall_seconds: float = 30.0
+    # The bulk worker (`chronicle bulk`): its health port, and how long it waits when idle
+    # before looking for submitted operations again (a projected submission wakes it sooner).
+    bulk_port: int = 8095
+    bulk_idle_poll_ms: int = 1000
     relay_max_backoff_ms: int = 10000
     # An event that waited this long for the relay or a projection means the pipeline is stalled.
     pipeline_stall_seconds: float = 30.0
@@ -130,6 +134,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where the API workers of one server leave their metric snapshots (set by `chronicle api`
     # when it starts several workers; empty: this process's figures only).
     metrics_dir: str = ""
+    # Usage metering (infra/metering.py): each API process measures every organization's month
+    # this often, warns at 80 % of a plan quota and, under a blocking plan, refuses past it.
+    enable_usage_limits: bool = True
+    usage_refresh_s: float = 60.0
     data_dir: str = str(ROOT / "var")
 
     @property
@@ -221,6 +229,8 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_STALL_SECONDS": "projector_stall_seconds",
     "PROJECTOR_IDLE_POLL_MS": "projector_idle_poll_ms",
     "RELAY_STALL_SECONDS": "relay_stall_seconds",
+    "BULK_PORT": "bulk_port",
+    "BULK_IDLE_POLL_MS": "bulk_idle_poll_ms",
     "RELAY_MAX_BACKOFF_MS": "relay_max_backoff_ms",
     "PIPELINE_STALL_SECONDS": "pipeline_stall_seconds",
     "ENABLE_RATE_LIMITING": "enable_rate_limiting",
@@ -243,6 +253,8 @@ ENV_NAMES: dict[str, str] = {
     "REQUEST_LOG_FLUSH_MS": "request_log_flush_ms",
     "ENABLE_METRICS": "enable_metrics",
     "METRICS_DIR": "metrics_dir",
+    "ENABLE_USAGE_LIMITS": "enable_usage_limits",
+    "USAGE_REFRESH_S": "usage_refresh_s",
     "CHRONICLE_DATA_DIR": "data_dir",
 }
 
@@ -258,8 +270,8 @@ _POSITIVE = {
     "smtp_port", "smtp_timeout_s", "public_rate_limit_per_minute", "pipeline_stall_seconds",
     "projector_retry_backoff_ms", "projector_max_backoff_ms", "projector_stall_seconds",
     "projector_idle_poll_ms", "relay_stall_seconds", "relay_max_backoff_ms",
-    "audit_retention_days",
-    "request_log_buffer", "request_log_flush_ms",
+    "audit_retention_days", "bulk_idle_poll_ms",
+    "request_log_buffer", "request_log_flush_ms", "usage_refresh_s",
 }
 
 

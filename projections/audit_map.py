@@ -67,6 +67,13 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "resource.Deleted": ("resources", "delete"),
     "resource.Archived": ("resources", "archive"),
     "resource.Restored": ("resources", "restore"),
+    "bulk_operation.Submitted": ("bulk_operations", "create"),
+    "bulk_operation.ItemsStaged": ("bulk_operations", "stage_items"),
+    "bulk_operation.Started": ("bulk_operations", "start"),
+    "bulk_operation.ChunkApplied": ("bulk_operations", "apply_chunk"),
+    "bulk_operation.Finished": ("bulk_operations", "finish"),
+    "usage.ThresholdReached": ("usage", "warn"),
+    "usage.LimitReached": ("usage", "reach_limit"),
 }
 
 # A field holding credential material, by its name (hashes, secrets, their ciphertexts,

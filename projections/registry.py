@@ -15,6 +15,7 @@ from projections.alert_rules import AlertRulesProjection
 from projections.api_keys import ApiKeysProjection
 from projections.api_requests import RequestLogProjection
 from projections.base import Projection
+from projections.bulk_operations import BulkOperationsProjection
 from projections.oauth_clients import OAuthClientsProjection
 from projections.organizations import OrganizationsProjection
 from projections.readmodel import AnnouncedReadModel, ReadModel
@@ -49,6 +50,16 @@ def _clickhouse_events(settings: Settings) -> Projection:
     return EventsProjection(clickhouse.client(settings))
 
 
+def _clickhouse_resources(settings: Settings) -> Projection:
+    from infra import clickhouse
+    from infra.eventstore import EventStore, datastore_from_url
+    from projections.resources_clickhouse import ResourcesClickHouseProjection
+
+    store = EventStore(datastore_from_url(settings.database_url, pool_size=1, max_overflow=1),
+                       max_event_bytes=settings.max_event_bytes)
+    return ResourcesClickHouseProjection(clickhouse.client(settings), store)
+
+
 def _chain(settings: Settings) -> Projection:
     return chain.ChainProjection(settings.chain_key, settings.audit_checkpoint_seconds)
 
@@ -70,6 +81,8 @@ PROJECTIONS: dict[str, Spec] = {
     "oauth_clients": read_model(OAuthClientsProjection),
     "resource_types": read_model(ResourceTypesProjection),
     "resources": read_model(ResourcesProjection),
+    "bulk_operations": read_model(BulkOperationsProjection),
+    "clickhouse_resources": Spec(("resource",), _clickhouse_resources),
     "alert_rules": read_model(AlertRulesProjection)._replace(ddl=alert_rules.EVALUATIONS_DDL),
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),

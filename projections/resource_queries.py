@@ -1,20 +1,28 @@
-"""Queries on the resources read model, for the API: one resource by id, and a page of an
-organization's resources of one type (by status) in creation order."""
+"""Queries on the resources read model, for the API: one resource by id, a page of a type's
+resources as a query asks (filters, order, search, keyset cursor), and the same query's every
+row as a stream of batches for the export."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
+from domain.limits import MAX_CASCADE
 from projections import paging
+from projections.resource_query import Query, count_sql, page_sql
 from projections.resources import TABLE
 
 COLUMNS = ("id, organization_id, type, type_version, external_key, status, data, tags, labels,"
            " annotations, relationships, checksum, size, created_by, updated_by, deleted_at,"
            " version, created_position, created_at, updated_at")
-STATUSES = ("active", "archived", "deleted")
-ANY = "any"
+EXPORT_BATCH = 500  # rows fetched from the server-side cursor at a time
+DEPENDING = ("SELECT id FROM resources WHERE organization_id = %s AND status <> 'deleted'"
+             " AND relationships @> ANY(%s::jsonb[]) ORDER BY id LIMIT %s")
 
 
 # One resource by (id, organization, type), whatever its status (a deleted one stays readable
@@ -23,12 +31,53 @@ GET = (f"SELECT {COLUMNS} FROM {TABLE}"
        " WHERE id = %s AND organization_id = %s AND type = %s")
 
 
-async def page(conn: AsyncConnection, organization_id: UUID, resource_type: str, status: str, *,
-               limit: int, after: int | None = None, before: int | None = None) -> paging.Page:
-    """The type's resources with ``status`` (``any``: every status), counted."""
-    where, params = "organization_id = %s AND type = %s", [organization_id, resource_type]
-    if status != ANY:
-        where += " AND status = %s"
-        params.append(status)
-    return await paging.page(conn, TABLE, COLUMNS, where, params, limit=limit, after=after,
-                             before=before, count=True)
+async def page(conn: AsyncConnection, organization_id: UUID, resource_type: str,
+               query: Query) -> paging.Page:
+    """One page of the query's rows, in its order; ``total`` when the query is counted, or
+    known for free (a first page that holds every match). The statement's text varies with
+    the query, so it is never prepared server-side."""
+    cur = conn.cursor(row_factory=dict_row)
+    text, params = page_sql(query, organization_id, resource_type)
+    await cur.execute(text, params, prepare=False)
+    rows = await cur.fetchall()
+    more, rows = len(rows) > query.limit, rows[:query.limit]
+    if query.backward:
+        rows.reverse()
+    if query.cursor is None and not more:
+        return paging.Page(rows, more, len(rows))
+    if not query.counted:
+        return paging.Page(rows, more, None)
+    text, params = count_sql(query, organization_id, resource_type)
+    await cur.execute(text, params, prepare=False)
+    found = await cur.fetchone()
+    return paging.Page(rows, more, int(found["n"]) if found else 0)
+
+
+async def every(conn: AsyncConnection, organization_id: UUID, resource_type: str,
+                query: Query) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every row the query matches (its cursor and limit ignored), in batches, through one
+    server-side cursor: one statement, so one snapshot, and constant memory for any size.
+    Runs inside the caller's transaction (the tenant wall opens one)."""
+    text, params = page_sql(Query(filters=query.filters, keys=query.keys, q=query.q),
+                            organization_id, resource_type, limit=2**62)
+    async with conn.cursor(name="resources_export", row_factory=dict_row) as cur:
+        await cur.execute(text, params)
+        while batch := await cur.fetchmany(EXPORT_BATCH):
+            yield batch
+
+
+async def dependents(conn: AsyncConnection, organization_id: UUID,
+                     resource_id: UUID) -> list[UUID]:
+    """The resources not deleted that depend on ``resource_id`` (a ``dependency``
+    relationship to it), and those that depend on them, level by level: at most
+    MAX_CASCADE + 1, so that a caller can tell there are too many."""
+    found: list[UUID] = []
+    seen, frontier = {resource_id}, [resource_id]
+    cur = conn.cursor()
+    while frontier and len(found) <= MAX_CASCADE:
+        wanted = [Jsonb([{"type": "dependency", "id": str(i)}]) for i in frontier]
+        await cur.execute(DEPENDING, (organization_id, wanted, MAX_CASCADE + 1))
+        frontier = [row[0] for row in await cur.fetchall() if row[0] not in seen]
+        seen.update(frontier)
+        found += frontier
+    return found[:MAX_CASCADE + 1]

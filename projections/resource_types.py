@@ -18,6 +18,7 @@ from domain.resource_type.events import (
 )
 from projections.base import Item
 from projections.readmodel import ReadModel
+from projections.resource_indexes import ensure
 from projections.table import Column, Index, Table
 
 TABLE = "resource_types"
@@ -54,6 +55,7 @@ class ResourceTypesProjection(ReadModel):
                             description=r.description, indexed=_json(r.indexed),
                             schema=_json(r.schema), type_version=r.type_version,
                             versions=_json({str(r.type_version): r.schema}))
+                ensure(cur, r.indexed)
             case SchemaExtended() | VersionAdded() as s:
                 versions = {**self._versions(cur, item), str(s.type_version): s.schema}
                 latest = max(map(int, versions))

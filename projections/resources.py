@@ -54,7 +54,10 @@ SPEC = Table(TABLE, tenant="organization_id", columns=(
             Index("key_idx", ("organization_id", "type", "external_key")),
             Index("data_idx", ("data",), method="gin", opclass="jsonb_path_ops"),
             Index("tags_idx", ("tags",), method="gin"),
-            Index("search_idx", ("search",), method="gin")))
+            Index("search_idx", ("search",), method="gin"),
+            # who depends on a resource: relationships @> '[{"type": "dependency", "id": …}]'
+            Index("relationships_idx", ("relationships",), method="gin",
+                  opclass="jsonb_path_ops")))
 
 
 def actor_of(envelope: Envelope) -> str:

@@ -45,6 +45,7 @@ def env_for(settings: Settings, **overrides: str) -> dict[str, str]:
         "KAFKA_PARTITIONS": str(settings.kafka_partitions),
         "CLICKHOUSE_URL": settings.clickhouse_url, "CHRONICLE_ADMIN_TOKEN": ADMIN_TOKEN,
         "LOG_FORMAT": "text", "LOG_LEVEL": "warning",
+        "ENABLE_USAGE_LIMITS": str(settings.enable_usage_limits).lower(),
         "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port),
         **overrides,
     })
@@ -69,7 +70,10 @@ def provision(**overrides: object) -> Settings:
         clickhouse_url=f"{ch_base}/{run}", admin_token=ADMIN_TOKEN, redis_key_prefix=f"{run}:",
         read_wait_timeout_ms=15000,
         relay_poll_interval_ms=200, db_pool_min=1, db_pool_max=10,
-        public_rate_limit_per_minute=100_000, **overrides)
+        public_rate_limit_per_minute=100_000,
+        # Usage quotas refuse and warn only where a test turns them on (test_usage.py): a
+        # free plan's five users would otherwise block the tests that invite more.
+        enable_usage_limits=False, **overrides)
     migrate(fresh, log=False)
     return fresh
 

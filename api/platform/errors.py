@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import msgspec
 import psycopg
+from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseUnavailable
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from psycopg_pool import PoolTimeout
@@ -239,6 +240,7 @@ def on_unavailable(request: Request, exc: Exception) -> Response[ErrorBody]:
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
+    ensure_request_id(request.scope)  # the line names the request even without telemetry
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     stack = "".join(traceback.format_exception(exc)) if _development(request) else None
     return error_response(request, 500, "internal_error", stack=stack)
@@ -263,5 +265,6 @@ HANDLERS: dict[type[Exception], Any] = {
     redis_errors.TimeoutError: on_unavailable,
     psycopg.OperationalError: on_unavailable,  # the database went away or timed out
     PoolTimeout: on_unavailable,
+    ClickHouseUnavailable: on_unavailable,  # ClickHouse refused, timed out or went away
     Exception: on_unexpected,
 }

@@ -361,6 +361,38 @@ CATALOG: dict[str, Message] = {
         415, "a PATCH body is a JSON merge patch: Content-Type: application/merge-patch+json",
         "PATCH の本文は JSON マージパッチです: Content-Type: application/merge-patch+json",
         "unsupported_media_type"),
+    "query_field_unknown": M(400, "{parameter}: {field} is not a field a query can use (data.<path>,"
+                             " id, status, version, tags, labels.<key>, createdAt, updatedAt,"
+                             " createdBy)",
+                             "{parameter}: {field} はクエリで使えるフィールドではありません"
+                             " (data.<path>, id, status, version, tags, labels.<key>,"
+                             " createdAt, updatedAt, createdBy)", INVALID_PARAMETER),
+    "query_operator_invalid": M(400, "{parameter}: the filter is <op>.<value>, op one of {allowed}",
+                                "{parameter}: フィルタは <op>.<value> の形で、op は {allowed}"
+                                " のいずれかです", INVALID_PARAMETER),
+    "query_operator_not_for_field": M(400, "{parameter}: {op} does not apply to {field}",
+                                      "{parameter}: {op} は {field} に使えません",
+                                      INVALID_PARAMETER),
+    "query_value_invalid": M(400, "{parameter}: the value is not a valid {field}",
+                             "{parameter}: 値が {field} として正しくありません",
+                             INVALID_PARAMETER),
+    "query_too_many_filters": M(400, "at most {max} filters in one query",
+                                "1 つのクエリのフィルタは最大 {max} 件です", INVALID_PARAMETER),
+    "query_parameter_repeated": M(400, "{parameter} is given more than once",
+                                  "{parameter} が複数回指定されています", INVALID_PARAMETER),
+    "query_order_invalid": M(400, "order is <field>.asc|desc, at most {max} fields (not tags)",
+                             "order は <field>.asc|desc の形で最大 {max} 件です (tags は不可)",
+                             INVALID_PARAMETER),
+    "query_limit_invalid": M(400, "limit is a whole number from 1 to {max}",
+                             "limit には 1〜{max} の整数を指定してください", INVALID_PARAMETER),
+    "query_select_invalid": M(400, "select is a comma-separated list of: {allowed}",
+                              "select には次の項目をカンマ区切りで指定してください: {allowed}",
+                              INVALID_PARAMETER),
+    "query_expand_invalid": M(400, "expand is relationships.<type>[.<type>…], at most {max}"
+                                   " types deep (parent, child, reference, dependency)",
+                              "expand は relationships.<type>[.<type>…] の形で最大 {max}"
+                              " 階層です (parent, child, reference, dependency)",
+                              INVALID_PARAMETER),
     "as_of_time_invalid": M(400, "as_of must be an RFC 3339 time",
                             "as_of には RFC 3339 形式の日時を指定してください", INVALID_PARAMETER),
     "data_too_large": M(422, "data is larger than {max} bytes of canonical JSON",
@@ -375,6 +407,16 @@ CATALOG: dict[str, Message] = {
     "relationship_unknown": M(422, "a relationship names no resource of this organization",
                               "relationships にこの組織のリソースではないものが含まれています",
                               INVALID_VALUE),
+    "relationship_cycle": M(422, "the parent relationships would form a cycle",
+                            "親子関係が循環してしまいます", INVALID_VALUE),
+    "relationship_too_deep": M(422, "a resource has at most {max} ancestors",
+                               "リソースの祖先は最大 {max} 件です", INVALID_VALUE),
+    "resource_has_dependents": M(409, "{count} resources depend on this one; delete them first"
+                                      " or delete with cascade=true",
+                                 "{count} 件のリソースがこのリソースに依存しています。先に削除するか"
+                                 " cascade=true を指定してください", "conflict"),
+    "cascade_too_large": M(409, "a cascade deletes at most {max} dependents",
+                           "cascade で削除できる依存リソースは最大 {max} 件です", "conflict"),
     "external_key_invalid": M(
         422, "an external key is 1-{max} letters, digits or . _ : @ ~ -, starting with a"
         " letter or digit", "外部キーは英数字または . _ : @ ~ - の 1〜{max} 文字で、英数字で"
@@ -394,6 +436,21 @@ CATALOG: dict[str, Message] = {
         422, "route must be a route template starting with /, at most {max} characters",
         "route は / で始まるルートテンプレートで、{max} 文字以内で指定してください",
         INVALID_VALUE),
+    # Transactions and bulk operations
+    "batch_item_incomplete": M(422, "this write needs {field}",
+                               "この書き込みには {field} が必要です", INVALID_VALUE),
+    "transaction_items_count": M(422, "a transaction has 1 to {max} items",
+                                 "トランザクションの項目は 1〜{max} 件です", INVALID_VALUE),
+    "bulk_items_count": M(422, "a bulk operation has 1 to {max} items",
+                          "一括操作の項目は 1〜{max} 件です", INVALID_VALUE),
+    "bulk_item_too_large": M(422, "an item is larger than {max} bytes",
+                             "項目が {max} バイトを超えています", INVALID_VALUE),
+    "bulk_operation_exists": M(409, "the bulk operation exists", "一括操作はすでに存在します",
+                               ALREADY_EXISTS),
+    "bulk_chunk_out_of_order": M(409, "the chunk is not the next one to apply",
+                                 "このチャンクは次に適用するものではありません", INVALID_STATE),
+    "bulk_operation_not_found": M(404, "bulk operation not found", "一括操作が見つかりません",
+                                  NOT_FOUND),
     "role_name_invalid": M(422, "role name must be 1-{max} characters",
                            "ロール名は 1〜{max} 文字で指定してください", INVALID_VALUE),
     "role_name_reserved": M(422, "{name!r} is a system role's name",

@@ -62,24 +62,34 @@ def failpoint(name: str) -> None:
 
 async def run_command(request: Request, container: Container, command: Command, *,
                       status: int = 200, location: bool | str = False,
-                      named: str | None = None) -> Response[Any]:
-    make = render(status, location, named)
+                      named: str | None = None,
+                      make: Callable[[Result], Rendered] | None = None) -> Response[Any]:
+    """``make``: the response of a command whose body is not CommandAccepted."""
+    made = make or render(status, location, named)
+    return await run_rendered(request, container, lambda claim: made(
+        command(None if claim is None else Seal(claim, made))))
+
+
+async def run_rendered(request: Request, container: Container,
+                       command: Callable[[Claim | None], Rendered]) -> Response[Any]:
+    """Run ``command`` (in a thread) once per Idempotency-Key: it records its rendered
+    response under the claim it is given, with its events."""
     key = request.headers.get("idempotency-key")
     if key is None:
-        result = await to_thread.run_sync(command, None)
+        rendered = await to_thread.run_sync(command, None)
         failpoint("after_commit")
-        return respond(make(result))
+        return respond(rendered)
     if not KEY.match(key):
         raise ApiException(400, "invalid_idempotency_key",
                            "Idempotency-Key must be 1-255 printable ASCII characters")
     actor = request.scope["state"]["actor"]
     claim = Claim(f"{actor.kind}:{actor.id}", key, idempotency.fingerprint(
         request.method, request.url.path, await request.body()))
-    return await _once(container, claim, command, make)
+    return await _once(container, claim, command)
 
 
-async def _once(container: Container, claim: Claim, command: Command,
-                make: Callable[[Result], Rendered]) -> Response[Any]:
+async def _once(container: Container, claim: Claim,
+                command: Callable[[Claim | None], Rendered]) -> Response[Any]:
     if replay := await _replay(container, claim):
         return replay
     lock = f"{container.settings.redis_key_prefix}idempotency:{claim.scope}:{claim.key}"
@@ -90,13 +100,13 @@ async def _once(container: Container, claim: Claim, command: Command,
         if replay := await _replay(container, claim):
             return replay
         try:
-            result = await to_thread.run_sync(command, Seal(claim, make))
+            rendered = await to_thread.run_sync(command, claim)
         except DuplicateRecord:
             if replay := await _replay(container, claim):
                 return replay
             raise
         failpoint("after_commit")
-        return respond(make(result))
+        return respond(rendered)
     finally:
         await container.redis.delete(lock)
 

@@ -14,6 +14,8 @@ from api.platform.errors import ApiException
 from api.resources.schemas import ResourceBody, ResourcePatchBody
 from domain.resource.commands import Content
 from domain.resource.events import Relationship
+from projections.resource_filters import QueryError
+from projections.resource_query import Query, expand_paths, parse
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -49,3 +51,24 @@ def as_of_time(raw: str | None) -> datetime | None:
     except ValueError:
         raise ApiException(400, "invalid_parameter", reason="as_of_time_invalid") from None
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def parsed(items: list[tuple[str, str]], schema: dict[str, Any]) -> Query:
+    """The request's query (its parameters, repeated ones included), or the 400 naming its
+    first bad parameter."""
+    try:
+        return parse(items, schema)
+    except QueryError as e:
+        raise _refused(e) from None
+
+
+def expansions(raw: str | None) -> tuple[str, ...]:
+    try:
+        return expand_paths(raw)
+    except QueryError as e:
+        raise _refused(e) from None
+
+
+def _refused(e: QueryError) -> ApiException:
+    return ApiException(400, "invalid_parameter", reason=e.reason,
+                        params={"parameter": e.parameter, **e.params})

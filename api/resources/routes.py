@@ -13,27 +13,27 @@ from uuid import UUID
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
-from psycopg import AsyncConnection
 
 from api.auth.access import Tenant, organization_for, require, shaped, tenant_of
 from api.auth.tenancy import not_found, read, read_one
 from api.platform import openapi as docs
-from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
+from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, caught_up, waits_for
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
 from api.platform.paging import cursor_position
 from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.resources.expand import expanded
 from api.resources.requests import (
     MERGE_PATCH,
     as_of_time,
     content_of,
+    expansions,
     merge_patch_only,
     patch_of,
 )
 from api.resources.schemas import (
     ResourceBody,
     ResourceOut,
-    ResourcePage,
     ResourcePatchBody,
     VersionOut,
     VersionPage,
@@ -50,7 +50,6 @@ from domain.resource.decider import Resource
 from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
-from projections import resource_type_queries as type_queries
 from projections.resources import actor_of
 
 TypeName = FromPath[Annotated[str, QueryParameter(max_length=lim.MAX_TYPE_NAME)]]
@@ -63,7 +62,8 @@ Limit = Annotated[int, QueryParameter(ge=1, le=lim.MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, QueryParameter(max_length=lim.MAX_CURSOR)]
 TARGET = ("resource_not_found", "organization_id_required", "permission_denied")
 WRITTEN = ("resource_type_not_found", "data_invalid", "data_too_large", "data_too_deep",
-           "relationship_unknown", "resource_deleted", "resource_archived")
+           "relationship_unknown", "relationship_cycle", "relationship_too_deep",
+           "resource_deleted", "resource_archived")
 STATUS = ("active", "archived", "deleted", "any")
 
 
@@ -79,7 +79,7 @@ class ResourceController(Controller):
     async def create(self, request: Request, resource_type: TypeName, container: Services, ctx: Ctx,
                      tenant: Tenant, data: JSONBody[ResourceBody],
                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "create")
+        org_id = organization(request, tenant, organization_id, resource_type, "create")
         content, c = content_of(data), container
         return await run_command(request, c, lambda seal: c.resources.create(
             ctx, org_id, resource_type, content, seal=seal), status=201,
@@ -93,48 +93,11 @@ class ResourceController(Controller):
                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                      data: JSONBody[ResourceBody],
                      organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         content, c = content_of(data), container
         return await run_command(request, c, lambda seal: c.resources.upsert(
             ctx, org_id, resource_type, key, content, expected_version=expected, seal=seal),
             location=f"/v1/resources/{resource_type}")
-
-    @get("/", summary="List a type's resources (cursor pagination, creation order)",
-         **docs.read(ResourcePage, "invalid_parameter", "organization_id_required",
-                     "permission_denied", "cursor_invalid", "status_filter_invalid",
-                     "resource_type_not_found", "not_caught_up"))
-    async def list_(self, request: Request, resource_type: TypeName, container: Services,
-                    tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
-                    limit: Limit = lim.DEFAULT_PAGE_SIZE, cursor: Cursor = None,
-                    before: Cursor = None, status: Annotated[str, QueryParameter(
-                        max_length=10, description="active (default), archived, deleted or"
-                                                   " any")] = "active",
-                    ) -> ResourcePage:
-        org_id = _organization(request, tenant, organization_id, resource_type, "read")
-        if status not in STATUS:
-            raise ApiException(400, "invalid_parameter", reason="status_filter_invalid",
-                               params={"allowed": ", ".join(STATUS)})
-        after_pos = cursor_position(cursor) if cursor else None
-        before_pos = cursor_position(before) if before else None
-        await caught_up(container)
-
-        async def query(conn: AsyncConnection) -> paging.Page:
-            if not await type_queries.named(conn, org_id, resource_type):
-                raise ApiException(404, "not_found", reason="resource_type_not_found")
-            return await queries.page(conn, org_id, resource_type, status, limit=limit, after=after_pos,
-                                      before=before_pos)
-
-        rows, more, total = await read(container, request, query)
-        seen = [v for v in (shaped(request, f"resources:{resource_type}", from_row(r)) for r in rows) if v]
-        backward = before_pos is not None
-        has_next, has_prev = (True, more) if backward else (more, after_pos is not None)
-        return ResourcePage(data=seen, pagination=PaginationInfo(
-            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
-            has_next=bool(rows) and has_next, has_prev=bool(rows) and has_prev,
-            next_cursor=paging.encode_cursor(rows[-1]["created_position"])
-            if rows and has_next else None,
-            prev_cursor=paging.encode_cursor(rows[0]["created_position"])
-            if rows and has_prev else None))
 
     @get("/{resource_id:uuid}", summary="One resource: now, at a version, or as of a time",
          **docs.read(ResourceOut, "invalid_parameter", "as_of_time_invalid", *TARGET,
@@ -148,8 +111,12 @@ class ResourceController(Controller):
                    as_of: Annotated[str | None, QueryParameter(
                        required=False, max_length=lim.MAX_TIMESTAMP_TEXT,
                        description="The resource as of this RFC 3339 time, folded from its"
-                                   " events")] = None) -> Response[Any]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "read")
+                                   " events")] = None,
+                   expand: Annotated[str | None, QueryParameter(
+                       required=False, max_length=lim.MAX_QUERY_VALUE,
+                       description="relationships.<type>[.<type>…]: inline related resources"
+                   )] = None) -> Response[Any]:
+        org_id = organization(request, tenant, organization_id, resource_type, "read")
         if version is not None or as_of is not None:
             past = await _past(container, org_id, resource_type, resource_id, version,
                                as_of_time(as_of))
@@ -162,6 +129,9 @@ class ResourceController(Controller):
         seen = shaped(request, f"resources:{resource_type}", found) if found else None
         if found is None or seen is None:
             raise await not_found(container, request, resource_id, "resource_not_found")
+        if paths := expansions(expand):
+            [seen] = await read(container, request, lambda conn: expanded(
+                conn, request, org_id, [seen], paths))
         return Response(seen, headers={"ETag": f'"{found.version}"'})
 
     @get("/{resource_id:uuid}/versions", summary="The resource's versions: which event, who, when",
@@ -170,7 +140,7 @@ class ResourceController(Controller):
                        container: Services, tenant: Tenant, organization_id: OrgParam = None,
                        limit: Limit = lim.DEFAULT_PAGE_SIZE, cursor: Cursor = None,
                        ) -> VersionPage:
-        org_id = _organization(request, tenant, organization_id, resource_type, "read")
+        org_id = organization(request, tenant, organization_id, resource_type, "read")
         after = cursor_position(cursor) if cursor else 0
         past = await _past(container, org_id, resource_type, resource_id)
         if past is None:
@@ -192,7 +162,7 @@ class ResourceController(Controller):
                       container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                       data: JSONBody[ResourceBody],
                       organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         content, c = content_of(data), container
         return await run_command(request, c, lambda seal: c.resources.replace(
             ctx, org_id, resource_type, resource_id, content, expected_version=expected, seal=seal))
@@ -205,19 +175,33 @@ class ResourceController(Controller):
                     container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                     data: Annotated[ResourcePatchBody, Body(media_type=MERGE_PATCH)],
                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         merge, c = patch_of(data), container
         return await run_command(request, c, lambda seal: c.resources.patch(
             ctx, org_id, resource_type, resource_id, merge, expected_version=expected, seal=seal))
 
-    @delete("/{resource_id:uuid}", status_code=200, summary="Delete a resource (soft: status deleted)",
-            **docs.command(200, *TARGET, *docs.VERSIONED, example=None))
+    @delete("/{resource_id:uuid}", status_code=200,
+            summary="Delete a resource (soft: status deleted); with cascade, its dependents",
+            **docs.command(200, *TARGET, *docs.VERSIONED, "resource_has_dependents",
+                           "cascade_too_large", "not_caught_up", example=None))
     async def delete_(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
-                     container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
-                     organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "delete")
-        return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
-                                 DeleteResource())
+                      container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
+                      organization_id: OrgParam = None, cascade: Annotated[bool, QueryParameter(
+                          description="Also delete the resources that depend on it (a"
+                                      " `dependency` relationship), transitively")] = False,
+                      ) -> Response[CommandAccepted]:
+        org_id = organization(request, tenant, organization_id, resource_type, "delete")
+        found = await depending(container, request, org_id, resource_id)
+        if found and not cascade:
+            raise ApiException(409, "conflict", reason="resource_has_dependents",
+                               params={"count": len(found)})
+        if len(found) > lim.MAX_CASCADE:
+            raise ApiException(409, "conflict", reason="cascade_too_large",
+                               params={"max": lim.MAX_CASCADE})
+        c = container
+        return await run_command(request, c, lambda seal: c.resources.delete(
+            ctx, org_id, resource_type, resource_id, tuple(found), expected_version=expected,
+            seal=seal))
 
     @post("/{resource_id:uuid}/archive", status_code=200, summary="Archive a resource",
           **docs.command(200, *TARGET, *docs.VERSIONED, "resource_deleted", example=None,
@@ -225,7 +209,7 @@ class ResourceController(Controller):
     async def archive(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
                       container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                       organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
                                  ArchiveResource())
 
@@ -235,18 +219,27 @@ class ResourceController(Controller):
     async def restore(self, request: Request, resource_type: TypeName, resource_id: ResourceId,
                       container: Services, ctx: Ctx, expected: Expected, tenant: Tenant,
                       organization_id: OrgParam = None) -> Response[CommandAccepted]:
-        org_id = _organization(request, tenant, organization_id, resource_type, "update")
+        org_id = organization(request, tenant, organization_id, resource_type, "update")
         return await _transition(request, container, ctx, expected, org_id, resource_type, resource_id,
                                  RestoreResource())
 
 
-def _organization(request: Request, tenant: UUID | None, given: UUID | None,
+def organization(request: Request, tenant: UUID | None, given: UUID | None,
                   resource_type: str, action: Action) -> UUID:
     """The organization the route acts on (another one's is a 404, recorded as a denial),
     once the caller may ``action`` resources of the type."""
     org_id = organization_for(tenant, given)
     require(request, f"resources:{resource_type}", action, org_id)
     return org_id
+
+
+async def depending(c: Container, request: Request, org_id: UUID,
+                    resource_id: UUID) -> list[UUID]:
+    """Who depends on the resource, from the read model once it holds every write committed
+    before this request (a bounded wait): a dependent written earlier is always seen."""
+    head = await to_thread.run_sync(c.store.head)
+    await caught_up(c, head, "resources")
+    return await read(c, request, lambda conn: queries.dependents(conn, org_id, resource_id))
 
 
 async def _transition(request: Request, c: Container, ctx: Context, expected: int | None,

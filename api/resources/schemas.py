@@ -112,3 +112,47 @@ class VersionOut(Out, frozen=True):
 class VersionPage(Out, frozen=True):
     data: list[VersionOut]
     pagination: PaginationInfo
+
+
+class RelationshipShown(Out, frozen=True, omit_defaults=True):
+    type: str
+    id: UUID
+    resource: ResourceShown | UnsetType = UNSET  # with expand=relationships.<type>
+
+
+class ResourceShown(Out, frozen=True, omit_defaults=True):
+    """A resource in a query's answer: the fields `select` asked for (every one without it),
+    its relationships' resources inlined by `expand`."""
+
+    id: UUID | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    type_version: int | UnsetType = UNSET
+    external_key: str | UnsetType | None = UNSET
+    data: dict[str, Any] | UnsetType = UNSET
+    metadata: MetadataOut | UnsetType = UNSET
+    relationships: list[RelationshipShown] | UnsetType = UNSET
+    status: str | UnsetType = UNSET
+    version: int | UnsetType = UNSET
+    created_by: str | UnsetType = UNSET
+    updated_by: str | UnsetType = UNSET
+    created_at: datetime | UnsetType = UNSET
+    updated_at: datetime | UnsetType = UNSET
+    deleted_at: datetime | UnsetType | None = UNSET
+
+
+class QueryPagination(Out, frozen=True):
+    """The seed's PaginationInfo; ``total`` and ``totalPages`` with ``count=exact`` (or when
+    the first page holds every match): counting a large match costs more than the page."""
+
+    limit: int
+    has_next: bool
+    has_prev: bool
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    total: int | UnsetType = UNSET
+    total_pages: int | UnsetType = UNSET
+
+
+class ResourceQueryPage(Out, frozen=True):
+    data: list[ResourceShown]
+    pagination: QueryPagination

@@ -1,13 +1,17 @@
-"""What each plan allows: the default rate limits of an organization's plan."""
+"""What each plan allows: the default rate limits of an organization's plan, and its monthly
+usage quotas with what happens past them."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import msgspec
 
 from domain.errors import InvalidValue
 from domain.organization.events import Plan, RateLimit
 
-__all__ = ["MAX_RATE", "PLAN_LIMITS", "RateLimit", "check_rate_limit", "limit_of"]
+__all__ = ["MAX_RATE", "METRICS", "PLAN_LIMITS", "PLAN_QUOTAS", "Quota", "RateLimit",
+           "check_rate_limit", "limit_of", "quota_of"]
 
 MAX_RATE = 1_000_000_000  # positive, and small enough for every store's 64-bit integers
 
@@ -24,6 +28,43 @@ PLAN_LIMITS: dict[Plan, RateLimit] = {
                             requests_per_minute=30_000, requests_per_hour=1_000_000,
                             requests_per_day=10_000_000),
 }
+
+
+GIB = 1024 ** 3
+# The metered quantities, as UsageMetrics names them: calls and bandwidth (bytes in and out)
+# count up over the month; storage (resources' data) and users are levels.
+METRICS = ("apiCalls", "bandwidth", "storage", "users")
+WARN_AT = 0.8  # the share of a quota at which the organization is warned, once a month
+
+
+class Quota(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A plan's monthly quotas. ``over`` is the plan's policy past one: ``block`` refuses
+    (calls and bandwidth: every request; storage and users: writes) with 429 until the month
+    ends; ``overage`` serves on and bills the excess (warnings only)."""
+
+    api_calls: int
+    bandwidth: int  # bytes
+    storage: int  # bytes
+    users: int
+    over: Literal["block", "overage"] = "block"
+
+    def of(self, metric: str) -> int:
+        return {"apiCalls": self.api_calls, "bandwidth": self.bandwidth,
+                "storage": self.storage, "users": self.users}[metric]
+
+
+PLAN_QUOTAS: dict[Plan, Quota] = {
+    "free": Quota(api_calls=100_000, bandwidth=GIB, storage=GIB // 10, users=5),
+    "starter": Quota(api_calls=1_000_000, bandwidth=10 * GIB, storage=GIB, users=25),
+    "professional": Quota(api_calls=10_000_000, bandwidth=100 * GIB, storage=10 * GIB,
+                          users=100),
+    "enterprise": Quota(api_calls=100_000_000, bandwidth=1024 * GIB, storage=100 * GIB,
+                        users=1000, over="overage"),
+}
+
+
+def quota_of(plan: str) -> Quota:
+    return PLAN_QUOTAS.get(plan, PLAN_QUOTAS["free"])  # type: ignore[call-overload]
 
 
 def check_rate_limit(limit: RateLimit, field: str) -> None:

@@ -24,13 +24,14 @@ from infra.local.common import (
 from infra.settings import Settings
 
 CHRONICLE = Path(sys.executable).parent / "chronicle"
-APPS = ("relay", "projector", "alerts", "api")  # the pipeline first, so the API is announced last
+APPS = ("relay", "projector", "bulk", "alerts", "api")  # the pipeline first, so the API is announced last
 HEALTH_TIMEOUT = 60.0
 
 
 def health_url(settings: Settings, app: str) -> str:
     port = {"api": settings.port, "relay": settings.relay_port,
-            "projector": settings.projector_port, "alerts": settings.alerts_port}[app]
+            "projector": settings.projector_port, "bulk": settings.bulk_port,
+            "alerts": settings.alerts_port}[app]
     path = "/health/ready" if app == "api" else "/health"
     return f"http://{_client_host(settings.host)}:{port}{path}"
 

@@ -163,8 +163,11 @@ class Progress:
                 return
             relay_position, marks = sample
             if relay_position == self._proven and now - self._proven_at < REPROVE_S:
-                # Proven already: while the relay stands still, a proof proves nothing more,
-                # also for events applied since (their checkpoint is yet to come).
+                # Proven already: while the relay stands still a proof proves nothing more.
+                # What was applied since is covered when it lies at or below that position
+                # (applied while the proof was under way); above it, its checkpoint is to come.
+                if self.seen_position <= relay_position:
+                    self.dirty = False
                 if not self.dirty:
                     self.keeping_up_at = now
                 return

@@ -102,9 +102,21 @@ ELSEWHERE = {
                                    "tests/unit/test_resource_decider.py",
     "relationships_too_many": "the request schema refuses it first; "
                               "tests/unit/test_resource_decider.py",
+    "relationship_too_deep": "needs a chain of 100 parents; tests/unit/test_resource_relations.py",
+    "cascade_too_large": "needs 1,000 dependents; the bound is MAX_CASCADE in domain/limits.py",
     "patch_invalid": "the patch body's schema keeps every merge a resource; "
                      "tests/usecases/test_resources.py",
     "claim_not_held": "only an owner releases its claim; tests/unit/test_role_decider.py",
+    "transaction_items_count": "the request schema refuses it first; "
+                               "tests/usecases/test_transactions.py",
+    "bulk_items_count": "the request schema refuses it first; "
+                        "tests/unit/test_bulk_operation_decider.py",
+    "bulk_item_too_large": "MAX_BODY_BYTES refuses such a body first; "
+                           "tests/unit/test_bulk_operation_decider.py",
+    "bulk_operation_exists": "operation ids are made by the server; "
+                             "tests/unit/test_bulk_operation_decider.py",
+    "bulk_chunk_out_of_order": "only the bulk worker records chunks; "
+                               "tests/unit/test_bulk_operation_decider.py",
 }
 
 # Exceptions only a fault or a race raises; a test-only route raises them to prove the mapping.
@@ -293,6 +305,41 @@ def resource_after(c: Clients, *steps: str) -> Spec:
     return c.main, "PUT", target, {"params": params, "json": {"data": {"name": "Vespa"}}}
 
 
+def queried(c: Clients, *repeated: tuple[str, str], **query: str) -> Spec:
+    """A list of a fresh organization's `bees`, once the type is readable, with ``query``
+    (and the ``repeated`` parameters)."""
+    org = org_id(c)
+    made = c.main.post("/v1/resource-types", json={
+        "name": "bees", "schema": {"type": "object"}, "organizationId": org})
+    assert made.status_code == 201, made.text
+    return c.main, "GET", "/v1/resources/bees", {"params": [
+        ("organization_id", org), ("min_position", str(made.json()["position"])),
+        *query.items(), *repeated]}
+
+
+def related(c: Clients, kind: str) -> tuple[str, str, str, str]:
+    """Resource A and resource B related to it by ``kind``: the organization, the type's
+    collection path, A's id and B's."""
+    org, path = typed(c)
+    params = {"organization_id": org}
+    a = c.main.post(path, params=params, json={"data": {"name": "a"}}).json()["id"]
+    b = c.main.post(path, params=params, json={"data": {"name": "b"}, "relationships": [
+        {"type": kind, "id": a}]})
+    assert b.status_code == 201, b.text
+    return org, path, a, b.json()["id"]
+
+
+def cycle(c: Clients) -> Spec:
+    org, path, a, b = related(c, "parent")
+    return c.main, "PUT", f"{path}/{a}", {"params": {"organization_id": org}, "json": {
+        "data": {"name": "a"}, "relationships": [{"type": "parent", "id": b}]}}
+
+
+def depended_on(c: Clients) -> Spec:
+    org, path, a, _ = related(c, "dependency")
+    return c.main, "DELETE", f"{path}/{a}", {"params": {"organization_id": org}}
+
+
 def in_type(c: Clients, method: str, tail: str = "", query: dict[str, str] | None = None,
             **kwargs: Any) -> Spec:
     org, path = typed(c)
@@ -390,8 +437,26 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "as_of_time_invalid": lambda c: in_type(c, "GET", f"/{uuid.uuid4()}",
                                                   query={"as_of": "yesterday"}),
     "merge_patch_required": lambda c: in_type(c, "PATCH", f"/{uuid.uuid4()}", json={}),
+    "query_field_unknown": lambda c: queried(c, colour="eq.red"),
+    "query_operator_invalid": lambda c: queried(c, **{"data.name": "like.x"}),
+    "query_operator_not_for_field": lambda c: queried(c, tags="gt.x"),
+    "query_value_invalid": lambda c: queried(c, version="gt.x"),
+    "query_too_many_filters": lambda c: queried(c, **{
+        f"labels.k{i}": "exists.true" for i in range(21)}),
+    "query_parameter_repeated": lambda c: queried(c, ("limit", "1"), ("limit", "2")),
+    "query_order_invalid": lambda c: queried(c, order="name.up"),
+    "query_limit_invalid": lambda c: queried(c, limit="0"),
+    "query_select_invalid": lambda c: queried(c, select="secret"),
+    "query_expand_invalid": lambda c: queried(c, expand="parent"),
+    "relationship_cycle": cycle,
+    "resource_has_dependents": depended_on,
     "resource_deleted": lambda c: resource_after(c, "delete"),
     "resource_archived": lambda c: resource_after(c, "archive"),
+    "batch_item_incomplete": lambda c: (c.main, "POST", "/v1/transactions", {
+        "params": {"organization_id": typed(c)[0]},
+        "json": {"items": [{"op": "replace", "type": "bees", "data": {}}]}}),
+    "bulk_operation_not_found": lambda c: (c.main, "GET", f"/v1/bulk-operations/{uuid.uuid4()}",
+                                           {"params": {"organization_id": org_id(c)}}),
     "last_owner": lambda c: (c.main, "POST", f"{signed_up(c)}/suspend", {}),
     "user_already_suspended": lambda c: (c.main, "POST", f"{invited(c, 'suspend')}/suspend", {}),
     "user_not_suspended": lambda c: (c.main, "POST", f"{invited(c)}/reactivate", {}),

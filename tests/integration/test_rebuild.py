@@ -25,7 +25,7 @@ TABLES = [name for name, spec in PROJECTIONS.items() if spec.table is not None]
 
 def populate(client: TestClient[Any], count: int = 3) -> str:
     """Organizations with a key, an invited user, a role, an OAuth client, a resource type, an
-    alert rule and a resource each; the last id."""
+    alert rule, a resource and a bulk operation each; the last id."""
     org_id = ""
     for i in range(count):
         org = client.post("/v1/organizations", json={
@@ -48,6 +48,8 @@ def populate(client: TestClient[Any], count: int = 3) -> str:
         assert client.patch(thing, params={"organization_id": org_id}, json={"data": {"m": 1}},
                             headers={"Content-Type": "application/merge-patch+json"}
                             ).status_code == 200
+        assert client.post("/v1/bulk-operations", params={"organization_id": org_id}, json={
+            "items": [{"op": "create", "type": "things", "data": {}}]}).status_code == 202
     return org_id
 
 

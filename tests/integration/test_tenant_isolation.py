@@ -87,6 +87,8 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
         {404}),
     ("GET", "/v1/resources/{resource_type:str}"): (
         "/v1/resources/bees?organization_id={org}", {}, {404}),
+    ("GET", "/v1/resources/{resource_type:str}/export"): (
+        "/v1/resources/bees/export?organization_id={org}", {}, {404}),
     ("POST", "/v1/resources/{resource_type:str}"): (
         "/v1/resources/bees?organization_id={org}", {"json": {"data": {}}}, {404}),
     ("PUT", "/v1/resources/{resource_type:str}/by-key/{key:str}"): (
@@ -121,6 +123,15 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("GET", "/v1/events/streams/{stream_id:uuid}"): ("/v1/events/streams/{org}", {}, {404}),
     ("GET", "/v1/events/streams/{stream_id:uuid}/state"): (
         "/v1/events/streams/{org}/state", {}, {404}),
+    ("POST", "/v1/transactions"): ("/v1/transactions", {"json": {"items": [
+        {"op": "delete", "type": "bees", "id": "{resource}"}]}}, {404}),
+    ("POST", "/v1/bulk-operations"): ("/v1/bulk-operations?organization_id={org}", {
+        "json": {"items": [{"op": "delete", "type": "bees", "id": "{resource}"}]}}, {404}),
+    ("GET", "/v1/bulk-operations/{operation_id:uuid}"): ("/v1/bulk-operations/{bulk}", {},
+                                                         {404}),
+    ("GET", "/v1/metrics"): ("/v1/metrics?organization_id={org}", {}, {404}),
+    ("GET", "/v1/usage"): ("/v1/usage?organization_id={org}", {}, {404}),
+    ("GET", "/v1/usage/statements"): ("/v1/usage/statements?organization_id={org}", {}, {404}),
     # Public: a key's Authorization header gives it nothing there; it only makes its own.
     ("POST", "/v1/auth/signup"): ("/v1/auth/signup", {"json": {
         "organizationName": "x", "slug": "iso-{nonce}", "email": "iso-{nonce}@example.com",
@@ -150,6 +161,8 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
         return value.format(**ids)
     if isinstance(value, dict):
         return {k: fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, ids) for v in value]
     return value
 
 
@@ -175,6 +188,10 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
                            json={"data": {"name": "B's"}}).json()
     assert client.get(f"/v1/resources/bees/{resource['id']}", params={
         "organization_id": b["id"], "min_position": resource["position"]}).status_code == 200
+    bulk = client.post("/v1/bulk-operations", params={"organization_id": b["id"]}, json={
+        "items": [{"op": "create", "type": "bees", "data": {}}]}).json()
+    assert client.get(f"/v1/bulk-operations/{bulk['id']}", params={
+        "organization_id": b["id"], "min_position": bulk["position"]}).status_code == 200
     session = start_session(client, b["id"]).session.id
     oauth_client = client.post("/v1/oauth/clients", json={
         "name": "b's", "organizationId": b["id"]}).json()
@@ -188,7 +205,7 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
     return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b, "rule": rule["id"],
             "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
             "user_hex": uuid.UUID(user["id"]).hex, "session": session,
-            "client": oauth_client["id"], "resource": resource["id"]}
+            "client": oauth_client["id"], "resource": resource["id"], "bulk": bulk["id"]}
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
@@ -207,6 +224,7 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert tenants["role"] not in response.text
     assert tenants["resource"] not in response.text
     assert tenants["rule"] not in response.text
+    assert tenants["bulk"] not in response.text
     b_resource = client.get(f"/v1/resources/bees/{tenants['resource']}",
                             params={"organization_id": tenants["org"]}).json()
     assert (b_resource["data"], b_resource["status"]) == ({"name": "B's"}, "active")

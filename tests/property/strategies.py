@@ -18,6 +18,14 @@ from domain.alert_rule.events import (
     AlertRuleUpdated,
 )
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
+from domain.bulk_operation.events import (
+    BulkOperationFinished,
+    BulkOperationStarted,
+    BulkOperationSubmitted,
+    ChunkApplied,
+    ItemResult,
+    ItemsStaged,
+)
 from domain.claim.events import ValueClaimed, ValueReleased
 from domain.envelope import Actor, Envelope
 from domain.oauthclient.events import (
@@ -52,6 +60,7 @@ from domain.organization.events import (
 )
 from domain.organization.plans import RateLimit
 from domain.permissions import ApiPermission, Conditions
+from domain.resource.commands import Content
 from domain.resource.events import (
     Relationship,
     ResourceArchived,
@@ -61,6 +70,7 @@ from domain.resource.events import (
     ResourceReplaced,
     ResourceRestored,
 )
+from domain.resource.writes import ResourceWrite
 from domain.resource_type.events import (
     DescriptionChanged,
     ResourceTypeRegistered,
@@ -70,6 +80,7 @@ from domain.resource_type.events import (
 from domain.role.events import RoleCreated, RoleDeleted, RoleUpdated
 from domain.roster.events import OwnerAdded, OwnerRemoved
 from domain.slug.events import SlugClaimed, SlugReleased
+from domain.usage.events import LimitReached, ThresholdReached
 from domain.user.events import (
     UserEmailVerified,
     UserInvitationAccepted,
@@ -238,6 +249,37 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     ResourceReplaced: st.builds(ResourceReplaced, **written),
     ResourcePatched: st.builds(ResourcePatched, **written),
     **{cls: st.builds(cls) for cls in (ResourceDeleted, ResourceArchived, ResourceRestored)},
+    BulkOperationSubmitted: st.builds(
+        BulkOperationSubmitted, organization_id=st.uuids(), total_count=st.integers(0, 10**4),
+        chunk_count=st.integers(0, 50), created_by=texts),
+    ItemsStaged: st.builds(ItemsStaged, chunk=st.integers(0, 50), first_index=st.integers(0, 10**4),
+                           items=st.lists(st.builds(
+                               ResourceWrite,
+                               op=st.sampled_from(["create", "replace", "patch", "upsert",
+                                                   "delete"]),
+                               resource_type=texts, resource_id=st.none() | st.uuids(),
+                               key=st.none() | texts,
+                               expected_version=st.none() | st.integers(0, 10**6),
+                               content=st.none() | st.builds(
+                                   Content, data=written["data"], tags=written["tags"],
+                                   labels=written["labels"],
+                                   relationships=written["relationships"]),
+                               patch=st.none() | written["data"]), max_size=3).map(tuple)),
+    BulkOperationStarted: st.builds(BulkOperationStarted),
+    ChunkApplied: st.builds(ChunkApplied, chunk=st.integers(0, 50), results=st.lists(st.builds(
+        ItemResult, index=st.integers(0, 10**4), success=st.booleans(),
+        resource_id=st.none() | st.uuids(), version=st.none() | st.integers(1, 10**6),
+        error=st.none() | texts, message=st.none() | texts), max_size=3).map(tuple)),
+    BulkOperationFinished: st.builds(BulkOperationFinished,
+                                     status=st.sampled_from(["completed", "failed"]),
+                                     success_count=st.integers(0, 10**4),
+                                     failure_count=st.integers(0, 10**4)),
+    ThresholdReached: st.builds(ThresholdReached, organization_id=st.uuids(), period=texts,
+                                metric=texts, used=st.integers(0, 2**62),
+                                limit=st.integers(1, 2**62), percent=st.integers(0, 100)),
+    LimitReached: st.builds(LimitReached, organization_id=st.uuids(), period=texts,
+                            metric=texts, used=st.integers(0, 2**62),
+                            limit=st.integers(1, 2**62), policy=texts),
     AlertRuleCreated: st.builds(AlertRuleCreated, organization_id=st.none() | st.uuids(),
                                 **alert_rule),
     AlertRuleUpdated: st.builds(AlertRuleUpdated, **alert_rule),

@@ -22,8 +22,8 @@ from infra.local import kafka as kafka_local
 from infra.settings import ENV_NAMES, ROOT, Settings, load_settings
 
 COMPOSE = ROOT / "docker-compose.yml"
-APPS = ("migrate", "api", "relay", "projector", "alerts")
-LONG_RUNNING = ("api", "relay", "projector", "alerts")
+APPS = ("migrate", "api", "relay", "projector", "bulk", "alerts")
+LONG_RUNNING = ("api", "relay", "projector", "bulk", "alerts")
 INFRA = ("postgres", "redis", "kafka", "clickhouse")
 IMAGES = {
     "postgres": "postgres:15",
@@ -37,7 +37,8 @@ CONTAINER_PORTS = {"postgres": 5432, "redis": 6379, "clickhouse": 8123}
 DATA_DIRS = {"postgres": "/var/lib/postgresql/data", "redis": "/data", "clickhouse": "/var/lib/clickhouse"}
 # Long-running process -> (settings field of its health port, health path).
 HEALTH = {"api": ("port", "/health/ready"), "relay": ("relay_port", "/health"),
-          "projector": ("projector_port", "/health"), "alerts": ("alerts_port", "/health")}
+          "projector": ("projector_port", "/health"), "bulk": ("bulk_port", "/health"),
+          "alerts": ("alerts_port", "/health")}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 _INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?P<op>:?[?-])?(?P<arg>[^}]*)\}")
@@ -256,7 +257,7 @@ def test_infrastructure_is_published_on_the_local_default_ports(services: dict[s
 def test_the_api_is_published_on_its_port(services: dict[str, Any]) -> None:
     port = load_settings(app_env(services, "api")).port
     assert published(services["api"]) == [(port, port)]
-    for service in ("migrate", "relay", "projector"):
+    for service in ("migrate", "relay", "projector", "bulk"):
         assert not published(services[service]), service
 
 

@@ -117,3 +117,80 @@ def test_a_malformed_or_all_zero_traceparent_gives_no_trace_id() -> None:
     assert logs.trace_id_of([(b"traceparent", b"garbage")]) == ""
     assert logs.trace_id_of([(b"traceparent", b"00-" + b"0" * 32 + b"-00f067aa0ba902b7-01")]) == ""
     assert logs.trace_id_of([]) == ""
+
+
+KEY = "pk_live_" + "0f" * 16 + "_s3cretS3cretS3cretS3cret"
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+def test_secret_named_fields_of_logged_mappings_never_reach_the_line() -> None:
+    def emit(logger: logging.Logger) -> None:
+        logger.info("headers %s", {"Authorization": "Bearer abc", "accept": "json",
+                                   "nested": {"client_secret": "cs", "password": "hunter2"}})
+        logger.info("called", extra={"api_key": KEY, "request": {"token": "t0k", "n": 1}})
+
+    first, second = lines_of(emit)
+    assert "abc" not in first["message"]
+    assert "hunter2" not in first["message"]
+    assert "'accept': 'json'" in first["message"]
+    assert second["api_key"] == "[REDACTED]"
+    assert second["request"] == {"token": "[REDACTED]", "n": 1}
+
+
+def test_credentials_in_a_message_or_a_traceback_are_redacted_wherever_they_appear() -> None:
+    def emit(logger: logging.Logger) -> None:
+        logger.warning("refused Bearer eyJhbGciOi.eyJzdWIiOiJ4In0.c2ln for %s", KEY)
+        try:
+            raise ConnectionError("postgresql://app:pa55word@db:5432/chronicle is away")
+        except ConnectionError:
+            logger.exception("connecting")
+
+    warning, error = lines_of(emit)
+    text = json.dumps([warning, error])
+    for secret in ("eyJhbGciOi", "s3cretS3cret", "pa55word"):
+        assert secret not in text
+    assert warning["message"] == ("refused Bearer [REDACTED] for pk_live_" + "0f" * 16
+                                  + "_[REDACTED]")
+    assert "postgresql://app:[REDACTED]@db:5432/chronicle" in error["exception"]
+
+
+def test_undecodable_bytes_odd_keys_and_unprintable_objects_still_make_strict_json() -> None:
+    def emit(logger: logging.Logger) -> None:
+        logger.info("path %s", b"/\xff\xfe".decode("utf-8", "surrogateescape"),
+                    extra={"raw": b"\xff\x00", "by_id": {UUID(int=1): 2}, "odd": Unprintable()})
+
+    (first,) = lines_of(emit)
+    assert first["message"] == "path /\\udcff\\udcfe"
+    assert first["by_id"] == {str(UUID(int=1)): 2}
+    assert first["odd"] == "<Unprintable: unprintable>"
+    assert json.dumps(first, ensure_ascii=False).encode("utf-8")
+
+
+def test_the_text_format_redacts_as_the_json_one_does() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import logging; from infra import logs;"
+         " logs.configure('info', 'text');"
+         f" logging.getLogger('chronicle.x').warning('key %s', {KEY!r})"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert "s3cret" not in done.stderr
+    assert done.stderr.rstrip().endswith("_[REDACTED]")
+
+
+def test_warnings_and_uncaught_exceptions_of_threads_are_json_lines() -> None:
+    lines = run_python(
+        "import threading, warnings\n"
+        "from infra import logs\n"
+        "logs.configure('info', 'json')\n"
+        "warnings.warn('deprecated \"thing\"')\n"
+        "import logging; logging.getLogger('x').info('bad format %d', 'not a number')\n"
+        "def fail(): raise ValueError('in a thread\\nfor real')\n"
+        "t = threading.Thread(target=fail, name='worker'); t.start(); t.join()\n")
+    assert [line["logger"] for line in lines] == ["py.warnings", "x", "chronicle.uncaught"]
+    assert 'deprecated "thing"' in lines[0]["message"]
+    assert lines[1]["message"] == "bad format %d ('not a number',)"
+    assert lines[2]["message"] == "uncaught exception in thread worker"
+    assert "ValueError: in a thread\nfor real" in lines[2]["exception"]

@@ -1,0 +1,1 @@
+"""Bulk operations: many resource writes, applied by the bulk worker."""

@@ -1,0 +1,1 @@
+"""Transactions: several resource writes applied atomically."""

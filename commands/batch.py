@@ -1,0 +1,155 @@
+"""Resource writes staged together for one append (a transaction, a bulk operation's chunk):
+each write is decided on the state the writes before it left, and none touches the store
+until the caller appends them all.
+
+A stream written twice in a batch gets two writes in order (versions n+1, then n+2); the
+organization and each type are loaded once per batch; a relationship may name a resource an
+earlier write of the batch created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, assert_never
+from uuid import UUID
+
+from commands.ports import EventStore, Schemas
+from commands.resources import checked, current_of, owned, patched, type_of
+from commands.runner import Loaded, StreamWrite, check_expected, load, write
+from domain.errors import DomainError, InvalidValue
+from domain.organization import decider as org
+from domain.organization.rules import require_live
+from domain.resource import decider as res
+from domain.resource.commands import (
+    Content,
+    CreateResource,
+    DeleteResource,
+    PatchResource,
+    ReplaceResource,
+    ResourceCommand,
+    UpsertResource,
+)
+from domain.resource.writes import ResourceWrite
+from domain.resource_type import decider as rt
+
+
+class Applied(NamedTuple):
+    resource_id: UUID
+    version: int
+
+
+class Batch:
+    """Writes of one organization's resources, decided one after the other."""
+
+    def __init__(self, store: EventStore, schemas: Schemas, organization_id: UUID, *,
+                 after: Batch | None = None) -> None:
+        """``after``: a batch whose append has not committed yet, which this one follows (it
+        sees the streams that batch wrote as that batch left them)."""
+        self.store, self.schemas, self.organization_id = store, schemas, organization_id
+        self.writes: list[StreamWrite] = []
+        self._streams: dict[UUID, Loaded[res.Resource]] = {} if after is None else {
+            w.stream_id: after._streams[w.stream_id] for w in after.writes}
+        self._types: dict[str, tuple[UUID, rt.ResourceType]] = {}
+        self._live = False
+
+    def prefetch(self, items: Sequence[ResourceWrite]) -> None:
+        """Load, in one read, the streams the items write that a create does not make."""
+        wanted = []
+        for item in items:
+            if item.op == "create":
+                continue
+            try:
+                wanted.append(self._target(item, UUID(int=0)))  # no create: no new id
+            except DomainError:  # the item itself will be refused with this error
+                continue
+        missing = [stream_id for stream_id in dict.fromkeys(wanted)
+                   if stream_id not in self._streams]
+        found = self.store.load_many(missing)
+        for stream_id in missing:
+            state, version = res.INITIAL, 0
+            for envelope in found.get(stream_id, ()):
+                state = res.DECIDER.evolve(state, envelope.event)  # type: ignore[arg-type]
+                version = envelope.version
+            self._streams[stream_id] = Loaded(state, version)
+
+    def apply(self, item: ResourceWrite, new_id: UUID) -> Applied:
+        """Decide ``item`` (a create takes ``new_id``); raise a DomainError, or a
+        VersionConflict for a stale expected version, with nothing staged."""
+        resource_id = self._target(item, new_id)
+        # A create's id is new (random, or derived from a bulk item never applied): no stream
+        # to load; were it taken, the append would fail on its version and decide again.
+        current = self._streams.get(resource_id) or (
+            Loaded(res.INITIAL, 0) if item.op == "create" else self._current(resource_id))
+        if item.op in ("create", "upsert"):
+            check_expected(item.expected_version, current.version)
+        else:
+            current = current_of(current, self.organization_id, item.resource_type,
+                                 item.expected_version)
+        events = res.decide(self._command(item, current.state), current.state)
+        self.writes.append(write(res.DECIDER, resource_id, self.organization_id,
+                                 current.version, events))
+        version = current.version + len(events)
+        self._streams[resource_id] = Loaded(res.DECIDER.fold(current.state, events), version)
+        return Applied(resource_id, version)
+
+    def _target(self, item: ResourceWrite, new_id: UUID) -> UUID:
+        if item.op == "create":
+            return new_id
+        if item.op == "upsert":
+            return res.key_stream_id(self.organization_id, item.resource_type,
+                                     res.check_key(_required(item.key, "key")))
+        return _required(item.resource_id, "id")
+
+    def _command(self, item: ResourceWrite, state: res.Resource) -> ResourceCommand:
+        match item.op:
+            case "create":
+                content = _required(item.content, "data")
+                return CreateResource(organization_id=self.organization_id,
+                                      resource_type=item.resource_type,
+                                      type_version=self._checked(item.resource_type, content),
+                                      content=content)
+            case "upsert":
+                content = _required(item.content, "data")
+                return UpsertResource(organization_id=self.organization_id,
+                                      resource_type=item.resource_type,
+                                      type_version=self._checked(item.resource_type, content),
+                                      external_key=_required(item.key, "key"), content=content)
+            case "replace":
+                content = _required(item.content, "data")
+                return ReplaceResource(type_version=self._checked(item.resource_type, content),
+                                       content=content)
+            case "patch":
+                content = patched(state.content, _required(item.patch, "patch"))
+                return PatchResource(type_version=self._checked(item.resource_type, content),
+                                     content=content)
+            case "delete":
+                return DeleteResource()
+            case _:
+                assert_never(item.op)
+
+    def _current(self, resource_id: UUID) -> Loaded[res.Resource]:
+        if (seen := self._streams.get(resource_id)) is None:
+            seen = self._streams[resource_id] = load(self.store, res.DECIDER, resource_id)
+        return seen
+
+    def _checked(self, resource_type: str, content: Content) -> int:
+        if not self._live:
+            require_live(load(self.store, org.DECIDER, self.organization_id).state)
+            self._live = True
+        if (found := self._types.get(resource_type)) is None:
+            found = self._types[resource_type] = type_of(self.store, self.organization_id,
+                                                         resource_type)
+        return checked(self.schemas, *found, content, self._known)
+
+    def _known(self, resource_id: UUID) -> bool:
+        staged = self._streams.get(resource_id)
+        if staged is not None and staged.state.status != "absent":
+            return staged.state.organization_id == self.organization_id
+        return owned(self.store, resource_id, self.organization_id)
+
+
+def _required(value: Any, name: str) -> Any:
+    if value is None:
+        raise InvalidValue(f"this write needs {name}", field=name, code="batch_item_incomplete",
+                           params={"field": name})
+    return value

@@ -1,0 +1,116 @@
+"""The bulk worker (`chronicle bulk`): finds the bulk operations not finished and applies
+them chunk by chunk (commands/bulk.py), in a process of its own so that a long operation never
+holds a projection back. Any number may run: two on one operation meet on its version.
+
+It looks in the bulk_operations read model for open operations, and waits between looks on
+the projector's notifications (a submission is projected, then the worker wakes) or
+BULK_IDLE_POLL_MS. What it applies it reads from the event store, never from the read model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from uuid import UUID
+
+import psycopg
+
+from commands.bulk import BulkCommands
+from infra.settings import Settings
+from projections.bulk_operation_queries import open_operations
+
+log = logging.getLogger("chronicle.bulk")
+
+CHANNEL = "chronicle_projections"  # what infra/projector/progress.py notifies on
+PROJECTION = "bulk_operations"
+MAX_FINISHED = 10_000  # operations remembered as finished while the read model catches up
+RECONNECT_S = 1.0
+
+
+def crash_point(point: str, chunk: int) -> None:
+    """Test-only: CHRONICLE_ENV=test and CHRONICLE_BULK_CRASH=<point>:<chunk> kill the process
+    there (``before_append`` or ``after_append`` of that chunk), as a kill -9 would."""
+    if os.environ.get("CHRONICLE_ENV") == "test" and os.environ.get(
+            "CHRONICLE_BULK_CRASH") == f"{point}:{chunk}":
+        os._exit(137)
+
+
+class BulkWorker:
+    def __init__(self, settings: Settings, commands: BulkCommands) -> None:
+        self.settings, self.commands = settings, commands
+        self.idle_s = settings.bulk_idle_poll_ms / 1000
+        self.stopped = threading.Event()
+        self.finished: set[UUID] = set()
+        self.operations_finished = 0
+        self.errors = 0
+        self.last_error = ""
+        self.looked_at = time.monotonic()  # when it last looked for work (health)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                with psycopg.connect(self.settings.database_url, autocommit=True,
+                                     connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self.stopped.is_set():
+                        if not self.round(conn):
+                            self._wait(conn)
+            except psycopg.OperationalError as exc:
+                self._failed(exc)
+                self.stopped.wait(RECONNECT_S)
+
+    def round(self, conn: psycopg.Connection) -> bool:
+        """Apply every open operation; False when none finished (nothing to do, or each one
+        failed: the worker then waits rather than retrying at once)."""
+        self.looked_at = time.monotonic()
+        finished = False
+        for operation_id in open_operations(conn):
+            if self.stopped.is_set():
+                break
+            if operation_id not in self.finished:
+                finished = self._process(operation_id) or finished
+        return finished
+
+    def _process(self, operation_id: UUID) -> bool:
+        try:
+            done = self.commands.process(operation_id, stop=self.stopped.is_set,
+                                         crash=crash_point)
+        except Exception as exc:  # the next round tries again; the operation keeps its place
+            self._failed(exc)
+            return False
+        if done:
+            if len(self.finished) >= MAX_FINISHED:
+                self.finished.clear()
+            self.finished.add(operation_id)
+            self.operations_finished += 1
+        return done
+
+    def _wait(self, conn: psycopg.Connection) -> None:
+        """Until the bulk_operations projection applied something, or the idle poll."""
+        deadline = time.monotonic() + self.idle_s
+        while not self.stopped.is_set() and (left := deadline - time.monotonic()) > 0:
+            for note in conn.notifies(timeout=min(left, 0.5), stop_after=1):
+                if note.payload == PROJECTION:
+                    return
+
+    def _failed(self, exc: BaseException) -> None:
+        self.errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("bulk worker: %s", self.last_error)
+
+    def report(self) -> dict[str, object]:
+        idle = time.monotonic() - self.looked_at
+        # A round may take a while (a 10,000-item operation); a stop in looking is not.
+        stalled = idle > max(60.0, 10 * self.idle_s)
+        return {"status": "unhealthy" if stalled else "healthy",
+                "operationsFinished": self.operations_finished, "errors": self.errors,
+                "lastError": self.last_error or None, "sinceLastLook": round(idle, 1)}
+
+    def metrics(self) -> dict[str, float]:
+        return {"bulk_operations_finished_total": self.operations_finished,
+                "bulk_worker_errors_total": self.errors}

@@ -1,0 +1,128 @@
+"""Usage metering in each API process: every USAGE_REFRESH_S it measures every organization's
+month (one ClickHouse query for calls and bandwidth, two PostgreSQL ones for storage and
+users), records crossed thresholds as usage events, and rebuilds ``blocked``, the dict the
+request path looks an organization up in. A request never waits on a measurement: what it
+pays is that lookup (api/usage/guard.py); a quota is enforced within one refresh of being
+reached, which is the price of not counting every request against ClickHouse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+from uuid import UUID
+
+from anyio import to_thread
+from psycopg_pool import AsyncConnectionPool
+
+from commands.runner import Context
+from commands.usage import UsageCommands
+from domain.envelope import SYSTEM
+from domain.organization.plans import METRICS, WARN_AT, Quota, quota_of
+from domain.usage.decider import RecordUsage
+from infra import clickhouse
+from projections import usage_queries as queries
+
+log = logging.getLogger("chronicle.metering")
+WRITES_ONLY = frozenset({"storage", "users"})  # past these, reads still answer
+
+
+class Block(NamedTuple):
+    """Why an organization is refused this month, and until when."""
+
+    metric: str
+    used: int
+    limit: int
+    period: str
+    until: datetime  # the month's end
+    writes_only: bool  # storage or users: only writes are refused
+
+
+def used_of(counts: queries.Counts, levels: queries.Levels) -> dict[str, int]:
+    return {"apiCalls": counts.api_calls, "bandwidth": counts.bandwidth,
+            "storage": levels.storage, "users": levels.users}
+
+
+def month_end(at: datetime) -> datetime:
+    first = at.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def block_of(used: Mapping[str, int], quota: Quota, period: str, until: datetime) -> Block | None:
+    """The refusal a blocking plan's organization gets: calls or bandwidth at the quota refuse
+    every request; storage or users beyond it (at it is full, not over) refuse the writes
+    that add (api/usage/guard.py); None when nothing is over."""
+    if quota.over != "block":
+        return None
+    over = [m for m in METRICS if used[m] > quota.of(m)
+            or (m not in WRITES_ONLY and used[m] >= quota.of(m))]
+    if not over:
+        return None
+    metric = next((m for m in over if m not in WRITES_ONLY), over[0])
+    return Block(metric, used[metric], quota.of(metric), period, until, metric in WRITES_ONLY)
+
+
+class Meter:
+    def __init__(self, pool: AsyncConnectionPool, analytics: clickhouse.Shared,
+                 usage: UsageCommands, *, every_s: float,
+                 quotas: Mapping[str, Quota] | None = None) -> None:
+        """``quotas``: each plan's (default: the plans' own, domain/organization/plans.py)."""
+        self.pool, self.analytics, self.usage = pool, analytics, usage
+        self.every_s = every_s
+        self.quotas = quotas
+        self.blocked: dict[UUID, Block] = {}
+        self.recorded: set[tuple[UUID, str, str, int]] = set()  # already told the decider
+        self.kept: dict[UUID, queries.Levels] = {}  # the levels last written to ClickHouse
+
+    def quota(self, plan: str) -> Quota:
+        return quota_of(plan) if self.quotas is None else self.quotas[plan]
+
+    async def follow(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception as exc:  # keep the last measurement; the next tick tries again
+                log.warning("could not measure usage: %s", exc)
+            await asyncio.sleep(self.every_s)
+
+    async def refresh(self, now: datetime | None = None) -> None:
+        now = now or datetime.now(UTC)
+        period = queries.period_of(now)
+        self.recorded = {r for r in self.recorded if r[1] == period}
+        async with self.pool.connection() as conn:
+            organizations = await queries.organizations(conn)
+            levels = await queries.levels(conn)
+        counts = await to_thread.run_sync(lambda: queries.counts(self.analytics.get(), period))
+        blocked: dict[UUID, Block] = {}
+        for org, found in organizations.items():
+            quota = self.quota(found.plan)
+            used = used_of(counts.get(org, queries.Counts()), levels.get(org, queries.Levels()))
+            await self.record(org, period, used, quota)
+            if (block := block_of(used, quota, period, month_end(now))) is not None:
+                blocked[org] = block
+        self.blocked = blocked
+        await to_thread.run_sync(lambda: self.keep(period, levels, now))
+
+    async def record(self, org: UUID, period: str, used: Mapping[str, int], quota: Quota) -> None:
+        """Tell the usage decider of each metric past a threshold it was not told of yet."""
+        for metric in METRICS:
+            limit = quota.of(metric)
+            crossed = (used[metric] >= limit) + (used[metric] >= WARN_AT * limit)
+            if crossed and (org, period, metric, crossed) not in self.recorded:
+                command = RecordUsage(organization_id=org, period=period, metric=metric,
+                                      used=used[metric], limit=limit, policy=quota.over)
+                await to_thread.run_sync(self._record, command)
+                self.recorded.add((org, period, metric, crossed))
+
+    def _record(self, command: RecordUsage) -> None:
+        self.usage.record(Context(actor=SYSTEM, request_id=f"metering_{command.period}"),
+                          command)
+
+    def keep(self, period: str, levels: dict[UUID, queries.Levels], now: datetime) -> None:
+        """Write the levels that changed since the last write (a statement's storage and users)."""
+        changed = {org: lv for org, lv in levels.items() if self.kept.get(org) != lv}
+        queries.keep_levels(self.analytics.get(), period, changed, now)
+        self.kept.update(changed)

@@ -1,0 +1,109 @@
+"""Usage metering's reads (the seed's UsageMetrics): calls and bandwidth per organization and
+month from ClickHouse's ``usage_monthly`` rollup; storage (resources' data sizes) and users
+from the PostgreSQL read models as they are now, and, for past months, the levels the meter
+kept in ClickHouse's ``usage_levels``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import NamedTuple
+from uuid import UUID
+
+from clickhouse_connect.driver.client import Client
+from psycopg import AsyncConnection
+
+
+class Counts(NamedTuple):
+    api_calls: int = 0
+    bandwidth: int = 0  # bytes in and out
+
+
+class Levels(NamedTuple):
+    storage: int = 0  # bytes of live resources' data
+    users: int = 0  # not removed
+
+
+class Month(NamedTuple):
+    period: str  # "2026-12"
+    counts: Counts
+    levels: Levels
+
+
+class Organization(NamedTuple):
+    plan: str
+    status: str
+
+
+ORGANIZATIONS = "SELECT id, plan, status FROM organizations WHERE status <> 'deleted'"
+ONE = " AND organization_id = %s"  # a route's one organization; the meter reads them all
+STORAGE = ("SELECT organization_id, coalesce(sum(size), 0) FROM resources"
+           " WHERE status <> 'deleted'{one} GROUP BY organization_id")
+USERS = ("SELECT organization_id, count(*) FROM users WHERE removed_at IS NULL{one}"
+         " GROUP BY organization_id")
+_COUNTS = ("SELECT organization_id, sum(api_calls), sum(bytes_in) + sum(bytes_out)"
+           " FROM usage_monthly WHERE month = {month:Date} GROUP BY organization_id")
+_HISTORY = ("SELECT formatDateTime(month, '%Y-%m') AS period, sum(api_calls),"
+            " sum(bytes_in) + sum(bytes_out) FROM usage_monthly"
+            " WHERE organization_id = {org:UUID} GROUP BY period ORDER BY period DESC"
+            " LIMIT {limit:UInt32}")
+_LEVELS = ("SELECT formatDateTime(month, '%Y-%m') AS period, argMax(storage, measured_at),"
+           " argMax(users, measured_at) FROM usage_levels WHERE organization_id = {org:UUID}"
+           " GROUP BY period")
+
+
+def period_of(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m")
+
+
+def first_day(period: str) -> date:
+    year, month = period.split("-")
+    return date(int(year), int(month), 1)
+
+
+def counts(ch: Client, period: str) -> dict[UUID, Counts]:
+    """Every organization's calls and bandwidth in ``period``."""
+    found = ch.query(_COUNTS, parameters={"month": first_day(period)})
+    return {org: Counts(int(calls), int(size)) for org, calls, size in found.result_rows}
+
+
+def history(ch: Client, org: UUID, limit: int) -> dict[str, tuple[Counts, Levels]]:
+    """One organization's months, newest first: counts, and the levels last measured."""
+    levels = {p: Levels(int(s), int(u)) for p, s, u in ch.query(
+        _LEVELS, parameters={"org": org}).result_rows}
+    rows = ch.query(_HISTORY, parameters={"org": org, "limit": limit}).result_rows
+    months = {p: (Counts(int(c), int(b)), levels.get(p, Levels())) for p, c, b in rows}
+    for p, level in levels.items():
+        months.setdefault(p, (Counts(), level))
+    return dict(sorted(months.items(), reverse=True)[:limit])
+
+
+def keep_levels(ch: Client, period: str, levels: dict[UUID, Levels], at: datetime) -> None:
+    if levels:
+        month = first_day(period)
+        ch.insert("usage_levels", [[org, month, lv.storage, lv.users, at]
+                                   for org, lv in levels.items()],
+                  column_names=["organization_id", "month", "storage", "users", "measured_at"])
+
+
+async def organizations(conn: AsyncConnection) -> dict[UUID, Organization]:
+    cur = await conn.execute(ORGANIZATIONS)
+    return {org: Organization(plan, status) for org, plan, status in await cur.fetchall()}
+
+
+async def plan(conn: AsyncConnection, org: UUID) -> str | None:
+    """The organization's plan; None when there is no such (live) organization."""
+    cur = await conn.execute("SELECT plan FROM organizations WHERE id = %s"
+                             " AND status <> 'deleted'", (org,))
+    found = await cur.fetchone()
+    return None if found is None else str(found[0])
+
+
+async def levels(conn: AsyncConnection, org: UUID | None = None) -> dict[UUID, Levels]:
+    """Every organization's storage and users now (or only ``org``'s)."""
+    one, values = ("", ()) if org is None else (ONE, (org,))
+    storage: dict[UUID, int] = dict(await (await conn.execute(
+        STORAGE.format(one=one), values)).fetchall())
+    users: dict[UUID, int] = dict(await (await conn.execute(
+        USERS.format(one=one), values)).fetchall())
+    return {org: Levels(int(storage.get(org, 0)), int(users.get(org, 0)))
+            for org in {*storage, *users}}
