@@ -10,6 +10,7 @@ from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from api.alert_rules.routes import AlertRuleController
 from api.analytics.routes import MetricsController
 from api.apikeys.routes import ApiKeyController
 from api.audit.routes import AuditController
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  ResourceQueryController, AuditController, EventController,
                                  TransactionController, BulkOperationController,
                                  MetricsController, UsageController, StreamController,
-                                 WebhookEndpointController, WebhookDeliveryController],
+                                 WebhookEndpointController, WebhookDeliveryController,
+                                 AlertRuleController],
             guards=[v1_guard], security=OPERATOR),
             # Guarded by itself: a refused socket is told why (api/streams/routes.py).
             live_socket,

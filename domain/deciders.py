@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.access import decider as access
+from domain.alert_rule import decider as alert_rule
 from domain.apikey import decider as apikey
 from domain.bulk_operation import decider as bulk_operation
 from domain.claim import decider as claim
@@ -25,6 +26,6 @@ DECIDERS: tuple[Decider[Any, Any, Any], ...] = (
     organization.DECIDER, slug.DECIDER, apikey.DECIDER, access.DECIDER, user.DECIDER,
     role.DECIDER, claim.DECIDER, roster.DECIDER, oauthclient.DECIDER,
     resource_type.DECIDER, resource.DECIDER, bulk_operation.DECIDER, usage.DECIDER,
-    webhook_endpoint.DECIDER,
+    webhook_endpoint.DECIDER, alert_rule.DECIDER,
 )
 AGGREGATES: tuple[str, ...] = tuple(d.stream_type for d in DECIDERS)

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from domain.access.events import AccessEvent
+from domain.alert_rule.events import AlertRuleEvent
 from domain.apikey.events import ApiKeyEvent
 from domain.bulk_operation.events import BulkOperationEvent
 from domain.claim.events import ClaimEvent
@@ -26,7 +27,8 @@ from domain.webhook_endpoint.events import WebhookEndpointEvent
 
 AnyEvent = (OrganizationEvent | SlugEvent | ApiKeyEvent | AccessEvent | UserEvent | RoleEvent
             | ClaimEvent | RosterEvent | OAuthClientEvent | ResourceTypeEvent
-            | ResourceEvent | BulkOperationEvent | UsageEvent | WebhookEndpointEvent)
+            | ResourceEvent | BulkOperationEvent | UsageEvent | WebhookEndpointEvent
+            | AlertRuleEvent)
 
 ActorKind = Literal["operator", "user", "api_key", "oauth_client", "system"]
 # Where a change came from: a client of the API, a browser (the request carried Origin or

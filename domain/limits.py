@@ -71,6 +71,13 @@ BULK_CHUNK_ITEMS = 200  # items a worker applies in one append, with their chunk
 # A failed bulk item's message in its chunk's results: a chunk's results fit one event in any script.
 MAX_ITEM_MESSAGE = 200
 
+# Alert rules
+MAX_ALERT_NAME = 100
+MAX_ALERT_ROUTE = 200  # a route template, as the request log writes it
+MIN_ALERT_WINDOW = 60
+MAX_ALERT_WINDOW = 86_400
+MAX_ALERT_THRESHOLD = 1e12  # ms, requests/s or events: far beyond any real one
+
 # Organization settings
 MAX_LIST_ITEMS = 100  # ipWhitelist and allowedOrigins entries
 MAX_CIDR = 64

@@ -139,6 +139,26 @@ def cmd_webhooks(settings: Settings, _args: argparse.Namespace) -> int:
     return run(settings, _on_sigterm)
 
 
+def cmd_alerts(settings: Settings, _args: argparse.Namespace) -> int:
+    from commands.alert_rules import AlertRuleCommands
+    from infra import alerts, clickhouse
+    from infra.eventstore import EventStore, datastore_from_url
+    from infra.health import serve
+
+    store = EventStore(datastore_from_url(settings.database_url, pool_size=1, max_overflow=1))
+    evaluator = alerts.Evaluator(clickhouse.client(settings),
+                                 AlertRuleCommands(store, retries=settings.command_retries))
+    pulse, stop = alerts.Pulse(settings.alert_evaluate_seconds), threading.Event()
+    server = serve(settings.host, settings.alerts_port, "alerts", pulse.report, pulse.metrics)
+    _on_sigterm(stop.set)
+    try:
+        alerts.run(evaluator, settings.database_url, pulse, stop)
+    finally:
+        server.shutdown()
+        store.close()
+    return 0
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from infra.migrate import migrate
 
@@ -309,6 +329,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "webhooks": cmd_webhooks,
     "migrate": cmd_migrate,
     "seed": cmd_seed,
+    "alerts": cmd_alerts,
     "projections": cmd_projections,
     "openapi": cmd_openapi,
     "keys": cmd_keys,
@@ -326,6 +347,7 @@ def parser() -> argparse.ArgumentParser:
     projector.add_argument("--projection", action="append", help="run only these (repeatable)")
     sub.add_parser("bulk", help="apply submitted bulk operations")
     sub.add_parser("webhooks", help="deliver webhooks (fan-out and sender)")
+    sub.add_parser("alerts", help="evaluate the alert rules every ALERT_EVALUATE_SECONDS")
     sub.add_parser("migrate", help="create tables and topics")
     sub.add_parser("seed", help="create the demo organization")
     projections = sub.add_parser(

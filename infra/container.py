@@ -16,6 +16,7 @@ from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
+from commands.alert_rules import AlertRuleCommands
 from commands.apikeys import ApiKeyCommands
 from commands.bulk import BulkCommands
 from commands.denials import DenialLog
@@ -86,6 +87,7 @@ class Container:
     roles: RoleCommands
     resource_types: ResourceTypeCommands
     resources: ResourceCommands
+    alert_rules: AlertRuleCommands
     transactions: TransactionCommands
     bulk: BulkCommands
     hub: Hub  # the live event streams' fan-out (infra/streamhub.py)
@@ -147,6 +149,7 @@ class Container:
             resource_types=ResourceTypeCommands(store, schemas,
                                                 retries=settings.command_retries),
             resources=ResourceCommands(store, schemas, retries=settings.command_retries),
+            alert_rules=AlertRuleCommands(store, retries=settings.command_retries),
             transactions=TransactionCommands(store, schemas, retries=settings.command_retries),
             bulk=BulkCommands(store, schemas, retries=settings.command_retries),
             hub=Hub(pool, settings, StreamQuota(

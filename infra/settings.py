@@ -86,6 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_poll_interval_ms: int = 500
     relay_port: int = 8091
     projector_port: int = 8092
+    alerts_port: int = 8096  # `chronicle alerts`' health and metrics
     projector_batch_size: int = 500
     projector_instance: str = "0"
     # A failing batch is retried this many times (backoff doubling from the first delay up to
@@ -119,6 +120,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     audit_checkpoint_seconds: float = 60.0
     # The seed's retention of audit entries: 7 years (pruning is an operator's job, README).
     audit_retention_days: int = 2557
+    # How often `chronicle alerts` evaluates the enabled alert rules (infra/alerts.py).
+    alert_evaluate_seconds: float = 30.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     # Every API request's record, to chronicle.api-requests.v1 (infra/requestlog.py): at most
@@ -240,6 +243,7 @@ ENV_NAMES: dict[str, str] = {
     "RELAY_POLL_INTERVAL_MS": "relay_poll_interval_ms",
     "RELAY_PORT": "relay_port",
     "PROJECTOR_PORT": "projector_port",
+    "ALERTS_PORT": "alerts_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
     "PROJECTOR_INSTANCE": "projector_instance",
     "PROJECTOR_MAX_RETRIES": "projector_max_retries",
@@ -264,6 +268,7 @@ ENV_NAMES: dict[str, str] = {
     "AUDIT_CHAIN_KEY": "audit_chain_key",
     "AUDIT_CHECKPOINT_SECONDS": "audit_checkpoint_seconds",
     "AUDIT_RETENTION_DAYS": "audit_retention_days",
+    "ALERT_EVALUATE_SECONDS": "alert_evaluate_seconds",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "ENABLE_REQUEST_LOG": "enable_request_log",
@@ -329,6 +334,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("ENCRYPTION_KEY must be set to at least 32 characters in production")
     if settings.audit_checkpoint_seconds < 0:
         raise SettingsError("AUDIT_CHECKPOINT_SECONDS must not be negative")
+    if settings.alert_evaluate_seconds <= 0:
+        raise SettingsError("ALERT_EVALUATE_SECONDS must be positive")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise SettingsError("TLS_CERT_FILE and TLS_KEY_FILE must be given together")
     for name in ("tls_cert_file", "tls_key_file"):

@@ -14,6 +14,11 @@ from domain.envelope import AnyEvent, event_type
 # tests/unit/test_audit_map.py fails when a member of the event union is missing here.
 ENTRIES: dict[str, tuple[str, str]] = {
     "access.Denied": ("access", "deny"),
+    "alert_rule.Created": ("alerts", "create"),
+    "alert_rule.Updated": ("alerts", "update"),
+    "alert_rule.Deleted": ("alerts", "delete"),
+    "alert_rule.Fired": ("alerts", "fire"),
+    "alert_rule.Resolved": ("alerts", "resolve"),
     "apikey.Created": ("api_keys", "create"),
     "apikey.Rolled": ("api_keys", "roll"),
     "apikey.Revoked": ("api_keys", "revoke"),

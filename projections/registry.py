@@ -10,7 +10,8 @@ from psycopg import sql
 
 from domain.deciders import AGGREGATES
 from infra.settings import Settings
-from projections import audit, chain, mailer, webhook_tables
+from projections import alert_rules, audit, chain, mailer, webhook_tables
+from projections.alert_rules import AlertRulesProjection
 from projections.api_keys import ApiKeysProjection
 from projections.api_requests import RequestLogProjection
 from projections.base import Projection
@@ -85,6 +86,7 @@ PROJECTIONS: dict[str, Spec] = {
     "resources": read_model(ResourcesProjection),
     "bulk_operations": read_model(BulkOperationsProjection),
     "clickhouse_resources": Spec(("resource",), _clickhouse_resources),
+    "alert_rules": read_model(AlertRulesProjection)._replace(ddl=alert_rules.EVALUATIONS_DDL),
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),
     "audit_chain": Spec(AGGREGATES, _chain, ddl=chain.DDL),

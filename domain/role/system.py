@@ -8,7 +8,7 @@ from domain.permissions import Action, ApiPermission
 
 CRUD: tuple[Action, ...] = ("create", "read", "update", "delete")
 READ: tuple[Action, ...] = ("read",)
-MANAGED = ("users", "roles", "api_keys", "webhooks", "analytics", "logs", "resources")
+MANAGED = ("users", "roles", "api_keys", "webhooks", "analytics", "logs", "resources", "alerts")
 
 SYSTEM_ROLES: dict[str, tuple[ApiPermission, ...]] = {
     "owner": (ApiPermission(resource="*", actions=CRUD),),
@@ -20,10 +20,11 @@ SYSTEM_ROLES: dict[str, tuple[ApiPermission, ...]] = {
                ApiPermission(resource="api_keys", actions=("create", "read")),
                ApiPermission(resource="analytics", actions=READ),
                ApiPermission(resource="logs", actions=READ),
+               ApiPermission(resource="alerts", actions=READ),
                ApiPermission(resource="resources", actions=CRUD)),  # the tenant's data
     "viewer": tuple(ApiPermission(resource=r, actions=READ)
                     for r in ("organizations", "users", "roles", "api_keys", "analytics", "logs",
-                              "resources")),
+                              "resources", "alerts")),
 }
 DESCRIPTIONS = {
     "owner": "Everything, including deleting the organization.",

@@ -1,4 +1,5 @@
-"""The app processes (api, relay, projector, webhooks) that ``infra/dev up`` runs in the background.
+"""The app processes (api, relay, projector, bulk, webhooks, alerts) that ``infra/dev up`` runs
+in the background.
 
 Each runs as ``.venv/bin/chronicle <name>`` in its own session, output in var/log/<name>.log and
 pid in var/run/<name>.pid; it is healthy when its health URL answers 200.
@@ -24,14 +25,15 @@ from infra.local.common import (
 from infra.settings import Settings
 
 CHRONICLE = Path(sys.executable).parent / "chronicle"
-APPS = ("relay", "projector", "bulk", "webhooks", "api")  # the pipeline first, so the API is announced last
+# The pipeline first, so the API is announced last.
+APPS = ("relay", "projector", "bulk", "webhooks", "alerts", "api")
 HEALTH_TIMEOUT = 60.0
 
 
 def health_url(settings: Settings, app: str) -> str:
     port = {"api": settings.port, "relay": settings.relay_port,
             "projector": settings.projector_port, "bulk": settings.bulk_port,
-            "webhooks": settings.webhook_port}[app]
+            "webhooks": settings.webhook_port, "alerts": settings.alerts_port}[app]
     path = "/health/ready" if app == "api" else "/health"
     return f"http://{_client_host(settings.host)}:{port}{path}"
 

@@ -25,6 +25,9 @@ from infra.settings import Settings
 
 # Reasons no HTTP request can produce today, and where they are tested instead.
 ELSEWHERE = {
+    "alert_already_firing": "the evaluator's, not a route's; tests/unit/test_alert_rule_decider.py",
+    "alert_not_firing": "the evaluator's, not a route's; tests/unit/test_alert_rule_decider.py",
+    "alert_rule_window_invalid": "the request schema refuses it first; alert rule decider tests",
     # The bodies' bounds (api/platform/bodies.py, domain/limits.py) refuse these first, as 422
     # validation_failed naming the field; the deciders keep their own check.
     "ip_whitelist_too_many": "the request schema refuses it first; decider tests",
@@ -275,6 +278,11 @@ def in_org(c: Clients, **body: Any) -> dict[str, Any]:
     return {"json": {"organizationId": organization(c).rsplit("/", 1)[1], **body}}
 
 
+def alert_rule(c: Clients, **body: Any) -> dict[str, Any]:
+    return in_org(c, **{"name": "Errors", "metric": "error_rate", "windowSeconds": 300,
+                        "comparison": "gt", "threshold": 0.1, **body})
+
+
 def typed(c: Clients) -> tuple[str, str]:
     """A fresh organization with a `bees` type whose data needs a string `name`: the
     organization's id and the type's collection path."""
@@ -494,6 +502,13 @@ REQUESTS: dict[str, Callable[[Clients], Spec]] = {
     "webhook_event_types_invalid": lambda c: (c.main, "POST", HOOKS, in_org(
         c, url=PUBLIC_HOOK, eventTypes=["Not a filter"])),
     "webhook_replay_invalid": lambda c: (c.main, "POST", f"{hook(c)}/replay", {"json": {}}),
+    "alert_rule_not_found": lambda c: (c.main, "GET", f"/v1/alert-rules/{uuid.uuid4()}", {}),
+    "alert_rule_name_invalid": lambda c: (c.main, "POST", "/v1/alert-rules", alert_rule(
+        c, name="   ")),
+    "alert_rule_threshold_invalid": lambda c: (c.main, "POST", "/v1/alert-rules", alert_rule(
+        c, threshold=1.5)),
+    "alert_rule_route_invalid": lambda c: (c.main, "POST", "/v1/alert-rules", alert_rule(
+        c, route="v1/resources")),
 }
 
 

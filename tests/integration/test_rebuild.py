@@ -24,8 +24,8 @@ TABLES = [name for name, spec in PROJECTIONS.items() if spec.table is not None]
 
 
 def populate(client: TestClient[Any], count: int = 3) -> str:
-    """Organizations with a key, an invited user, a role, an OAuth client, a resource type, a
-    resource, a bulk operation and a webhook endpoint each; the last id."""
+    """Organizations with a key, an invited user, a role, an OAuth client, a resource type, an
+    alert rule, a resource, a bulk operation and a webhook endpoint each; the last id."""
     org_id = ""
     for i in range(count):
         org = client.post("/v1/organizations", json={
@@ -39,7 +39,9 @@ def populate(client: TestClient[Any], count: int = 3) -> str:
                 ("/v1/oauth/clients", {"name": "client", "scopes": ["organizations:read"]}),
                 ("/v1/resource-types", {"name": "things", "schema": {"type": "object"}}),
                 ("/v1/webhook-endpoints", {"url": "https://93.184.216.34/rebuilt",
-                                           "eventTypes": ["resource.*"]})):
+                                           "eventTypes": ["resource.*"]}),
+                ("/v1/alert-rules", {"name": "Slow", "metric": "p95_ms", "windowSeconds": 300,
+                                     "comparison": "gt", "threshold": 500})):
             response = client.post(path, json={**body, "organizationId": org_id})
             assert response.status_code == 201, response.text
         made = client.post("/v1/resources/things", params={"organization_id": org_id},

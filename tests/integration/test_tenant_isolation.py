@@ -108,6 +108,14 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
         "/v1/resources/bees/{resource}/restore", {}, {404}),
     ("GET", "/v1/resources/{resource_type:str}/{resource_id:uuid}/versions"): (
         "/v1/resources/bees/{resource}/versions", {}, {404}),
+    ("GET", "/v1/alert-rules"): ("/v1/alert-rules?organization_id={org}", {}, {404}),
+    ("POST", "/v1/alert-rules"): ("/v1/alert-rules", {"json": {
+        "name": "stolen", "metric": "p95_ms", "windowSeconds": 60, "comparison": "gt",
+        "threshold": 1, "organizationId": "{org}"}}, {404}),
+    ("GET", "/v1/alert-rules/{rule_id:uuid}"): ("/v1/alert-rules/{rule}", {}, {404}),
+    ("PATCH", "/v1/alert-rules/{rule_id:uuid}"): (
+        "/v1/alert-rules/{rule}", {"json": {"name": "stolen"}}, {404}),
+    ("DELETE", "/v1/alert-rules/{rule_id:uuid}"): ("/v1/alert-rules/{rule}", {}, {404}),
     ("GET", "/v1/audit"): ("/v1/audit?organization_id={org}", {}, {404}),
     ("GET", "/v1/audit/export"): ("/v1/audit/export?organization_id={org}", {}, {404}),
     ("GET", "/v1/audit/verify"): ("/v1/audit/verify?organization_id={org}", {}, {404}),
@@ -214,7 +222,12 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
     assert client.get(f"/v1/oauth/clients/{oauth_client['id']}",
                       params={"min_position": oauth_client["position"]}).status_code == 200
     hook, delivery = b_webhook(client, b["id"])
-    return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b,
+    rule = client.post("/v1/alert-rules", json={
+        "name": "B's", "metric": "error_rate", "windowSeconds": 300, "comparison": "gt",
+        "threshold": 0.5, "organizationId": b["id"]}).json()
+    assert client.get(f"/v1/alert-rules/{rule['id']}",
+                      params={"min_position": rule["position"]}).status_code == 200
+    return {"a": a["id"], "org": b["id"], "key_a": key_a, "key_b": key_b, "rule": rule["id"],
             "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
             "user_hex": uuid.UUID(user["id"]).hex, "session": session,
             "client": oauth_client["id"], "resource": resource["id"], "bulk": bulk["id"],
@@ -253,6 +266,7 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     assert tenants["user"] not in response.text
     assert tenants["role"] not in response.text
     assert tenants["resource"] not in response.text
+    assert tenants["rule"] not in response.text
     assert tenants["bulk"] not in response.text
     assert tenants["hook"] not in response.text
     assert tenants["delivery"] not in response.text
@@ -262,6 +276,7 @@ def test_a_caller_from_a_never_reaches_b(client: TestClient[Any], tenants: dict[
     b_user = client.get(f"/v1/users/{tenants['user']}").json()
     assert (b_user["firstName"], b_user["role"], b_user["status"]) == ("Bee", "member", "inactive")
     assert client.get(f"/v1/roles/{tenants['role']}").json()["name"] == "Bees"
+    assert client.get(f"/v1/alert-rules/{tenants['rule']}").json()["name"] == "B's"
     assert client.get("/v1/resource-types/bees", params={
         "organization_id": tenants["org"]}).json()["description"] == ""
     b_hook = client.get(f"/v1/webhook-endpoints/{tenants['hook']}").json()

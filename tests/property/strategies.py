@@ -10,6 +10,13 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from domain.access.events import AccessDenied
+from domain.alert_rule.events import (
+    AlertFired,
+    AlertResolved,
+    AlertRuleCreated,
+    AlertRuleDeleted,
+    AlertRuleUpdated,
+)
 from domain.apikey.events import ApiKeyCreated, ApiKeyRevoked, ApiKeyRolled
 from domain.bulk_operation.events import (
     BulkOperationFinished,
@@ -166,6 +173,12 @@ written = {
     "relationships": st.lists(st.builds(Relationship, type=st.sampled_from(
         ["parent", "child", "reference", "dependency"]), id=st.uuids()), max_size=3).map(tuple),
     "checksum": texts, "size": st.integers(0, 10**6)}
+finite = st.floats(allow_nan=False, allow_infinity=False)
+alert_rule = {"name": texts, "metric": st.sampled_from(
+    ["error_rate", "p95_ms", "request_rate", "projection_lag"]),
+    "window_seconds": st.integers(60, 86_400), "comparison": st.sampled_from(["gt", "lt"]),
+    "threshold": finite, "route": st.none() | texts, "include_4xx": st.booleans(),
+    "enabled": st.booleans()}
 EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationCreated: st.builds(OrganizationCreated, name=texts, slug=texts, plan=plans,
                                    settings=any_settings),
@@ -296,6 +309,12 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     RedeliveryRequested: st.builds(RedeliveryRequested, delivery_id=st.uuids()),
     ReplayRequested: st.builds(ReplayRequested, from_position=st.none() | INT64,
                                from_time=st.none() | utc_datetimes),
+    AlertRuleCreated: st.builds(AlertRuleCreated, organization_id=st.none() | st.uuids(),
+                                **alert_rule),
+    AlertRuleUpdated: st.builds(AlertRuleUpdated, **alert_rule),
+    AlertRuleDeleted: st.builds(AlertRuleDeleted, name=texts),
+    **{cls: st.builds(cls, value=finite, threshold=finite, at=utc_datetimes)
+       for cls in (AlertFired, AlertResolved)},
 }
 events = st.one_of(*EVENT_STRATEGIES.values())
 

@@ -22,8 +22,8 @@ from infra.local import kafka as kafka_local
 from infra.settings import ENV_NAMES, ROOT, Settings, load_settings
 
 COMPOSE = ROOT / "docker-compose.yml"
-APPS = ("migrate", "api", "relay", "projector", "bulk", "webhooks")
-LONG_RUNNING = ("api", "relay", "projector", "bulk", "webhooks")
+APPS = ("migrate", "api", "relay", "projector", "bulk", "webhooks", "alerts")
+LONG_RUNNING = ("api", "relay", "projector", "bulk", "webhooks", "alerts")
 INFRA = ("postgres", "redis", "kafka", "clickhouse")
 IMAGES = {
     "postgres": "postgres:15",
@@ -38,7 +38,7 @@ DATA_DIRS = {"postgres": "/var/lib/postgresql/data", "redis": "/data", "clickhou
 # Long-running process -> (settings field of its health port, health path).
 HEALTH = {"api": ("port", "/health/ready"), "relay": ("relay_port", "/health"),
           "projector": ("projector_port", "/health"), "bulk": ("bulk_port", "/health"),
-          "webhooks": ("webhook_port", "/health")}
+          "webhooks": ("webhook_port", "/health"), "alerts": ("alerts_port", "/health")}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 _INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?P<op>:?[?-])?(?P<arg>[^}]*)\}")

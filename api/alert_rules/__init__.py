@@ -1,0 +1,1 @@
+"""Alert rule routes and bodies."""

@@ -1,0 +1,1 @@
+"""Alert rules: thresholds on request metrics or projection lag, and their firing and resolving."""
