@@ -4,7 +4,6 @@ model, with the evaluator's last look; the permission is `alerts`."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -23,12 +22,11 @@ from api.auth.tenancy import not_found, read
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
 from api.platform.idempotency import run_command
-from api.platform.paging import cursor_position
-from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.platform.paging import cursor_position, pagination
+from api.platform.schemas import CommandAccepted
 from domain import limits as lim
 from domain.alert_rule.commands import CreateAlertRule, DeleteAlertRule, UpdateAlertRule
 from projections import alert_rule_queries as queries
-from projections import paging
 
 RESOURCE = "alerts"
 RuleId = FromPath[UUID]
@@ -82,10 +80,8 @@ class AlertRuleController(Controller):
         await caught_up(container)
         rows, more, total = await read(container, request, lambda conn: queries.page(
             conn, org_id, limit=limit, after=after))
-        return AlertRulePage(data=[out(r) for r in rows], pagination=PaginationInfo(
-            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
-            has_next=more, has_prev=after is not None,
-            next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None))
+        return AlertRulePage(data=[out(r) for r in rows],
+                      pagination=pagination(rows, more, total, limit, after))
 
     @get("/{rule_id:uuid}", summary="One alert rule: firing or ok, its last evaluation",
          **docs.read(AlertRuleOut, "invalid_parameter", *TARGET, "not_caught_up", etag=True))

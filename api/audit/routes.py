@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -32,13 +31,12 @@ from api.auth.access import Tenant, principal_of, require
 from api.auth.tenancy import WALL, read
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Services, waits_for
-from api.platform.paging import cursor_position
-from api.platform.schemas import PaginationInfo
+from api.platform.paging import cursor_position, pagination
 from api.platform.times import parse_time
 from domain import limits as lim
 from infra.container import Container
 from projections import audit_queries as queries
-from projections import chain_verify, paging
+from projections import chain_verify
 from projections.rows import READER_ROLE, TENANT_SETTING
 
 RESOURCE = "audit"
@@ -122,11 +120,8 @@ class AuditController(Controller):
         await caught_up(container)
         rows, more, total = await read(container, request, lambda conn: queries.page(
             conn, wanted, limit=limit, after=after))
-        return AuditPage(data=[entry(r) for r in rows], pagination=PaginationInfo(
-            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
-            has_next=more,
-            has_prev=after is not None,
-            next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None))
+        return AuditPage(data=[entry(r) for r in rows],
+                  pagination=pagination(rows, more, total, limit, after))
 
     @get("/export", summary="Every matching entry, streamed as NDJSON or CSV",
          **export_docs())

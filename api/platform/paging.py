@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from api.platform.errors import ApiException
+from api.platform.schemas import PaginationInfo
 from projections import paging
 
 
@@ -13,3 +17,12 @@ def cursor_position(raw: str) -> int:
         raise ApiException(400, "invalid_parameter", "the cursor is not valid",
                            reason="cursor_invalid")
     return position
+
+
+def pagination(rows: list[Any], more: bool, total: int | None, limit: int,
+               after: int | None) -> PaginationInfo:
+    """The seed's PaginationInfo of one page read after ``after`` (rows by created position)."""
+    return PaginationInfo(
+        limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
+        has_next=more, has_prev=after is not None,
+        next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None)

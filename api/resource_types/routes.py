@@ -3,7 +3,6 @@ resource types. Reads come from the resource_types read model; the permission is
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,8 +15,8 @@ from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Expected, Services, waits_for
 from api.platform.errors import ApiException
 from api.platform.idempotency import run_command
-from api.platform.paging import cursor_position
-from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.platform.paging import cursor_position, pagination
+from api.platform.schemas import CommandAccepted
 from api.resource_types.schemas import (
     CreateResourceTypeBody,
     ResourceTypeOut,
@@ -27,7 +26,6 @@ from api.resource_types.schemas import (
 from domain import limits as lim
 from domain.permissions import Action
 from domain.resource_type.commands import ChangeResourceType, RegisterResourceType
-from projections import paging
 from projections import resource_type_queries as queries
 
 RESOURCE = "resources"
@@ -82,10 +80,8 @@ class ResourceTypeController(Controller):
         await caught_up(container)
         rows, more, total = await read(container, request, lambda conn: queries.page(
             conn, org_id, limit=limit, after=after))
-        return ResourceTypePage(data=[out(r) for r in rows], pagination=PaginationInfo(
-            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
-            has_next=more, has_prev=after is not None,
-            next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None))
+        return ResourceTypePage(data=[out(r) for r in rows],
+                         pagination=pagination(rows, more, total, limit, after))
 
     @get("/{name:str}", summary="One resource type, as of its current or another type version",
          **docs.read(ResourceTypeOut, "invalid_parameter", *TARGET, "not_caught_up", etag=True))

@@ -3,7 +3,6 @@ status, cursor-paged), read one with its attempts, and ask for one to be deliver
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,14 +16,13 @@ from api.auth.tenancy import read, read_one
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
 from api.platform.errors import ApiException
-from api.platform.paging import cursor_position
-from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.platform.paging import cursor_position, pagination
+from api.platform.schemas import CommandAccepted
 from api.webhooks.routes import OrgParam
 from api.webhooks.schemas import AttemptOut, DeliveryOut, DeliveryPage, Status
 from domain import limits as lim
 from domain.webhook_endpoint.commands import Redeliver
 from infra.container import Container
-from projections import paging
 from projections import webhook_queries as queries
 from projections.webhook_tables import DELIVERIES
 
@@ -74,11 +72,8 @@ class WebhookDeliveryController(Controller):
         rows, more, total = await read(container, request, lambda conn: queries.deliveries(
             conn, org_id, limit=limit, after=after, endpoint_id=endpoint_id,
             event_type=event_type, status=status))
-        return DeliveryPage(data=[out(r) for r in rows], pagination=PaginationInfo(
-            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
-            has_next=more,
-            has_prev=after is not None,
-            next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None))
+        return DeliveryPage(data=[out(r) for r in rows],
+                     pagination=pagination(rows, more, total, limit, after))
 
     @get("/{delivery_id:uuid}", summary="One webhook delivery with every attempt",
          **docs.read(DeliveryOut, "invalid_parameter", "webhook_delivery_not_found",

@@ -4,7 +4,6 @@ time. Reads come from the webhook_endpoints read model; the permission is `webho
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -18,8 +17,8 @@ from api.auth.access import Tenant, organization_for, require
 from api.auth.tenancy import not_found, read
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
-from api.platform.paging import cursor_position
-from api.platform.schemas import CommandAccepted, PaginationInfo
+from api.platform.paging import cursor_position, pagination
+from api.platform.schemas import CommandAccepted
 from api.webhooks.schemas import (
     CreateEndpointBody,
     EndpointOut,
@@ -39,7 +38,6 @@ from domain.webhook_endpoint.commands import (
     UpdateEndpoint,
 )
 from infra.container import Container
-from projections import paging
 from projections import webhook_queries as queries
 
 RESOURCE = "webhooks"
@@ -109,10 +107,8 @@ class WebhookEndpointController(Controller):
         await caught_up(container)
         rows, more, total = await read(container, request, lambda conn: queries.endpoints(
             conn, org_id, limit=limit, after=after))
-        return EndpointPage(data=[out(r) for r in rows], pagination=PaginationInfo(
-            limit=limit, total=total or 0, total_pages=math.ceil((total or 0) / limit),
-            has_next=more, has_prev=after is not None,
-            next_cursor=paging.encode_cursor(rows[-1]["created_position"]) if more else None))
+        return EndpointPage(data=[out(r) for r in rows],
+                     pagination=pagination(rows, more, total, limit, after))
 
     @get("/{endpoint_id:uuid}", summary="One webhook endpoint (never its secret)",
          **docs.read(EndpointOut, "invalid_parameter", *TARGET, "not_caught_up"))
