@@ -31,7 +31,7 @@ from api.organizations.routes import OrganizationController
 from api.platform.cors import Cors
 from api.platform.dependencies import one_at_a_time, providers
 from api.platform.edge import Edge
-from api.platform.errors import HANDLERS
+from api.platform.errors import HANDLERS, ApiException
 from api.platform.headers import on_response_start
 from api.platform.middleware import add_request_id, full_allow
 from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
@@ -44,12 +44,15 @@ from api.resources.listing import ResourceQueryController
 from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
+from api.streams.refusals import on_refused
 from api.streams.routes import StreamController, live_socket
+from api.streams.tickets import StreamTicketController, authenticate
 from api.transactions.routes import TransactionController
 from api.usage.guard import usage_guard
 from api.usage.routes import UsageController
 from api.users.routes import UserController
 from api.webhooks.deliveries import WebhookDeliveryController
+from api.webhooks.events import WebhookEventController
 from api.webhooks.routes import WebhookEndpointController
 from infra import logs
 from infra.container import Container
@@ -66,6 +69,15 @@ async def v1_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> Non
     request, and three copies were ~9 % of an authenticated read's CPU.
     """
     await operator_guard(connection, handler)
+    await organization_policy_guard(connection, handler)
+    usage_guard(connection)
+    await rate_limit_guard(connection, handler)
+
+
+async def stream_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """v1_guard for the SSE stream, which a browser may open with a stream ticket in its URL
+    (api/streams/tickets.py) instead of the Authorization header it cannot set."""
+    await authenticate(connection, handler)
     await organization_policy_guard(connection, handler)
     usage_guard(connection)
     await rate_limit_guard(connection, handler)
@@ -117,10 +129,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  ResourceTypeController, ResourceController,
                                  ResourceQueryController, AuditController, EventController,
                                  TransactionController, BulkOperationController,
-                                 MetricsController, UsageController, StreamController,
+                                 MetricsController, UsageController, StreamTicketController,
                                  WebhookEndpointController, WebhookDeliveryController,
+                                 WebhookEventController,
                                  AlertRuleController],
             guards=[v1_guard], security=OPERATOR),
+            Router("/", route_handlers=[StreamController], guards=[stream_guard],
+                   security=OPERATOR, exception_handlers={ApiException: on_refused}),
             # Guarded by itself: a refused socket is told why (api/streams/routes.py).
             live_socket,
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
