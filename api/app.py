@@ -88,10 +88,11 @@ def worker_app() -> Litestar:
     """What each granian worker serves: granian applies the logging config in its workers but
     not the rest of ``logs.configure``, so warnings and uncaught exceptions are routed here."""
     logs.capture()
-    return create_app()
+    return create_app(freeze=True)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, container: Container | None = None,
+               freeze: bool = False) -> Litestar:
     settings = settings or load_settings()
 
     async def startup(app: Litestar) -> None:
@@ -100,9 +101,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container or await to_thread.run_sync(Container.build, settings)
         await app.state.container.open()
         app.state.background = app.state.container.start_background()
-        # What exists now lives as long as the process: out of the collector's sight, a full
-        # collection no longer walks it, which paused every open stream (tens of ms each).
-        gc.freeze()
+        if freeze:
+            # A worker's startup objects live as long as the process: frozen out of the
+            # collector's sight, a full collection no longer walks them, which paused every
+            # open stream (tens of ms). Not in tests, whose apps come and go in one process.
+            gc.freeze()
         telemetry.sink = app.state.container.request_log
         telemetry.hub = app.state.container.hub
         if settings.metrics_dir:
