@@ -8,7 +8,13 @@ the server ended the stream.
 
 WebSocket messages are JSON objects: ``{"type": "subscribed", "position": N}``, then
 ``{"type": "event", "data": {...}}``, ``{"type": "heartbeat"}`` and a last ``{"type":
-"closing", ...}``. litestar has no exception handlers for WebSocket routes (a raised error
+"closing", ...}``. The client may send ``{"type": "resume", "after": N}``: the server answers
+``{"type": "resumed", "after": N}``, every event after N (from the store up to the last one
+sent, sent or not), then the live ones; any other message is answered ``{"type": "error",
+"error": {...}}`` and the stream goes on. Both routes take ``?ticket=``
+(api/streams/tickets.py) for browsers.
+
+litestar has no exception handlers for WebSocket routes (a raised error
 closes the socket with 4500 before it is accepted, which clients see as a bare 403), so the
 socket route authenticates with the /v1 guard itself and answers a refusal on the accepted
 socket: the structured error body, then close code 4000 + the HTTP status.
