@@ -108,8 +108,23 @@ async def redeem(connection: ASGIConnection, ticket: str) -> None:
     if raw is None:
         raise _refused()
     grant = msgspec.json.decode(raw, type=Grant)
+    if not await _still_valid(container, grant.principal):
+        raise _refused()
     connection.scope.setdefault("state", {}).update(
         actor=grant.actor, organization_id=grant.organization_id, principal=grant.principal)
+
+
+async def _still_valid(container: Container, principal: Principal | None) -> bool:
+    """Whether the ticket's caller was not revoked since it asked (an API key revoked or
+    expired, a session logged out): a ticket never outlives its credential."""
+    if principal is None:
+        return True
+    if principal.kind == "api_key":
+        cached = await container.key_cache.get(principal.id)
+        now = datetime.now(UTC)
+        return cached is not None and cached.state.status == "active" and (
+            cached.state.expires_at is None or now < cached.state.expires_at)
+    return principal.session_id is None or f"sid:{principal.session_id}" not in container.deny
 
 
 async def authenticate(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,20 @@ def test_a_ticket_cannot_cross_tenants_nor_widen_its_callers_permissions(
                          timeout=READ_S)
     assert refused.status_code == 403
     assert refused.json()["error"]["reason"] == "permission_denied"
+
+
+def test_a_ticket_does_not_outlive_its_revoked_key(api: str, client: TestClient[Any],
+                                                   two: tuple[Tenant, Tenant]) -> None:
+    caller = Tenant.__new__(Tenant)
+    caller.id, caller.key = two[0].id, issue(client, two[0].id)
+    value = ticket(api, caller)
+    key_id = uuid.UUID(caller.key.split("_")[2])
+    revoked = client.delete(f"/v1/api-keys/{key_id}")
+    assert revoked.status_code in (200, 204), revoked.text
+    wait_until(lambda: httpx.get(f"{api}/v1/events", headers=caller.auth,
+                                 timeout=READ_S).status_code == 401, message="the revocation")
+    with by_ticket(api, value) as response:
+        assert response.status_code == 401
 
 
 def test_a_ticket_expires_with_its_key_in_redis(
