@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 
 from anyio import to_thread
 from litestar import Litestar, Router
@@ -31,7 +32,7 @@ from api.organizations.routes import OrganizationController
 from api.platform.cors import Cors
 from api.platform.dependencies import one_at_a_time, providers
 from api.platform.edge import Edge
-from api.platform.errors import HANDLERS
+from api.platform.errors import HANDLERS, ApiException
 from api.platform.headers import on_response_start
 from api.platform.middleware import add_request_id, full_allow
 from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
@@ -44,12 +45,15 @@ from api.resources.listing import ResourceQueryController
 from api.resources.routes import ResourceController
 from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
+from api.streams.refusals import on_refused
 from api.streams.routes import StreamController, live_socket
+from api.streams.tickets import StreamTicketController, authenticate
 from api.transactions.routes import TransactionController
 from api.usage.guard import usage_guard
 from api.usage.routes import UsageController
 from api.users.routes import UserController
 from api.webhooks.deliveries import WebhookDeliveryController
+from api.webhooks.events import WebhookEventController
 from api.webhooks.routes import WebhookEndpointController
 from infra import logs
 from infra.container import Container
@@ -71,14 +75,24 @@ async def v1_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> Non
     await rate_limit_guard(connection, handler)
 
 
+async def stream_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """v1_guard for the SSE stream, which a browser may open with a stream ticket in its URL
+    (api/streams/tickets.py) instead of the Authorization header it cannot set."""
+    await authenticate(connection, handler)
+    await organization_policy_guard(connection, handler)
+    usage_guard(connection)
+    await rate_limit_guard(connection, handler)
+
+
 def worker_app() -> Litestar:
     """What each granian worker serves: granian applies the logging config in its workers but
     not the rest of ``logs.configure``, so warnings and uncaught exceptions are routed here."""
     logs.capture()
-    return create_app()
+    return create_app(freeze=True)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, container: Container | None = None,
+               freeze: bool = False) -> Litestar:
     settings = settings or load_settings()
 
     async def startup(app: Litestar) -> None:
@@ -87,6 +101,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container or await to_thread.run_sync(Container.build, settings)
         await app.state.container.open()
         app.state.background = app.state.container.start_background()
+        if freeze:
+            # A worker's startup objects live as long as the process: frozen out of the
+            # collector's sight, a full collection no longer walks them, which paused every
+            # open stream (tens of ms). Not in tests, whose apps come and go in one process.
+            gc.freeze()
         telemetry.sink = app.state.container.request_log
         telemetry.hub = app.state.container.hub
         if settings.metrics_dir:
@@ -117,10 +136,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                                  ResourceTypeController, ResourceController,
                                  ResourceQueryController, AuditController, EventController,
                                  TransactionController, BulkOperationController,
-                                 MetricsController, UsageController, StreamController,
+                                 MetricsController, UsageController, StreamTicketController,
                                  WebhookEndpointController, WebhookDeliveryController,
+                                 WebhookEventController,
                                  AlertRuleController],
             guards=[v1_guard], security=OPERATOR),
+            Router("/", route_handlers=[StreamController], guards=[stream_guard],
+                   security=OPERATOR, exception_handlers={ApiException: on_refused}),
             # Guarded by itself: a refused socket is told why (api/streams/routes.py).
             live_socket,
             Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],

@@ -77,3 +77,27 @@ def fits(envelope: Envelope, limit: int) -> bool:
     except EventTooLarge:
         return False
     return True
+
+
+class Budget:
+    """At most ``per_window`` records per key (an organization) in each ``window_s``; what
+    is over is counted, not recorded, so a flood of refused connections cannot flood the
+    store. The window is a fixed one (cleared as a whole), holding at most ``max_keys``
+    keys: beyond them nothing new is admitted until the window turns."""
+
+    def __init__(self, per_window: int = 60, window_s: float = 60.0,
+                 max_keys: int = 10_000) -> None:
+        self.per_window, self.window_s, self.max_keys = per_window, window_s, max_keys
+        self.started = float("-inf")
+        self.counts: dict[UUID, int] = {}
+        self.suppressed = 0
+
+    def allows(self, key: UUID, now: float) -> bool:
+        if now - self.started >= self.window_s:
+            self.started, self.counts = now, {}
+        used = self.counts.get(key, 0)
+        if used >= self.per_window or (used == 0 and len(self.counts) >= self.max_keys):
+            self.suppressed += 1
+            return False
+        self.counts[key] = used + 1
+        return True

@@ -94,6 +94,8 @@ MAX_QUERY_TEXT = 200  # an audit or event filter: an actor's id, a resource, an 
 MAX_TIMESTAMP_TEXT = 64  # an `as_of` RFC 3339 time or a version number
 MAX_STREAM_TYPES = 20  # event type patterns in a live stream's `types`
 MAX_STREAM_TYPES_TEXT = 2100  # `types`: that many patterns of 100 characters, with commas
+MAX_STREAM_TICKET = 64  # a stream ticket: "st_" and 43 URL-safe characters
+MAX_WS_MESSAGE = 1024  # a WebSocket client's message on an open stream (a resume)
 MAX_LAST_EVENT_ID = 20  # Last-Event-ID: a store position, within a bigint
 
 # Resource queries (issue 11 item 5): the filters, order, select and search of a list or export

@@ -23,7 +23,9 @@ SECRET_NAME = re.compile(
 _SECRET_TEXT = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     (re.compile(r"\b(pk_[a-z]+_[0-9a-f]{32}_)[A-Za-z0-9_-]+"), r"\1" + REDACTED),
-    (re.compile(r"\b(sk_sign|cs|rt)_[A-Za-z0-9_-]{16,}"), r"\1_" + REDACTED),
+    (re.compile(r"\b(sk_sign|cs|rt|st)_[A-Za-z0-9_-]{16,}"), r"\1_" + REDACTED),
+    # A stream ticket or token in a URL's query, whatever its shape.
+    (re.compile(r"(?i)([?&](?:ticket|access_token)=)[^&\s\"']+"), r"\1" + REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
 ]

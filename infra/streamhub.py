@@ -81,21 +81,22 @@ class Subscriber:
             return False
         self.queue.extend(items)
         self.fed = True
-        self._wake()
+        self.wake()
         return True
 
     def close(self, reason: str) -> None:
         self.closed = reason
         self.queue = []
-        self._wake()
+        self.wake()
 
     def beat(self) -> None:
         """The hub's heartbeat tick: a stream that got nothing since the last one wakes empty."""
         if not self.fed:
-            self._wake()
+            self.wake()
         self.fed = False
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Wake the stream waiting in ``take`` (with whatever is queued, maybe nothing)."""
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

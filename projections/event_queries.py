@@ -21,7 +21,12 @@ STORED = sql.SQL("SELECT notification_id, state FROM {} WHERE notification_id = 
                  " ORDER BY notification_id").format(sql.Identifier(EVENTS_TABLE))
 
 HISTORY = sql.SQL("SELECT notification_id, state FROM {} WHERE originator_id = %s"
-                  " ORDER BY originator_version").format(sql.Identifier(EVENTS_TABLE))
+                  " AND originator_version > %s ORDER BY originator_version LIMIT %s"
+                  ).format(sql.Identifier(EVENTS_TABLE))
+# The stream's length and its first event (whose envelope names the owning organization).
+HEAD = sql.SQL("SELECT count(*), (SELECT state FROM {0} WHERE originator_id = %s"
+               " ORDER BY originator_version LIMIT 1) FROM {0} WHERE originator_id = %s"
+               ).format(sql.Identifier(EVENTS_TABLE))
 
 
 class Filters(NamedTuple):
@@ -97,7 +102,21 @@ async def stored(conn: AsyncConnection, wanted: list[int]) -> list[tuple[int, En
     return [(row[0], decode(bytes(row[1]))) for row in await cur.fetchall()]
 
 
-async def stream(conn: AsyncConnection, stream_id: UUID) -> list[tuple[int, Envelope]]:
-    """A stream's every stored event with its position, oldest first."""
-    cur = await conn.execute(HISTORY, (stream_id,))
-    return [(row[0], decode(bytes(row[1]))) for row in await cur.fetchall()]
+class HistoryPage(NamedTuple):
+    events: list[tuple[int, Envelope]]  # (position, event), oldest first
+    more: bool  # later versions follow
+    total: int  # the stream's events
+    owner: UUID | None  # the stream's organization (None: no such stream)
+
+
+async def stream(conn: AsyncConnection, stream_id: UUID, after: int,
+                 limit: int) -> HistoryPage:
+    """Up to ``limit`` of a stream's stored events after version ``after``, oldest first."""
+    cur = await conn.execute(HEAD, (stream_id, stream_id))
+    head = await cur.fetchone()
+    total, first = (int(head[0]), head[1]) if head else (0, None)
+    owner = None if first is None else decode(bytes(first)).organization_id
+    cur = await conn.execute(HISTORY, (stream_id, after, limit + 1))
+    rows = await cur.fetchall()
+    events = [(row[0], decode(bytes(row[1]))) for row in rows[:limit]]
+    return HistoryPage(events, len(rows) > limit, total, owner)

@@ -63,3 +63,23 @@ async def delivery(conn: AsyncConnection, delivery_id: UUID) -> list[dict[str, A
                       f" duration_ms FROM {ATTEMPTS} WHERE delivery_id = %s ORDER BY attempt",
                       (delivery_id,))
     return [{**rows[0], "attempt_list": await cur.fetchall()}]
+
+
+async def event_deliveries(conn: AsyncConnection, event_id: UUID,
+                           limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` deliveries of one event, oldest first, with the body sent and every
+    attempt (none: not found, or another tenant's)."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(f"SELECT {DELIVERY_COLUMNS}, body FROM {DELIVERIES} WHERE event_id = %s"
+                      " ORDER BY created_position LIMIT %s", (event_id, limit))
+    rows = await cur.fetchall()
+    if not rows:
+        return rows
+    await cur.execute(f"SELECT delivery_id, attempt, status, response_code, response_body,"
+                      f" error, started_at, duration_ms FROM {ATTEMPTS}"
+                      " WHERE delivery_id = ANY(%s) ORDER BY delivery_id, attempt",
+                      ([r["id"] for r in rows],))
+    attempts: dict[UUID, list[dict[str, Any]]] = {}
+    for a in await cur.fetchall():
+        attempts.setdefault(a["delivery_id"], []).append(a)
+    return [{**r, "attempt_list": attempts.get(r["id"], [])} for r in rows]

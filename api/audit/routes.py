@@ -4,40 +4,32 @@ read model and no route changes or deletes one; the permission is `audit` (read)
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, get
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
+from api.audit.export import MEDIA, entry, exported
 from api.audit.schemas import (
-    AuditActor,
     AuditEntryOut,
-    AuditMetadata,
     AuditPage,
     ChainBreak,
     ChainReport,
     VerifyOut,
 )
-from api.auth.access import Tenant, principal_of, require
-from api.auth.tenancy import WALL, read
+from api.auth.access import Tenant, require
+from api.auth.tenancy import read
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Services, waits_for
 from api.platform.paging import cursor_position, pagination
 from api.platform.times import parse_time
 from domain import limits as lim
-from infra.container import Container
 from projections import audit_queries as queries
 from projections import chain_verify
-from projections.rows import READER_ROLE, TENANT_SETTING
 
 RESOURCE = "audit"
 Text = Annotated[str | None, QueryParameter(max_length=lim.MAX_QUERY_TEXT, required=False)]
@@ -50,10 +42,7 @@ Until = Annotated[str | None, QueryParameter(
 OrgParam = Annotated[UUID | None, QueryParameter(
     required=False, description="The operator's choice of organization (default: every one;"
                                 " a caller's own is implied)")]
-CSV_COLUMNS = ("id", "timestamp", "organizationId", "actorKind", "actorId", "action",
-               "resource", "resourceId", "oldValues", "newValues", "ipAddress", "userAgent",
-               "requestId", "source", "eventType", "streamId", "version", "position")
-MEDIA = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
 
 
 def export_docs() -> dict[str, Any]:
@@ -73,18 +62,6 @@ def export_docs() -> dict[str, Any]:
                     schema=Schema(type=OpenAPIType.STRING)) for media in MEDIA.values()}
 
     return {**kwargs, "operation_class": Exported}
-
-
-def entry(row: dict[str, Any]) -> AuditEntryOut:
-    return AuditEntryOut(
-        id=row["id"], organization_id=row["organization_id"],
-        actor=AuditActor(kind=row["actor_kind"], id=row["actor_id"]), action=row["action"],
-        resource=row["resource"], resource_id=row["resource_id"],
-        old_values=row["old_values"], new_values=row["new_values"],
-        metadata=AuditMetadata(ip_address=row["ip_address"], user_agent=row["user_agent"],
-                               request_id=row["request_id"], source=row["source"]),
-        timestamp=row["created_at"], event_type=row["event_type"], stream_id=row["stream_id"],
-        version=row["version"], position=row["created_position"])
 
 
 def filters(request: Request, tenant: UUID | None, organization_id: UUID | None,
@@ -159,37 +136,3 @@ def report_out(r: chain_verify.Report) -> ChainReport:
                        break_=None if b is None else ChainBreak(
                            kind=b.kind, position=b.position, stream_id=b.stream_id,
                            version=b.version, seq=b.seq))
-
-
-async def exported(container: Container, request: Request, wanted: queries.Filters,
-                   fmt: str) -> AsyncIterator[bytes]:
-    """The export's chunks: one transaction (behind the tenant wall for an organization's
-    principal) holds the server-side cursor while the response streams."""
-    principal = principal_of(request)
-    async with container.pool.connection() as conn, conn.transaction():
-        if principal is not None:
-            await conn.execute(WALL, (READER_ROLE, TENANT_SETTING,
-                                      str(principal.organization_id)))
-        if fmt == "csv":
-            yield _csv(CSV_COLUMNS)
-        async for row in queries.every(conn, wanted):
-            yield _csv(_cells(entry(row))) if fmt == "csv" else (
-                msgspec.json.encode(entry(row)) + b"\n")
-
-
-def _values(values: dict[str, Any] | None) -> str:
-    return "" if values is None else json.dumps(values, separators=(",", ":"))
-
-
-def _cells(e: AuditEntryOut) -> tuple[object, ...]:
-    return (e.id, e.timestamp.isoformat(), e.organization_id, e.actor.kind, e.actor.id,
-            e.action, e.resource, e.resource_id, _values(e.old_values), _values(e.new_values),
-            e.metadata.ip_address, e.metadata.user_agent, e.metadata.request_id,
-            e.metadata.source, e.event_type, e.stream_id, e.version, e.position)
-
-
-def _csv(cells: tuple[object, ...]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerow(cells)
-    return out.getvalue().encode()
-

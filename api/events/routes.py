@@ -98,15 +98,28 @@ class EventController(Controller):
             has_next=more, has_prev=start is not None,
             next_cursor=paging.encode_cursor(found[-1]) if more else None))
 
-    @get("/streams/{stream_id:uuid}", summary="A stream's full history, oldest first",
-         **docs.read(StreamHistory, *STREAM))
-    async def stream(self, request: Request, container: Services,
-                     stream_id: StreamId) -> StreamHistory:
+    @get("/streams/{stream_id:uuid}", summary="A stream's history, oldest first, paged by"
+         " version", **docs.read(StreamHistory, *STREAM, "invalid_parameter", "cursor_invalid"))
+    async def stream(self, request: Request, container: Services, stream_id: StreamId,
+                     after: Annotated[int | None, QueryParameter(
+                         ge=0, le=2**63 - 1, required=False,
+                         description="Only events after this stream version")] = None,
+                     limit: Annotated[int, QueryParameter(
+                         ge=1, le=lim.MAX_PAGE_SIZE)] = lim.DEFAULT_PAGE_SIZE,
+                     cursor: Annotated[str | None, QueryParameter(
+                         max_length=lim.MAX_CURSOR)] = None) -> StreamHistory:
         require(request, RESOURCE, "read")
+        start = cursor_position(cursor) if cursor else after
         async with container.pool.connection() as conn:
-            events = await queries.stream(conn, stream_id)
-        _owned(request, events[0][1].organization_id if events else None)
-        return StreamHistory(stream_id=stream_id, data=[event_out(p, e) for p, e in events])
+            page = await queries.stream(conn, stream_id, start or 0, limit)
+        _owned(request, page.owner)
+        return StreamHistory(
+            stream_id=stream_id, data=[event_out(p, e) for p, e in page.events],
+            pagination=PaginationInfo(
+                limit=limit, total=page.total, total_pages=math.ceil(page.total / limit),
+                has_next=page.more, has_prev=bool(start),
+                next_cursor=paging.encode_cursor(page.events[-1][1].version)
+                if page.more else None))
 
     @get("/streams/{stream_id:uuid}/state", summary="A stream's state as of a version or a time"
          " (default: now), folded with its decider", **docs.read(

@@ -33,7 +33,8 @@ class EventPage(Out, frozen=True):
 
 class StreamHistory(Out, frozen=True):
     stream_id: UUID
-    data: list[EventOut]
+    data: list[EventOut]  # oldest first; the cursor is the last version shown
+    pagination: PaginationInfo
 
 
 class StreamState(Out, frozen=True):

@@ -30,6 +30,7 @@ from projections import event_queries as queries
 from projections.status import wait_for
 
 REPLAY_PAGE = 500
+MAX_TOLD = 10  # error frames waiting to be sent to one client
 CHAIN = "audit_chain"  # the read model the replay's query pages through
 DIGITS = re.compile(r"[0-9]{1,18}")
 GONE = "client_closed"  # the client left: nothing more is sent
@@ -50,7 +51,38 @@ class Closed(NamedTuple):
     reason: str  # a key of CLOSING
 
 
-Frame = Opened | list[Item] | Closed | None
+class Resumed(NamedTuple):
+    after: int  # the events after this position follow, replayed then live
+
+
+class Told(NamedTuple):
+    error: ApiException  # a client message the server could not take
+
+
+Frame = Opened | list[Item] | Closed | Resumed | Told | None
+
+
+class Control:
+    """What a WebSocket client asked its open stream for, read by the stream's loop (the one
+    sender): a resume point and the errors to answer (bounded: a flood is not queued)."""
+
+    __slots__ = ("errors", "resume")
+
+    def __init__(self) -> None:
+        self.resume: int | None = None
+        self.errors: list[ApiException] = []
+
+    def ask(self, sub: Subscriber, request: int | ApiException) -> None:
+        if isinstance(request, int):
+            self.resume = request
+        elif len(self.errors) < MAX_TOLD:
+            self.errors.append(request)
+        sub.wake()
+
+    def take(self) -> tuple[list[ApiException], int | None]:
+        asked = self.errors, self.resume
+        self.errors, self.resume = [], None
+        return asked
 
 
 class Wanted(NamedTuple):
@@ -113,32 +145,52 @@ async def admit(container: Container, wanted: Wanted) -> Wanted:
     return wanted._replace(member=member)
 
 
-async def frames(container: Container, connection: ASGIConnection,
-                 wanted: Wanted) -> AsyncGenerator[Frame, None]:
+async def frames(container: Container, connection: ASGIConnection, wanted: Wanted,
+                 control: Control | None = None) -> AsyncGenerator[Frame, None]:
+    """The stream's frames; ``control`` brings a WebSocket client's messages (SSE has none)."""
     hub = container.hub
     sub = hub.join(wanted.organization_id, wanted.matches, wanted.member)
     try:
         yield Opened(sub.start, sub)
         last = sub.start
-        if wanted.after is not None and wanted.after < last:
-            timeout = container.settings.read_wait_timeout_ms / 1000
-            if not await wait_for(container.pool, CHAIN, last, timeout):
-                yield Closed("not_caught_up")
-                return
-            async for items in _replayed(container, connection, wanted, last):
+        if wanted.after is not None:
+            async for items in _from(container, connection, wanted, sub, wanted.after, last):
                 yield items
-        elif wanted.after is not None:
-            last = wanted.after
+            last = max(last, wanted.after)
         while sub.closed is None:
-            items = [i for i in await sub.take() if i.position > last]
+            taken = await sub.take()
+            asked = control.take() if control is not None else ([], None)
+            for error in asked[0]:
+                yield Told(error)
+            if asked[1] is not None:
+                yield Resumed(asked[1])
+                async for items in _from(container, connection, wanted, sub, asked[1], last):
+                    yield items
+                last = max(last, asked[1])
+            items = [i for i in taken if i.position > last and sub.closed is None]
             if items:
                 last = items[-1].position
                 yield items
-            elif sub.closed is None:
+            elif sub.closed is None and not asked[0] and asked[1] is None:
                 yield None
         yield Closed(sub.closed)
     finally:
         hub.leave(sub)
+
+
+async def _from(container: Container, connection: ASGIConnection, wanted: Wanted,
+                sub: Subscriber, after: int, last: int) -> AsyncIterator[list[Item]]:
+    """The stored events in (after, last] once the replay's index has ``last`` (nothing when
+    ``after`` is not before ``last``: the live events after ``after`` follow); the stream is
+    closed (``not_caught_up``) when the index stays behind, rather than leave a gap."""
+    if after >= last:
+        return
+    timeout = container.settings.read_wait_timeout_ms / 1000
+    if not await wait_for(container.pool, CHAIN, last, timeout):
+        sub.close("not_caught_up")
+        return
+    async for items in _replayed(container, connection, wanted._replace(after=after), last):
+        yield items
 
 
 async def _replayed(container: Container, connection: ASGIConnection, wanted: Wanted,

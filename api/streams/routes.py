@@ -8,7 +8,13 @@ the server ended the stream.
 
 WebSocket messages are JSON objects: ``{"type": "subscribed", "position": N}``, then
 ``{"type": "event", "data": {...}}``, ``{"type": "heartbeat"}`` and a last ``{"type":
-"closing", ...}``. litestar has no exception handlers for WebSocket routes (a raised error
+"closing", ...}``. The client may send ``{"type": "resume", "after": N}``: the server answers
+``{"type": "resumed", "after": N}``, every event after N (from the store up to the last one
+sent, sent or not), then the live ones; any other message is answered ``{"type": "error",
+"error": {...}}`` and the stream goes on. Both routes take ``?ticket=``
+(api/streams/tickets.py) for browsers.
+
+litestar has no exception handlers for WebSocket routes (a raised error
 closes the socket with 4500 before it is accepted, which clients see as a bare 403), so the
 socket route authenticates with the /v1 guard itself and answers a refusal on the accepted
 socket: the structured error body, then close code 4000 + the HTTP status.
@@ -30,7 +36,6 @@ from litestar.response import Stream
 
 from api.audit.routes import RESOURCE, OrgParam
 from api.auth.access import require, tenant_of
-from api.auth.guards import operator_guard
 from api.auth.policy import organization_policy_guard
 from api.events.routes import Position
 from api.platform import i18n
@@ -38,11 +43,15 @@ from api.platform.dependencies import Services
 from api.platform.errors import ApiError, ApiException, language_of
 from api.platform.middleware import ensure_request_id
 from api.platform.ratelimit import rate_limit_guard
+from api.streams.clientmessages import client_request
 from api.streams.live import (
     GONE,
     Closed,
+    Control,
     Frame,
     Opened,
+    Resumed,
+    Told,
     Wanted,
     admit,
     closing_json,
@@ -51,7 +60,9 @@ from api.streams.live import (
     resume_point,
     type_patterns,
 )
+from api.streams.refusals import record_refusal
 from api.streams.sse import EventStream
+from api.streams.tickets import authenticate
 from domain import limits as lim
 from infra.container import Container
 from infra.streamhub import Item, Subscriber
@@ -100,6 +111,8 @@ def ws_message(frame: Frame) -> bytes:
         return b'{"type":"heartbeat"}'
     if isinstance(frame, Opened):
         return b'{"type":"subscribed","position":%d}' % frame.position
+    if isinstance(frame, Resumed):
+        return b'{"type":"resumed","after":%d}' % frame.after
     assert isinstance(frame, Closed), "a list of events is sent one message per event"
     return b'{"type":"closing",%s' % closing_json(frame.reason)[1:]
 
@@ -111,15 +124,17 @@ async def live_socket(socket: WebSocket[Any, Any, Any], organization_id: OrgPara
     await socket.accept()
     refused = await _refusal(socket, container, organization_id, types, after)
     if isinstance(refused, ApiException):
+        record_refusal(socket, container, refused)
         await socket.send_text(_error_text(socket, refused))
         await socket.close(code=4000 + refused.status, reason=refused.reason)
         return
     listener: asyncio.Task[None] | None = None
+    control = Control()
     try:
-        async with contextlib.aclosing(frames(container, socket, refused)) as source:
+        async with contextlib.aclosing(frames(container, socket, refused, control)) as source:
             async for frame in source:
                 if isinstance(frame, Opened):
-                    listener = asyncio.create_task(_listen(socket, frame.subscriber))
+                    listener = asyncio.create_task(_listen(socket, frame.subscriber, control))
                 if not await _send(socket, frame):
                     return
     finally:
@@ -127,14 +142,16 @@ async def live_socket(socket: WebSocket[Any, Any, Any], organization_id: OrgPara
             listener.cancel()
 
 
-async def _listen(socket: WebSocket[Any, Any, Any], sub: Subscriber) -> None:
-    """Reads until the client closes (it need not send anything), then ends its stream.
+async def _listen(socket: WebSocket[Any, Any, Any], sub: Subscriber, control: Control) -> None:
+    """Reads the client's messages until it closes, then ends its stream: a resume is handed
+    to the stream's loop, anything else is answered with an error frame (by that loop, the
+    socket's one sender).
 
     The socket's one task besides litestar's: without a pending receive, a client's close
     frame would go unanswered until the next heartbeat failed to send."""
     with contextlib.suppress(WebSocketDisconnect):
-        while (await socket.receive())["type"] != "websocket.disconnect":
-            pass
+        while (message := await socket.receive())["type"] != "websocket.disconnect":
+            control.ask(sub, client_request(message.get("text"), message.get("bytes")))
     sub.close(GONE)
 
 
@@ -147,6 +164,9 @@ async def _send(socket: WebSocket[Any, Any, Any], frame: Frame) -> bool:
         return True
     if isinstance(frame, Closed) and frame.reason == GONE:
         return False
+    if isinstance(frame, Told):
+        await socket.send_text(_error_text(socket, frame.error))
+        return True
     await socket.send_text(ws_message(frame).decode())
     if isinstance(frame, Closed):
         await socket.close(code=1013 if frame.reason == "slow_consumer" else 1001,
@@ -158,11 +178,12 @@ async def _send(socket: WebSocket[Any, Any, Any], frame: Frame) -> bool:
 async def _refusal(socket: WebSocket[Any, Any, Any], container: Container,
                    organization_id: UUID | None, types: str | None,
                    after: int | None) -> Wanted | ApiException:
-    """What the socket may stream, or why not: the /v1 guard's steps (authentication, the
-    organization's policy, the rate limit), the permission and the limits."""
+    """What the socket may stream, or why not: the /v1 guard's steps (authentication by
+    header or stream ticket, the organization's policy, the rate limit), the permission and
+    the limits."""
     handler = socket.scope["route_handler"]
     try:
-        for guard in (operator_guard, organization_policy_guard, rate_limit_guard):
+        for guard in (authenticate, organization_policy_guard, rate_limit_guard):
             await guard(socket, handler)
         return await admit(container, wanted_by(socket, organization_id, types, after))
     except ApiException as exc:

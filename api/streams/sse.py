@@ -41,6 +41,7 @@ def encoded(frame: Frame) -> bytes:
         return b"retry: 1000\n: subscribed at %d\n\n" % frame.position
     if isinstance(frame, Closed):
         return b"event: close\ndata: %s\n\n" % closing_json(frame.reason)
+    assert isinstance(frame, list), "an SSE stream has no client messages to answer"
     return b"".join(map(sse_event, frame))
 
 

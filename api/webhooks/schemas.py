@@ -121,3 +121,27 @@ class DeliveryOut(Out, frozen=True):
 class DeliveryPage(Out, frozen=True):
     data: list[DeliveryOut]
     pagination: PaginationInfo
+
+
+class WebhookEventMetadata(Out, frozen=True):
+    source: str
+    version: str
+    caused_by: dict[str, str]
+    correlation_id: str = ""
+
+
+class WebhookEventOut(Out, frozen=True):
+    """The seed's WebhookEvent: the signed body every endpoint received, and its deliveries
+    (one per endpoint, redelivery and replay, each with every attempt)."""
+
+    id: UUID
+    type: str
+    organization_id: UUID
+    stream_id: UUID
+    stream_type: str
+    stream_version: int
+    position: int
+    data: dict[str, Any]
+    metadata: WebhookEventMetadata
+    created_at: datetime
+    deliveries: list[DeliveryOut] = []

@@ -33,6 +33,7 @@ NO_JSON_BODY = {
     ("POST", "/v1/webhook-endpoints/{endpoint_id:uuid}/test"),
     ("POST", "/v1/webhook-deliveries/{delivery_id:uuid}/redeliver"),
     ("DELETE", "/v1/alert-rules/{rule_id:uuid}"),
+    ("POST", "/v1/events/stream/tickets"),  # the ticket is the caller's, nothing to choose
 }
 # A resource type every walk registers in the organization it aims at, so that the routes under
 # /v1/resources/{resource_type} are reached rather than answering 404 for an unknown type.

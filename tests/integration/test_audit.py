@@ -113,6 +113,26 @@ def test_the_export_streams_every_matching_entry_as_ndjson_and_csv(
     assert bad.status_code == 400
 
 
+def test_the_csv_export_neutralises_formula_cells_and_the_ndjson_keeps_them(
+        client: TestClient[Any]) -> None:
+    org = new_org(client)["id"]
+    agents = ["=cmd|'/C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"]
+    position = 0
+    for n, agent in enumerate(agents):
+        changed = client.patch(f"/v1/organizations/{org}", json={"name": f"Name {n}"},
+                               headers={"User-Agent": agent})
+        assert changed.status_code == 200, changed.text
+        position = changed.json()["position"]
+    trail(client, org, position)
+    table = client.get("/v1/audit/export", params={"organization_id": org, "format": "csv"})
+    cells = [r["userAgent"] for r in csv.DictReader(io.StringIO(table.text))
+             if r["action"] == "rename"]
+    assert cells == ["'" + agent for agent in agents]
+    lines = client.get("/v1/audit/export", params={"organization_id": org, "format": "ndjson"})
+    stored = [json.loads(line) for line in lines.text.splitlines()]
+    assert [e["metadata"]["userAgent"] for e in stored if e["action"] == "rename"] == agents
+
+
 def test_an_organization_reads_only_its_own_trail(client: TestClient[Any]) -> None:
     mine, position = renamed(client)
     theirs, _ = renamed(client)

@@ -76,6 +76,33 @@ def test_a_streams_history_and_its_state_as_of_a_version_or_a_time(
                       params={"as_of": "1999-01-01T00:00:00Z"}).status_code == 404
 
 
+def test_a_streams_history_is_paged_by_version_with_a_cursor_or_after(
+        client: TestClient[Any]) -> None:
+    org, _, _ = renamed_twice(client)
+    whole = client.get(f"/v1/events/streams/{org}").json()
+    versions = [e["version"] for e in whole["data"]]
+    assert whole["pagination"]["total"] == len(versions) >= 3
+    assert not whole["pagination"]["hasNext"]
+    first = client.get(f"/v1/events/streams/{org}", params={"limit": 1}).json()
+    assert [e["version"] for e in first["data"]] == [1]
+    assert first["pagination"]["hasNext"]
+    assert first["pagination"]["totalPages"] == len(versions)
+    seen = [1]
+    cursor = first["pagination"]["nextCursor"]
+    while cursor:
+        page = client.get(f"/v1/events/streams/{org}", params={"limit": 1, "cursor": cursor})
+        seen += [e["version"] for e in page.json()["data"]]
+        cursor = page.json()["pagination"]["nextCursor"]
+    assert seen == versions
+    after = client.get(f"/v1/events/streams/{org}", params={"after": 2}).json()
+    assert [e["version"] for e in after["data"]] == versions[2:]
+    assert after["pagination"]["hasPrev"]
+    for bad in ({"limit": 0}, {"limit": 10_000}, {"after": -1}, {"cursor": "nope"}):
+        refused = client.get(f"/v1/events/streams/{org}", params=bad)
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["error"]["code"]
+
+
 def test_credentials_are_redacted_in_histories_and_states(client: TestClient[Any]) -> None:
     org = new_org(client)["id"]
     created = client.post("/v1/api-keys", json={

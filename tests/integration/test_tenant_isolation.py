@@ -123,6 +123,8 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
     ("GET", "/v1/events/streams/{stream_id:uuid}"): ("/v1/events/streams/{org}", {}, {404}),
     # Refused before any frame is sent (tests/integration/test_streams.py streams live).
     ("GET", "/v1/events/stream"): ("/v1/events/stream?organization_id={org}", {}, {404}),
+    # A's own ticket: it opens A's streams only (tests/integration/test_stream_access.py).
+    ("POST", "/v1/events/stream/tickets"): ("/v1/events/stream/tickets", {}, {201}),
     ("GET", "/v1/events/streams/{stream_id:uuid}/state"): (
         "/v1/events/streams/{org}/state", {}, {404}),
     ("POST", "/v1/transactions"): ("/v1/transactions", {"json": {"items": [
@@ -154,6 +156,7 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
                                         {404}),
     ("GET", "/v1/webhook-deliveries/{delivery_id:uuid}"): (
         "/v1/webhook-deliveries/{delivery}", {}, {404}),
+    ("GET", "/v1/webhook-events/{event_id:uuid}"): ("/v1/webhook-events/{event}", {}, {404}),
     ("POST", "/v1/webhook-deliveries/{delivery_id:uuid}/redeliver"): (
         "/v1/webhook-deliveries/{delivery}/redeliver", {}, {404}),
     # Public: a key's Authorization header gives it nothing there; it only makes its own.
@@ -221,7 +224,7 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
         "name": "b's", "organizationId": b["id"]}).json()
     assert client.get(f"/v1/oauth/clients/{oauth_client['id']}",
                       params={"min_position": oauth_client["position"]}).status_code == 200
-    hook, delivery = b_webhook(client, b["id"])
+    hook, delivery, event = b_webhook(client, b["id"])
     rule = client.post("/v1/alert-rules", json={
         "name": "B's", "metric": "error_rate", "windowSeconds": 300, "comparison": "gt",
         "threshold": 0.5, "organizationId": b["id"]}).json()
@@ -231,10 +234,10 @@ def tenants(client: TestClient[Any]) -> dict[str, str]:
             "key": str(uuid.UUID(key_b.split("_")[2])), "user": user["id"], "role": role["id"],
             "user_hex": uuid.UUID(user["id"]).hex, "session": session,
             "client": oauth_client["id"], "resource": resource["id"], "bulk": bulk["id"],
-            "hook": hook, "delivery": delivery}
+            "hook": hook, "delivery": delivery, "event": event}
 
 
-def b_webhook(client: TestClient[Any], org_id: str) -> tuple[str, str]:
+def b_webhook(client: TestClient[Any], org_id: str) -> tuple[str, str, str]:
     """B's endpoint (a public address no test contacts) and the delivery of its test event
     (the session's fan-out queues it; no sender runs, so it stays pending)."""
     hook = client.post("/v1/webhook-endpoints", json={
@@ -248,7 +251,7 @@ def b_webhook(client: TestClient[Any], org_id: str) -> tuple[str, str]:
         return bool(found)
 
     wait_until(queued, timeout=15, message="B's test delivery")
-    return hook["id"], found[0]["id"]
+    return hook["id"], found[0]["id"], found[0]["eventId"]
 
 
 @pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")

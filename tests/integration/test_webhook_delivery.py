@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,15 @@ def test_deliveries_list_their_attempts_and_filter_by_status(
     one = api.get(f"/v1/webhook-deliveries/{delivered()[0]['id']}").json()
     assert [a["responseCode"] for a in one["attempts"]] == [503, 200]
     assert (one["status"], one["attemptNumber"], one["streamVersion"]) == ("delivered", 2, 2)
+    event = api.get(f"/v1/webhook-events/{one['eventId']}")
+    assert event.status_code == 200, event.text
+    sent = event.json()
+    assert (sent["id"], sent["type"], sent["streamVersion"]) == (
+        one["eventId"], "organization.Renamed", 2)
+    assert sent["data"]["name"] == "Flaky"
+    assert [d["id"] for d in sent["deliveries"]] == [one["id"]]
+    assert [a["responseCode"] for a in sent["deliveries"][0]["attempts"]] == [503, 200]
+    assert api.get(f"/v1/webhook-events/{uuid.uuid4()}").status_code == 404
 
 
 def test_a_410_disables_the_endpoint_and_a_redirect_is_not_followed(
