@@ -88,12 +88,23 @@ class Fleet:
         self.procs.append((proc, log))
 
     def kill_one(self, outcome: Outcome) -> None:
-        proc, log = self.procs.pop(self.rng.randrange(len(self.procs)))
+        proc, log = self.procs.pop(self._victim())
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         outcome.kills += 1
         outcome.killed_open |= open_at_kill(log)
         self.spawn()
+
+    def _victim(self, patience_s: float = 1.0) -> int:
+        """A writer with a transaction open, if one shows up within ``patience_s`` (on a loaded
+        machine a random pick is often between transactions, or not yet started), else any."""
+        deadline = time.monotonic() + patience_s
+        while time.monotonic() < deadline:
+            busy = [i for i, (_, log) in enumerate(self.procs) if open_now(log)]
+            if busy:
+                return self.rng.choice(busy)
+            time.sleep(0.005)
+        return self.rng.randrange(len(self.procs))
 
     def kill_all(self, outcome: Outcome) -> None:
         while self.procs:
@@ -101,6 +112,12 @@ class Fleet:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             outcome.killed_open |= open_at_kill(log)
+
+
+def open_now(log: Path) -> bool:
+    """The writer logged "open" for a stream it has not logged "done" for yet."""
+    text = log.read_text()
+    return text.count("open ") > text.count("done ")
 
 
 def open_at_kill(log: Path) -> set[UUID]:
