@@ -105,6 +105,9 @@ MAX_IN_VALUES = 100  # the values of one `in.(a,b,c)`
 MAX_ORDER_FIELDS = 5
 MAX_SELECT_FIELDS = 20
 MAX_SEARCH_TEXT = 200  # `q`
+# A search without `order` ranks this many matches, the newest: ranking is then a bounded
+# sort whatever the number of matches (an `order` walks every match).
+MAX_RANKED_MATCHES = 1000
 MAX_QUERY_CURSOR = 4000  # a keyset cursor carries the boundary row's ordered values
 MAX_EXPAND_DEPTH = 3  # `expand=relationships.parent.parent.parent`
 
