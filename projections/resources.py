@@ -4,6 +4,7 @@ array, a full-text vector over data's strings) so that they need no migration.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -105,13 +106,28 @@ class ResourcesProjection(ReadModel):
     spec = SPEC
     stream_type = resource.DECIDER.stream_type
 
+    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
+        """The batch's new rows in one executemany (a bulk operation's chunk is hundreds of
+        creations: one round trip, not one each), flushed before any change, so that a
+        change made in the same batch finds its row."""
+        created: list[dict[str, object]] = []
+        for item in items:
+            change = row_change(item.envelope) if (
+                item.envelope.stream_type == self.stream_type) else None
+            if change is None:
+                continue
+            kind, values = change
+            if kind == "insert":
+                created.append(self.new_row(item, **_stored(values)))
+                continue
+            self.spec.insert_many(cur, self.table, created)
+            created = []
+            self.update(cur, item, **_stored(values))
+        self.spec.insert_many(cur, self.table, created)
+
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
-        change = row_change(item.envelope)
-        if change is None:
-            return
-        kind, values = change
-        values = {k: _json(v) if k in JSONB else v for k, v in values.items()}
-        if kind == "insert":
-            self.insert(cur, item, **values)
-        else:
-            self.update(cur, item, **values)
+        self.apply(cur, [item])
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _json(v) if k in JSONB else v for k, v in values.items()}
