@@ -67,9 +67,12 @@ MAX_EXTERNAL_KEY = 200
 # Transactions and bulk operations (a bulk body is also bounded by MAX_BODY_BYTES)
 MAX_TRANSACTION_ITEMS = 100  # writes applied in one append
 MAX_BULK_ITEMS = 10_000
-BULK_CHUNK_ITEMS = 200  # items a worker applies in one append, with their chunk's results
-# A failed bulk item's message in its chunk's results: a chunk's results fit one event in any script.
-MAX_ITEM_MESSAGE = 200
+# Items a worker applies in one append, with their chunk's results: an append's commit cost more
+# than its 200 items' rows did, so 500 (a chunk of 500 failures with the longest messages, in any
+# script, is still under the default MAX_EVENT_BYTES: tests/unit/test_bulk_operation_decider.py).
+BULK_CHUNK_ITEMS = 500
+# A failed bulk item's message in its chunk's results.
+MAX_ITEM_MESSAGE = 100
 
 # Alert rules
 MAX_ALERT_NAME = 100
