@@ -29,6 +29,13 @@ TABLE = "resources"
 SEARCH = ("tsvector GENERATED ALWAYS AS"
           " (jsonb_to_tsvector('simple'::regconfig, data, '[\"string\"]')) STORED")
 
+# A filter `data.<path>=eq.<v>` is `data @> {...}`, which the planner estimates by testing it
+# on the column's histogram of whole documents: 100 of them (the default) put a value in 5 % of
+# the rows anywhere from 0.01 % to 10 %, so a GIN bitmap and a sort of 50,000 rows often won
+# over an ordered index scan (bench.resources' filtered query at 1 M rows: p95 350 ms to 1 s,
+# some 2 s); 1,000 make the estimate right (p95 40 ms), for a slower ANALYZE.
+DATA_STATISTICS = 1000
+
 SPEC = Table(TABLE, tenant="organization_id", columns=(
     Column("id", "uuid"),
     Column("organization_id", "uuid"),
@@ -36,7 +43,7 @@ SPEC = Table(TABLE, tenant="organization_id", columns=(
     Column("type_version", "integer"),
     Column("external_key", "text", null=True),
     Column("status", "text"),  # active, archived, deleted
-    Column("data", "jsonb"),
+    Column("data", "jsonb", statistics=DATA_STATISTICS),
     Column("tags", "text[]"),
     Column("labels", "jsonb"),
     Column("annotations", "jsonb"),

@@ -15,7 +15,7 @@ from domain.resource import decider as res
 from domain.resource.commands import Content, CreateResource, PatchResource, ResourceCommand
 from infra.settings import Settings
 from projections.base import Item
-from projections.resources import SPEC, ResourcesProjection
+from projections.resources import DATA_STATISTICS, SPEC, ResourcesProjection
 from projections.rows import READER_ROLE, TENANT_SETTING
 from tests.integration.test_resources import create, get, with_type
 
@@ -35,8 +35,12 @@ def test_the_row_holds_data_for_jsonb_queries_and_its_strings_for_full_text_sear
         assert row == (True, False, True, True)
         indexes = {r[0] for r in conn.execute(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'resources'").fetchall()}
+        # A histogram of 1,000 documents for the planner's estimate of data @> filters.
+        target = conn.execute("SELECT attstattarget FROM pg_attribute WHERE attname = 'data'"
+                              " AND attrelid = 'resources'::regclass").fetchone()
     assert {"resources_data_idx", "resources_tags_idx", "resources_search_idx",
             "resources_list_idx", "resources_key_idx"} <= indexes
+    assert target == (DATA_STATISTICS,)
 
 
 def test_a_tenant_reading_the_table_sees_only_its_own_resources(
