@@ -1,11 +1,11 @@
-"""Resource queries at size (issue 11's benchmark, the query and export part): N resources of
-one organization, seeded by a direct INSERT into the resources read model (not through bulk
-operations, which another part of the issue builds), then over HTTP against `chronicle api`
-(one worker): GET by id, a filtered + sorted query and a full-text query (p50, p95, each with
-its ratio to the seed's bar and to the 50 ms aim), and a full NDJSON export (rows/s, peak RSS
-of the API's processes).
+"""Resources at size (issue 11's benchmark): N resources of one organization, seeded through
+bulk operations (`--bulk` of them; the rest, if any, by a direct INSERT into the read model, each
+rate reported), then over HTTP against `chronicle api` (one worker): GET by id (req/s, p50,
+p99), a filtered + sorted query and a full-text query (p50, p95), each with its ratio to the
+seed's bar and to the 50 ms aim, a full NDJSON export (rows/s, peak RSS of the API's processes)
+and a 10,000-item bulk operation (202 to completed).
 
-    python -m bench.resources --n 1000000
+    python -m bench.resources --n 1000000 [--bulk 1000000]
 """
 
 from __future__ import annotations
@@ -23,16 +23,12 @@ import psycopg
 
 from bench import proc
 from bench.common import TOKEN, pct, private_environment, spawn
+from bench.resource_seed import CITIES, WORDS, one_operation, through_bulk
 from bench.run import free_port, stop, wait_ready
 from infra.settings import Settings
 
 SCHEMA = {"type": "object", "properties": {
     "n": {"type": "integer"}, "city": {"type": "string"}, "note": {"type": "string"}}}
-CITIES = ["kyoto", "osaka", "nagoya", "sapporo", "fukuoka", "sendai", "kobe", "nara",
-          "yokohama", "chiba", "kawasaki", "saitama", "hiroshima", "kumamoto", "okayama",
-          "niigata", "shizuoka", "hamamatsu", "sakai", "kagoshima"]
-WORDS = ["honey", "hive", "pollen", "queen", "drone", "worker", "nectar", "comb", "swarm",
-         "apiary", "wax", "royal", "jelly", "bloom", "meadow", "clover"]
 SEED = """
 INSERT INTO resources (id, organization_id, type, type_version, status, data, tags, labels,
     annotations, relationships, checksum, size, created_by, updated_by, version,
@@ -45,19 +41,21 @@ SELECT gen_random_uuid(), %(org)s::uuid, 'items', 1, 'active',
     'system:bench', 'system:bench', 1, 1000000000 + g, now(), now()
 FROM generate_series(%(start)s::bigint, %(stop)s::bigint) g
 """
-BARS = {"simple": 100.0, "complex": 500.0}
+BARS = {"simple": 100.0, "complex": 500.0, "bulk": 5.0}
+BULK_AIM_S = 2.0
 AIM_MS = 50.0
 
 
-def seed(settings: Settings, org: str, n: int) -> float:
-    """Rows per second of the direct INSERT, in batches of 100,000."""
+def seed(settings: Settings, org: str, first: int, last: int) -> float:
+    """Rows per second of the direct INSERT of resources ``first``..``last``, in batches of
+    100,000."""
     started = time.monotonic()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        for start in range(1, n + 1, 100_000):
+        for start in range(first, last + 1, 100_000):
             conn.execute(SEED, {"org": org, "cities": CITIES, "words": WORDS, "start": start,
-                                "stop": min(n, start + 99_999)})
+                                "stop": min(last, start + 99_999)})
         conn.execute("ANALYZE resources")
-    return n / (time.monotonic() - started)
+    return (last - first + 1) / (time.monotonic() - started)
 
 
 def timed(client: httpx.Client, path: str, params_of: Any, samples: int) -> list[float]:
@@ -140,34 +138,59 @@ def measure(base: str, org: str, samples: int, api_pids: list[int]) -> list[str]
             "order": "data.n.desc", "limit": "50"}, samples)
         text = timed(client, "/v1/resources/items", lambda i: {
             **q, "q": WORDS[i % 16], "limit": "50"}, samples)
-        rows, rate, before, peak = export(client, org, api_pids)
-    return [line("GET by id", by_id, BARS["simple"]),
+        rows, rate_rows, before, peak = export(client, org, api_pids)
+    rate = len(by_id) / (sum(by_id) / 1000)
+    return [line("GET by id", by_id, BARS["simple"]) + f"  ({rate:,.0f} req/s, one client)",
             line("filtered + sorted (eq, gte, order)", filtered, BARS["complex"]),
             line("full text (q=<word>, ranked)", text, BARS["complex"]),
-            f"  export: {rows} rows, {rate:,.0f} rows/s; API RSS {before / 1024:.0f} MB before,"
-            f" {peak / 1024:.0f} MB peak (+{(peak - before) / 1024:.0f} MB)"]
+            f"  export: {rows} rows, {rate_rows:,.0f} rows/s; API RSS {before / 1024:.0f} MB"
+            f" before, {peak / 1024:.0f} MB peak (+{(peak - before) / 1024:.0f} MB)"]
+
+
+def bulk_line(seconds: float, items: int) -> str:
+    return (f"  bulk operation of {items:,} creates, 202 to completed: {seconds:6.2f} s"
+            f" | /bar({BARS['bulk']:g} s) {seconds / BARS['bulk']:5.2f}"
+            f"  /aim({BULK_AIM_S:g} s) {seconds / BULK_AIM_S:5.2f}  ({items / seconds:,.0f} items/s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000, help="resources to seed")
+    parser.add_argument("--bulk", type=int, default=None,
+                        help="how many of them through bulk operations (default: all)")
     parser.add_argument("--samples", type=int, default=100, help="requests per figure")
+    parser.add_argument("--bulk-items", type=int, default=10_000, help="the timed operation's")
     args = parser.parse_args()
+    through = min(args.n, args.n if args.bulk is None else args.bulk)
     with private_environment() as settings:
         port = free_port()
         base, log = f"http://127.0.0.1:{port}", Path(tempfile.mkdtemp()) / "bench-res.log"
         procs = [spawn(settings, p, log, PORT=str(port), API_WORKERS="1",
                        ENABLE_RATE_LIMITING="false", RELAY_PORT=str(free_port()),
-                       PROJECTOR_PORT=str(free_port())) for p in ("relay", "projector", "api")]
+                       PROJECTOR_PORT=str(free_port()), BULK_PORT=str(free_port()))
+                 for p in ("relay", "projector", "bulk", "api")]
         try:
             wait_ready(base, log)
             org = setup(base)
-            rate = seed(settings, org, args.n)
-            print(f"== resources, N = {args.n:,} in one organization (seeded by direct INSERT"
-                  f" into the read model: {rate:,.0f} rows/s; not through bulk operations)")
-            api_pids = proc.descendants(procs[2].pid)
-            for text in measure(base, org, args.samples, api_pids):
-                print(text)
+            print(f"== resources, N = {args.n:,} in one organization", flush=True)
+            with httpx.Client(base_url=base, timeout=120, trust_env=False,
+                              headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+                if through:
+                    rate = through_bulk(client, settings, org, 1, through)
+                    print(f"  seeded through bulk operations: {through:,} resources at"
+                          f" {rate:,.0f} items/s (202s to every row in the read model)",
+                          flush=True)
+                if through < args.n:
+                    rate = seed(settings, org, through + 1, args.n)
+                    print(f"  seeded by direct INSERT into the read model: {args.n - through:,}"
+                          f" rows at {rate:,.0f} rows/s", flush=True)
+                with psycopg.connect(settings.database_url, autocommit=True) as conn:
+                    conn.execute("ANALYZE resources")
+                api_pids = proc.descendants(procs[3].pid)
+                for text in measure(base, org, args.samples, api_pids):
+                    print(text, flush=True)
+                print(bulk_line(one_operation(client, settings, org, args.bulk_items),
+                                args.bulk_items))
         finally:
             stop(procs)
 

@@ -67,9 +67,12 @@ MAX_EXTERNAL_KEY = 200
 # Transactions and bulk operations (a bulk body is also bounded by MAX_BODY_BYTES)
 MAX_TRANSACTION_ITEMS = 100  # writes applied in one append
 MAX_BULK_ITEMS = 10_000
-BULK_CHUNK_ITEMS = 200  # items a worker applies in one append, with their chunk's results
-# A failed bulk item's message in its chunk's results: a chunk's results fit one event in any script.
-MAX_ITEM_MESSAGE = 200
+# Items a worker applies in one append, with their chunk's results: an append's commit cost more
+# than its 200 items' rows did, so 500 (a chunk of 500 failures with the longest messages, in any
+# script, is still under the default MAX_EVENT_BYTES: tests/unit/test_bulk_operation_decider.py).
+BULK_CHUNK_ITEMS = 500
+# A failed bulk item's message in its chunk's results.
+MAX_ITEM_MESSAGE = 100
 
 # Alert rules
 MAX_ALERT_NAME = 100
@@ -107,6 +110,9 @@ MAX_IN_VALUES = 100  # the values of one `in.(a,b,c)`
 MAX_ORDER_FIELDS = 5
 MAX_SELECT_FIELDS = 20
 MAX_SEARCH_TEXT = 200  # `q`
+# A search without `order` ranks this many matches, the newest: ranking is then a bounded
+# sort whatever the number of matches (an `order` walks every match).
+MAX_RANKED_MATCHES = 1000
 MAX_QUERY_CURSOR = 4000  # a keyset cursor carries the boundary row's ordered values
 MAX_EXPAND_DEPTH = 3  # `expand=relationships.parent.parent.parent`
 

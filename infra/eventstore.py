@@ -75,10 +75,9 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "INSERT INTO {table} (originator_id, originator_version, topic, state,"
             " transaction_id) WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid)"
             " SELECT e.originator_id, e.originator_version, e.topic, e.state, x.xid"
-            " FROM x CROSS JOIN unnest(%s::{schema}.{event_type}[]) AS e"
-            " RETURNING notification_id").format(
-                table=table, schema=Identifier(datastore.schema),
-                event_type=Identifier(self.stored_event_type_name))
+            " FROM x CROSS JOIN unnest(%s::uuid[], %s::bigint[], %s::text[], %b::bytea[])"
+            " AS e(originator_id, originator_version, topic, state)"
+            " RETURNING notification_id").format(table=table)
         self.horizon = FinalHorizon(datastore, self.sequence)
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
@@ -107,8 +106,11 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         """
         if not stored_events:
             return []
-        rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic,
-                                               e.state) for e in stored_events]
+        # Four arrays, not one of the composite type: psycopg dumps a composite row by row in
+        # Python (text, the state hex-escaped), which was most of a 500-event append.
+        rows = [[e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events], [e.state for e in stored_events]]
         after: AfterInsert | None = kwargs.get("after_insert")
         with self.datastore.get_connection() as conn:
             if after is None and not self.notify_in_transaction:
@@ -126,7 +128,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
 
     def _insert(self, curs: Cursor[DictRow], rows: list[Any],
                 sync: Callable[[], None] = lambda: None) -> list[int]:
-        curs.execute(self.insert_with_xid, (rows,), prepare=True)
+        curs.execute(self.insert_with_xid, rows, prepare=True)
         # Sync now, so a version conflict is raised here rather than at commit.
         sync()
         return [row["notification_id"] for row in curs.fetchall()]

@@ -29,7 +29,9 @@ def pointer(root: str, path: Iterable[str | int]) -> str:
 class JsonSchemas:
     def __init__(self, max_compiled: int = MAX_COMPILED) -> None:
         self.max_compiled = max_compiled
-        self._compiled: OrderedDict[tuple[UUID, int], tuple[bytes, Validator]] = OrderedDict()
+        # key -> (the schema's sorted JSON, its validator, the schema object last seen)
+        self._compiled: OrderedDict[tuple[UUID, int], tuple[bytes, Validator, dict[str, Any]]] = (
+            OrderedDict())
         self._lock = threading.Lock()
         self.compilations = 0  # how many schemas this process compiled (tests read it)
 
@@ -45,16 +47,26 @@ class JsonSchemas:
         _compile(schema)  # an unresolvable $ref or a bad pattern is refused now, not on first use
 
     def validator(self, key: tuple[UUID, int], schema: dict[str, Any]) -> Validator:
+        """The compiled validator of ``schema``, the type version ``key``'s (an in-place
+        extension keeps the key and changes the schema: compiled again). The very schema
+        object seen last (a bulk operation's items, one type loaded for them all) is not
+        encoded again to be compared."""
+        with self._lock:
+            found = self._compiled.get(key)
+            if found is not None and found[2] is schema:
+                self._compiled.move_to_end(key)
+                return found[1]
         text = msgspec.json.encode(schema, order="sorted")
         with self._lock:
             found = self._compiled.get(key)
             if found is not None and found[0] == text:
+                self._compiled[key] = (text, found[1], schema)
                 self._compiled.move_to_end(key)
                 return found[1]
         compiled = _compile(schema)
         with self._lock:
             self.compilations += 1
-            self._compiled[key] = (text, compiled)
+            self._compiled[key] = (text, compiled, schema)
             self._compiled.move_to_end(key)
             while len(self._compiled) > self.max_compiled:
                 self._compiled.popitem(last=False)

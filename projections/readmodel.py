@@ -39,11 +39,15 @@ class ReadModel(Projection):
 
     def insert(self, cur: psycopg.Cursor, item: Item, **values: object) -> None:
         """The stream's row, created by its first event (ignored if it exists)."""
+        self.spec.insert(cur, self.table, self.new_row(item, **values))
+
+    @staticmethod
+    def new_row(item: Item, **values: object) -> dict[str, object]:
+        """The row ``insert`` writes, for a projection that inserts a batch's rows at once."""
         e = item.envelope
-        self.spec.insert(cur, self.table, {
-            "id": e.stream_id, **values, "version": e.version,
-            "created_position": item.position, "created_at": e.occurred_at,
-            "updated_at": e.occurred_at})
+        return {"id": e.stream_id, **values, "version": e.version,
+                "created_position": item.position, "created_at": e.occurred_at,
+                "updated_at": e.occurred_at}
 
     def update(self, cur: psycopg.Cursor, item: Item, **values: object) -> None:
         """Change the stream's row if the event is newer than it; the version always moves."""

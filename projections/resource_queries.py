@@ -59,7 +59,7 @@ async def every(conn: AsyncConnection, organization_id: UUID, resource_type: str
     server-side cursor: one statement, so one snapshot, and constant memory for any size.
     Runs inside the caller's transaction (the tenant wall opens one)."""
     text, params = page_sql(Query(filters=query.filters, keys=query.keys, q=query.q),
-                            organization_id, resource_type, limit=2**62)
+                            organization_id, resource_type, limit=2**62, window=None)
     async with conn.cursor(name="resources_export", row_factory=dict_row) as cur:
         await cur.execute(text, params)
         while batch := await cur.fetchmany(EXPORT_BATCH):

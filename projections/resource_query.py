@@ -202,10 +202,12 @@ def _cursor(one: dict[str, str], signature: str) -> tuple[UUID | None, bool]:
 
 
 def page_sql(query: Query, organization_id: UUID, resource_type: str, *,
-             limit: int | None = None) -> Sql:
+             limit: int | None = None, window: int | None = lim.MAX_RANKED_MATCHES) -> Sql:
     """One page: ``limit`` + 1 rows (the extra one says there are more), in the page's
-    direction (a backward page comes reversed)."""
-    text, params = _matching(query, organization_id, resource_type, with_cursor=True)
+    direction (a backward page comes reversed). A ranked search orders only its ``window``
+    newest matches (None: every match, as the export does)."""
+    text, params = _matching(query, organization_id, resource_type, with_cursor=True,
+                             window=window)
     flip = query.backward
     order, order_params = [], []
     for key in query.keys:
@@ -217,18 +219,29 @@ def page_sql(query: Query, organization_id: UUID, resource_type: str, *,
 
 
 def count_sql(query: Query, organization_id: UUID, resource_type: str) -> Sql:
-    text, params = _matching(query, organization_id, resource_type, with_cursor=False,
-                             columns="count(*) AS n")
-    return text, params
+    """How many rows the query's pages walk (a ranked search: at most its window)."""
+    return _matching(query, organization_id, resource_type, with_cursor=False,
+                     columns="count(*) AS n", window=lim.MAX_RANKED_MATCHES)
+
+
+def ranked(query: Query) -> bool:
+    return any(k.rank for k in query.keys)
 
 
 def _matching(query: Query, organization_id: UUID, resource_type: str, *, with_cursor: bool,
-              columns: str | None = None) -> Sql:
+              columns: str | None = None, window: int | None = None) -> Sql:
+    """The matching rows, past the cursor; a ranked search's from its ``window`` newest
+    matches only, which the index on creation order (or, for a rare word, the search index
+    and a bounded sort) finds without touching every match."""
     selected = columns or ", ".join(f"r.{c}" for c in COLUMNS)
+    conditions, where_params = _conditions(query, organization_id, resource_type)
     params: list[Any] = []
     source = "resources r"
-    conditions = ["r.organization_id = %s", "r.type = %s"]
-    where_params: list[Any] = [organization_id, resource_type]
+    if window is not None and ranked(query):
+        inner = ", ".join(f"r.{c}" for c in (*COLUMNS, "search"))
+        source = (f"(SELECT {inner} FROM resources r WHERE {' AND '.join(conditions)}"
+                  " ORDER BY r.created_position DESC LIMIT %s) r")
+        params, conditions, where_params = [*where_params, window], [], []
     if with_cursor and query.cursor is not None:
         boundary, boundary_params = _boundary(query, organization_id, resource_type)
         source += f", {boundary} c"
@@ -236,14 +249,21 @@ def _matching(query: Query, organization_id: UUID, resource_type: str, *, with_c
         keyset, keyset_params = _keyset(query)
         conditions.append(keyset)
         where_params += keyset_params
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return f"SELECT {selected} FROM {source}{where}", [*params, *where_params]
+
+
+def _conditions(query: Query, organization_id: UUID, resource_type: str) -> tuple[
+        list[str], list[Any]]:
+    conditions = ["r.organization_id = %s", "r.type = %s"]
+    params: list[Any] = [organization_id, resource_type]
     for condition, p in query.filters:
         conditions.append(condition)
-        where_params += p
+        params += p
     if query.q is not None:
         conditions.append(f"r.search @@ {SEARCH}")
-        where_params.append(query.q)
-    return (f"SELECT {selected} FROM {source} WHERE {' AND '.join(conditions)}",
-            [*params, *where_params])
+        params.append(query.q)
+    return conditions, params
 
 
 def _boundary(query: Query, organization_id: UUID, resource_type: str) -> Sql:

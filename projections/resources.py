@@ -4,6 +4,7 @@ array, a full-text vector over data's strings) so that they need no migration.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -28,6 +29,13 @@ TABLE = "resources"
 SEARCH = ("tsvector GENERATED ALWAYS AS"
           " (jsonb_to_tsvector('simple'::regconfig, data, '[\"string\"]')) STORED")
 
+# A filter `data.<path>=eq.<v>` is `data @> {...}`, which the planner estimates by testing it
+# on the column's histogram of whole documents: 100 of them (the default) put a value in 5 % of
+# the rows anywhere from 0.01 % to 10 %, so a GIN bitmap and a sort of 50,000 rows often won
+# over an ordered index scan (bench.resources' filtered query at 1 M rows: p95 350 ms to 1 s,
+# some 2 s); 1,000 make the estimate right (p95 40 ms), for a slower ANALYZE.
+DATA_STATISTICS = 1000
+
 SPEC = Table(TABLE, tenant="organization_id", columns=(
     Column("id", "uuid"),
     Column("organization_id", "uuid"),
@@ -35,7 +43,7 @@ SPEC = Table(TABLE, tenant="organization_id", columns=(
     Column("type_version", "integer"),
     Column("external_key", "text", null=True),
     Column("status", "text"),  # active, archived, deleted
-    Column("data", "jsonb"),
+    Column("data", "jsonb", statistics=DATA_STATISTICS),
     Column("tags", "text[]"),
     Column("labels", "jsonb"),
     Column("annotations", "jsonb"),
@@ -105,13 +113,28 @@ class ResourcesProjection(ReadModel):
     spec = SPEC
     stream_type = resource.DECIDER.stream_type
 
+    def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
+        """The batch's new rows in one executemany (a bulk operation's chunk is hundreds of
+        creations: one round trip, not one each), flushed before any change, so that a
+        change made in the same batch finds its row."""
+        created: list[dict[str, object]] = []
+        for item in items:
+            change = row_change(item.envelope) if (
+                item.envelope.stream_type == self.stream_type) else None
+            if change is None:
+                continue
+            kind, values = change
+            if kind == "insert":
+                created.append(self.new_row(item, **_stored(values)))
+                continue
+            self.spec.insert_many(cur, self.table, created)
+            created = []
+            self.update(cur, item, **_stored(values))
+        self.spec.insert_many(cur, self.table, created)
+
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
-        change = row_change(item.envelope)
-        if change is None:
-            return
-        kind, values = change
-        values = {k: _json(v) if k in JSONB else v for k, v in values.items()}
-        if kind == "insert":
-            self.insert(cur, item, **values)
-        else:
-            self.update(cur, item, **values)
+        self.apply(cur, [item])
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _json(v) if k in JSONB else v for k, v in values.items()}

@@ -24,6 +24,7 @@ class Column(NamedTuple):
     null: bool = False
     default: str | None = None  # an SQL expression
     added: bool = False  # shipped after the table: existing databases get it by ALTER TABLE
+    statistics: int | None = None  # ANALYZE's sample and histogram size, when not the default
 
 
 class Index(NamedTuple):
@@ -61,6 +62,9 @@ class Table:
                 t, sql.SQL(", ").join(self._column(c) for c in self.columns)),
             *(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(t, self._column(c))
               for c in self.columns if c.added),
+            *(sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET STATISTICS {}").format(
+                t, sql.Identifier(c.name), sql.Literal(c.statistics))
+              for c in self.columns if c.statistics is not None),
             *(self._index(i, name) for i in self.indexes),
             *tenant_wall(name, self.tenant),
             *(append_only(name) if self.append_only else ()),

@@ -230,6 +230,34 @@ def test_a_search_finds_words_in_data_ranked(world: tuple[str, list[dict[str, An
     assert {r["id"] for r in found["data"]} == expected
 
 
+def test_a_ranked_search_pages_through_its_window_of_newest_matches_best_first(
+        world: tuple[str, list[dict[str, Any]]], settings: Settings) -> None:
+    """With a window of 3, the pages hold the 3 newest matches, once each, ranked (a match
+    naming the word more often first), ties by id."""
+    org, rows = world
+
+    def times(r: dict[str, Any]) -> int:
+        words = [r["data"].get("s") or "", *(r["data"].get("a") or [])]
+        return sum(w.lower() == "b" for w in words)
+
+    matches = [r for r in rows if times(r)]
+    newest = sorted(matches, key=lambda r: r["created_position"], reverse=True)[:3]
+    expected = sorted(newest, key=lambda r: (-times(r), r["id"]))
+    items = [("q", "b"), ("status", "any"), ("limit", "1")]
+    walked, cursor = [], None
+    with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
+        for _ in range(5):
+            query = parse([*items, *([("cursor", cursor)] if cursor else [])], SCHEMA)
+            text, params = page_sql(query, org, "things", window=3)
+            found = conn.execute(text, params, prepare=False).fetchall()
+            walked += [r["id"] for r in found[:1]]
+            if len(found) <= 1:
+                break
+            cursor = encode_cursor(found[0]["id"], query.signature)
+    assert len(matches) > 3
+    assert walked == [r["id"] for r in expected]
+
+
 def test_a_time_filter_takes_rfc_3339(world: tuple[str, list[dict[str, Any]]],
                                       client: TestClient[Any]) -> None:
     org, rows = world

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from psycopg.types.json import Jsonb
 
+from domain.limits import MAX_RANKED_MATCHES
 from projections.resource_filters import QueryError
 from projections.resource_query import encode_cursor, page_sql, parse
 
@@ -72,6 +73,22 @@ def test_an_order_is_broken_by_id_and_a_search_without_order_is_ranked() -> None
     assert text.endswith("DESC, r.id DESC LIMIT %s")
     ranked, _ = compiled(("q", "honey bees"))
     assert "ORDER BY ts_rank" in ranked
+
+
+def test_a_search_without_order_ranks_only_its_newest_matches_and_an_ordered_one_walks_all(
+) -> None:
+    ranked, params = compiled(("q", "honey"))
+    assert "ORDER BY r.created_position DESC LIMIT %s) r" in ranked
+    assert MAX_RANKED_MATCHES in params
+    ordered, params = compiled(("q", "honey"), ("order", "data.price.asc"))
+    assert "created_position DESC LIMIT" not in ordered
+    assert MAX_RANKED_MATCHES not in params
+
+
+def test_the_export_of_a_ranked_search_ranks_every_match() -> None:
+    text, _ = page_sql(parse([("q", "honey")], SCHEMA), ORG, "things", limit=10, window=None)
+    assert "ORDER BY ts_rank" in text
+    assert "created_position DESC LIMIT" not in text
 
 
 @pytest.mark.parametrize(("items", "parameter", "reason"), [

@@ -51,6 +51,14 @@ def test_indexes_and_the_tenant_wall_are_named_after_the_table_they_are_made_for
     assert 'GRANT SELECT ON "notes_r1" TO "chronicle_reader"' in statements
 
 
+def test_a_column_with_its_own_statistics_target_gets_it_on_every_copy_of_the_table() -> None:
+    spec = Table("docs", tenant="organization_id", columns=(
+        *NOTES.columns[:3], Column("data", "jsonb", statistics=1000), *NOTES.columns[4:]))
+    assert 'ALTER TABLE "docs_r1" ALTER COLUMN "data" SET STATISTICS 1000' \
+        in text(spec.ddl("docs_r1"))
+    assert not any("STATISTICS" in s for s in text(NOTES.ddl()))
+
+
 def test_a_spec_without_the_columns_every_read_model_writes_is_refused() -> None:
     with pytest.raises(ValueError, match="created_position"):
         Table("broken", tenant="id", columns=(
