@@ -97,7 +97,9 @@ class Evaluator:
         values = self._lag_values(conn, enabled)
         quota_rules = [r for r in enabled if quota_use.is_quota_metric(r["metric"])]
         if quota_rules:
-            values.update(quota_use.values(quota_rules, quota_use.shares(conn, self.ch, now)))
+            ruled = {r["organization_id"] for r in quota_rules} - {None}
+            found = quota_use.shares(conn, self.ch, now, ruled)
+            values.update(quota_use.values(quota_rules, found))
         for org, group in groupby((r for r in enabled if r["metric"] in REQUEST_METRICS),
                                   key=lambda r: r["organization_id"]):
             rules = list(group)

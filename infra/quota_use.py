@@ -27,13 +27,16 @@ def is_quota_metric(metric: str) -> bool:
     return metric == LARGEST or metric.startswith(PREFIX + ".")
 
 
-def shares(conn: psycopg.Connection, ch: Client, now: datetime) -> Shares:
-    """Every live organization's shares this month, by rule metric."""
+def shares(conn: psycopg.Connection, ch: Client, now: datetime,
+           ruled: Iterable[UUID]) -> Shares:
+    """This month's shares, by rule metric, of the live organizations that used something and
+    of the ``ruled`` ones (an organization's rule reads 0, not nothing, on an unused month)."""
     period = queries.period_of(now)
     counts = queries.counts(ch, period)
     levels = queries.levels_now(conn)
     found: Shares = {}
-    for org, organization in queries.organizations_now(conn).items():
+    wanted = {*counts, *levels, *ruled}
+    for org, organization in queries.organizations_now(conn, wanted).items():
         used = used_of(counts.get(org, queries.Counts()), levels.get(org, queries.Levels()))
         plan = quota_of(organization.plan)
         of = {f"{PREFIX}.{m}": used[m] / plan.of(m) for m in METRICS}
