@@ -1,9 +1,10 @@
-"""Analytics figures: the request-log projector's ClickHouse ingest with the metrics' and usage's
-materialized views attached, beside the same inserts into a bare copy of the table (the views'
-cost); then GET /v1/metrics' query over N request rows (the issue asks for 10 M), from the
-views' minute states, beside the same answer scanned from the raw rows.
+"""Analytics figures (issue 13's bench): the request-log projector's ClickHouse ingest
+(bench/analytics_ingest.py); then GET /v1/metrics' query over N request rows (10 M by default),
+generated inside ClickHouse through the views in large INSERT ... SELECT batches, answered from
+the views' states beside the same answer scanned from the raw rows (the baseline). The private
+ClickHouse database, and with it the rows' disk, is dropped at the end.
 
-    python -m bench.analytics [--rows 10000000] [--queries 20]
+    python -m bench.analytics [--rows 10000000] [--queries 20] [--ingest-rows 500000]
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 from clickhouse_connect.driver.client import Client
 
+from bench import analytics_ingest
 from bench.common import pct, private_environment
 from infra import clickhouse
-from infra.requestlog import BATCH, ENCODER, ApiRequest
 from infra.settings import Settings
 from projections import metric_queries as queries
-from projections.api_requests import RequestLogProjection
 
 ORGS = 50
 WINDOW = timedelta(days=30)
@@ -62,29 +61,6 @@ def raw_scan(ch: Client, w: queries.Window) -> None:
                  parameters=values)
 
 
-def ingest(settings: Settings, batches: int = 40) -> list[str]:
-    """The projector's write path into api_requests (views attached) and into a bare copy."""
-    ch = clickhouse.client(settings)
-    ch.command(clickhouse.API_REQUESTS_DDL.format(table="api_requests_bare"))
-    values = [ENCODER.encode([ApiRequest(
-        time.time(), "GET", "/v1/organizations/{organization_id}", 200, 1.2, uuid.uuid4(),
-        "api_key", str(uuid.uuid4()), "10.0.0.1", "bench/1", 0, 800, f"req_{b}_{i}", "", False)
-        for i in range(BATCH)]) for b in range(batches)]
-    rates = {}
-    with psycopg.connect(settings.database_url, autocommit=True) as conn, conn.cursor() as cur:
-        for table in ("api_requests_bare", "api_requests", "api_requests_bare", "api_requests"):
-            projection = RequestLogProjection(ch, table)
-            started = time.perf_counter()
-            for start in range(0, batches, 4):  # the runner's batches: several messages each
-                projection.write(cur, values[start:start + 4])
-            rates[table] = batches * BATCH / (time.perf_counter() - started)  # the second run
-    ch.close()
-    ratio = rates["api_requests"] / rates["api_requests_bare"]
-    return [f"    ingest, views attached: {rates['api_requests']:>10,.0f} rows/s"
-            f"   bare table: {rates['api_requests_bare']:>10,.0f} rows/s   ratio {ratio:.2f}"
-            f"   ({batches * BATCH} rows, {4 * BATCH} an insert)"]
-
-
 def timed(run: Callable[[], object], n: int) -> list[float]:
     took = []
     for _ in range(n):
@@ -112,8 +88,9 @@ def query_latency(settings: Settings, rows: int, n: int) -> list[str]:
         views = timed(lambda w=window: queries.metrics(ch, w), n)
         scan = timed(lambda w=window: raw_scan(ch, w), n)
         lines.append(f"    GET /v1/metrics 30 days, {label:<24} views p50 {pct(views, 50):7.1f}"
-                     f" ms p95 {pct(views, 95):7.1f} ms   raw scan p50 {pct(scan, 50):7.1f} ms"
-                     f" p95 {pct(scan, 95):7.1f} ms   ratio p50 {pct(views, 50) / pct(scan, 50):.2f}")
+                     f" ms p95 {pct(views, 95):7.1f} ms   raw scan (baseline) p50"
+                     f" {pct(scan, 50):7.1f} ms p95 {pct(scan, 95):7.1f} ms   ratio p50"
+                     f" {pct(views, 50) / pct(scan, 50):.2f} p95 {pct(views, 95) / pct(scan, 95):.2f}")
     ch.close()
     return lines
 
@@ -122,10 +99,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument("--ingest-rows", type=int, default=500_000)
     args = parser.parse_args()
     with private_environment() as settings:
-        print("== request-log ingest into ClickHouse (projector write path)")
-        for line in ingest(settings):
+        print("== request-log ingest into ClickHouse")
+        lines, write_rate = analytics_ingest.write_path(settings)
+        lines += analytics_ingest.projector(settings, args.ingest_rows, write_rate)
+        for line in lines:
             print(line)
         print(f"== metric queries over {args.rows:,} request rows ({args.queries} each)")
         for line in query_latency(settings, args.rows, args.queries):

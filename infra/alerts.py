@@ -1,6 +1,7 @@
 """The alert evaluator (`chronicle alerts`): each tick reads the enabled rules, measures each
 over its window (one ClickHouse query per organization, projection lag from the projections'
-checkpoints) and fires or resolves the rules whose state changed, as commands.
+checkpoints, quota use as the meter measures it: infra/quota_use.py) and fires or resolves
+the rules whose state changed, as commands.
 
 A transition is appended at the version the read model showed: if another evaluator, or an
 edit, moved the rule since, the append is refused and the next tick looks again. A rule whose
@@ -28,6 +29,7 @@ from commands.runner import Context, VersionConflict
 from domain.alert_rule.commands import FireAlert, ResolveAlert
 from domain.envelope import Actor
 from domain.errors import DomainError
+from infra import quota_use
 from projections import alert_rule_queries, status
 from projections.alert_rules import Evaluation, record
 
@@ -93,6 +95,11 @@ class Evaluator:
         now = self.clock()
         enabled = alert_rule_queries.enabled(conn)
         values = self._lag_values(conn, enabled)
+        quota_rules = [r for r in enabled if quota_use.is_quota_metric(r["metric"])]
+        if quota_rules:
+            ruled = {r["organization_id"] for r in quota_rules} - {None}
+            found = quota_use.shares(conn, self.ch, now, ruled)
+            values.update(quota_use.values(quota_rules, found))
         for org, group in groupby((r for r in enabled if r["metric"] in REQUEST_METRICS),
                                   key=lambda r: r["organization_id"]):
             rules = list(group)

@@ -64,9 +64,11 @@ def cmd_relay(settings: Settings, _args: argparse.Namespace) -> int:
     from infra.health import serve
     from infra.relay import Relay, RelayHealth
 
-    relay = Relay(settings, EventStore(datastore_from_url(settings.database_url)))
+    store = EventStore(datastore_from_url(settings.database_url))
+    relay = Relay(settings, store)
     health = RelayHealth(settings, relay)
-    server = serve(settings.host, settings.relay_port, "relay", health.report, health.metrics)
+    server = serve(settings.host, settings.relay_port, "relay", health.report, health.metrics,
+                   [store.datastore.pool])
     _on_sigterm(relay.stop)
     try:
         relay.run()
@@ -121,7 +123,8 @@ def cmd_bulk(settings: Settings, _args: argparse.Namespace) -> int:
                        max_event_bytes=settings.max_event_bytes)
     worker = BulkWorker(settings, BulkCommands(store, JsonSchemas(),
                                                retries=settings.command_retries))
-    server = serve(settings.host, settings.bulk_port, "bulk", worker.report, worker.metrics)
+    server = serve(settings.host, settings.bulk_port, "bulk", worker.report, worker.metrics,
+                   [store.datastore.pool])
     _on_sigterm(worker.stop)
     try:
         worker.run()
@@ -149,7 +152,8 @@ def cmd_alerts(settings: Settings, _args: argparse.Namespace) -> int:
     evaluator = alerts.Evaluator(clickhouse.client(settings),
                                  AlertRuleCommands(store, retries=settings.command_retries))
     pulse, stop = alerts.Pulse(settings.alert_evaluate_seconds), threading.Event()
-    server = serve(settings.host, settings.alerts_port, "alerts", pulse.report, pulse.metrics)
+    server = serve(settings.host, settings.alerts_port, "alerts", pulse.report, pulse.metrics,
+                   [store.datastore.pool])
     _on_sigterm(stop.set)
     try:
         alerts.run(evaluator, settings.database_url, pulse, stop)

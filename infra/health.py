@@ -1,34 +1,50 @@
-"""A tiny HTTP server for worker processes: /health and Prometheus /metrics, and their figures."""
+"""A tiny HTTP server for worker processes: /health and Prometheus /metrics, and their figures.
+
+Its /metrics has what every process's has: the OTel request-duration histogram of the requests
+it serves (its /health probes; scrapes are not timed, as on the API), the process's own
+figures, and its PostgreSQL pool's saturation when it holds one."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import msgspec
 import psycopg
+from psycopg_pool.base import BasePool
 
-from infra.metrics import CONTENT_TYPE, families_of, render
+from infra.metrics import CONTENT_TYPE, Histogram, families_of, pool_figures, render
 
 Probe = Callable[[], dict[str, object]]
 Metrics = Callable[[], dict[str, float]]
 
 
-def serve(host: str, port: int, name: str, probe: Probe, metrics: Metrics) -> ThreadingHTTPServer:
-    """Serve health and metrics on a daemon thread; the caller keeps the server to shut it."""
+def serve(host: str, port: int, name: str, probe: Probe, metrics: Metrics,
+          pools: Sequence[BasePool] = ()) -> ThreadingHTTPServer:
+    """Serve health and metrics on a daemon thread; the caller keeps the server to shut it.
+    ``pools``: the process's PostgreSQL pools, whose use /metrics shows."""
+    histogram = Histogram()
+
+    def figures() -> bytes:
+        found = metrics()
+        for pool in pools:
+            found.update(pool_figures(pool))
+        return render([histogram.family(), *families_of(found)])
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/health"):
+                began = time.perf_counter()
                 report = probe()
                 body = msgspec.json.encode({"service": name, **report})
-                self._send(200 if report.get("status") == "healthy" else 503,
-                           "application/json", body)
+                status = 200 if report.get("status") == "healthy" else 503
+                self._send(status, "application/json", body)
+                histogram.observe("GET", "/health", status, time.perf_counter() - began)
             elif self.path.startswith("/metrics"):
-                self._send(200, CONTENT_TYPE, render(families_of(metrics())))
+                self._send(200, CONTENT_TYPE, figures())
             else:
                 self._send(404, "application/json", b'{"code":"not_found"}')
 

@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from commands.runner import Context
 from commands.usage import UsageCommands
 from domain.envelope import SYSTEM
-from domain.organization.plans import METRICS, WARN_AT, Quota, quota_of
+from domain.organization.plans import METRICS, WARN_AT, Over, Quota, quota_of
 from domain.usage.decider import RecordUsage
 from infra import clickhouse
 from projections import usage_queries as queries
@@ -39,6 +39,8 @@ class Block(NamedTuple):
     period: str
     until: datetime  # the month's end
     writes_only: bool  # storage or users: only writes are refused
+    policy: Over = "block_429"  # how the refusal answers: 429 until ``until``, or 402
+    plan: str = "free"
 
 
 def used_of(counts: queries.Counts, levels: queries.Levels) -> dict[str, int]:
@@ -51,18 +53,20 @@ def month_end(at: datetime) -> datetime:
     return (first + timedelta(days=32)).replace(day=1)
 
 
-def block_of(used: Mapping[str, int], quota: Quota, period: str, until: datetime) -> Block | None:
+def block_of(used: Mapping[str, int], quota: Quota, period: str, until: datetime, *,
+             plan: str = "free") -> Block | None:
     """The refusal a blocking plan's organization gets: calls or bandwidth at the quota refuse
     every request; storage or users beyond it (at it is full, not over) refuse the writes
     that add (api/usage/guard.py); None when nothing is over."""
-    if quota.over != "block":
+    if quota.over == "overage":
         return None
     over = [m for m in METRICS if used[m] > quota.of(m)
             or (m not in WRITES_ONLY and used[m] >= quota.of(m))]
     if not over:
         return None
     metric = next((m for m in over if m not in WRITES_ONLY), over[0])
-    return Block(metric, used[metric], quota.of(metric), period, until, metric in WRITES_ONLY)
+    return Block(metric, used[metric], quota.of(metric), period, until, metric in WRITES_ONLY,
+                 quota.over, plan)
 
 
 class Meter:
@@ -101,10 +105,11 @@ class Meter:
         blocked: dict[UUID, Block] = {}
         until = month_end(now)
         for org in organizations:
-            quota = self.quota(organizations[org].plan)
+            plan = organizations[org].plan
+            quota = self.quota(plan)
             used = used_of(counts.get(org, queries.Counts()), levels.get(org, queries.Levels()))
             await self.record(org, period, used, quota)
-            if (block := block_of(used, quota, period, until)) is not None:
+            if (block := block_of(used, quota, period, until, plan=plan)) is not None:
                 blocked[org] = block
         self.blocked = blocked
         await to_thread.run_sync(lambda: self.keep(period, levels, now))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import msgspec
+from psycopg_pool.base import BasePool
 
 # The OpenTelemetry advice for http.server.request.duration, in seconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -202,3 +203,15 @@ def families_of(figures: Mapping[str, float], prefix: str = "chronicle_") -> lis
                 HELP.get(name, name.replace("_", " ")), [])
         family.samples.append(("", lbl, float(value)))
     return list(grouped.values())
+
+
+def pool_figures(pool: BasePool) -> dict[str, float]:
+    """A PostgreSQL pool's use (psycopg_pool: the API's async pool, a worker's event store
+    pool), by pid: what the saturation alert reads is in use / maximum."""
+    stats = pool.get_stats()
+    pid = f'{{pid="{os.getpid()}"}}'
+    size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+    return {f"db_pool_size{pid}": size, f"db_pool_available{pid}": idle,
+            f"db_pool_max{pid}": pool.max_size,
+            f"db_pool_requests_waiting{pid}": stats.get("requests_waiting", 0),
+            f"db_pool_saturation{pid}": (size - idle) / max(pool.max_size, 1)}

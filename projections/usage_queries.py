@@ -11,7 +11,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Connection
 
 
 class Counts(NamedTuple):
@@ -109,5 +109,19 @@ async def levels(conn: AsyncConnection, org: UUID | None = None) -> dict[UUID, L
         STORAGE.format(one=one), values)).fetchall())
     users: dict[UUID, int] = dict(await (await conn.execute(
         USERS.format(one=one), values)).fetchall())
+    return {org: Levels(int(storage.get(org, 0)), int(users.get(org, 0)))
+            for org in {*storage, *users}}
+
+
+def organizations_now(conn: Connection, ids: Iterable[UUID]) -> dict[UUID, Organization]:
+    """``organizations`` on a synchronous connection (the alert evaluator's)."""
+    return {org: Organization(plan, status)
+            for org, plan, status in conn.execute(ORGANIZATIONS, (list(ids),)).fetchall()}
+
+
+def levels_now(conn: Connection) -> dict[UUID, Levels]:
+    """``levels`` of every organization on a synchronous connection."""
+    storage: dict[UUID, int] = dict(conn.execute(STORAGE.format(one="")).fetchall())
+    users: dict[UUID, int] = dict(conn.execute(USERS.format(one="")).fetchall())
     return {org: Levels(int(storage.get(org, 0)), int(users.get(org, 0)))
             for org in {*storage, *users}}

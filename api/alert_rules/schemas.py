@@ -18,7 +18,8 @@ Window = Annotated[int, Meta(ge=lim.MIN_ALERT_WINDOW, le=lim.MAX_ALERT_WINDOW,
                              description="The window the metric is computed over, in seconds")]
 Threshold = Annotated[float, Meta(ge=0, le=lim.MAX_ALERT_THRESHOLD, description=(
     "error_rate: a share 0..1; p95_ms: milliseconds; request_rate: requests per second;"
-    " projection_lag: events"))]
+    " projection_lag: events; quota_use(.apiCalls, .bandwidth, .storage, .users): the month's"
+    " share of the plan's quota (1: reached; beyond 1 under an overage plan)"))]
 Route = Annotated[str, Meta(max_length=lim.MAX_ALERT_ROUTE, description=(
     "Only requests of this route template count, like /v1/resources/{resource_type}"))]
 

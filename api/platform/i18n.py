@@ -247,6 +247,11 @@ CATALOG: dict[str, Message] = {
         "にも上限があります)", INVALID_VALUE),
     "idempotency_key_reused": M(422, "this Idempotency-Key was used with different parameters",
                                 "この Idempotency-Key は別のパラメータで使用済みです"),
+    "payment_required": M(402, "payment is required to go on", "続行するには支払いが必要です"),
+    "quota_exceeded_payment_required": M(
+        402, "the {plan} plan's {quota} quota for {period} is used up; upgrade the plan to go on",
+        "{plan} プランの {period} の {quota} の上限に達しました。続行するにはプランを"
+        "アップグレードしてください", "payment_required"),
     "rate_limited": M(429, "rate limit exceeded; retry after {retry_after} s",
                       "レート制限を超えました。{retry_after} 秒後に再試行してください"),
     "headers_too_large": M(431, "the request headers are larger than {max} bytes",

@@ -159,7 +159,9 @@ STATUS_TEXT = {
     415: "The body's Content-Type is not the one the route takes.",
     422: "The body breaks a rule of its schema or of the domain, or the Idempotency-Key was "
          "used with other parameters.",
-    429: "Rate limit exceeded.",
+    402: "Payment Required: a paid plan's monthly quota is used up; `details` has the quota, "
+         "the period and where to upgrade (`upgrade`: the plan change, which stays open).",
+    429: "Rate limit exceeded, or a free plan's monthly quota used up until the month ends.",
     431: "The request headers are larger than MAX_HEADER_BYTES.",
     503: "Not available yet: the read model has not reached `min_position` within the wait, "
          "or rate limiting is unavailable.",
@@ -170,6 +172,7 @@ _PARAMS: dict[str, object] = {
     "max": 32, "version": "2020-01-01", "known": ", ".join(versioning.KNOWN),
     "allowed": "active, suspended, deleted", "value": "10.0.0.300", "action": "update",
     "resource": "organizations", "field": "requestsPerSecond",
+    "quota": "apiCalls", "plan": "starter", "period": "2026-11",
 }
 _DETAILS: dict[str, Any] = {
     "validation_failed": [{"field": "slug", "message":
@@ -178,11 +181,16 @@ _DETAILS: dict[str, Any] = {
                     "code": "slug_taken"}],
     "ip_whitelist_invalid": [{"field": "settings.ipWhitelist", "code": "ip_whitelist_invalid",
                               "message": "'10.0.0.300' is not an IP address or CIDR range"}],
+    "quota_exceeded_payment_required": {
+        "quota": "apiCalls", "used": 1_000_000, "limit": 1_000_000, "period": "2026-11",
+        "plan": "starter", "resetsAt": "2026-12-01T00:00:00+00:00",
+        "upgrade": {"method": "PATCH", "plans": ["professional", "enterprise"],
+                    "href": "/v1/organizations/3fa85f64-5717-4562-b3fc-2c963f66afa6"}},
 }
 EVERY_ROUTE = ("unknown_api_version", "headers_too_large")
 OPERATOR_ROUTE = ("unauthorized", "invalid_token", "invalid_api_key", "token_expired",
                   "token_invalid", "token_revoked", "rate_limited",
-                  "rate_limiter_unavailable")
+                  "quota_exceeded_payment_required", "rate_limiter_unavailable")
 KEY_PERMISSION, OPERATOR_ONLY = ("permission_denied",), ("operator_only",)
 WRITE = ("invalid_idempotency_key", "json_too_deep", "payload_too_large", "event_too_large",
          "idempotency_key_in_use", "idempotency_key_reused")

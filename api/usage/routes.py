@@ -21,7 +21,7 @@ from api.platform.dependencies import Services
 from api.platform.errors import ApiException, FieldError
 from api.usage.schemas import StatementsOut, UsageFigures, UsageOut
 from domain import limits as lim
-from domain.organization.plans import METRICS, quota_of
+from domain.organization.plans import METRICS, Quota, quota_of
 from domain.usage.decider import PERIOD
 from infra.container import Container
 from infra.metering import block_of, month_end, used_of
@@ -31,11 +31,15 @@ Period = Annotated[str | None, QueryParameter(
     max_length=7, required=False, description="The month, like 2026-12 (default: this one)")]
 
 
+def quota_for(container: Container, plan: str) -> Quota:
+    """The quota the meter enforces (the plan's, unless the meter was given others)."""
+    return quota_of(plan) if container.meter is None else container.meter.quota(plan)
+
+
 def usage_out(org: UUID, plan: str, period: str, counts: queries.Counts,
-              levels: queries.Levels) -> UsageOut:
-    quota = quota_of(plan)
+              levels: queries.Levels, quota: Quota) -> UsageOut:
     used = used_of(counts, levels)
-    block = block_of(used, quota, period, month_end(datetime.now(UTC)))
+    block = block_of(used, quota, period, month_end(datetime.now(UTC)), plan=plan)
     return UsageOut(
         organization_id=org, period=period, plan=plan,
         metrics=UsageFigures(api_calls=counts.api_calls, storage=levels.storage,
@@ -43,7 +47,8 @@ def usage_out(org: UUID, plan: str, period: str, counts: queries.Counts,
         limits=UsageFigures(api_calls=quota.api_calls, storage=quota.storage,
                             bandwidth=quota.bandwidth, users=quota.users),
         percent_used={m: round(100 * used[m] / quota.of(m), 2) for m in METRICS},
-        policy=quota.over, blocked=block.metric if block else None)
+        policy="overage" if quota.over == "overage" else "block", quota_policy=quota.over,
+        blocked=block.metric if block else None)
 
 
 def month_of(raw: str | None) -> str:
@@ -91,7 +96,7 @@ class UsageController(Controller):
         plan = await plan_of(container, org_id)
         counts, levels = (await months(container, org_id, lim.MAX_USAGE_MONTHS)).get(
             month, (queries.Counts(), queries.Levels()))
-        return usage_out(org_id, plan, month, counts, levels)
+        return usage_out(org_id, plan, month, counts, levels, quota_for(container, plan))
 
     @get("/statements", summary="Monthly statements: every metered month, newest first",
          **docs.read(StatementsOut, "invalid_parameter", "permission_denied", "not_found"))
@@ -103,5 +108,6 @@ class UsageController(Controller):
         require(request, RESOURCE, "read", org_id)
         plan = await plan_of(container, org_id)
         found = await months(container, org_id, limit)
+        quota = quota_for(container, plan)
         return StatementsOut(organization_id=org_id, data=[
-            usage_out(org_id, plan, p, c, lv) for p, (c, lv) in list(found.items())[:limit]])
+            usage_out(org_id, plan, p, c, lv, quota) for p, (c, lv) in list(found.items())[:limit]])

@@ -21,7 +21,8 @@ class UsageOut(Out, frozen=True):
     metrics: UsageFigures
     limits: UsageFigures  # the plan's monthly quotas
     percent_used: dict[str, float]  # by metric, of its quota
-    policy: str  # past a quota: "block" (429 until the month ends) or "overage"
+    policy: str  # past a quota: "block" (refused) or "overage" (served on, billed)
+    quota_policy: str  # how: "block_429" (until the month ends), "block_402" or "overage"
     blocked: str | None  # the metric past its quota that the API refuses on, if any
 
 

@@ -9,7 +9,11 @@ from uuid import UUID
 
 import msgspec
 
-Metric = Literal["error_rate", "p95_ms", "request_rate", "projection_lag"]
+# quota_use.<metric>: the month's use of the plan's quota of that usage metric (plans.py
+# METRICS), a share (1: the quota reached); quota_use alone: the largest of the four.
+Metric = Literal["error_rate", "p95_ms", "request_rate", "projection_lag", "quota_use",
+                 "quota_use.apiCalls", "quota_use.bandwidth", "quota_use.storage",
+                 "quota_use.users"]
 Comparison = Literal["gt", "lt"]
 
 

@@ -10,8 +10,8 @@ import msgspec
 from domain.errors import InvalidValue
 from domain.organization.events import Plan, RateLimit
 
-__all__ = ["MAX_RATE", "METRICS", "PLAN_LIMITS", "PLAN_QUOTAS", "Quota", "RateLimit",
-           "check_rate_limit", "limit_of", "quota_of"]
+__all__ = ["MAX_RATE", "METRICS", "PLAN_LIMITS", "PLAN_ORDER", "PLAN_QUOTAS", "Over", "Quota",
+           "RateLimit", "check_rate_limit", "limit_of", "quota_of", "upgrades_of"]
 
 MAX_RATE = 1_000_000_000  # positive, and small enough for every store's 64-bit integers
 
@@ -37,16 +37,22 @@ METRICS = ("apiCalls", "bandwidth", "storage", "users")
 WARN_AT = 0.8  # the share of a quota at which the organization is warned, once a month
 
 
+# A plan's policy past a quota. Both blocks refuse (calls and bandwidth: every request; storage
+# and users: the writes that add): ``block_429`` with 429 until the month ends (waiting is the
+# way on, as on the free plan); ``block_402`` with 402 Payment Required, the quota, the period
+# and where to upgrade (a paying customer's way on is a larger plan). ``overage`` serves on
+# and bills the excess (warnings only).
+Over = Literal["block_429", "block_402", "overage"]
+
+
 class Quota(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """A plan's monthly quotas. ``over`` is the plan's policy past one: ``block`` refuses
-    (calls and bandwidth: every request; storage and users: writes) with 429 until the month
-    ends; ``overage`` serves on and bills the excess (warnings only)."""
+    """A plan's monthly quotas and its policy past one (``Over``)."""
 
     api_calls: int
     bandwidth: int  # bytes
     storage: int  # bytes
     users: int
-    over: Literal["block", "overage"] = "block"
+    over: Over = "block_429"
 
     def of(self, metric: str) -> int:
         return {"apiCalls": self.api_calls, "bandwidth": self.bandwidth,
@@ -55,16 +61,25 @@ class Quota(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 PLAN_QUOTAS: dict[Plan, Quota] = {
     "free": Quota(api_calls=100_000, bandwidth=GIB, storage=GIB // 10, users=5),
-    "starter": Quota(api_calls=1_000_000, bandwidth=10 * GIB, storage=GIB, users=25),
+    "starter": Quota(api_calls=1_000_000, bandwidth=10 * GIB, storage=GIB, users=25,
+                     over="block_402"),
     "professional": Quota(api_calls=10_000_000, bandwidth=100 * GIB, storage=10 * GIB,
-                          users=100),
+                          users=100, over="block_402"),
     "enterprise": Quota(api_calls=100_000_000, bandwidth=1024 * GIB, storage=100 * GIB,
                         users=1000, over="overage"),
 }
 
 
+PLAN_ORDER: tuple[Plan, ...] = ("free", "starter", "professional", "enterprise")
+
+
 def quota_of(plan: str) -> Quota:
     return PLAN_QUOTAS.get(plan, PLAN_QUOTAS["free"])  # type: ignore[call-overload]
+
+
+def upgrades_of(plan: str) -> list[str]:
+    """The plans larger than ``plan``, smallest first (a 402's way on)."""
+    return list(PLAN_ORDER[PLAN_ORDER.index(plan) + 1:]) if plan in PLAN_ORDER else []
 
 
 def check_rate_limit(limit: RateLimit, field: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Literal, assert_never
+from typing import assert_never
 from uuid import UUID
 
 import msgspec
@@ -50,7 +50,7 @@ class RecordUsage(msgspec.Struct, frozen=True, kw_only=True):
     metric: str
     used: int
     limit: int
-    policy: Literal["block", "overage"]
+    policy: str  # the plan's past a quota (plans.py Over)
 
 
 UsageCommand = RecordUsage

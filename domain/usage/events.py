@@ -22,7 +22,8 @@ class ThresholdReached(_Event, tag="usage.ThresholdReached", frozen=True):
 
 
 class LimitReached(_Event, tag="usage.LimitReached", frozen=True):
-    """The month's use reached the quota; ``policy`` says what follows (block or overage)."""
+    """The month's use reached the quota; ``policy`` says what follows: block_429, block_402
+    or overage (events before the two blocks were told apart say block)."""
 
     policy: str
 

@@ -44,7 +44,7 @@ def run(settings: Settings, on_sigterm: Callable[[Callable[[], None]], None]) ->
                threading.Thread(target=sender.run, name="webhook-sender")]
     health = WebhookHealth(settings, runner, threads[0], sender, threads[1])
     server = serve(settings.host, settings.webhook_port, "webhooks", health.report,
-                   health.metrics)
+                   health.metrics, [store.datastore.pool])
 
     def stop() -> None:
         runner.stop()

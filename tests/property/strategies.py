@@ -175,7 +175,8 @@ written = {
     "checksum": texts, "size": st.integers(0, 10**6)}
 finite = st.floats(allow_nan=False, allow_infinity=False)
 alert_rule = {"name": texts, "metric": st.sampled_from(
-    ["error_rate", "p95_ms", "request_rate", "projection_lag"]),
+    ["error_rate", "p95_ms", "request_rate", "projection_lag", "quota_use",
+     "quota_use.apiCalls", "quota_use.users"]),
     "window_seconds": st.integers(60, 86_400), "comparison": st.sampled_from(["gt", "lt"]),
     "threshold": finite, "route": st.none() | texts, "include_4xx": st.booleans(),
     "enabled": st.booleans()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from domain.organization.plans import Quota
+from domain.organization.plans import PLAN_QUOTAS, Quota
 from infra.metering import block_of, month_end
 
 QUOTA = Quota(api_calls=100, bandwidth=1000, storage=500, users=5)
@@ -43,3 +43,16 @@ def test_an_overage_plan_is_never_refused() -> None:
 def test_the_month_ends_at_the_next_months_first_midnight_utc() -> None:
     assert month_end(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == UNTIL
     assert month_end(datetime(2026, 2, 1, tzinfo=UTC)) == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_the_default_plans_block_free_with_429_paid_with_402_and_serve_enterprise_on() -> None:
+    assert {plan: quota.over for plan, quota in PLAN_QUOTAS.items()} == {
+        "free": "block_429", "starter": "block_402", "professional": "block_402",
+        "enterprise": "overage"}
+
+
+def test_a_block_carries_its_plans_policy_and_the_plan() -> None:
+    paid = Quota(api_calls=1, bandwidth=1, storage=1, users=1, over="block_402")
+    block = block_of(used(apiCalls=1), paid, "2026-12", UNTIL, plan="starter")
+    assert block is not None
+    assert (block.policy, block.plan) == ("block_402", "starter")
