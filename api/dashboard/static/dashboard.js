@@ -167,7 +167,7 @@ function drawLag(s) {
 
 function drawUsage(s) {
   const u = s.usage;
-  $("usage-period").textContent = `(${u.period}${u.plan ? `, plan ${u.plan}` : `, ${u.organizations} organizations with calls`})`;
+  $("usage-period").textContent = `(${u.period}${u.plan ? `, plan ${u.plan}` : `, organizations with calls: ${u.organizations}`})`;
   const metrics = [["apiCalls", "API calls", formatNumber], ["bandwidth", "bandwidth", formatBytes],
                    ["storage", "storage", formatBytes], ["users", "users", formatNumber]];
   rows($("usage-table"), metrics, ([key, label, format]) => {
