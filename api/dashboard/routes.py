@@ -45,6 +45,9 @@ from infra.sessions import DeviceInfo, Identity
 ASSETS = Path(__file__).parent / "static"
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+# A form whose CSRF token is not the cookie's: a forged post, or a page left open past the
+# token's hour. Shown on the form, not an API error.
+STALE_FORM = "the form has expired: sign in again"
 
 
 class SignIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,10 +74,9 @@ async def login_page(request: Request) -> Response[str]:
 
 @post("/login", include_in_schema=False, guards=[public_guard], exception_handlers=REFUSALS)
 async def sign_in(request: Request, container: Services, ctx: Ctx,
-                  data: Annotated[SignIn, Form]) -> Redirect:
+                  data: Annotated[SignIn, Form]) -> Response[str] | Redirect:
     if not viewer.csrf_matches(request, data.csrf):
-        raise ApiException(403, "forbidden", "the form has expired: sign in again",
-                           reason="csrf_failed")
+        return page(request, "login.html", 403, STALE_FORM)
     if data.token:
         cookie = _operator(container, data.token)
     else:
@@ -85,7 +87,7 @@ async def sign_in(request: Request, container: Services, ctx: Ctx,
 def _operator(container: Container, token: str) -> Cookie:
     expected = container.settings.admin_token
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise ApiException(401, "invalid_token", "the bearer token is not valid")
+        raise ApiException(401, "invalid_token")
     return viewer.for_operator(container)
 
 
@@ -106,8 +108,7 @@ async def _user(request: Request, container: Container, ctx: Ctx, data: SignIn) 
     await to_thread.run_sync(lambda: users.record_login(as_user, who.user_id))
     if await viewer.session_viewer(container, tokens.session.id) is None:
         await container.sessions.revoke(tokens.session)
-        raise ApiException(403, "forbidden", "this caller may not read analytics",
-                           reason="permission_denied",
+        raise ApiException(403, "forbidden", reason="permission_denied",
                            params={"action": "read", "resource": "analytics"})
     ttl = int((tokens.session.expires_at - now).total_seconds())
     return viewer.for_session(container, tokens.session.id, ttl)
@@ -115,11 +116,10 @@ async def _user(request: Request, container: Container, ctx: Ctx, data: SignIn) 
 
 @post("/logout", include_in_schema=False, exception_handlers=REFUSALS)
 async def sign_out(request: Request, container: Services,
-                   data: Annotated[SignIn, Form]) -> Redirect:
+                   data: Annotated[SignIn, Form]) -> Response[str] | Redirect:
     """Ends the dashboard's sign-in: the cookie stops working in every API process."""
     if not viewer.csrf_matches(request, data.csrf):
-        raise ApiException(403, "forbidden", "the form has expired: sign in again",
-                           reason="csrf_failed")
+        return page(request, "login.html", 403, STALE_FORM)
     found = await viewer.viewer_of(request, container)
     if found is not None:
         await viewer.sign_out(container, found)
@@ -132,7 +132,8 @@ async def stream(request: Request, container: Services) -> Stream:
     close``) when the viewer's session does."""
     found = await viewer.viewer_of(request, container)
     if found is None:
-        raise ApiException(401, "unauthorized", "sign in at /dashboard/login first")
+        # The catalog's 401 (it names the bearer token; the page's script signs in again).
+        raise ApiException(401, "unauthorized")
     boards: Boards = request.app.state.dashboard
     return Stream(_frames(container, boards, found), media_type="text/event-stream",
                   headers=SSE_HEADERS)
