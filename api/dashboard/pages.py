@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import ValidationException
 
 from api.dashboard import viewer
 from api.platform import i18n
@@ -36,24 +35,23 @@ def page(request: Request, name: str, status: int = 200, message: str = "") -> R
 
 
 def refused(request: Request, exc: Exception) -> Response[str]:
-    """A sign-in refused (a wrong password, a stale form, too many tries): the form again with
-    the reason in the caller's language, under the refusal's status."""
+    """A sign-in refused (a wrong password, too many tries): the form again with the reason in
+    the caller's language, under the refusal's status. A body the form itself cannot send (a
+    NUL, a field past its bound) gets the platform's 422 and its structured error body."""
     language = language_of(request)
     if isinstance(exc, ApiException):
         status, (text, _) = exc.status, i18n.localize(exc.reason, language, exc.params,
                                                        exc.message)
         headers = exc.headers
-    elif isinstance(exc, DomainError):
+    else:
+        assert isinstance(exc, DomainError)
         status = next((s for t, s in DOMAIN_STATUS.items() if isinstance(exc, t)), 400)
         text, _ = i18n.localize(exc.code, language, exc.params, exc.message)
         headers = {}
-    else:
-        assert isinstance(exc, ValidationException)
-        status, text, headers = 400, "the form is not valid", {}
     response = page(request, "login.html", status, text)
     response.headers.update({k: v for k, v in headers.items() if k != "WWW-Authenticate"})
     return response
 
 
 REFUSALS: dict[int | type[Exception], Callable[[Request, Any], Response[Any]]] = {
-    ApiException: refused, DomainError: refused, ValidationException: refused}
+    ApiException: refused, DomainError: refused}

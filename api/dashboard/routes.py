@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
 from anyio import to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
@@ -33,6 +32,7 @@ from api.dashboard import viewer
 from api.dashboard.feed import Boards
 from api.dashboard.pages import REFUSALS, page
 from api.dashboard.viewer import Viewer
+from api.platform.bodies import Body as BodyBase
 from api.platform.dependencies import Ctx, Services
 from api.platform.errors import ApiException
 from api.platform.proxy import client_ip
@@ -50,8 +50,9 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 STALE_FORM = "the form has expired: sign in again"
 
 
-class SignIn(msgspec.Struct, frozen=True, kw_only=True):
-    """Either form of the sign-in page: an account's email and password, or the operator token."""
+class SignIn(BodyBase, frozen=True):
+    """Either form of the sign-in page: an account's email and password, or the operator token
+    (the one body base: NUL refused, every field bounded)."""
 
     csrf: Annotated[str, Meta(max_length=64)] = ""
     email: Annotated[str, Meta(max_length=lim.MAX_EMAIL)] = ""
