@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from functools import partial
 
 from anyio import to_thread
 from litestar import Litestar, Router
@@ -23,9 +22,9 @@ from api.auth.policy import organization_origins, organization_policy_guard
 from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
 from api.bulk.routes import BulkOperationController
-from api.dashboard import snapshot
 from api.dashboard.feed import Boards
 from api.dashboard.routes import dashboard_router
+from api.dashboard.snapshot import Snapshots
 from api.events.routes import EventController
 from api.health import live, ready
 from api.metrics import metrics
@@ -93,7 +92,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.background = app.state.container.start_background()
         telemetry.sink = app.state.container.request_log
         telemetry.hub = app.state.container.hub
-        app.state.dashboard = Boards(partial(snapshot.compute, app.state.container),
+        app.state.dashboard = Boards(Snapshots(app.state.container),
                                      settings.dashboard_interval_s)
         if settings.metrics_dir:
             app.state.background.append(asyncio.create_task(

@@ -6,6 +6,7 @@ many other organizations' events there are."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -126,33 +127,51 @@ def _usage(org: UUID | None, period: str, counts: queries.Counts, levels: querie
                  if quota else None)
 
 
-async def compute(container: Container, org: UUID | None, now: datetime | None = None) -> bytes:
-    """The scope's snapshot, encoded once for every viewer of it."""
-    now = now or datetime.now(UTC)
-    settings, shared = container.settings, container.analytics
-    assert shared is not None  # built by the container with every other adapter
-    period = queries.period_now(now)
+class Snapshots:
+    """Computes a scope's snapshot (``await snapshots(org)``). Storage and users, which move
+    slowly and are sums over the read models, are measured once per USAGE_REFRESH_S per scope,
+    not on every tick."""
 
-    def from_clickhouse() -> tuple[metric_queries.Metrics, tuple[queries.Counts, int]]:
-        ch = shared.get()
-        return (queries.traffic(ch, org, now, settings.dashboard_window_minutes),
-                queries.month_counts(ch, org, period))
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.levels: dict[UUID | None, tuple[float, queries.Levels, str | None]] = {}
 
-    found, (counts, organizations) = await to_thread.run_sync(from_clickhouse)
-    async with container.pool.connection() as conn:
-        levels, plan = await queries.month_levels(conn, org)
-    stages = await pipeline_async(container.pool)
-    series = _series(found, now)
-    last = series[-2:]
-    seconds = sum(min(max((now - p.at).total_seconds(), 1.0), 60.0) for p in last)
-    t, lat = found.totals, found.latency
-    return msgspec.json.encode(Snapshot(
-        at=now, organization_id=org, interval_seconds=settings.dashboard_interval_s,
-        window_minutes=settings.dashboard_window_minutes,
-        requests=Requests(total=t.requests, failed=t.requests - t.successful,
-                          per_second=round(sum(p.requests for p in last) / seconds, 3)),
-        latency=Latency(average=lat.average, p50=lat.p50, p95=lat.p95, p99=lat.p99),
-        series=series, endpoints=_endpoints(t, False), errors_by_endpoint=_endpoints(t, True),
-        lag=[Lag(stage=s.name, waiting_seconds=round(s.waiting_s, 3),
-                 lag=s.lag if org is None else None) for s in stages],
-        usage=_usage(org, period, counts, levels, plan, organizations)))
+    async def _levels(self, org: UUID | None) -> tuple[queries.Levels, str | None]:
+        kept = self.levels.get(org)
+        if kept is not None and time.monotonic() - kept[0] < self.container.settings.usage_refresh_s:
+            return kept[1], kept[2]
+        async with self.container.pool.connection() as conn:
+            levels, plan = await queries.month_levels(conn, org)
+        self.levels[org] = (time.monotonic(), levels, plan)
+        return levels, plan
+
+    async def __call__(self, org: UUID | None, now: datetime | None = None) -> bytes:
+        """The scope's snapshot, encoded once for every viewer of it."""
+        now = now or datetime.now(UTC)
+        settings, shared = self.container.settings, self.container.analytics
+        assert shared is not None  # built by the container with every other adapter
+        period = queries.period_now(now)
+
+        def from_clickhouse() -> tuple[metric_queries.Metrics, tuple[queries.Counts, int]]:
+            ch = shared.get()
+            return (queries.traffic(ch, org, now, settings.dashboard_window_minutes),
+                    queries.month_counts(ch, org, period))
+
+        found, (counts, organizations) = await to_thread.run_sync(from_clickhouse)
+        levels, plan = await self._levels(org)
+        stages = await pipeline_async(self.container.pool)
+        series = _series(found, now)
+        last = series[-2:]
+        seconds = sum(min(max((now - p.at).total_seconds(), 1.0), 60.0) for p in last)
+        t, lat = found.totals, found.latency
+        return msgspec.json.encode(Snapshot(
+            at=now, organization_id=org, interval_seconds=settings.dashboard_interval_s,
+            window_minutes=settings.dashboard_window_minutes,
+            requests=Requests(total=t.requests, failed=t.requests - t.successful,
+                              per_second=round(sum(p.requests for p in last) / seconds, 3)),
+            latency=Latency(average=lat.average, p50=lat.p50, p95=lat.p95, p99=lat.p99),
+            series=series, endpoints=_endpoints(t, False),
+            errors_by_endpoint=_endpoints(t, True),
+            lag=[Lag(stage=s.name, waiting_seconds=round(s.waiting_s, 3),
+                     lag=s.lag if org is None else None) for s in stages],
+            usage=_usage(org, period, counts, levels, plan, organizations)))
