@@ -31,7 +31,7 @@ from api.auth.sessions import session_timeout
 from api.dashboard import viewer
 from api.dashboard.feed import Boards
 from api.dashboard.pages import REFUSALS, page
-from api.dashboard.viewer import Viewer
+from api.dashboard.viewer import RESOURCE, Viewer
 from api.platform.bodies import Body as BodyBase
 from api.platform.dependencies import Ctx, Services
 from api.platform.errors import ApiException
@@ -39,6 +39,7 @@ from api.platform.proxy import client_ip
 from api.signup.routes import public_guard
 from domain import limits as lim
 from domain.envelope import Actor
+from domain.permissions import permits
 from infra.container import Container
 from infra.sessions import DeviceInfo, Identity
 
@@ -100,6 +101,9 @@ async def _user(request: Request, container: Container, ctx: Ctx, data: SignIn) 
         lambda: users.authenticate(data.email, data.password, data.totp_code or None, now))
     who = Identity(found.user_id, found.organization_id, found.email, found.role,
                    tuple(found.permissions))
+    if not permits(who.permissions, RESOURCE, "read"):
+        raise ApiException(403, "forbidden", reason="permission_denied",
+                           params={"action": "read", "resource": RESOURCE})
     ip = client_ip(request.scope)
     tokens = await container.sessions.start(
         who, now=now, device=DeviceInfo(type="web", browser="dashboard"),
@@ -107,10 +111,6 @@ async def _user(request: Request, container: Container, ctx: Ctx, data: SignIn) 
         session_timeout_s=await session_timeout(container, who.organization_id))
     as_user = dataclasses.replace(ctx, actor=Actor(kind="user", id=str(who.user_id)))
     await to_thread.run_sync(lambda: users.record_login(as_user, who.user_id))
-    if await viewer.session_viewer(container, tokens.session.id) is None:
-        await container.sessions.revoke(tokens.session)
-        raise ApiException(403, "forbidden", reason="permission_denied",
-                           params={"action": "read", "resource": "analytics"})
     ttl = int((tokens.session.expires_at - now).total_seconds())
     return viewer.for_session(container, tokens.session.id, ttl)
 

@@ -32,6 +32,7 @@ COOKIE = "chronicle_dashboard"
 CSRF_COOKIE = "chronicle_dashboard_csrf"
 PATH = "/dashboard"
 CSRF_TTL_S = 3600
+RESOURCE = "analytics"  # what a user must be allowed to read, as for GET /v1/metrics
 
 
 class Viewer(NamedTuple):
@@ -94,7 +95,7 @@ async def session_viewer(container: Container, session_id: str) -> Viewer | None
     session = await container.sessions.get(session_id)
     if session is None or not session.is_active or f"sid:{session_id}" in container.deny:
         return None
-    if not permits(session.permissions, "analytics", "read"):
+    if not permits(session.permissions, RESOURCE, "read"):
         return None
     return Viewer(session.organization_id, session_id)
 
