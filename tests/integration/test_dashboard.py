@@ -27,7 +27,7 @@ from tests.conftest import ADMIN_TOKEN, Mailbox, Workers, free_port, ready, spaw
 from tests.integration.identity import PASSWORD, accept, invite
 from tests.integration.test_api_keys import new_org
 
-INTERVAL_S = 2.0
+INTERVAL_S = 4.0  # long enough that a loaded machine computes a snapshot within it
 NO_AUTH = {"Authorization": ""}
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
