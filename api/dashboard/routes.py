@@ -104,6 +104,7 @@ async def _user(request: Request, container: Container, ctx: Ctx, data: SignIn) 
     if not permits(who.permissions, RESOURCE, "read"):
         raise ApiException(403, "forbidden", reason="permission_denied",
                            params={"action": "read", "resource": RESOURCE})
+    await viewer.apply_policy(container, request, who.organization_id)
     ip = client_ip(request.scope)
     tokens = await container.sessions.start(
         who, now=now, device=DeviceInfo(type="web", browser="dashboard"),

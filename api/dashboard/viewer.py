@@ -24,6 +24,7 @@ from uuid import UUID
 from litestar import Request
 from litestar.datastructures import Cookie
 
+from api.auth.policy import enforce
 from domain import limits as lim
 from domain.permissions import permits
 from infra.container import Container
@@ -75,7 +76,8 @@ def for_operator(container: Container, now: float | None = None) -> Cookie:
 
 async def viewer_of(request: Request, container: Container) -> Viewer | None:
     """The signed-in viewer, or None (no cookie, a forged or expired one, an ended session, a
-    user who may not read analytics, or an operator when no operator token is configured)."""
+    user who may not read analytics, or an operator when no operator token is configured); a
+    403 when the user's organization's policy refuses the request."""
     raw = request.cookies.get(COOKIE, "")
     message, _, mac = raw.rpartition(".")
     if not raw or len(raw) > lim.MAX_DASHBOARD_COOKIE or not hmac.compare_digest(
@@ -87,7 +89,18 @@ async def viewer_of(request: Request, container: Container) -> Viewer | None:
         live = bool(container.settings.admin_token) and expires.isdigit() and (
             int(expires) > time.time()) and f"dashboard:{nonce}" not in container.deny
         return Viewer(None, operator_nonce=nonce) if live else None
-    return await session_viewer(container, rest) if kind == "u" else None
+    found = await session_viewer(container, rest) if kind == "u" else None
+    if found is not None and found.organization_id is not None:
+        await apply_policy(container, request, found.organization_id)
+    return found
+
+
+async def apply_policy(container: Container, request: Request, organization_id: UUID) -> None:
+    """The organization's own rules, as on its /v1 requests (status, ipWhitelist,
+    requireHttps): a 403 naming the rule."""
+    policy = await container.org_cache.get(organization_id)
+    if policy is not None:
+        enforce(policy, request.scope)
 
 
 async def session_viewer(container: Container, session_id: str) -> Viewer | None:

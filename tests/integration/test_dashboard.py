@@ -235,3 +235,19 @@ def test_a_user_who_may_not_read_analytics_is_refused_on_the_form_and_gets_no_co
     assert "chronicle_dashboard" not in refused.cookies
     assert sign_in(client, email=email, password="not the password").status_code == 401
     client.cookies.clear()
+
+
+def test_the_organizations_ip_whitelist_refuses_its_users_dashboard(
+        client: TestClient[Any], mailbox: Mailbox) -> None:
+    org = new_org(client)["id"]
+    assert sign_in(client, email=user_of(client, mailbox, org), password=PASSWORD).status_code == 303
+    assert client.get("/dashboard", headers=NO_AUTH, follow_redirects=False).status_code == 200
+    client.patch(f"/v1/organizations/{org}", json={"settings": {"ipWhitelist": ["203.0.113.0/24"]}})
+
+    def reason() -> str | None:  # the page, not the stream: an admitted stream never ends
+        answer = client.get("/dashboard", headers=NO_AUTH, follow_redirects=False)
+        return answer.json()["error"]["reason"] if answer.status_code == 403 else None
+
+    wait_until(lambda: reason() == "ip_not_allowed", timeout=20,
+               message="the whitelist reaches the API's policy cache")
+    client.cookies.clear()
