@@ -23,6 +23,9 @@ from api.auth.policy import organization_origins, organization_policy_guard
 from api.auth.sessions import list_sessions, logout, refresh, revoke_session
 from api.auth.wellknown import jwks
 from api.bulk.routes import BulkOperationController
+from api.dashboard.feed import Boards
+from api.dashboard.routes import dashboard_router
+from api.dashboard.snapshot import Snapshots
 from api.events.routes import EventController
 from api.health import live, ready
 from api.metrics import metrics
@@ -108,6 +111,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             gc.freeze()
         telemetry.sink = app.state.container.request_log
         telemetry.hub = app.state.container.hub
+        app.state.dashboard = Boards(Snapshots(app.state.container),
+                                     settings.dashboard_interval_s)
         if settings.metrics_dir:
             app.state.background.append(asyncio.create_task(
                 telemetry.keep_snapshot(app.state.container.pool)))
@@ -119,6 +124,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # but not forever: a pub/sub read being cancelled can hang inside redis-py, which
         # hung shutdown (tests/integration/test_http_platform.py) before this bound.
         await asyncio.wait(app.state.background, timeout=SHUTDOWN_GRACE_S)
+        await app.state.dashboard.close()
         await app.state.container.close()
 
     def services() -> Container:
@@ -145,7 +151,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                    security=OPERATOR, exception_handlers={ApiException: on_refused}),
             # Guarded by itself: a refused socket is told why (api/streams/routes.py).
             live_socket,
-            Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard])],
+            Router("/", route_handlers=[SignupController, refresh, login], guards=[public_guard]),
+            # Signed in with a cookie of its own (api/dashboard/viewer.py), not a bearer token.
+            dashboard_router()],
         on_startup=[startup],
         on_shutdown=[shutdown],
         before_send=[on_response_start(add_request_id, full_allow, add_rate_limit_headers,

@@ -165,3 +165,9 @@ def check_permissions(permissions: tuple[ApiPermission, ...], code: str) -> None
 # Analytics (GET /v1/metrics, GET /v1/usage)
 MAX_METRIC_BUCKETS = 1440  # a day of minutes, two months of hours, four years of days
 MAX_USAGE_MONTHS = 36  # the statements one page lists
+
+# The /dashboard sign-in form (api/dashboard/)
+MAX_OPERATOR_TOKEN = 512  # what the form's token field takes (the operator token is far shorter)
+MAX_TOTP_CODE = 8
+MAX_DASHBOARD_COOKIE = 256  # a signed cookie is ~120 characters; a longer one is not ours
+DASHBOARD_TOP_ENDPOINTS = 10  # the endpoints (and erring endpoints) a snapshot lists

@@ -149,6 +149,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_queue: int = 2000
     # With no announcement from the relay for this long, the hub asks the relay's checkpoint.
     stream_sync_s: float = 2.0
+    # The /dashboard page: its stream pushes a snapshot every DASHBOARD_INTERVAL seconds (one
+    # computation per scope per API process, shared by its viewers), over the last
+    # DASHBOARD_WINDOW_MINUTES; an operator's sign-in lasts DASHBOARD_SESSION_TTL seconds.
+    dashboard_interval_s: float = 2.0
+    dashboard_window_minutes: int = 15
+    dashboard_session_ttl_s: int = 28800
     # Webhooks (infra/webhooks/): CIDRs and host names a destination may be despite the SSRF
     # guard; the retry schedule (the first attempt's delay first); how long an endpoint may
     # keep failing before it is disabled; one attempt's timeout; concurrent attempts per
@@ -283,6 +289,9 @@ ENV_NAMES: dict[str, str] = {
     "STREAM_MAX_PER_PROCESS": "stream_max_per_process",
     "STREAM_QUEUE": "stream_queue",
     "STREAM_SYNC_SECONDS": "stream_sync_s",
+    "DASHBOARD_INTERVAL": "dashboard_interval_s",
+    "DASHBOARD_WINDOW_MINUTES": "dashboard_window_minutes",
+    "DASHBOARD_SESSION_TTL": "dashboard_session_ttl_s",
     "WEBHOOK_ALLOWED_HOSTS": "webhook_allowed_hosts",
     "WEBHOOK_RETRY_SCHEDULE": "webhook_retry_schedule",
     "WEBHOOK_DISABLE_AFTER": "webhook_disable_after",
@@ -309,7 +318,7 @@ _POSITIVE = {
     "audit_retention_days", "bulk_idle_poll_ms",
     "request_log_buffer", "request_log_flush_ms", "usage_refresh_s",
     "stream_heartbeat_s", "stream_max_per_org", "stream_max_per_process", "stream_queue",
-    "stream_sync_s",
+    "stream_sync_s", "dashboard_interval_s", "dashboard_window_minutes", "dashboard_session_ttl_s",
     "webhook_timeout_s", "webhook_endpoint_concurrency", "webhook_workers", "webhook_port",
 }
 

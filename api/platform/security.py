@@ -19,6 +19,10 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # The bundled Swagger UI under /docs: its own scripts, styles and the spec, nothing else.
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+# The /dashboard pages (api/dashboard/): their bundled script, style and stream, no inline code,
+# and their forms post only to the app itself.
+DASHBOARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                 "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 HSTS = "max-age=63072000; includeSubDomains"
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -32,6 +36,10 @@ def is_docs(path: str) -> bool:
     return path == "/docs" or path.startswith("/docs/")
 
 
+def is_dashboard(path: str) -> bool:
+    return path == "/dashboard" or path.startswith("/dashboard/")
+
+
 def is_v1(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
@@ -42,7 +50,8 @@ def security_headers(settings: Settings) -> HeaderStep:
 
     def add_security_headers(message: Message, scope: Scope, values: dict[str, str]) -> None:
         path = scope.get("path", "")
-        values["Content-Security-Policy"] = DOCS_CSP if is_docs(path) else API_CSP
+        values["Content-Security-Policy"] = (
+            DOCS_CSP if is_docs(path) else DASHBOARD_CSP if is_dashboard(path) else API_CSP)
         values.update(ALWAYS)
         if settings.behind_tls_proxy or scope.get("scheme") == "https":
             values["Strict-Transport-Security"] = HSTS
