@@ -33,6 +33,7 @@ class _WriteFields(Body, frozen=True, kw_only=True):
     metadata: MetadataIn | None = None
     relationships: Relationships = []
     patch: ResourcePatchBody | None = None  # patch/update: an RFC 7396 merge patch
+    cascade: bool = False  # delete: also delete what depends on it (else 409 / a failed item)
 
     def write(self, op: WriteOp) -> ResourceWrite:
         content = None if self.data is None else Content(
@@ -44,7 +45,7 @@ class _WriteFields(Body, frozen=True, kw_only=True):
         return ResourceWrite(op=op, resource_type=self.type, resource_id=self.id, key=self.key,
                              expected_version=self.expected_version, content=content,
                              patch=None if self.patch is None else msgspec.to_builtins(
-                                 self.patch))
+                                 self.patch), cascade=self.cascade)
 
 
 class TransactionItem(_WriteFields, frozen=True, kw_only=True):
