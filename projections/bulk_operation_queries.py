@@ -8,9 +8,11 @@ import time
 from uuid import UUID
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from domain.limits import MAX_CASCADE
+from projections import paging
 from projections.resource_queries import DEPENDING
 from projections.status import CAUGHT_UP
 
@@ -24,6 +26,20 @@ GET = (f"SELECT {COLUMNS}, (SELECT coalesce(jsonb_agg(r.e ORDER BY r.i), '[]'::j
        " FROM bulk_operations WHERE id = %s AND organization_id = %s")
 OPEN = ("SELECT id FROM bulk_operations WHERE status IN ('pending', 'processing')"
         " ORDER BY created_position LIMIT %s")
+
+
+async def page(conn: AsyncConnection, organization_id: UUID, *, status: str | None,
+               created_by: str | None, limit: int, after: int | None = None) -> paging.Page:
+    """The organization's operations in submission order (without their results), of one
+    status and one submitter if asked, every match counted."""
+    where, params = ["organization_id = %s"], list[object]([organization_id])
+    for column, value in (("status", status), ("created_by", created_by)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    return await paging.page(conn, "bulk_operations", f"{COLUMNS}, created_position",
+                             " AND ".join(where), params,
+                             limit=limit, after=after, count=True)
 
 
 def open_operations(conn: psycopg.Connection, limit: int = 100) -> list[UUID]:

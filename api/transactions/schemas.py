@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from api.platform.bodies import Body
-from api.platform.schemas import Out
+from api.platform.schemas import Out, PaginationInfo
 from api.resources.schemas import Data, MetadataIn, Relationships, ResourcePatchBody
 from domain import limits as lim
 from domain.resource.commands import Content
@@ -88,8 +88,8 @@ class BulkResultOut(Out, frozen=True, omit_defaults=True):
     message: str | None = None
 
 
-class BulkOperationOut(Out, frozen=True):
-    """The seed's BulkOperation."""
+class BulkOperationSummary(Out, frozen=True):
+    """The seed's BulkOperation without its per-item results (as the list shows one)."""
 
     id: UUID
     organization_id: UUID
@@ -97,9 +97,19 @@ class BulkOperationOut(Out, frozen=True):
     total_count: int
     success_count: int
     failure_count: int
-    results: list[BulkResultOut]
     created_by: str
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+
+class BulkOperationOut(BulkOperationSummary, frozen=True):
+    """The seed's BulkOperation."""
+
+    results: list[BulkResultOut] = []
     position: int | None = None  # in the 202: pass as min_position to read the operation
+
+
+class BulkOperationPage(Out, frozen=True):
+    data: list[BulkOperationSummary]
+    pagination: PaginationInfo
