@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 
 from domain import limits as lim
-from projections.resource_filters import Field, QueryError, Sql, compile_filter, is_field
+from projections.resource_filters import SEGMENT, Field, QueryError, Sql, compile_filter, is_field
 from projections.resource_filters import field as field_of
 
 STATUSES = ("active", "archived", "deleted")
@@ -160,9 +160,19 @@ def _select(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return ()
     names = tuple(raw.split(","))
-    if len(names) > lim.MAX_SELECT_FIELDS or any(n not in SELECTABLE for n in names):
-        raise QueryError("select", "query_select_invalid", allowed=", ".join(SELECTABLE))
+    if len(names) > lim.MAX_SELECT_FIELDS or not all(map(_selectable, names)):
+        raise QueryError("select", "query_select_invalid",
+                         allowed=", ".join((*SELECTABLE, "data.<dot.path>")))
     return names
+
+
+def _selectable(name: str) -> bool:
+    """A top-level field, or a path into data (names only, as a filter's)."""
+    if name in SELECTABLE:
+        return True
+    path = name.removeprefix("data.").split(".")
+    return name.startswith("data.") and len(path) <= lim.MAX_DATA_DEPTH and all(
+        SEGMENT.fullmatch(s) for s in path)
 
 
 def expand_paths(raw: str | None) -> tuple[str, ...]:

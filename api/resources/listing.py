@@ -30,6 +30,7 @@ from api.resources.routes import OrgParam, TypeName, organization
 from api.resources.schemas import QueryPagination, ResourceQueryPage
 from api.resources.views import from_row
 from domain import limits as lim
+from domain.paths import picked
 from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
@@ -163,7 +164,7 @@ async def _schema(conn: AsyncConnection, org_id: UUID, resource_type: str) -> di
 
 
 def _selected(view: Any, names: tuple[str, ...]) -> Any:
+    """Only the selected fields, a ``data.<path>`` nested as in the resource."""
     if not names:
         return view
-    whole = view if isinstance(view, dict) else msgspec.to_builtins(view)
-    return {k: whole[k] for k in names if k in whole}
+    return picked(view if isinstance(view, dict) else msgspec.to_builtins(view), names)
