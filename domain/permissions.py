@@ -116,6 +116,19 @@ def admitted(grants: tuple[Permissions, ...], resource: str, action: Action,
     return all(admits(g, resource, action, obj) for g in grants)
 
 
+def required_filters(grants: tuple[Permissions, ...], resource: str,
+                     action: Action) -> dict[str, str | int | float | bool]:
+    """Filters every admitted object meets, for a query to apply up front: those of each set
+    that grants ``action`` through one permission (several grants are alternatives, which a
+    query of ANDs cannot say; the check on each object still holds them)."""
+    required: dict[str, str | int | float | bool] = {}
+    for g in grants:
+        through = granting(g, resource, action)
+        if len(through) == 1 and through[0].conditions and through[0].conditions.filters:
+            required.update(through[0].conditions.filters)
+    return required
+
+
 def visible(obj: Mapping[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
     if fields is None:
         return dict(obj)

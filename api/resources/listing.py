@@ -31,11 +31,12 @@ from api.resources.schemas import QueryPagination, ResourceQueryPage
 from api.resources.views import from_row
 from domain import limits as lim
 from domain.paths import picked
+from domain.permissions import required_filters
 from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
 from projections import resource_type_queries as type_queries
-from projections.resource_query import Query, encode_cursor
+from projections.resource_query import Query, encode_cursor, narrowed
 from projections.rows import READER_ROLE, TENANT_SETTING
 
 NDJSON = "application/x-ndjson"
@@ -87,8 +88,7 @@ class ResourceQueryController(Controller):
         await both_caught_up(container, caught_up)
 
         async def query(conn: AsyncConnection) -> tuple[Query, paging.Page, list[Any]]:
-            wanted = parsed(list(request.query_params.multi_items()),
-                            await _schema(conn, org_id, resource_type))
+            wanted = await _parsed_for(conn, request, org_id, resource_type)
             found = await queries.page(conn, org_id, resource_type, wanted)
             views = [shaped(request, f"resources:{resource_type}", from_row(r))
                      for r in found.rows]
@@ -134,8 +134,15 @@ async def both_caught_up(container: Container, caught_up: Wait) -> None:
 
 async def _parsed_for(conn: AsyncConnection, request: Request, org_id: UUID,
                       resource_type: str) -> Query:
-    return parsed(list(request.query_params.multi_items()),
-                  await _schema(conn, org_id, resource_type))
+    """The request's query, narrowed to the data filters of the caller's read grant: a page,
+    its cursors and its total count only rows the caller may see."""
+    schema = await _schema(conn, org_id, resource_type)
+    principal = principal_of(request)
+    wanted = parsed(list(request.query_params.multi_items()), schema)
+    if principal is None:
+        return wanted
+    return narrowed(wanted, required_filters(principal.grants, f"resources:{resource_type}",
+                                             "read"), schema)
 
 
 async def exported(container: Container, request: Request, org_id: UUID, resource_type: str,

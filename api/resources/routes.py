@@ -145,7 +145,8 @@ class ResourceController(Controller):
         org_id = organization(request, tenant, organization_id, resource_type, "read")
         after = cursor_position(cursor) if cursor else 0
         past = await _past(container, org_id, resource_type, resource_id)
-        if past is None:
+        if past is None or shaped(request, f"resources:{resource_type}",
+                                  from_past(resource_id, past)) is None:
             raise await not_found(container, request, resource_id, "resource_not_found")
         envelopes = past.envelopes
         shown = [e for e in envelopes if e.version > after][:limit]

@@ -95,6 +95,26 @@ def test_a_key_allowed_only_eu_resources_writes_no_us_one_through_any_path(
     assert made.status_code == 201, made.text
 
 
+def test_a_filtered_key_lists_counts_and_pages_only_what_it_may_see(
+        client: TestClient[Any]) -> None:
+    org = with_type(client)
+    made = [create(client, org, {"data": {"name": f"b{i}", "region": r}}).json()
+            for i, r in enumerate(["us", "eu", "us", "eu", "us"])]
+    key = issue(client, org, permissions=[{"resource": "resources", "actions": ["read"],
+                                           "conditions": {"filters": {"data.region": "eu"}}}])
+    page = as_key(client, key, "GET", "/v1/resources/bees", params={
+        "limit": 1, "count": "exact", "min_position": made[-1]["position"]}).json()
+    assert [r["id"] for r in page["data"]] == [made[1]["id"]]
+    assert (page["pagination"]["total"], page["pagination"]["hasNext"]) == (2, True)
+    rest = as_key(client, key, "GET", "/v1/resources/bees", params={
+        "limit": 1, "cursor": page["pagination"]["nextCursor"]}).json()
+    assert [r["id"] for r in rest["data"]] == [made[3]["id"]]
+    assert as_key(client, key, "GET",
+                  f"/v1/resources/bees/{made[0]['id']}/versions").status_code == 404
+    assert as_key(client, key, "GET",
+                  f"/v1/resources/bees/{made[1]['id']}/versions").status_code == 200
+
+
 def test_a_field_restricted_key_sees_only_its_data_paths(client: TestClient[Any]) -> None:
     org = with_type(client)
     made = create(client, org, {"data": {"name": "Maya", "legs": 6,
