@@ -125,9 +125,9 @@ class Batch:
             staged += self._cascade(resource_id, item.cascade)
         else:
             check_acyclic(resource_id, staged[0].after.state.relationships, self._parents)
-        for one in staged:
+        for i, one in enumerate(staged):  # the first is the item's, the others its cascade
             check_write(self.grants, action, one.stream_id, one.before,
-                        None if action == "delete" else one.after)
+                        None if action == "delete" else one.after, named=i == 0)
         for one in staged:
             self.writes.append(write(res.DECIDER, one.stream_id, self.organization_id,
                                      one.before.version, one.events))

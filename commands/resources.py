@@ -149,7 +149,8 @@ class ResourceCommands:
                 found = load(self.store, res.DECIDER, other)
                 if found.state.organization_id == organization_id and other != resource_id:
                     writes.append(guarded(ctx.grants, "delete", other, organization_id, found,
-                                          res.decide(DeleteResource(), found.state)))
+                                          res.decide(DeleteResource(), found.state),
+                                          named=False))
             return writes
 
         return execute(self.store, ctx, attempt, retries=self.retries,
@@ -175,13 +176,15 @@ class ResourceCommands:
 
 def guarded(grants: tuple[Permissions, ...] | None, action: Action, resource_id: UUID,
             organization_id: UUID, current: Loaded[res.Resource],
-            events: list[ResourceEvent]) -> StreamWrite:
+            events: list[ResourceEvent], *, named: bool = True) -> StreamWrite:
     """The resource's write, once the caller's permission filters admit the resource as it is
-    and (but for a delete) as the events leave it."""
+    and (but for a delete) as the events leave it (``named``: the caller asked for this one,
+    not a cascade)."""
     if grants is not None:
         after = None if action == "delete" else (
             res.DECIDER.fold(current.state, events), current.version + len(events))
-        check_write(grants, action, resource_id, (current.state, current.version), after)
+        check_write(grants, action, resource_id, (current.state, current.version), after,
+                    named=named)
     return write(res.DECIDER, resource_id, organization_id, current.version, events)
 
 

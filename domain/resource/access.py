@@ -28,17 +28,21 @@ def shown(resource_id: UUID, state: Resource, version: int) -> dict[str, Any]:
 
 
 def check_write(grants: tuple[Permissions, ...] | None, action: Action, resource_id: UUID,
-                before: tuple[Resource, int], after: tuple[Resource, int] | None) -> None:
-    """A resource the caller's filters do not admit as it is cannot be found by it (as a read
-    would not); one they would not admit as the write leaves it is refused (403)."""
+                before: tuple[Resource, int], after: tuple[Resource, int] | None, *,
+                named: bool = True) -> None:
+    """A resource the caller names that its filters do not admit as it is cannot be found by
+    it (as a read would not); one they would not admit as the write leaves it, or that a
+    cascade would take along (``named`` False), is refused (403)."""
     if grants is None:
         return
     state, version = before
     resource = f"resources:{(after or before)[0].resource_type}"
-    if state.status != "absent" and not admitted(grants, resource, action,
-                                                 shown(resource_id, state, version)):
+    hidden = state.status != "absent" and not admitted(grants, resource, action,
+                                                       shown(resource_id, state, version))
+    if hidden and named:
         raise NotFound("resource not found", code="resource_not_found")
-    if after is not None and not admitted(grants, resource, action, shown(resource_id, *after)):
+    if hidden or (after is not None and not admitted(grants, resource, action,
+                                                    shown(resource_id, *after))):
         raise Forbidden(f"this caller may not {action} {resource} with these values",
                         code="permission_denied",
                         params={"action": action, "resource": resource})

@@ -169,3 +169,19 @@ def test_a_bulk_item_meets_the_submitters_filters_and_the_relationship_rules(
         (False, "permission_denied"), (True, None), (False, "resource_has_dependents"),
         (True, None), (False, "relationship_cycle"), (True, None)]
     assert store.load(dependent)[-1].event_type == "resource.Deleted"
+
+
+def test_a_cascade_that_would_take_a_resource_the_key_may_not_touch_is_refused(
+        w: World) -> None:
+    target = w.resources.create(context(), w.org, "bees", regional("eu")).stream_id
+    dependent = w.resources.create(context(), w.org, "bees", Content(
+        data={"n": 1, "region": "us"}, relationships=(Relationship(
+            type="dependency", id=target),))).stream_id
+    for attempt in (
+            lambda: w.tx.commit(eu_only(context()), w.org, [delete(target, cascade=True)],
+                                dependents={target: [dependent]}),
+            lambda: w.resources.delete(eu_only(context()), w.org, "bees", target,
+                                       (dependent,))):
+        with pytest.raises(Forbidden):
+            attempt()
+    assert [e.event_type for e in w.store.load(target)] == ["resource.Created"]
