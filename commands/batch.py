@@ -12,7 +12,7 @@ knows, as the batch leaves them, and those the batch itself made depend on it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, assert_never
 from uuid import UUID
 
@@ -42,9 +42,9 @@ from domain.resource_type import decider as rt
 
 ACTIONS: dict[str, Action] = {"create": "create", "replace": "update", "patch": "update",
                               "upsert": "update", "delete": "delete"}
-# The live resources that depend on one (organization, resource), transitively, as the read
-# model has them.
-Dependents = Callable[[UUID, UUID], Sequence[UUID]]
+# For each of the resources (of the organization) a batch deletes, the live resources that
+# depend on it, transitively, as the read model has them: asked once per batch.
+Dependents = Callable[[UUID, Sequence[UUID]], Mapping[UUID, Sequence[UUID]]]
 
 
 class Applied(NamedTuple):
@@ -79,6 +79,7 @@ class Batch:
         wrote as that batch left them)."""
         self.store, self.schemas, self.organization_id = store, schemas, organization_id
         self.dependents, self.grants = dependents, grants
+        self._dependents: dict[UUID, Sequence[UUID]] = {}
         self.writes: list[StreamWrite] = []
         self._streams: dict[UUID, Loaded[res.Resource]] = {} if after is None else {
             w.stream_id: after._streams[w.stream_id] for w in after.writes}
@@ -86,7 +87,9 @@ class Batch:
         self._live = False
 
     def prefetch(self, items: Sequence[ResourceWrite]) -> None:
-        """Load, in one read, the streams the items write that a create does not make."""
+        """Load, in one read, the streams the items write that a create does not make, and
+        ask the read model once what depends on those the items delete."""
+        self._ask([i.resource_id for i in items if i.op == "delete" and i.resource_id])
         wanted = []
         for item in items:
             if item.op == "create":
@@ -153,7 +156,8 @@ class Batch:
     def _depending(self, resource_id: UUID) -> list[UUID]:
         """The live resources that depend on ``resource_id``, transitively: the read model's
         that the batch left live and depending, and those the batch made depend."""
-        known = list(self.dependents(self.organization_id, resource_id))
+        self._ask([resource_id])
+        known = list(self._dependents[resource_id])
         marked, found = {resource_id, *known}, []
         for other in known:
             if (seen := self._streams.get(other)) is None or self._depends(seen, marked):
@@ -168,6 +172,11 @@ class Batch:
                     marked.add(other)
                     grew = True
         return found
+
+    def _ask(self, deleted: Sequence[UUID]) -> None:
+        if missing := [i for i in dict.fromkeys(deleted) if i not in self._dependents]:
+            found = self.dependents(self.organization_id, missing)
+            self._dependents.update({i: found.get(i, ()) for i in missing})
 
     def _depends(self, seen: Loaded[res.Resource], on: set[UUID]) -> bool:
         state = seen.state

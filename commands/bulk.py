@@ -78,7 +78,7 @@ class Chunk(NamedTuple):
 class BulkCommands:
     def __init__(self, store: EventStore, schemas: Schemas, *, retries: int = 5) -> None:
         self.store, self.schemas, self.retries = store, schemas, retries
-        self._dependents: Dependents = lambda _org, _resource: ()
+        self._dependents: Dependents = lambda _org, _deleted: {}
 
     def submit(self, ctx: Context, organization_id: UUID, items: Sequence[ResourceWrite],
                seal: Seal | None = None) -> Result:
@@ -95,12 +95,12 @@ class BulkCommands:
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
-    def process(self, operation_id: UUID, *, dependents: Dependents = lambda _org, _resource: (),
+    def process(self, operation_id: UUID, *, dependents: Dependents = lambda _org, _deleted: {},
                 stop: Callable[[], bool] = lambda: False,
                 crash: Crash = lambda _point, _chunk: None) -> bool:
         """Apply the chunks not applied yet, in order, until done or ``stop()``; True when
         the operation is finished (or is no operation). ``dependents``: the read model's
-        live dependents of a resource a delete item names (the worker's query)."""
+        live dependents of the resources a chunk's delete items name (the worker's query)."""
         self._dependents = dependents
         op = self.loaded(operation_id)
         conflicts = 0

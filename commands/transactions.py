@@ -67,7 +67,7 @@ class TransactionCommands:
                                params={"max": MAX_TRANSACTION_ITEMS})
         for _ in range(self.retries + 1):
             batch = Batch(self.store, self.schemas, organization_id, grants=ctx.grants,
-                          dependents=lambda _org, target: (dependents or {}).get(target, ()))
+                          dependents=lambda _org, _deleted: dependents or {})
             batch.prefetch(items)
             applied = [_decided(batch, index, item, ctx.new_id())
                        for index, item in enumerate(items)]

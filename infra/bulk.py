@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 import psycopg
@@ -80,20 +80,18 @@ class BulkWorker:
                 finished = self._process(operation_id, conn) or finished
         return finished
 
-    def _dependents(self, conn: psycopg.Connection) -> Callable[[UUID, UUID], list[UUID]]:
-        """A delete item's dependents from the resources read model, once it holds what was
-        committed before (earlier chunks; the chunk in flight is the batch's own), waited for
-        (bounded) when the store moved since the last wait."""
-        waited = -1
+    def _dependents(self, conn: psycopg.Connection,
+                    ) -> Callable[[UUID, Sequence[UUID]], dict[UUID, list[UUID]]]:
+        """A chunk's delete items' dependents from the resources read model, once it holds
+        every write committed before the chunk was decided (earlier chunks; the chunk in
+        flight is the batch's own): a bounded wait, then one walk per deleted resource."""
 
-        def found(organization_id: UUID, resource_id: UUID) -> list[UUID]:
-            nonlocal waited
+        def found(organization_id: UUID, deleted: Sequence[UUID]) -> dict[UUID, list[UUID]]:
             row = conn.execute(HEAD).fetchone()
             head = int(row[0]) if row else 0
-            if head > waited and not caught_up(conn, "resources", head, self.read_wait_s):
+            if not caught_up(conn, "resources", head, self.read_wait_s):
                 log.warning("bulk worker: the resources read model lags position %d", head)
-            waited = head
-            return dependents(conn, organization_id, resource_id)
+            return {i: dependents(conn, organization_id, i) for i in deleted}
 
         return found
 

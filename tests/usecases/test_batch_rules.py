@@ -162,7 +162,7 @@ def test_a_bulk_item_meets_the_submitters_filters_and_the_relationship_rules(
     other = ops.submit(context(), w.org, [
         delete(target), patch_parent(b, a), patch_parent(a, b), delete(target, cascade=True)])
     assert ops.process(other.stream_id,
-                       dependents=lambda _org, r: [dependent] if r == target else [])
+                       dependents=lambda _org, _deleted: {target: [dependent]})
     results = [r for op in (submitted, other) for e in store.load(op.stream_id)
                for r in getattr(e.event, "results", ())]
     assert [(r.success, r.error) for r in results] == [
