@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -93,31 +93,11 @@ def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
                  signature=signature, counted=counted)
 
 
-def narrowed(query: Query, required: dict[str, str | int | float | bool],
-             schema: dict[str, Any]) -> Query:
-    """``query`` also requiring each ``data.<path>`` of ``required`` to equal its value (a
-    read grant's filters, so that pages, cursors and totals hold only what the caller may
-    see); other names are left to the check on each row."""
-    extra = []
-    for name, value in required.items():
-        if _data_path(name):
-            try:
-                extra.append(compile_filter(field_of(name, schema, name),
-                                            f"eq.{_text(value)}", schema, name))
-            except QueryError:  # a value the query syntax cannot say: the row check holds
-                continue
-    return replace(query, filters=(*query.filters, *extra)) if extra else query
-
-
-def _data_path(name: str) -> bool:
+def data_path(name: str) -> bool:
     """``data.<path>`` of names (never array indexes), at most MAX_DATA_DEPTH deep."""
     path = name.removeprefix("data.").split(".")
     return name.startswith("data.") and len(path) <= lim.MAX_DATA_DEPTH and all(
         SEGMENT.fullmatch(s) for s in path)
-
-
-def _text(value: str | int | float | bool) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _filter(name: str, raw: str, schema: dict[str, Any]) -> Sql:
@@ -195,7 +175,7 @@ def _select(raw: str | None) -> tuple[str, ...]:
 
 def _selectable(name: str) -> bool:
     """A top-level field, or a path into data (names only, as a filter's)."""
-    return name in SELECTABLE or _data_path(name)
+    return name in SELECTABLE or data_path(name)
 
 
 def expand_paths(raw: str | None) -> tuple[str, ...]:

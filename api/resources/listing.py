@@ -36,7 +36,8 @@ from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
 from projections import resource_type_queries as type_queries
-from projections.resource_query import Query, encode_cursor, narrowed
+from projections.resource_grants import narrowed
+from projections.resource_query import Query, encode_cursor
 from projections.rows import READER_ROLE, TENANT_SETTING
 
 NDJSON = "application/x-ndjson"

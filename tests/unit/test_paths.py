@@ -1,4 +1,5 @@
-"""Dot paths into JSON objects: the value a path names, and an object cut down to paths."""
+"""Dot paths into JSON objects: the value a path names, an object cut down to paths, and a
+grant's filters by path (on objects, and as a query's filters)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from domain.paths import MISSING, picked, value_at
 from domain.permissions import ApiPermission, Conditions, admits, required_filters, visible
+from projections.resource_grants import narrowed
+from projections.resource_query import parse
 
 BEE: dict[str, Any] = {"id": "1", "status": "active", "data": {
     "name": "Maya", "hive": {"city": "Oslo", "size": 3}, "none": None}}
@@ -37,3 +40,15 @@ def test_a_grant_filters_and_shows_by_dot_paths() -> None:
     assert required_filters(((eu,),), "resources:bees", "read") == {"data.hive.city": "Oslo"}
     anyone = ApiPermission(resource="resources:bees", actions=("read",))
     assert required_filters(((eu, anyone),), "resources:bees", "read") == {}
+
+
+def test_a_read_grants_filters_become_query_filters_where_a_query_field_says_them() -> None:
+    base = parse([], {"type": "object"})
+    more = narrowed(base, {"data.region": "eu", "status": "active", "metadata.labels.team": "a",
+                           "type": "bees", "createdAt": "2026-01-01", "id": "not a uuid"},
+                    {"type": "object"})
+    added = more.filters[len(base.filters):]
+    assert [sql for sql, _params in added] == [
+        "r.data @> %s", "r.status = %s", "coalesce(r.labels -> %s, 'null'::jsonb) = %s"]
+    assert [[getattr(p, "obj", p) for p in params] for _sql, params in added] == [
+        [{"region": "eu"}], ["active"], ["team", "a"]]
