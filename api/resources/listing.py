@@ -42,6 +42,11 @@ from projections.rows import READER_ROLE, TENANT_SETTING
 
 NDJSON = "application/x-ndjson"
 Text = Annotated[str | None, QueryParameter(required=False, max_length=lim.MAX_QUERY_VALUE)]
+Select = Annotated[str | None, QueryParameter(
+    required=False, max_length=lim.MAX_QUERY_VALUE,
+    description=f"Up to {lim.MAX_SELECT_FIELDS} comma-separated fields: top-level ones (id, data,"
+                " metadata, status, …) or data.<dot.path>, nested in the answer as in the"
+                " resource")]
 QUERY_ERRORS = ("invalid_parameter", "query_field_unknown", "query_operator_invalid",
                 "query_operator_not_for_field", "query_value_invalid", "query_too_many_filters",
                 "query_parameter_repeated", "query_order_invalid", "query_limit_invalid",
@@ -82,7 +87,7 @@ class ResourceQueryController(Controller):
     async def list_(self, request: Request, resource_type: TypeName, container: Services,
                     tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
                     order: Text = None, limit: Text = None, cursor: Text = None,
-                    before: Text = None, count: Text = None, select: Text = None,
+                    before: Text = None, count: Text = None, select: Select = None,
                     q: Text = None, expand: Text = None,
                     status: Text = None) -> Response[Any]:
         org_id = organization(request, tenant, organization_id, resource_type, "read")
@@ -115,7 +120,7 @@ class ResourceQueryController(Controller):
          **export_docs())
     async def export(self, request: Request, resource_type: TypeName, container: Services,
                      tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
-                     order: Text = None, select: Text = None, q: Text = None,
+                     order: Text = None, select: Select = None, q: Text = None,
                      status: Text = None) -> Stream:
         org_id = organization(request, tenant, organization_id, resource_type, "read")
         await both_caught_up(container, caught_up)
