@@ -37,11 +37,12 @@ from domain.resource.commands import (
 )
 from domain.resource.events import ResourceEvent
 from domain.resource.relations import check_acyclic, parents
-from domain.resource.writes import ResourceWrite
+from domain.resource.writes import ResourceWrite, WriteOp
 from domain.resource_type import decider as rt
 
-ACTIONS: dict[str, Action] = {"create": "create", "replace": "update", "patch": "update",
-                              "upsert": "update", "delete": "delete"}
+# The permission action each write needs (the routes check it on the type beforehand).
+ACTIONS: dict[WriteOp, Action] = {"create": "create", "replace": "update", "patch": "update",
+                                  "upsert": "update", "delete": "delete"}
 # For each of the resources (of the organization) a batch deletes, the live resources that
 # depend on it, transitively, as the read model has them: asked once per batch.
 Dependents = Callable[[UUID, Sequence[UUID]], Mapping[UUID, Sequence[UUID]]]

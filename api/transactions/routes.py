@@ -20,16 +20,14 @@ from api.platform.errors import ErrorBody, FieldError, error_response
 from api.platform.idempotency import run_rendered
 from api.resources.routes import dependents_of
 from api.transactions.schemas import TransactionBody, TransactionItemOut, TransactionOut
+from commands.batch import ACTIONS
 from commands.idempotency import Claim, Rendered
 from commands.transactions import Committed, ItemVersionConflict, TxSeal
-from domain.permissions import Action
-from domain.resource.writes import ResourceWrite, WriteOp
+from domain.resource.writes import ResourceWrite
 
 OrgParam = Annotated[UUID | None, QueryParameter(
     required=False, description="The operator's choice of organization (a caller's own is"
                                 " implied)")]
-ACTIONS: dict[WriteOp, Action] = {"create": "create", "replace": "update", "patch": "update",
-                                  "upsert": "update", "delete": "delete"}
 WRITTEN = ("resource_type_not_found", "resource_not_found", "data_invalid", "data_too_large",
            "relationship_unknown", "relationship_cycle", "relationship_too_deep",
            "resource_has_dependents", "cascade_too_large", "not_caught_up",
