@@ -78,6 +78,8 @@ class Chunk(NamedTuple):
 class BulkCommands:
     def __init__(self, store: EventStore, schemas: Schemas, *, retries: int = 5) -> None:
         self.store, self.schemas, self.retries = store, schemas, retries
+        # The read model's dependents for the operation being processed (the worker's query on
+        # its own connection, given to ``process``); none outside a worker (no read model).
         self._dependents: Dependents = lambda _org, _deleted: {}
 
     def submit(self, ctx: Context, organization_id: UUID, items: Sequence[ResourceWrite],
