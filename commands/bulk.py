@@ -20,7 +20,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import NamedTuple
 from uuid import UUID
 
-from commands.batch import Batch
+from commands.batch import Batch, Dependents
 from commands.ports import ConcurrencyError, EventStore, Schemas
 from commands.runner import (
     Context,
@@ -78,13 +78,17 @@ class Chunk(NamedTuple):
 class BulkCommands:
     def __init__(self, store: EventStore, schemas: Schemas, *, retries: int = 5) -> None:
         self.store, self.schemas, self.retries = store, schemas, retries
+        # The read model's dependents for the operation being processed (the worker's query on
+        # its own connection, given to ``process``); none outside a worker (no read model).
+        self._dependents: Dependents = lambda _org, _deleted: {}
 
     def submit(self, ctx: Context, organization_id: UUID, items: Sequence[ResourceWrite],
                seal: Seal | None = None) -> Result:
         operation_id = ctx.new_id()
         command = SubmitBulkOperation(
             organization_id=organization_id, created_by=f"{ctx.actor.kind}:{ctx.actor.id}",
-            items=tuple(items), chunk_bytes=self.store.max_event_bytes - ENVELOPE_ROOM)
+            items=tuple(items), chunk_bytes=self.store.max_event_bytes - ENVELOPE_ROOM,
+            grants=ctx.grants)
 
         def attempt() -> list[StreamWrite]:
             require_live(load(self.store, org.DECIDER, organization_id).state)
@@ -93,10 +97,13 @@ class BulkCommands:
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
-    def process(self, operation_id: UUID, *, stop: Callable[[], bool] = lambda: False,
+    def process(self, operation_id: UUID, *, dependents: Dependents = lambda _org, _deleted: {},
+                stop: Callable[[], bool] = lambda: False,
                 crash: Crash = lambda _point, _chunk: None) -> bool:
         """Apply the chunks not applied yet, in order, until done or ``stop()``; True when
-        the operation is finished (or is no operation)."""
+        the operation is finished (or is no operation). ``dependents``: the read model's
+        live dependents of the resources a chunk's delete items name (the worker's query)."""
+        self._dependents = dependents
         op = self.loaded(operation_id)
         conflicts = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-append") as appender:
@@ -152,7 +159,8 @@ class BulkCommands:
         staged = op.chunks[number]
         organization_id = op.state.organization_id
         assert organization_id is not None
-        batch = Batch(self.store, self.schemas, organization_id,
+        batch = Batch(self.store, self.schemas, organization_id, grants=op.state.grants,
+                      dependents=self._dependents,
                       after=None if previous is None else previous.batch)
         batch.prefetch(staged.items)
         results = tuple(_result(batch, operation_id, staged.first_index + offset, item)

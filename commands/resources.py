@@ -24,7 +24,9 @@ from commands.runner import (
 from domain.errors import ForeignNotFound, InvalidValue, NotFound
 from domain.organization import decider as org
 from domain.organization.rules import require_live
+from domain.permissions import Action, Permissions
 from domain.resource import decider as res
+from domain.resource.access import check_write
 from domain.resource.commands import (
     ArchiveResource,
     Content,
@@ -36,6 +38,7 @@ from domain.resource.commands import (
     UpsertResource,
 )
 from domain.resource.document import merge_patch
+from domain.resource.events import ResourceEvent
 from domain.resource.relations import check_acyclic, parents
 from domain.resource_type import decider as rt
 
@@ -56,8 +59,8 @@ class ResourceCommands:
             command = CreateResource(organization_id=organization_id,
                                      resource_type=resource_type, type_version=type_version,
                                      content=content)
-            return [write(res.DECIDER, resource_id, organization_id, 0,
-                          res.decide(command, res.INITIAL))]
+            return [guarded(ctx.grants, "create", resource_id, organization_id,
+                            Loaded(res.INITIAL, 0), res.decide(command, res.INITIAL))]
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
@@ -76,8 +79,8 @@ class ResourceCommands:
             command = UpsertResource(organization_id=organization_id,
                                      resource_type=resource_type, type_version=type_version,
                                      external_key=key, content=content)
-            return [write(res.DECIDER, resource_id, organization_id, current.version,
-                          res.decide(command, current.state))]
+            return [guarded(ctx.grants, "update", resource_id, organization_id, current,
+                            res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
                        pinned=expected_version is not None, seal=seal)
@@ -91,8 +94,8 @@ class ResourceCommands:
             type_version = self._checked(organization_id, resource_type, content)
             self._acyclic(resource_id, content)
             command = ReplaceResource(type_version=type_version, content=content)
-            return [write(res.DECIDER, resource_id, organization_id, current.version,
-                          res.decide(command, current.state))]
+            return [guarded(ctx.grants, "update", resource_id, organization_id, current,
+                            res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
                        pinned=expected_version is not None, seal=seal)
@@ -110,8 +113,8 @@ class ResourceCommands:
             type_version = self._checked(organization_id, resource_type, content)
             self._acyclic(resource_id, content)
             command = PatchResource(type_version=type_version, content=content)
-            return [write(res.DECIDER, resource_id, organization_id, current.version,
-                          res.decide(command, current.state))]
+            return [guarded(ctx.grants, "update", resource_id, organization_id, current,
+                            res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
                        pinned=expected_version is not None, seal=seal)
@@ -124,8 +127,9 @@ class ResourceCommands:
         def attempt() -> list[StreamWrite]:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
-            return [write(res.DECIDER, resource_id, organization_id, current.version,
-                          res.decide(command, current.state))]
+            action: Action = "delete" if isinstance(command, DeleteResource) else "update"
+            return [guarded(ctx.grants, action, resource_id, organization_id, current,
+                            res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
                        pinned=expected_version is not None, seal=seal)
@@ -139,13 +143,14 @@ class ResourceCommands:
         def attempt() -> list[StreamWrite]:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
-            writes = [write(res.DECIDER, resource_id, organization_id, current.version,
-                            res.decide(DeleteResource(), current.state))]
+            writes = [guarded(ctx.grants, "delete", resource_id, organization_id, current,
+                              res.decide(DeleteResource(), current.state))]
             for other in dependents:
                 found = load(self.store, res.DECIDER, other)
                 if found.state.organization_id == organization_id and other != resource_id:
-                    writes.append(write(res.DECIDER, other, organization_id, found.version,
-                                        res.decide(DeleteResource(), found.state)))
+                    writes.append(guarded(ctx.grants, "delete", other, organization_id, found,
+                                          res.decide(DeleteResource(), found.state),
+                                          named=False))
             return writes
 
         return execute(self.store, ctx, attempt, retries=self.retries,
@@ -167,6 +172,20 @@ class ResourceCommands:
         type_id, kind = type_of(self.store, organization_id, resource_type)
         return checked(self.schemas, type_id, kind, content,
                        lambda related: owned(self.store, related, organization_id))
+
+
+def guarded(grants: tuple[Permissions, ...] | None, action: Action, resource_id: UUID,
+            organization_id: UUID, current: Loaded[res.Resource],
+            events: list[ResourceEvent], *, named: bool = True) -> StreamWrite:
+    """The resource's write, once the caller's permission filters admit the resource as it is
+    and (but for a delete) as the events leave it (``named``: the caller asked for this one,
+    not a cascade)."""
+    if grants is not None:
+        after = None if action == "delete" else (
+            res.DECIDER.fold(current.state, events), current.version + len(events))
+        check_write(grants, action, resource_id, (current.state, current.version), after,
+                    named=named)
+    return write(res.DECIDER, resource_id, organization_id, current.version, events)
 
 
 def current_of(current: Loaded[res.Resource], organization_id: UUID, resource_type: str,

@@ -19,6 +19,7 @@ from commands.idempotency import Claim, Record, Rendered
 from commands.ports import ConcurrencyError, EventStore
 from domain.decider import Decider
 from domain.envelope import Actor, AnyEvent, Envelope, Source, encode
+from domain.permissions import Permissions
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -66,6 +67,9 @@ class Context:
     source: Source = "system"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], UUID] = field(default=uuid.uuid4)
+    # The caller's permission sets (a key's and its ceiling) when one of them has filters that
+    # the objects it writes must match; None: no filter applies (or the operator).
+    grants: tuple[Permissions, ...] | None = None
 
 
 class Loaded(NamedTuple, Generic[S]):

@@ -11,7 +11,7 @@ changed (412) and the others write over the newer state, as a single write would
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 from uuid import UUID
 
@@ -57,13 +57,17 @@ class TransactionCommands:
         self.store, self.schemas, self.retries = store, schemas, retries
 
     def commit(self, ctx: Context, organization_id: UUID, items: Sequence[ResourceWrite],
-               seal: TxSeal | None = None) -> Committed:
+               seal: TxSeal | None = None, *,
+               dependents: Mapping[UUID, Sequence[UUID]] | None = None) -> Committed:
+        """``dependents``: for each resource an item deletes, the live resources that depend
+        on it as the read model has them (``resource_queries.dependents``)."""
         if not 1 <= len(items) <= MAX_TRANSACTION_ITEMS:
             raise InvalidValue(f"a transaction has 1 to {MAX_TRANSACTION_ITEMS} items",
                                field="items", code="transaction_items_count",
                                params={"max": MAX_TRANSACTION_ITEMS})
         for _ in range(self.retries + 1):
-            batch = Batch(self.store, self.schemas, organization_id)
+            batch = Batch(self.store, self.schemas, organization_id, grants=ctx.grants,
+                          dependents=lambda _org, _deleted: dependents or {})
             batch.prefetch(items)
             applied = [_decided(batch, index, item, ctx.new_id())
                        for index, item in enumerate(items)]

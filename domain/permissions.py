@@ -2,7 +2,8 @@
 permissions grants, used by API keys, roles, users and OAuth scopes alike.
 
 A permission names a resource (``*`` is every resource), actions, and optional conditions:
-the fields a grant shows and the filters an object must match. Several grants add up.
+the fields a grant shows and the filters an object must match. Several grants add up. A field
+or a filter's key may be a dot path into the object (``data.region``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal, cast
 import msgspec
 
 from domain.errors import Forbidden
+from domain.paths import picked, value_at
 
 Action = Literal["create", "read", "update", "delete"]
 ACTIONS: tuple[Action, ...] = ("create", "read", "update", "delete")
@@ -97,13 +99,40 @@ def admits(permissions: Permissions, resource: str, action: Action,
     """Whether some grant's filters all hold for ``obj`` (a grant without filters: always)."""
     for p in granting(permissions, resource, action):
         filters = p.conditions.filters if p.conditions else None
-        if not filters or all(obj.get(k) == v for k, v in filters.items()):
+        if not filters or all(value_at(obj, k) == v for k, v in filters.items()):
             return True
     return False
 
 
+def filtered(grants: tuple[Permissions, ...]) -> bool:
+    """Whether any grant of ``grants`` has filters (without, every object is admitted)."""
+    return any(p.conditions is not None and p.conditions.filters
+               for g in grants for p in g)
+
+
+def admitted(grants: tuple[Permissions, ...], resource: str, action: Action,
+             obj: Mapping[str, Any]) -> bool:
+    """Whether every permission set of ``grants`` (a key and its ceiling) admits ``obj``."""
+    return all(admits(g, resource, action, obj) for g in grants)
+
+
+def required_filters(grants: tuple[Permissions, ...], resource: str,
+                     action: Action) -> dict[str, str | int | float | bool]:
+    """Filters every admitted object meets, for a query to apply up front: those of each set
+    that grants ``action`` through one permission (several grants are alternatives, which a
+    query of ANDs cannot say; the check on each object still holds them)."""
+    required: dict[str, str | int | float | bool] = {}
+    for g in grants:
+        through = granting(g, resource, action)
+        if len(through) == 1 and through[0].conditions and through[0].conditions.filters:
+            required.update(through[0].conditions.filters)
+    return required
+
+
 def visible(obj: Mapping[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
-    return dict(obj) if fields is None else {k: v for k, v in obj.items() if k in fields}
+    if fields is None:
+        return dict(obj)
+    return picked(obj, [*(k for k in obj if k in fields), *sorted(fields.difference(obj))])
 
 
 def effective_view(grants: tuple[Permissions, ...], resource: str, action: Action,
@@ -111,7 +140,7 @@ def effective_view(grants: tuple[Permissions, ...], resource: str, action: Actio
     """``obj`` as seen through every permission set in ``grants`` at once (a key and the role
     it may never exceed): None unless each set admits the object; only the fields that every
     set allows."""
-    if not all(admits(g, resource, action, obj) for g in grants):
+    if not admitted(grants, resource, action, obj):
         return None
     fields: frozenset[str] | None = None
     for g in grants:

@@ -13,13 +13,15 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 import psycopg
 
 from commands.bulk import BulkCommands
+from infra.eventstore import EVENTS_TABLE
 from infra.settings import Settings
-from projections.bulk_operation_queries import open_operations
+from projections.bulk_operation_queries import caught_up, dependents, open_operations
 
 log = logging.getLogger("chronicle.bulk")
 
@@ -27,6 +29,7 @@ CHANNEL = "chronicle_projections"  # what infra/projector/progress.py notifies o
 PROJECTION = "bulk_operations"
 MAX_FINISHED = 10_000  # operations remembered as finished while the read model catches up
 RECONNECT_S = 1.0
+HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"  # the store's position
 
 
 def crash_point(point: str, chunk: int) -> None:
@@ -41,6 +44,7 @@ class BulkWorker:
     def __init__(self, settings: Settings, commands: BulkCommands) -> None:
         self.settings, self.commands = settings, commands
         self.idle_s = settings.bulk_idle_poll_ms / 1000
+        self.read_wait_s = settings.read_wait_timeout_ms / 1000
         self.stopped = threading.Event()
         self.finished: set[UUID] = set()
         self.operations_finished = 0
@@ -73,13 +77,28 @@ class BulkWorker:
             if self.stopped.is_set():
                 break
             if operation_id not in self.finished:
-                finished = self._process(operation_id) or finished
+                finished = self._process(operation_id, conn) or finished
         return finished
 
-    def _process(self, operation_id: UUID) -> bool:
+    def _dependents(self, conn: psycopg.Connection,
+                    ) -> Callable[[UUID, Sequence[UUID]], dict[UUID, list[UUID]]]:
+        """A chunk's delete items' dependents from the resources read model, once it holds
+        every write committed before the chunk was decided (earlier chunks; the chunk in
+        flight is the batch's own): a bounded wait, then one walk per deleted resource."""
+
+        def found(organization_id: UUID, deleted: Sequence[UUID]) -> dict[UUID, list[UUID]]:
+            row = conn.execute(HEAD).fetchone()
+            head = int(row[0]) if row else 0
+            if not caught_up(conn, "resources", head, self.read_wait_s):
+                log.warning("bulk worker: the resources read model lags position %d", head)
+            return {i: dependents(conn, organization_id, i) for i in deleted}
+
+        return found
+
+    def _process(self, operation_id: UUID, conn: psycopg.Connection) -> bool:
         try:
-            done = self.commands.process(operation_id, stop=self.stopped.is_set,
-                                         crash=crash_point)
+            done = self.commands.process(operation_id, dependents=self._dependents(conn),
+                                         stop=self.stopped.is_set, crash=crash_point)
         except Exception as exc:  # the next round tries again; the operation keeps its place
             self._failed(exc)
             return False

@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 
 from domain import limits as lim
-from projections.resource_filters import Field, QueryError, Sql, compile_filter, is_field
+from projections.resource_filters import SEGMENT, Field, QueryError, Sql, compile_filter, is_field
 from projections.resource_filters import field as field_of
 
 STATUSES = ("active", "archived", "deleted")
@@ -93,6 +93,13 @@ def parse(items: Sequence[tuple[str, str]], schema: dict[str, Any]) -> Query:
                  signature=signature, counted=counted)
 
 
+def data_path(name: str) -> bool:
+    """``data.<path>`` of names (never array indexes), at most MAX_DATA_DEPTH deep."""
+    path = name.removeprefix("data.").split(".")
+    return name.startswith("data.") and len(path) <= lim.MAX_DATA_DEPTH and all(
+        SEGMENT.fullmatch(s) for s in path)
+
+
 def _filter(name: str, raw: str, schema: dict[str, Any]) -> Sql:
     short = name[:lim.MAX_FIELD_NAME]
     if len(raw) > lim.MAX_QUERY_VALUE:
@@ -160,9 +167,15 @@ def _select(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return ()
     names = tuple(raw.split(","))
-    if len(names) > lim.MAX_SELECT_FIELDS or any(n not in SELECTABLE for n in names):
-        raise QueryError("select", "query_select_invalid", allowed=", ".join(SELECTABLE))
+    if len(names) > lim.MAX_SELECT_FIELDS or not all(map(_selectable, names)):
+        raise QueryError("select", "query_select_invalid",
+                         allowed=", ".join((*SELECTABLE, "data.<dot.path>")))
     return names
+
+
+def _selectable(name: str) -> bool:
+    """A top-level field, or a path into data (names only, as a filter's)."""
+    return name in SELECTABLE or data_path(name)
 
 
 def expand_paths(raw: str | None) -> tuple[str, ...]:

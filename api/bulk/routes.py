@@ -1,11 +1,11 @@
 """Bulk operation routes: submit up to MAX_BULK_ITEMS resource writes (202 at once; the
-`chronicle bulk` worker applies them), and read an operation's progress and per-item results
-from the bulk_operations read model. The permission is `resources` (`resources:<type>` with
-each item's action to submit)."""
+`chronicle bulk` worker applies them), list an organization's operations, and read one's
+progress and per-item results from the bulk_operations read model. The permission is
+`resources` (`resources:<type>` with each item's action to submit)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -13,12 +13,19 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth.access import Tenant, organization_for, require, tenant_of
-from api.auth.tenancy import not_found, read_one
+from api.auth.tenancy import not_found, read, read_one
 from api.platform import openapi as docs
 from api.platform.dependencies import CaughtUp, Ctx, Services, waits_for
 from api.platform.idempotency import run_command
+from api.platform.paging import cursor_position, pagination
 from api.transactions.routes import OrgParam, allowed
-from api.transactions.schemas import BulkOperationBody, BulkOperationOut, BulkResultOut
+from api.transactions.schemas import (
+    BulkOperationBody,
+    BulkOperationOut,
+    BulkOperationPage,
+    BulkOperationSummary,
+    BulkResultOut,
+)
 from commands.idempotency import Rendered
 from commands.runner import Result
 from domain import limits as lim
@@ -31,9 +38,25 @@ ResultsFrom = Annotated[int, QueryParameter(
 ResultsLimit = Annotated[int, QueryParameter(
     ge=0, le=lim.MAX_BULK_ITEMS, description="At most this many results (0: the counts only,"
                                                " to follow progress)")]
+Status = Annotated[Literal["pending", "processing", "completed", "failed"] | None,
+                   QueryParameter(required=False, description="Only operations in this status")]
+CreatedBy = Annotated[str | None, QueryParameter(
+    name="createdBy", required=False, max_length=lim.MAX_QUERY_VALUE,
+    description="Only operations this caller submitted (`<kind>:<id>`, as `createdBy`)")]
+Limit = Annotated[int, QueryParameter(ge=1, le=lim.MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, QueryParameter(max_length=lim.MAX_CURSOR)]
 PATH = "/v1/bulk-operations"
 # What refuses a submission; an item's own errors are its result once the worker applies it.
 SUBMITTED = ("organization_id_required", "organization_not_found", "permission_denied")
+
+
+def summary(row: dict[str, Any]) -> BulkOperationSummary:
+    return BulkOperationSummary(
+        id=row["id"], organization_id=row["organization_id"], status=row["status"],
+        total_count=row["total_count"], success_count=row["success_count"],
+        failure_count=row["failure_count"], created_by=row["created_by"],
+        created_at=row["created_at"], started_at=row["started_at"],
+        completed_at=row["completed_at"])
 
 
 def out(row: dict[str, Any]) -> BulkOperationOut:
@@ -78,6 +101,23 @@ class BulkOperationController(Controller):
 
         return await run_command(request, c, lambda seal: c.bulk.submit(
             ctx, org_id, items, seal=seal), make=make)
+
+    @get("/", summary="The organization's bulk operations, in submission order (no results)",
+         **docs.read(BulkOperationPage, "invalid_parameter", "cursor_invalid",
+                     "organization_id_required", "permission_denied", "not_caught_up"))
+    async def list_(self, request: Request, container: Services, tenant: Tenant,
+                    caught_up: CaughtUp, organization_id: OrgParam = None,
+                    status: Status = None, created_by: CreatedBy = None,
+                    limit: Limit = lim.DEFAULT_PAGE_SIZE, cursor: Cursor = None,
+                    ) -> BulkOperationPage:
+        org_id = organization_for(tenant, organization_id)
+        require(request, "resources", "read", org_id)
+        after = cursor_position(cursor) if cursor else None
+        await caught_up(container)
+        rows, more, total = await read(container, request, lambda conn: queries.page(
+            conn, org_id, status=status, created_by=created_by, limit=limit, after=after))
+        return BulkOperationPage(data=[summary(r) for r in rows],
+                                 pagination=pagination(rows, more, total, limit, after))
 
     @get("/{operation_id:uuid}", summary="A bulk operation: status, counts, per-item results",
          **docs.read(BulkOperationOut, "invalid_parameter", "bulk_operation_not_found",

@@ -30,15 +30,23 @@ from api.resources.routes import OrgParam, TypeName, organization
 from api.resources.schemas import QueryPagination, ResourceQueryPage
 from api.resources.views import from_row
 from domain import limits as lim
+from domain.paths import picked
+from domain.permissions import required_filters
 from infra.container import Container
 from projections import paging
 from projections import resource_queries as queries
 from projections import resource_type_queries as type_queries
+from projections.resource_grants import narrowed
 from projections.resource_query import Query, encode_cursor
 from projections.rows import READER_ROLE, TENANT_SETTING
 
 NDJSON = "application/x-ndjson"
 Text = Annotated[str | None, QueryParameter(required=False, max_length=lim.MAX_QUERY_VALUE)]
+Select = Annotated[str | None, QueryParameter(
+    required=False, max_length=lim.MAX_QUERY_VALUE,
+    description=f"Up to {lim.MAX_SELECT_FIELDS} comma-separated fields: top-level ones (id, data,"
+                " metadata, status, …) or data.<dot.path>, nested in the answer as in the"
+                " resource")]
 QUERY_ERRORS = ("invalid_parameter", "query_field_unknown", "query_operator_invalid",
                 "query_operator_not_for_field", "query_value_invalid", "query_too_many_filters",
                 "query_parameter_repeated", "query_order_invalid", "query_limit_invalid",
@@ -79,15 +87,14 @@ class ResourceQueryController(Controller):
     async def list_(self, request: Request, resource_type: TypeName, container: Services,
                     tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
                     order: Text = None, limit: Text = None, cursor: Text = None,
-                    before: Text = None, count: Text = None, select: Text = None,
+                    before: Text = None, count: Text = None, select: Select = None,
                     q: Text = None, expand: Text = None,
                     status: Text = None) -> Response[Any]:
         org_id = organization(request, tenant, organization_id, resource_type, "read")
         await both_caught_up(container, caught_up)
 
         async def query(conn: AsyncConnection) -> tuple[Query, paging.Page, list[Any]]:
-            wanted = parsed(list(request.query_params.multi_items()),
-                            await _schema(conn, org_id, resource_type))
+            wanted = await _parsed_for(conn, request, org_id, resource_type)
             found = await queries.page(conn, org_id, resource_type, wanted)
             views = [shaped(request, f"resources:{resource_type}", from_row(r))
                      for r in found.rows]
@@ -113,7 +120,7 @@ class ResourceQueryController(Controller):
          **export_docs())
     async def export(self, request: Request, resource_type: TypeName, container: Services,
                      tenant: Tenant, caught_up: CaughtUp, organization_id: OrgParam = None,
-                     order: Text = None, select: Text = None, q: Text = None,
+                     order: Text = None, select: Select = None, q: Text = None,
                      status: Text = None) -> Stream:
         org_id = organization(request, tenant, organization_id, resource_type, "read")
         await both_caught_up(container, caught_up)
@@ -133,8 +140,15 @@ async def both_caught_up(container: Container, caught_up: Wait) -> None:
 
 async def _parsed_for(conn: AsyncConnection, request: Request, org_id: UUID,
                       resource_type: str) -> Query:
-    return parsed(list(request.query_params.multi_items()),
-                  await _schema(conn, org_id, resource_type))
+    """The request's query, narrowed to the data filters of the caller's read grant: a page,
+    its cursors and its total count only rows the caller may see."""
+    schema = await _schema(conn, org_id, resource_type)
+    principal = principal_of(request)
+    wanted = parsed(list(request.query_params.multi_items()), schema)
+    if principal is None:
+        return wanted
+    return narrowed(wanted, required_filters(principal.grants, f"resources:{resource_type}",
+                                             "read"), schema)
 
 
 async def exported(container: Container, request: Request, org_id: UUID, resource_type: str,
@@ -163,7 +177,7 @@ async def _schema(conn: AsyncConnection, org_id: UUID, resource_type: str) -> di
 
 
 def _selected(view: Any, names: tuple[str, ...]) -> Any:
+    """Only the selected fields, a ``data.<path>`` nested as in the resource."""
     if not names:
         return view
-    whole = view if isinstance(view, dict) else msgspec.to_builtins(view)
-    return {k: whole[k] for k in names if k in whole}
+    return picked(view if isinstance(view, dict) else msgspec.to_builtins(view), names)

@@ -6,6 +6,7 @@ permission is `resources`, or `resources:<type>` for one type."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from uuid import UUID
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from psycopg import AsyncConnection
 
 from api.auth.access import Tenant, organization_for, require, shaped, tenant_of
 from api.auth.tenancy import not_found, read, read_one
@@ -143,7 +145,8 @@ class ResourceController(Controller):
         org_id = organization(request, tenant, organization_id, resource_type, "read")
         after = cursor_position(cursor) if cursor else 0
         past = await _past(container, org_id, resource_type, resource_id)
-        if past is None:
+        if past is None or shaped(request, f"resources:{resource_type}",
+                                  from_past(resource_id, past)) is None:
             raise await not_found(container, request, resource_id, "resource_not_found")
         envelopes = past.envelopes
         shown = [e for e in envelopes if e.version > after][:limit]
@@ -237,9 +240,19 @@ async def depending(c: Container, request: Request, org_id: UUID,
                     resource_id: UUID) -> list[UUID]:
     """Who depends on the resource, from the read model once it holds every write committed
     before this request (a bounded wait): a dependent written earlier is always seen."""
+    return (await dependents_of(c, request, org_id, [resource_id]))[resource_id]
+
+
+async def dependents_of(c: Container, request: Request, org_id: UUID,
+                        resource_ids: Sequence[UUID]) -> dict[UUID, list[UUID]]:
+    """``depending`` for each of ``resource_ids``, after one wait and in one read."""
     head = await to_thread.run_sync(c.store.head)
     await caught_up(c, head, "resources")
-    return await read(c, request, lambda conn: queries.dependents(conn, org_id, resource_id))
+
+    async def each(conn: AsyncConnection) -> dict[UUID, list[UUID]]:
+        return {i: await queries.dependents(conn, org_id, i) for i in resource_ids}
+
+    return await read(c, request, each)
 
 
 async def _transition(request: Request, c: Container, ctx: Context, expected: int | None,

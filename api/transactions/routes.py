@@ -18,19 +18,20 @@ from api.platform import openapi as docs
 from api.platform.dependencies import Ctx, Services
 from api.platform.errors import ErrorBody, FieldError, error_response
 from api.platform.idempotency import run_rendered
+from api.resources.routes import dependents_of
 from api.transactions.schemas import TransactionBody, TransactionItemOut, TransactionOut
+from commands.batch import ACTIONS
 from commands.idempotency import Claim, Rendered
 from commands.transactions import Committed, ItemVersionConflict, TxSeal
-from domain.permissions import Action
-from domain.resource.writes import ResourceWrite, WriteOp
+from domain.resource.writes import ResourceWrite
 
 OrgParam = Annotated[UUID | None, QueryParameter(
     required=False, description="The operator's choice of organization (a caller's own is"
                                 " implied)")]
-ACTIONS: dict[WriteOp, Action] = {"create": "create", "replace": "update", "patch": "update",
-                                  "upsert": "update", "delete": "delete"}
 WRITTEN = ("resource_type_not_found", "resource_not_found", "data_invalid", "data_too_large",
-           "relationship_unknown", "resource_deleted", "resource_archived",
+           "relationship_unknown", "relationship_cycle", "relationship_too_deep",
+           "resource_has_dependents", "cascade_too_large", "not_caught_up",
+           "resource_deleted", "resource_archived",
            "external_key_invalid", "batch_item_incomplete", "patch_invalid",
            "organization_id_required", "organization_not_found", "permission_denied",
            "version_conflict", "too_much_contention")
@@ -75,9 +76,13 @@ class TransactionController(Controller):
         items = [item.write(item.op) for item in data.items]
         allowed(request, org_id, items)
         c = container
+        deleted = list(dict.fromkeys(
+            i.resource_id for i in items if i.op == "delete" and i.resource_id is not None))
+        found = await dependents_of(c, request, org_id, deleted) if deleted else {}
 
         def command(claim: Claim | None) -> Rendered:
             seal = None if claim is None else TxSeal(claim, rendered)
-            return rendered(c.transactions.commit(ctx, org_id, items, seal=seal))
+            return rendered(c.transactions.commit(ctx, org_id, items, seal=seal,
+                                                  dependents=found))
 
         return await run_rendered(request, c, command)

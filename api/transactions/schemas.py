@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from api.platform.bodies import Body
-from api.platform.schemas import Out
+from api.platform.schemas import Out, PaginationInfo
 from api.resources.schemas import Data, MetadataIn, Relationships, ResourcePatchBody
 from domain import limits as lim
 from domain.resource.commands import Content
@@ -33,6 +33,7 @@ class _WriteFields(Body, frozen=True, kw_only=True):
     metadata: MetadataIn | None = None
     relationships: Relationships = []
     patch: ResourcePatchBody | None = None  # patch/update: an RFC 7396 merge patch
+    cascade: bool = False  # delete: also delete what depends on it (else 409 / a failed item)
 
     def write(self, op: WriteOp) -> ResourceWrite:
         content = None if self.data is None else Content(
@@ -44,7 +45,7 @@ class _WriteFields(Body, frozen=True, kw_only=True):
         return ResourceWrite(op=op, resource_type=self.type, resource_id=self.id, key=self.key,
                              expected_version=self.expected_version, content=content,
                              patch=None if self.patch is None else msgspec.to_builtins(
-                                 self.patch))
+                                 self.patch), cascade=self.cascade)
 
 
 class TransactionItem(_WriteFields, frozen=True, kw_only=True):
@@ -87,8 +88,8 @@ class BulkResultOut(Out, frozen=True, omit_defaults=True):
     message: str | None = None
 
 
-class BulkOperationOut(Out, frozen=True):
-    """The seed's BulkOperation."""
+class BulkOperationSummary(Out, frozen=True):
+    """The seed's BulkOperation without its per-item results (as the list shows one)."""
 
     id: UUID
     organization_id: UUID
@@ -96,9 +97,19 @@ class BulkOperationOut(Out, frozen=True):
     total_count: int
     success_count: int
     failure_count: int
-    results: list[BulkResultOut]
     created_by: str
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+
+class BulkOperationOut(BulkOperationSummary, frozen=True):
+    """The seed's BulkOperation."""
+
+    results: list[BulkResultOut] = []
     position: int | None = None  # in the 202: pass as min_position to read the operation
+
+
+class BulkOperationPage(Out, frozen=True):
+    data: list[BulkOperationSummary]
+    pagination: PaginationInfo

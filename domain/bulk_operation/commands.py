@@ -7,6 +7,7 @@ from uuid import UUID
 import msgspec
 
 from domain.bulk_operation.events import ItemResult
+from domain.permissions import Permissions
 from domain.resource.writes import ResourceWrite
 
 
@@ -18,6 +19,7 @@ class SubmitBulkOperation(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str
     items: tuple[ResourceWrite, ...]
     chunk_bytes: int
+    grants: tuple[Permissions, ...] | None = None
 
 
 class RecordChunk(msgspec.Struct, frozen=True, kw_only=True):

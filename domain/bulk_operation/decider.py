@@ -26,6 +26,7 @@ from domain.bulk_operation.events import (
 from domain.decider import Decider
 from domain.errors import AlreadyExists, InvalidState, InvalidValue
 from domain.limits import BULK_CHUNK_ITEMS, MAX_BULK_ITEMS
+from domain.permissions import Permissions
 from domain.resource.writes import ResourceWrite
 
 Status = Literal["absent", "pending", "processing", "completed", "failed"]
@@ -40,6 +41,7 @@ class BulkOperation(msgspec.Struct, frozen=True, kw_only=True):
     applied_chunks: int = 0
     success_count: int = 0
     failure_count: int = 0
+    grants: tuple[Permissions, ...] | None = None  # whose filters bind the items' writes
 
 
 INITIAL = BulkOperation()
@@ -50,7 +52,7 @@ def evolve(state: BulkOperation, event: BulkOperationEvent) -> BulkOperation:
         case BulkOperationSubmitted():
             return BulkOperation(status="pending", organization_id=event.organization_id,
                                  created_by=event.created_by, total_count=event.total_count,
-                                 chunk_count=event.chunk_count)
+                                 chunk_count=event.chunk_count, grants=event.grants)
         case BulkOperationStarted():
             return msgspec.structs.replace(state, status="processing")
         case ChunkApplied():
@@ -74,7 +76,8 @@ def decide(command: BulkOperationCommand, state: BulkOperation) -> list[BulkOper
             chunks = chunked(command.items, command.chunk_bytes)
             return [BulkOperationSubmitted(
                 organization_id=command.organization_id, total_count=len(command.items),
-                chunk_count=len(chunks), created_by=command.created_by),
+                chunk_count=len(chunks), created_by=command.created_by,
+                grants=command.grants),
                 *(ItemsStaged(chunk=k, first_index=first, items=items)
                   for k, (first, items) in enumerate(chunks))]
         case RecordChunk():

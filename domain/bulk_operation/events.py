@@ -11,6 +11,7 @@ from uuid import UUID
 
 import msgspec
 
+from domain.permissions import Permissions
 from domain.resource.writes import ResourceWrite
 
 
@@ -35,6 +36,9 @@ class BulkOperationSubmitted(_Event, tag="bulk_operation.Submitted", frozen=True
     total_count: int
     chunk_count: int
     created_by: str  # "<actor kind>:<actor id>", as a resource's createdBy
+    # The submitter's permission sets when their filters bind its writes (the worker checks
+    # each item's resource against them); None: no filter applies.
+    grants: tuple[Permissions, ...] | None = None
 
 
 class ItemsStaged(_Event, tag="bulk_operation.ItemsStaged", frozen=True, kw_only=True):

@@ -15,7 +15,8 @@ WriteOp = Literal["create", "replace", "patch", "upsert", "delete"]
 
 class ResourceWrite(msgspec.Struct, frozen=True, kw_only=True):
     """``content`` for a create, replace or upsert; ``patch`` (RFC 7396) for a patch;
-    ``resource_id`` for replace, patch and delete; ``key`` for an upsert."""
+    ``resource_id`` for replace, patch and delete; ``key`` for an upsert; ``cascade``: a
+    delete takes the resources that depend on it along (else they refuse it)."""
 
     op: WriteOp
     resource_type: str
@@ -24,3 +25,4 @@ class ResourceWrite(msgspec.Struct, frozen=True, kw_only=True):
     expected_version: int | None = None
     content: Content | None = None
     patch: dict[str, Any] | None = None
+    cascade: bool = False

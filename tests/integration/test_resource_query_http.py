@@ -104,6 +104,25 @@ def test_select_returns_only_the_fields_asked_for(client: TestClient[Any],
     assert [r["data"]["n"] for r in rows] == [2, 1, 0]
 
 
+def test_select_of_data_paths_nests_them_on_the_list_and_the_export(
+        client: TestClient[Any], tenants: tuple[str, str, set[str]]) -> None:
+    key, _, _mine = tenants
+    wanted = {"select": "id,data.n,data.none.such", "order": "data.n.desc"}
+    answer = as_key(client, key, "GET", "/v1/resources/things", params=wanted)
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["data"]
+    assert [(set(r), r["data"]) for r in rows] == [({"id", "data"}, {"n": n}) for n in (2, 1, 0)]
+    with client.stream("GET", "/v1/resources/things/export", headers={
+            "Authorization": f"Bearer {key}"}, params={**wanted, "select": "data.s"}) as out:
+        assert out.status_code == 200
+        lines = [msgspec.json.decode(line) for line in out.iter_lines() if line]
+    assert lines == [{"data": {"s": s}} for s in ("y", "'", "x")]
+    for bad in ("data.", "data.a..b", "data.0", ",".join(f"data.f{i}" for i in range(21))):
+        refused = as_key(client, key, "GET", "/v1/resources/things", params={"select": bad})
+        assert refused.status_code == 400, bad
+        assert refused.json()["error"]["reason"] == "query_select_invalid"
+
+
 def test_an_export_streams_every_matching_row_as_ndjson(client: TestClient[Any],
                                                        settings: Settings) -> None:
     """5,000 rows written straight into the read model (as the projector writes them)."""

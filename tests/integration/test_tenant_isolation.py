@@ -133,6 +133,7 @@ CASES: dict[tuple[str, str], tuple[str, dict[str, Any], set[int]]] = {
         "json": {"items": [{"op": "delete", "type": "bees", "id": "{resource}"}]}}, {404}),
     ("GET", "/v1/bulk-operations/{operation_id:uuid}"): ("/v1/bulk-operations/{bulk}", {},
                                                          {404}),
+    ("GET", "/v1/bulk-operations"): ("/v1/bulk-operations?organization_id={org}", {}, {404}),
     ("GET", "/v1/metrics"): ("/v1/metrics?organization_id={org}", {}, {404}),
     ("GET", "/v1/usage"): ("/v1/usage?organization_id={org}", {}, {404}),
     ("GET", "/v1/usage/statements"): ("/v1/usage/statements?organization_id={org}", {}, {404}),

@@ -263,7 +263,9 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     **{cls: st.builds(cls) for cls in (ResourceDeleted, ResourceArchived, ResourceRestored)},
     BulkOperationSubmitted: st.builds(
         BulkOperationSubmitted, organization_id=st.uuids(), total_count=st.integers(0, 10**4),
-        chunk_count=st.integers(0, 50), created_by=texts),
+        chunk_count=st.integers(0, 50), created_by=texts,
+        grants=st.none() | st.lists(st.lists(permissions, max_size=2).map(tuple),
+                                    max_size=2).map(tuple)),
     ItemsStaged: st.builds(ItemsStaged, chunk=st.integers(0, 50), first_index=st.integers(0, 10**4),
                            items=st.lists(st.builds(
                                ResourceWrite,
@@ -276,7 +278,8 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
                                    Content, data=written["data"], tags=written["tags"],
                                    labels=written["labels"],
                                    relationships=written["relationships"]),
-                               patch=st.none() | written["data"]), max_size=3).map(tuple)),
+                               patch=st.none() | written["data"], cascade=st.booleans()),
+                           max_size=3).map(tuple)),
     BulkOperationStarted: st.builds(BulkOperationStarted),
     ChunkApplied: st.builds(ChunkApplied, chunk=st.integers(0, 50), results=st.lists(st.builds(
         ItemResult, index=st.integers(0, 10**4), success=st.booleans(),

@@ -1,0 +1,48 @@
+"""Permission filters on resource writes: the resource as the API shows it (what a grant's
+filters are written against), and whether a write may touch it, as it was and as it leaves it.
+
+The routes check the action on the type before anything runs; the filters need the resource
+itself, so the use cases (single writes, transactions, bulk items) check them here."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain.errors import Forbidden, NotFound
+from domain.permissions import Action, Permissions, admitted
+from domain.resource.decider import Resource
+
+
+def shown(resource_id: UUID, state: Resource, version: int) -> dict[str, Any]:
+    """The resource in the API's camelCase shape (without who and when, which the state does
+    not hold: a filter on them admits no write)."""
+    return {"id": str(resource_id), "type": state.resource_type,
+            "typeVersion": state.type_version, "externalKey": state.external_key,
+            "data": state.data, "metadata": {
+                "tags": list(state.tags), "labels": state.labels,
+                "annotations": state.annotations, "checksum": state.checksum,
+                "size": state.size},
+            "relationships": [{"type": r.type, "id": str(r.id)} for r in state.relationships],
+            "status": state.status, "version": version}
+
+
+def check_write(grants: tuple[Permissions, ...] | None, action: Action, resource_id: UUID,
+                before: tuple[Resource, int], after: tuple[Resource, int] | None, *,
+                named: bool = True) -> None:
+    """A resource the caller names that its filters do not admit as it is cannot be found by
+    it (as a read would not); one they would not admit as the write leaves it, or that a
+    cascade would take along (``named`` False), is refused (403)."""
+    if grants is None:
+        return
+    state, version = before
+    resource = f"resources:{(after or before)[0].resource_type}"
+    hidden = state.status != "absent" and not admitted(grants, resource, action,
+                                                       shown(resource_id, state, version))
+    if hidden and named:
+        raise NotFound("resource not found", code="resource_not_found")
+    if hidden or (after is not None and not admitted(grants, resource, action,
+                                                    shown(resource_id, *after))):
+        raise Forbidden(f"this caller may not {action} {resource} with these values",
+                        code="permission_denied",
+                        params={"action": action, "resource": resource})
