@@ -38,6 +38,7 @@ from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.platform.security import security_headers
 from api.platform.telemetry import Telemetry
+from api.platform.tracing import traced
 from api.platform.versioning import echo_version
 from api.resource_types.routes import ResourceTypeController
 from api.resources.listing import ResourceQueryController
@@ -51,7 +52,7 @@ from api.usage.routes import UsageController
 from api.users.routes import UserController
 from api.webhooks.deliveries import WebhookDeliveryController
 from api.webhooks.routes import WebhookEndpointController
-from infra import logs
+from infra import logs, tracing
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -75,7 +76,9 @@ def worker_app() -> Litestar:
     """What each granian worker serves: granian applies the logging config in its workers but
     not the rest of ``logs.configure``, so warnings and uncaught exceptions are routed here."""
     logs.capture()
-    return create_app()
+    settings = load_settings()
+    tracing.setup(settings, "chronicle-api")  # each worker process has its own provider
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -145,5 +148,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     telemetry = Telemetry(edge, settings)
     on = settings.enable_metrics or settings.enable_request_log
     app.asgi_handler = telemetry if on else logs.in_requests(edge)
+    if tracing.on():  # outermost: the server span covers everything the request does
+        app.asgi_handler = traced(app.asgi_handler)
     app.state.telemetry = telemetry
     return one_at_a_time(app)

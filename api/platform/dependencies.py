@@ -23,6 +23,7 @@ from api.platform.errors import ApiException
 from api.platform.middleware import ensure_request_id
 from api.platform.proxy import origin_of
 from commands.runner import Context
+from infra import tracing
 from infra.container import Container
 from projections.status import wait_for
 
@@ -68,8 +69,11 @@ def correlation_of(request: Request) -> str:
 def provide_context(request: Request) -> Context:
     """Who asks and in which request: copied into every event the request's command appends."""
     request_id = ensure_request_id(request.scope)
+    # The request's span, for the commands that append without a span of their own
+    # (transactions); a command's own span (commands/runner.py) replaces it.
     return Context(actor=request.scope["state"]["actor"], request_id=request_id,
-                   correlation_id=correlation_of(request) or request_id, **origin_of(request))
+                   correlation_id=correlation_of(request) or request_id,
+                   traceparent=tracing.current_traceparent(), **origin_of(request))
 
 
 def provide_expected(request: Request) -> int | None:
