@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # hung shutdown (tests/integration/test_http_platform.py) before this bound.
         await asyncio.wait(app.state.background, timeout=SHUTDOWN_GRACE_S)
         await app.state.container.close()
+        await to_thread.run_sync(tracing.flush)
 
     def services() -> Container:
         # Reads the app's state when called (the container exists from startup on), and takes

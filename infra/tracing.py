@@ -87,6 +87,13 @@ def shutdown() -> None:
         provider.shutdown()
 
 
+def flush(timeout_s: float = 5.0) -> None:
+    """Export the spans still waiting (an API worker's shutdown: granian ends its workers
+    without running ``atexit``)."""
+    if STATE.provider is not None:
+        STATE.provider.force_flush(int(timeout_s * 1000))
+
+
 def on() -> bool:
     return STATE.tracer is not None
 
