@@ -17,9 +17,10 @@ from commands import runner
 from commands.runner import Context, StreamWrite, envelopes
 from domain.envelope import SYSTEM, decode, encode
 from domain.organization.events import OrganizationRenamed
-from infra import tracing
+from infra import logs, tracing
 from infra.relay import traceparent
 from infra.settings import Settings, SettingsError, load_settings
+from tests.unit.test_json_logs import lines_of
 
 W3C = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
@@ -103,3 +104,24 @@ def test_a_sampling_ratio_outside_zero_to_one_is_refused() -> None:
                               "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
     assert (settings.tracing_exporter, settings.tracing_sample_ratio,
             settings.otel_exporter_otlp_endpoint) == ("otlp", 0.25, "http://collector:4318")
+
+
+def test_with_tracing_on_a_log_line_names_the_active_span_trace_not_the_header(
+        exporter: InMemorySpanExporter) -> None:
+    incoming = "4bf92f3577b34da6a3ce929d0e0e4736"
+    scope = {"state": {"request_id": "req_1"},
+             "headers": [(b"traceparent", f"00-{incoming}-00f067aa0ba902b7-01".encode())]}
+    token = logs.REQUEST.set(scope)
+    try:
+        with tracing.db("SELECT", "t"):
+            inside = lines_of(lambda logger: logger.info("in a span"))
+            active = tracing.trace_id()
+    finally:
+        logs.REQUEST.reset(token)
+    with tracing.db("SELECT", "t"):
+        worker = lines_of(lambda logger: logger.info("a worker's span"))
+        other = tracing.trace_id()
+    assert active != incoming
+    assert inside[0]["trace_id"] == active
+    assert worker[0]["trace_id"] == other
+    assert "trace_id" not in lines_of(lambda logger: logger.info("no span"))[0]
