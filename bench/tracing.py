@@ -7,7 +7,11 @@ all alike; req/s (median of the rounds) beside the all-off baseline, with the ra
 Tracing exports for real: OTLP over HTTP to a local sink in this process that parses each
 export and counts its spans (TRACING_SAMPLE_RATIO=1, every request traced).
 
+Then, in process: the hooks' cost with tracing off, one span's with it on, and the same GET
+as direct ASGI calls on one app with tracing on and off in alternate rounds.
+
     python -m bench.tracing [--seconds 5] [--rounds 3] [--workers 2] [--connections 32]
+                            [--requests 2000]
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import msgspec
+from litestar.testing import TestClient
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from bench import serving, wrk
+from api.app import create_app
+from bench import serving, telemetry, wrk
 from bench.common import private_environment, spawn
 from bench.run import free_port, stop, wait_ready
 from infra import tracing
@@ -131,6 +138,39 @@ def report(results: dict[str, list[wrk.Load]]) -> list[str]:
     return lines
 
 
+def in_process(settings: Settings, sink_port: int, requests: int, rounds: int) -> list[str]:
+    """The same GET as direct ASGI calls on one app (no HTTP client or server in the figure),
+    rounds alternating tracing on and off on that app (the hooks see no tracer when off), so
+    nothing else differs: process CPU per request, the export thread's included."""
+    traced = msgspec.structs.replace(
+        settings, tracing_exporter="otlp", enable_request_log=False, enable_metrics=False,
+        otel_exporter_otlp_endpoint=f"http://127.0.0.1:{sink_port}")
+    tracing.setup(traced, "chronicle-bench")
+    tracer = tracing.STATE.tracer
+    app = create_app(traced)
+    results: dict[str, list[tuple[float, float, float]]] = {"on": [], "off": []}
+    try:
+        with TestClient(app, base_url="https://bench.local") as client:
+            org_id, key = telemetry.tenant(client)
+            scope = telemetry.scope_for(f"/v1/organizations/{org_id}", key)
+            client.blocking_portal.call(telemetry.per_request, app, scope, 300)
+            for i in range(rounds):
+                for name in (("on", "off") if i % 2 == 0 else ("off", "on")):
+                    tracing.STATE.tracer = tracer if name == "on" else None
+                    results[name].append(client.blocking_portal.call(
+                        telemetry.per_request, app, scope, requests))
+                    tracing.STATE.tracer = tracer
+                    tracing.flush()  # this round's spans exported before the next round
+    finally:
+        tracing.shutdown()
+    lines = [f"  in process, tracing on vs off, {rounds} rounds x {requests} requests:"]
+    for i, what in ((0, "process CPU"), (2, "wall")):
+        on, off = (statistics.median(r[i] for r in results[k]) for k in ("on", "off"))
+        lines.append(f"    {what + '/request (median):':<28} on {on:7.1f} us | off {off:7.1f} us"
+                     f" | on - off {on - off:6.1f} us | on/off {on / off:.3f}")
+    return lines
+
+
 def pieces(settings: Settings, n: int = 20_000, rounds: int = 7) -> list[str]:
     """In process, the least disturbed of ``rounds``: what tracing's hooks cost a request when
     it is off (a read's span helper, the context's traceparent, a log line's trace id), and
@@ -162,6 +202,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="API workers (API_WORKERS)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=2000, help="per in-process round")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "bench-tracing.log"
     sink_port = free_port()
@@ -174,8 +215,9 @@ def main() -> None:
                   f" connections, {args.seconds} s a run, {args.rounds} rounds")
             results = measure(settings, args, log, sink, sink_port)
             print("== median of the rounds, against all off")
-            for line in [*report(results), *pieces(settings)]:
-                print(line)
+            for line in [*report(results), *pieces(settings),
+                         *in_process(settings, sink_port, args.requests, args.rounds)]:
+                print(line, flush=True)
         finally:
             stop(workers)
 
