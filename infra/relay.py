@@ -46,7 +46,8 @@ def headers(record: Recorded, spans: tracing.Spans = tracing.NO_SPANS,
     sent = spans.start(f"send {topic}", SpanKind.PRODUCER, carried, {
         "messaging.system": "kafka", "messaging.operation.type": "send",
         "messaging.destination.name": topic,
-        "messaging.kafka.message.key": str(e.stream_id)}) if carried else ""
+        "messaging.kafka.message.key": str(e.stream_id),
+    }) if carried and spans is not tracing.NO_SPANS else ""
     return [
         ("event-type", e.event_type.encode()),
         ("organization-id", str(e.organization_id).encode()),
