@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -183,6 +184,12 @@ def test_a_read_model_query_has_a_postgresql_span_in_the_request_trace(
         ("SELECT read model", "postgresql")]
     assert reads[0].parent is not None
     assert reads[0].parent.span_id == span.context.span_id
+    created = api.post("/v1/organizations", json={
+        "name": "Uncached", "slug": f"uncached-{uuid.uuid4().hex[:10]}"}).json()
+    api.get(f"/v1/organizations/{created['id']}", params={"min_position": created["position"]})
+    got = server_span(exporter, "GET /v1/organizations/{organization_id}")
+    assert got.context is not None
+    assert "SELECT organizations" in {s.name for s in of_trace(exporter, got.context.trace_id)}
 
 
 def test_sampling_ratio_zero_records_no_span_yet_the_event_carries_its_context(
