@@ -350,6 +350,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("AUDIT_CHECKPOINT_SECONDS must not be negative")
     if not 0.0 <= settings.tracing_sample_ratio <= 1.0:
         raise SettingsError("TRACING_SAMPLE_RATIO must be between 0 and 1")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", settings.otel_exporter_otlp_endpoint):
+        raise SettingsError("OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s):// URL, like"
+                            " http://collector:4318")
     if settings.alert_evaluate_seconds <= 0:
         raise SettingsError("ALERT_EVALUATE_SECONDS must be positive")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):

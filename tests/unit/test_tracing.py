@@ -95,9 +95,11 @@ def test_only_records_that_carry_a_trace_get_a_span(exporter: InMemorySpanExport
     assert [s.name for s in exporter.get_finished_spans()] == ["send t"]
 
 
-def test_a_sampling_ratio_outside_zero_to_one_is_refused() -> None:
+def test_a_sampling_ratio_outside_zero_to_one_or_an_endpoint_without_scheme_is_refused() -> None:
     with pytest.raises(SettingsError, match="TRACING_SAMPLE_RATIO"):
         load_settings({"TRACING_SAMPLE_RATIO": "1.5"})
+    with pytest.raises(SettingsError, match="OTEL_EXPORTER_OTLP_ENDPOINT"):
+        load_settings({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"})
     with pytest.raises(SettingsError, match="TRACING_EXPORTER"):
         load_settings({"TRACING_EXPORTER": "jaeger"})
     settings = load_settings({"TRACING_EXPORTER": "otlp", "TRACING_SAMPLE_RATIO": "0.25",
