@@ -16,6 +16,7 @@ from commands.runner import (
     decided,
     execute,
     load,
+    presumed,
     write,
 )
 from domain.errors import NotFound
@@ -40,13 +41,17 @@ class OrganizationCommands:
         org_id = organization_id or ctx.new_id()
         # A freshly drawn id has no stream yet: loading it would be a round trip for nothing.
         fresh = organization_id is None
+        tries = 0
 
         def attempt() -> list[StreamWrite]:
+            nonlocal tries
+            tries += 1
             current = (Loaded(org.INITIAL, 0) if fresh
                        else load(self.store, org.DECIDER, org_id))
             return [write(org.DECIDER, org_id, org_id, current.version,
                           org.decide(command, current.state)),
-                    claim_slug(self.store, org_id, command.slug)]
+                    claim_slug(self.store, org_id, command.slug,
+                               new=tries == 1 and self.retries > 0)]
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
 
@@ -78,7 +83,9 @@ class OrganizationCommands:
                        pinned=expected_version is not None, seal=seal)
 
 
-def claim_slug(store: EventStore, organization_id: UUID, name: str) -> StreamWrite:
-    """The slug's stream claimed for the organization (two creators collide on it)."""
-    return decided(store, slug.DECIDER, slug.slug_stream_id(name), organization_id,
-                   slug.ClaimSlug(slug=name, organization_id=organization_id))
+def claim_slug(store: EventStore, organization_id: UUID, name: str, *,
+               new: bool = False) -> StreamWrite:
+    """The slug's stream claimed for the organization (two creators collide on it); ``new``:
+    presumed never claimed, so not loaded (a conflict on append retries with a load)."""
+    return presumed(store, slug.DECIDER, slug.slug_stream_id(name), organization_id,
+                    slug.ClaimSlug(slug=name, organization_id=organization_id), new=new)

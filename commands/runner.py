@@ -114,6 +114,17 @@ def decided(store: EventStore, decider: Decider[Any, C, Any], stream_id: UUID,
                  decider.decide(command, current.state))
 
 
+def presumed(store: EventStore, decider: Decider[Any, C, Any], stream_id: UUID,
+              organization_id: UUID, command: C, *, new: bool) -> StreamWrite:
+    """``decided``, but with ``new`` the stream is presumed not to exist yet and is not loaded:
+    the append of version 1 then fails with a conflict if it does, and the retry (``new``
+    false) loads it. A claim of a fresh name, the common case, saves a round trip."""
+    if new:
+        return write(decider, stream_id, organization_id, 0,
+                     decider.decide(command, decider.initial))
+    return decided(store, decider, stream_id, organization_id, command)
+
+
 def envelopes(ctx: Context, writes: Iterable[StreamWrite]) -> list[Envelope]:
     now = ctx.clock()
     correlation = ctx.correlation_id or ctx.request_id

@@ -23,6 +23,7 @@ from commands.runner import (
     decided,
     execute,
     load,
+    presumed,
     write,
 )
 from domain.claim import decider as claim
@@ -87,15 +88,20 @@ class UserCommands:
         command = RegisterOwner(organization_id=org_id, email=email, first_name=first_name,
                                 last_name=last_name, password_hash=password_hash)
 
+        tries = 0
+
         def attempt() -> list[StreamWrite]:
-            current = load(self.store, org.DECIDER, org_id)
+            # Both ids are freshly drawn: only the slug and the email may already be claimed,
+            # and they are presumed free on the first try (a conflict retries with loads).
+            nonlocal tries
+            tries += 1
+            new = tries == 1 and self.retries > 0
             registered = user.decide(command, user.INITIAL)
             return [
-                write(org.DECIDER, org_id, org_id, current.version,
-                      org.decide(organization, current.state)),
-                claim_slug(self.store, org_id, organization.slug),
+                write(org.DECIDER, org_id, org_id, 0, org.decide(organization, org.INITIAL)),
+                claim_slug(self.store, org_id, organization.slug, new=new),
                 write(user.DECIDER, user_id, org_id, 0, registered),
-                self._claim_email(org_id, user_id, rules.email(email)),
+                self._claim_email(org_id, user_id, rules.email(email), new=new),
                 *self._roster(org_id, user_id, user.INITIAL,
                               user.DECIDER.fold(user.INITIAL, registered)),
             ]
@@ -234,9 +240,11 @@ class UserCommands:
                                       kind=claim.EMAIL, value=state.email, owner_id=user_id)))
         return writes
 
-    def _claim_email(self, organization_id: UUID, user_id: UUID, email: str) -> StreamWrite:
-        return decided(self.store, claim.DECIDER, claim.email_stream_id(email), organization_id,
-                       claim.ClaimValue(kind=claim.EMAIL, value=email, owner_id=user_id))
+    def _claim_email(self, organization_id: UUID, user_id: UUID, email: str, *,
+                     new: bool = False) -> StreamWrite:
+        return presumed(self.store, claim.DECIDER, claim.email_stream_id(email),
+                        organization_id, claim.ClaimValue(kind=claim.EMAIL, value=email,
+                                                          owner_id=user_id), new=new)
 
     def _roster(self, organization_id: UUID, user_id: UUID, before: user.User,
                 after: user.User) -> list[StreamWrite]:

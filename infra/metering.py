@@ -92,16 +92,19 @@ class Meter:
         now = now or datetime.now(UTC)
         period = queries.period_of(now)
         self.recorded = {r for r in self.recorded if r[1] == period}
-        async with self.pool.connection() as conn:
-            organizations = await queries.organizations(conn)
-            levels = await queries.levels(conn)
         counts = await to_thread.run_sync(lambda: queries.counts(self.analytics.get(), period))
+        async with self.pool.connection() as conn:
+            levels = await queries.levels(conn)
+            # Only an organization that used something can cross a threshold: the others (most
+            # of them, on a large platform) cost nothing per tick.
+            organizations = await queries.organizations(conn, {*counts, *levels})
         blocked: dict[UUID, Block] = {}
-        for org, found in organizations.items():
-            quota = self.quota(found.plan)
+        until = month_end(now)
+        for org in organizations:
+            quota = self.quota(organizations[org].plan)
             used = used_of(counts.get(org, queries.Counts()), levels.get(org, queries.Levels()))
             await self.record(org, period, used, quota)
-            if (block := block_of(used, quota, period, month_end(now))) is not None:
+            if (block := block_of(used, quota, period, until)) is not None:
                 blocked[org] = block
         self.blocked = blocked
         await to_thread.run_sync(lambda: self.keep(period, levels, now))

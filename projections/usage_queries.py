@@ -5,6 +5,7 @@ kept in ClickHouse's ``usage_levels``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 from uuid import UUID
@@ -34,7 +35,8 @@ class Organization(NamedTuple):
     status: str
 
 
-ORGANIZATIONS = "SELECT id, plan, status FROM organizations WHERE status <> 'deleted'"
+ORGANIZATIONS = ("SELECT id, plan, status FROM organizations WHERE status <> 'deleted'"
+                 " AND id = ANY(%s)")
 ONE = " AND organization_id = %s"  # a route's one organization; the meter reads them all
 STORAGE = ("SELECT organization_id, coalesce(sum(size), 0) FROM resources"
            " WHERE status <> 'deleted'{one} GROUP BY organization_id")
@@ -85,8 +87,10 @@ def keep_levels(ch: Client, period: str, levels: dict[UUID, Levels], at: datetim
                   column_names=["organization_id", "month", "storage", "users", "measured_at"])
 
 
-async def organizations(conn: AsyncConnection) -> dict[UUID, Organization]:
-    cur = await conn.execute(ORGANIZATIONS)
+async def organizations(conn: AsyncConnection, ids: Iterable[UUID]
+                        ) -> dict[UUID, Organization]:
+    """The live ones among ``ids`` (the meter asks only for those that used something)."""
+    cur = await conn.execute(ORGANIZATIONS, (list(ids),))
     return {org: Organization(plan, status) for org, plan, status in await cur.fetchall()}
 
 

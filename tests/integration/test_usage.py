@@ -22,6 +22,7 @@ from infra import clickhouse
 from infra.eventstore import EventStore
 from infra.metering import Meter
 from infra.settings import Settings
+from projections import usage_queries
 from projections.api_requests import COLUMNS
 from tests.conftest import Workers
 from tests.integration.conftest import AUTH, HTTPS
@@ -146,3 +147,22 @@ def test_a_tenant_reads_only_its_own_usage_and_a_bad_month_is_a_400(
         assert bad.json()["error"]["details"][0]["field"] == "period"
     assert metered.get("/v1/usage", params={"organization_id": str(uuid.uuid4())}
                        ).status_code == 404
+
+
+def test_the_meter_reads_only_the_organizations_that_used_something(
+        metered: TestClient[Any], settings: Settings,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    idle, busy = new_org(metered)["id"], new_org(metered)["id"]
+    log_requests(settings, busy, 3, datetime.now(UTC))
+    asked: list[set[uuid.UUID]] = []
+    real = usage_queries.organizations
+
+    async def recorded(conn: Any, ids: Any) -> Any:
+        asked.append(set(ids))
+        return await real(conn, ids)
+
+    monkeypatch.setattr(usage_queries, "organizations", recorded)
+    measure(metered)
+    # The cost of a tick follows the active organizations, not every one on the platform.
+    assert uuid.UUID(busy) in asked[0]
+    assert uuid.UUID(idle) not in asked[0]

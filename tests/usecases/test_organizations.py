@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -69,3 +71,24 @@ def test_retries_run_out_when_other_writers_keep_winning(
         organizations.handle(context(), org_id, RenameOrganization(name="Mine"))
     names = [getattr(e.event, "name", None) for e in store.load(org_id)]
     assert names == ["Acme", *(f"Rival {i}" for i in range(organizations.retries + 1))]
+
+
+def test_a_fresh_slug_is_claimed_without_loading_a_stream_and_a_reused_one_after_a_load(
+        store: RacingStore, organizations: OrganizationCommands,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[object] = []
+    real = store.load
+
+    def counted(stream_id: UUID) -> Any:
+        loads.append(stream_id)
+        return real(stream_id)
+
+    monkeypatch.setattr(store, "load", counted)
+    first = new_org(organizations, "reused")
+    assert loads == []  # the create is one append: its id and its slug are presumed new
+    organizations.handle(context(), first, DeleteOrganization())
+    loads.clear()
+    second = new_org(organizations, "reused")
+    # The presumed-new claim conflicted with the released slug's stream: the retry loaded it.
+    assert loads == [slug_stream_id("reused")]
+    assert [e.organization_id for e in store.load(slug_stream_id("reused"))][-1] == second
