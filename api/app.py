@@ -42,6 +42,7 @@ from api.platform.openapi import OPERATOR, StrictStructSchemaPlugin, config
 from api.platform.ratelimit import add_rate_limit_headers, rate_limit_guard
 from api.platform.security import security_headers
 from api.platform.telemetry import Telemetry
+from api.platform.tracing import traced
 from api.platform.versioning import echo_version
 from api.resource_types.routes import ResourceTypeController
 from api.resources.listing import ResourceQueryController
@@ -58,7 +59,7 @@ from api.users.routes import UserController
 from api.webhooks.deliveries import WebhookDeliveryController
 from api.webhooks.events import WebhookEventController
 from api.webhooks.routes import WebhookEndpointController
-from infra import logs
+from infra import logs, tracing
 from infra.container import Container
 from infra.settings import Settings, load_settings
 
@@ -91,7 +92,9 @@ def worker_app() -> Litestar:
     """What each granian worker serves: granian applies the logging config in its workers but
     not the rest of ``logs.configure``, so warnings and uncaught exceptions are routed here."""
     logs.capture()
-    return create_app(freeze=True)
+    settings = load_settings()
+    tracing.setup(settings, "chronicle-api")  # each worker process has its own provider
+    return create_app(settings, freeze=True)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None,
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await asyncio.wait(app.state.background, timeout=SHUTDOWN_GRACE_S)
         await app.state.dashboard.close()
         await app.state.container.close()
+        await to_thread.run_sync(tracing.flush)
 
     def services() -> Container:
         # Reads the app's state when called (the container exists from startup on), and takes
@@ -175,5 +179,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     telemetry = Telemetry(edge, settings)
     on = settings.enable_metrics or settings.enable_request_log
     app.asgi_handler = telemetry if on else logs.in_requests(edge)
+    if tracing.on():  # outermost: the server span covers everything the request does
+        app.asgi_handler = traced(app.asgi_handler)
     app.state.telemetry = telemetry
     return one_at_a_time(app)

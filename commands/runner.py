@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
@@ -23,6 +24,9 @@ from domain.permissions import Permissions
 
 S = TypeVar("S")
 C = TypeVar("C")
+# The command's span: set by infra/tracing.py when tracing is on, entered around a command's
+# attempts with the use case's function; it yields the traceparent the envelopes carry.
+TRACE_COMMAND: Callable[[Callable[[], Any]], AbstractContextManager[str]] | None = None
 
 
 class VersionConflict(Exception):
@@ -65,6 +69,7 @@ class Context:
     ip_address: str = ""
     user_agent: str = ""
     source: Source = "system"
+    traceparent: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], UUID] = field(default=uuid.uuid4)
     # The caller's permission sets (a key's and its ceiling) when one of them has filters that
@@ -136,7 +141,8 @@ def envelopes(ctx: Context, writes: Iterable[StreamWrite]) -> list[Envelope]:
                 occurred_at=now, actor=ctx.actor, request_id=ctx.request_id,
                 correlation_id=correlation, causation_id=ctx.causation_id or ctx.request_id,
                 ip_address=ctx.ip_address or UNSET, user_agent=ctx.user_agent or UNSET,
-                source=UNSET if ctx.source == "system" else ctx.source, event=event))
+                source=UNSET if ctx.source == "system" else ctx.source,
+                traceparent=ctx.traceparent or UNSET, event=event))
     return out
 
 
@@ -175,6 +181,15 @@ def execute(store: EventStore, ctx: Context, attempt: Callable[[], list[StreamWr
     A conflict is retried ``retries`` times unless the caller pinned the version (If-Match).
     With a ``seal``, the rendered response is recorded in the same transaction as the events.
     """
+    if TRACE_COMMAND is None:
+        return _attempts(store, ctx, attempt, retries, pinned, seal)
+    with TRACE_COMMAND(attempt) as traceparent:
+        return _attempts(store, replace(ctx, traceparent=traceparent), attempt, retries,
+                         pinned, seal)
+
+
+def _attempts(store: EventStore, ctx: Context, attempt: Callable[[], list[StreamWrite]],
+              retries: int, pinned: bool, seal: Seal | None) -> Result:
     for _ in range(retries + 1):
         writes = attempt()
         subject = writes[0]

@@ -65,6 +65,10 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     ip_address: str | UnsetType = UNSET
     user_agent: str | UnsetType = UNSET
     source: Source | UnsetType = UNSET
+    # The W3C traceparent of the command's span (infra/tracing.py), which the relay puts in
+    # the Kafka header: the request's trace continues in the processes the event reaches.
+    # Absent when tracing was off, like the origin above.
+    traceparent: str | UnsetType = UNSET
     event: AnyEvent
 
     @property

@@ -375,6 +375,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# The long-running processes that trace (TRACING_EXPORTER), each under its own service name.
+TRACED = frozenset({"relay", "projector", "webhooks", "bulk", "alerts"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -383,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chronicle: bad setting: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level, settings.log_format)
+    if args.command in TRACED:  # the API's workers set up their own (api.app.worker_app)
+        from infra import tracing
+
+        tracing.setup(settings, f"chronicle-{args.command}")
     return COMMANDS[args.command](settings, args)
 
 

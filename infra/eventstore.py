@@ -26,7 +26,7 @@ from psycopg.sql import SQL, Identifier
 from commands.idempotency import Record
 from commands.ports import ConcurrencyError, DuplicateRecord, Sealing
 from domain.envelope import Envelope, decode, encode
-from infra import idempotency
+from infra import idempotency, tracing
 from infra.horizon import FinalHorizon
 from infra.notifier import Notifier
 
@@ -220,7 +220,8 @@ class EventStore:
             after_insert = _sealed(sealing, after_insert)
         stored = [self.mapper.to_stored_event(e) for e in envelopes]
         try:
-            positions = self.recorder.insert_events(stored, after_insert=after_insert)
+            with tracing.db("INSERT", EVENTS_TABLE):
+                positions = self.recorder.insert_events(stored, after_insert=after_insert)
         except IntegrityError as exc:
             if "idempotency_keys" in str(exc):
                 raise DuplicateRecord(str(exc)) from exc

@@ -4,7 +4,8 @@ A JSON line is parsed by a log shipper as it comes, so nothing a record carries 
 newline, a traceback, a field of any type) may end the line or the object early: each record is
 encoded whole, in ASCII, so no character of it is a line break to anyone.
 
-Inside a request every line also names its request id, organization and W3C trace id: the
+Inside a request every line also names its request id, organization and W3C trace id (the
+active span's when tracing is on, infra/tracing.py, else the incoming traceparent's): the
 request's ASGI scope is kept in a context variable (``REQUEST``, set by the API's outermost
 layer) and read only when a line is written, so a request that logs nothing pays one
 ``ContextVar.set``.
@@ -23,7 +24,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from infra import redaction
+from infra import redaction, tracing
 from infra.redaction import REDACTED
 
 TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -52,7 +53,7 @@ def request_fields(scope: dict[str, Any]) -> dict[str, Any]:
     org = state.get("organization_id")
     return {"request_id": state.get("request_id", ""),
             "organization_id": "" if org is None else str(org),
-            "trace_id": trace_id_of(scope.get("headers", ()))}
+            "trace_id": tracing.trace_id() or trace_id_of(scope.get("headers", ()))}
 
 
 def in_requests(app: Any) -> Any:
@@ -108,6 +109,8 @@ class JsonFormatter(logging.Formatter):
         if scope is not None:
             for name, value in request_fields(scope).items():
                 entry.setdefault(name, value)
+        elif trace := tracing.trace_id():  # a span of a process outside any request
+            entry.setdefault("trace_id", trace)
         return json.dumps(entry)
 
 

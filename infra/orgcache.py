@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.organization.events import OrganizationSettings
 from domain.organization.plans import RateLimit, limit_of
+from infra import tracing
 from infra.cache import ReadThrough
 from infra.invalidation import ids_in
 from infra.settings import IPNetwork
@@ -91,10 +92,11 @@ class OrgCache:
         return await self.policies.get(organization_id)
 
     async def _load(self, organization_id: UUID) -> OrgPolicy | None:
-        async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(queries.GET, (organization_id,))
-            row = await cur.fetchone()
+        with tracing.db("SELECT", "organizations"):
+            async with self.pool.connection() as conn:
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(queries.GET, (organization_id,))
+                row = await cur.fetchone()
         return policy_from(row) if row else None
 
     def evict_message(self, data: str) -> None:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from opentelemetry.trace import SpanKind
 
+from infra import tracing
 from infra.backoff import Backoff
 from infra.eventstore import EVENTS_TABLE, EventStore, Recorded
 from infra.health import Figures
@@ -29,20 +31,31 @@ RELAY_NAME = "kafka"
 
 
 def traceparent(correlation_id: str, event_id: str) -> str:
-    """A W3C traceparent: one trace per correlation id, one span per event."""
+    """The header of an event made outside any trace: valid W3C, one trace id per correlation
+    id, and flagged not sampled, so a consumer that traces starts no trace of its own from it."""
     trace = hashlib.sha256(correlation_id.encode()).hexdigest()[:32]
-    return f"00-{trace}-{event_id.replace('-', '')[:16]}-01"
+    return f"00-{trace}-{event_id.replace('-', '')[:16]}-00"
 
 
-def headers(record: Recorded) -> list[tuple[str, str | bytes | None]]:
+def headers(record: Recorded, spans: tracing.Spans = tracing.NO_SPANS,
+            topic: str = "") -> list[tuple[str, str | bytes | None]]:
+    """The record's Kafka headers; its traceparent is its producer span's (when the relay
+    traces and the event carries a trace), else the event's own, else one made up."""
     e = record.envelope
+    carried = e.traceparent or None
+    sent = spans.start(f"send {topic}", SpanKind.PRODUCER, carried, {
+        "messaging.system": "kafka", "messaging.operation.type": "send",
+        "messaging.destination.name": topic,
+        "messaging.kafka.message.key": str(e.stream_id),
+    }) if carried and spans is not tracing.NO_SPANS else ""
     return [
         ("event-type", e.event_type.encode()),
         ("organization-id", str(e.organization_id).encode()),
         ("event-id", str(e.event_id).encode()),
         ("stream-version", str(e.version).encode()),
         ("position", str(record.position).encode()),
-        ("traceparent", traceparent(e.correlation_id, str(e.event_id)).encode()),
+        ("traceparent", (sent or carried or traceparent(e.correlation_id, str(e.event_id)))
+         .encode()),
     ]
 
 
@@ -88,6 +101,7 @@ class Relay:
     def publish(self, batch: list[Recorded]) -> str | None:
         """Send a batch and wait for every acknowledgement; the first error, or None."""
         errors: list[KafkaError] = []
+        spans = tracing.batch()  # a producer span per traced event, ended once all are acked
 
         def delivered(err: KafkaError | None, _msg: Message) -> None:
             if err is not None:
@@ -96,18 +110,19 @@ class Relay:
         try:
             for record in batch:
                 e = record.envelope
+                topic = self.settings.topic(e.stream_type)
                 self.producer.produce(
-                    self.settings.topic(e.stream_type), key=str(e.stream_id).encode(),
-                    value=record.data, headers=headers(record), on_delivery=delivered)
+                    topic, key=str(e.stream_id).encode(), value=record.data,
+                    headers=headers(record, spans, topic), on_delivery=delivered)
                 self.producer.poll(0)
         except (KafkaException, BufferError) as exc:
             # Refused before sending (too large for the producer, a full queue): same as a nack.
             errors.append(exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError)
                           else KafkaError(KafkaError._FAIL, str(exc)))
         remaining = self.producer.flush(self.settings.kafka_delivery_timeout_ms / 1000 + 5)
-        if errors:
-            return str(errors[0])
-        return f"{remaining} undelivered" if remaining else None
+        error = str(errors[0]) if errors else (f"{remaining} undelivered" if remaining else None)
+        spans.end(error)
+        return error
 
     def step(self, conn: psycopg.Connection) -> int:
         """Publish one batch after the checkpoint; returns how many were published, -1 on failure."""

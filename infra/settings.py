@@ -134,6 +134,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Where the API workers of one server leave their metric snapshots (set by `chronicle api`
     # when it starts several workers; empty: this process's figures only).
     metrics_dir: str = ""
+    # OpenTelemetry traces (infra/tracing.py): off (no provider, close to no cost), console
+    # (spans as JSON on stdout) or otlp (OTLP over HTTP to OTEL_EXPORTER_OTLP_ENDPOINT, which
+    # gets /v1/traces appended as OTel specifies). A trace begun here is kept with probability
+    # TRACING_SAMPLE_RATIO; one begun upstream follows its parent's decision. Each process
+    # names itself (chronicle-api, chronicle-relay, chronicle-projector, chronicle-webhooks,
+    # ...) unless OTEL_SERVICE_NAME says otherwise.
+    tracing_exporter: Literal["off", "console", "otlp"] = "off"
+    otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4318"
+    tracing_sample_ratio: float = 1.0
+    otel_service_name: str = ""
     # Usage metering (infra/metering.py): each API process measures every organization's month
     # this often, warns at 80 % of a plan quota and, under a blocking plan, refuses past it.
     enable_usage_limits: bool = True
@@ -282,6 +292,10 @@ ENV_NAMES: dict[str, str] = {
     "REQUEST_LOG_FLUSH_MS": "request_log_flush_ms",
     "ENABLE_METRICS": "enable_metrics",
     "METRICS_DIR": "metrics_dir",
+    "TRACING_EXPORTER": "tracing_exporter",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "otel_exporter_otlp_endpoint",
+    "TRACING_SAMPLE_RATIO": "tracing_sample_ratio",
+    "OTEL_SERVICE_NAME": "otel_service_name",
     "ENABLE_USAGE_LIMITS": "enable_usage_limits",
     "USAGE_REFRESH_S": "usage_refresh_s",
     "STREAM_HEARTBEAT": "stream_heartbeat_s",
@@ -343,6 +357,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("ENCRYPTION_KEY must be set to at least 32 characters in production")
     if settings.audit_checkpoint_seconds < 0:
         raise SettingsError("AUDIT_CHECKPOINT_SECONDS must not be negative")
+    if not 0.0 <= settings.tracing_sample_ratio <= 1.0:
+        raise SettingsError("TRACING_SAMPLE_RATIO must be between 0 and 1")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", settings.otel_exporter_otlp_endpoint):
+        raise SettingsError("OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s):// URL, like"
+                            " http://collector:4318")
     if settings.alert_evaluate_seconds <= 0:
         raise SettingsError("ALERT_EVALUATE_SECONDS must be positive")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):

@@ -38,8 +38,8 @@ from projections.webhook_tables import CHANNEL, DELIVERIES, TARGETS
 LIVE = UUID(int=0)  # the generation of the deliveries made as events happen
 NAME = "webhook_deliveries"
 INSERT = (f"INSERT INTO {DELIVERIES} (id, organization_id, endpoint_id, event_id, event_type,"
-          " stream_id, stream_version, position, generation, body)"
-          " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING")
+          " stream_id, stream_version, position, generation, body, traceparent)"
+          " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING")
 SCAN = sql.SQL("SELECT notification_id, state FROM {} WHERE notification_id > %s"
                " ORDER BY notification_id LIMIT %s").format(sql.Identifier(EVENTS_TABLE))
 BY_POSITION = sql.SQL("SELECT notification_id, state FROM {} WHERE notification_id = ANY(%s)"
@@ -87,7 +87,8 @@ class FanOut(Projection):
                                          e.occurred_at)
                 cur.execute(INSERT, (payload.delivery_id(e.stream_id, event.test_id, LIVE),
                                      e.organization_id, e.stream_id, event.test_id,
-                                     payload.TEST_EVENT, event.test_id, 1, 0, LIVE, body.decode()))
+                                     payload.TEST_EVENT, event.test_id, 1, 0, LIVE, body.decode(),
+                                     _trace(e)))
                 return 1
             case RedeliveryRequested():
                 return _redeliver(cur, e, event.delivery_id)
@@ -112,8 +113,14 @@ def _queue(cur: psycopg.Cursor, endpoint_id: UUID, e: Envelope, position: int,
            generation: UUID) -> int:
     cur.execute(INSERT, (payload.delivery_id(endpoint_id, e.event_id, generation),
                          e.organization_id, endpoint_id, e.event_id, e.event_type, e.stream_id,
-                         e.version, position, generation, payload.body(e, position).decode()))
+                         e.version, position, generation, payload.body(e, position).decode(),
+                         _trace(e)))
     return 1
+
+
+def _trace(e: Envelope) -> str | None:
+    """The traceparent the delivery keeps: the event's, so its webhook call joins its trace."""
+    return e.traceparent or None
 
 
 def _queue_all(cur: psycopg.Cursor, target: Target | None, rows: Iterable[tuple[Any, ...]],
@@ -166,12 +173,12 @@ def _targets(cur: psycopg.Cursor, organizations: list[UUID]) -> dict[UUID, list[
 def _redeliver(cur: psycopg.Cursor, e: Envelope, original: UUID) -> int:
     cur.execute(
         f"INSERT INTO {DELIVERIES} (id, organization_id, endpoint_id, event_id, event_type,"
-        " stream_id, stream_version, position, generation, body)"
+        " stream_id, stream_version, position, generation, body, traceparent)"
         " SELECT %s, organization_id, endpoint_id, event_id, event_type, stream_id,"
-        f" stream_version, position, %s, body FROM {DELIVERIES}"
+        f" stream_version, position, %s, body, %s FROM {DELIVERIES}"
         " WHERE id = %s AND endpoint_id = %s ON CONFLICT (id) DO NOTHING",
-        (payload.delivery_id(e.stream_id, original, e.event_id), e.event_id, original,
-         e.stream_id))
+        (payload.delivery_id(e.stream_id, original, e.event_id), e.event_id, _trace(e),
+         original, e.stream_id))
     return cur.rowcount
 
 

@@ -34,6 +34,9 @@ def ddl() -> tuple[str, ...]:
         " created_at timestamptz NOT NULL DEFAULT now(),"
         " updated_at timestamptz NOT NULL DEFAULT now(),"
         " created_position bigint GENERATED ALWAYS AS IDENTITY UNIQUE)",
+        # The W3C traceparent of the request that made the delivery: the sender's span joins
+        # its trace (infra/tracing.py). Added to tables made before it.
+        f"ALTER TABLE {DELIVERIES} ADD COLUMN IF NOT EXISTS traceparent text",
         f"CREATE INDEX IF NOT EXISTS {DELIVERIES}_due_idx ON {DELIVERIES} (next_retry_at)"
         f" WHERE {OPEN}",
         f"CREATE INDEX IF NOT EXISTS {DELIVERIES}_order_idx"

@@ -21,27 +21,31 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.auth.access import principal_of
 from api.platform.errors import ApiException
+from infra import tracing
 from infra.container import Container
 from projections.rows import READER_ROLE, TENANT_SETTING
 
 T = TypeVar("T")
 
+READ_MODEL = "read model"  # what a read's PostgreSQL span names as its target
 WALL = "SELECT set_config('role', %s, true), set_config(%s, %s, true)"
 
 
 @asynccontextmanager
 async def reading(container: Container, request: Request) -> AsyncIterator[AsyncConnection]:
     principal = principal_of(request)
-    async with container.pool.connection() as conn:
-        if principal is None:
-            yield conn
-            return
-        # Pipeline mode: BEGIN and the wall's settings go out with the first query instead of
-        # waiting for an answer each. The explicit transaction keeps the wall up across the
-        # syncs that the caller's fetches make.
-        async with conn.pipeline(), conn.transaction():
-            await conn.execute(WALL, (READER_ROLE, TENANT_SETTING, str(principal.organization_id)))
-            yield conn
+    with tracing.db("SELECT", READ_MODEL):
+        async with container.pool.connection() as conn:
+            if principal is None:
+                yield conn
+                return
+            # Pipeline mode: BEGIN and the wall's settings go out with the first query instead
+            # of waiting for an answer each. The explicit transaction keeps the wall up across
+            # the syncs that the caller's fetches make.
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute(WALL, (READER_ROLE, TENANT_SETTING,
+                                          str(principal.organization_id)))
+                yield conn
 
 
 async def read(container: Container, request: Request,
@@ -60,6 +64,12 @@ async def read_one(pool: AsyncConnectionPool, tenant: UUID | None, query: str,
     four round trips of ``reading`` become one. An error in any part skips the rest, so the
     query never runs without the wall; the pool rolls back the aborted transaction.
     """
+    with tracing.db("SELECT", READ_MODEL):
+        return await _read_one(pool, tenant, query, params)
+
+
+async def _read_one(pool: AsyncConnectionPool, tenant: UUID | None, query: str,
+                    params: tuple[Any, ...]) -> dict[str, Any] | None:
     async with pool.connection() as conn:
         if tenant is None:
             cur = conn.cursor(row_factory=dict_row)

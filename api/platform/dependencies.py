@@ -24,6 +24,7 @@ from api.platform.middleware import ensure_request_id
 from api.platform.proxy import origin_of
 from commands.runner import Context
 from domain.permissions import filtered
+from infra import tracing
 from infra.container import Container
 from projections.status import wait_for
 
@@ -71,9 +72,11 @@ def provide_context(request: Request) -> Context:
     request_id = ensure_request_id(request.scope)
     principal = request.scope["state"].get("principal")
     grants = principal.grants if principal is not None and filtered(principal.grants) else None
+    # The request's span, for the commands that append without a span of their own
+    # (transactions); a command's own span (commands/runner.py) replaces it.
     return Context(actor=request.scope["state"]["actor"], request_id=request_id,
                    correlation_id=correlation_of(request) or request_id, grants=grants,
-                   **origin_of(request))
+                   traceparent=tracing.current_traceparent(), **origin_of(request))
 
 
 def provide_expected(request: Request) -> int | None:

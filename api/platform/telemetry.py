@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.platform.middleware import ensure_request_id
 from domain.limits import MAX_USER_AGENT
-from infra import logs
+from infra import logs, tracing
 from infra.metrics import Family, Histogram, Snapshots, families_of, simple
 from infra.requestlog import ApiRequest, RequestLog
 from infra.settings import Settings
@@ -141,13 +141,14 @@ def pool_figures(pool: AsyncConnectionPool) -> dict[str, float]:
 def entry(scope: HTTPScope, route: str, status: int, bytes_out: int, arrived: float,
           seconds: float) -> ApiRequest:
     state: dict[str, Any] = scope["state"]
-    agent, length, trace = "", 0, ""
+    # With tracing on, the request's span's trace (which an incoming traceparent began).
+    agent, length, trace = "", 0, tracing.trace_id()
     for name, value in scope["headers"]:
         if name == b"user-agent":
             agent = value[:MAX_USER_AGENT].decode("latin-1")
         elif name == b"content-length" and value.isdigit():
             length = int(value)
-        elif name == b"traceparent":
+        elif name == b"traceparent" and not trace:
             trace = logs.trace_id_of(((name, value),))
     actor = state.get("actor")
     client = scope.get("client")

@@ -19,6 +19,7 @@ import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from domain.envelope import decode
+from infra import tracing
 from infra.backoff import Backoff
 from infra.kafka import consumer_config
 from infra.projector import deadletter
@@ -184,7 +185,8 @@ class Runner:
             key = (msg.topic() or "", msg.partition() or 0)
             nexts[key] = (msg.offset() or 0) + 1
             items.append(Item(position_of(msg), decode(msg.value() or b"")))
-        with conn.transaction(), conn.cursor() as cur:
+        # Traced events get a consumer span each (the child of their producer's), until commit.
+        with tracing.consuming(self.group, messages), conn.transaction(), conn.cursor() as cur:
             self.projection.apply(cur, items)
             for (topic, partition), nxt in nexts.items():
                 cur.execute(self.upsert_offset, (self.projection.name, topic, partition, nxt))

@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.webhook_endpoint.events import DisableReason
+from infra import tracing
 from infra.backoff import Backoff
 from infra.settings import Settings
 from infra.ssrf import Guard
@@ -55,7 +56,7 @@ CANDIDATES = (
     " WHERE r.rank + coalesce(b.n, 0) <= %s ORDER BY r.rank LIMIT %s")
 CLAIM = (f"UPDATE {DELIVERIES} SET leased_until = now() + make_interval(secs => %s)"
          " WHERE id = ANY(%s) AND (leased_until IS NULL OR leased_until < now())"
-         " RETURNING id, organization_id, endpoint_id, event_id, body, attempts")
+         " RETURNING id, organization_id, endpoint_id, event_id, body, attempts, traceparent")
 # When something not yet claimable becomes so: a retry's time or a lease's end. Deliveries due
 # now but held back (by their stream's delivery in flight, or their endpoint's limit) wait for
 # the NOTIFY that the attempt holding them sends when it is recorded.
@@ -169,7 +170,12 @@ class Sender:
             return Answer(None, "", f"destination refused: {exc}", 0.0)
         body = row["body"].encode()
         headers = self.signer.headers(row["endpoint_id"], row["event_id"], endpoint, body, now)
-        return post(target, body, headers, self.settings.webhook_timeout_s)
+        with tracing.http_client("POST", target.scheme, target.host, target.port, target.path,
+                                 row["traceparent"]) as call:
+            answer = post(target, body, {**headers, **call.headers},
+                          self.settings.webhook_timeout_s)
+            call.answered(answer.status, answer.error)
+        return answer
 
     def _count(self, outcome: Outcome) -> None:
         with self._lock:

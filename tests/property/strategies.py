@@ -7,6 +7,7 @@ import re
 from datetime import UTC
 
 from hypothesis import strategies as st
+from msgspec import UNSET
 from msgspec.structs import replace
 
 from domain.access.events import AccessDenied
@@ -326,12 +327,19 @@ actors = st.builds(Actor, kind=st.sampled_from(["operator", "user", "api_key", "
                    id=texts)
 
 
+# A W3C traceparent as infra/tracing.py writes it (the flags' sampled and random bits).
+traceparents = st.builds(lambda t, s, f: f"00-{t:032x}-{s:016x}-{f:02x}",
+                         st.integers(1, 2**128 - 1), st.integers(1, 2**64 - 1),
+                         st.integers(0, 3))
+
+
 def envelopes(event: st.SearchStrategy = events) -> st.SearchStrategy[Envelope]:
     return st.builds(
         Envelope, event_id=st.uuids(), stream_id=st.uuids(), stream_type=texts,
         version=st.integers(min_value=1, max_value=2**53), organization_id=st.uuids(),
         occurred_at=utc_datetimes, actor=actors, request_id=texts, correlation_id=texts,
-        causation_id=texts, schema_version=st.integers(min_value=1, max_value=9), event=event)
+        causation_id=texts, schema_version=st.integers(min_value=1, max_value=9),
+        traceparent=st.one_of(st.just(UNSET), traceparents), event=event)
 
 
 # Settings the decider accepts, and settings it rejects.
