@@ -45,6 +45,10 @@ ELSEWHERE = {
     "slug_invalid": "the request schema refuses it first; decider tests",
     "suspend_reason_too_long": "the request schema refuses it first; decider tests",
     "rate_limited": "tests/integration/test_ratelimit.py (the operator's bucket is shared)",
+    "payment_required": "the code of a paid plan's quota refusal; tests/integration/"
+                        "test_usage_policies.py",
+    "quota_exceeded_payment_required": "needs a month's usage past a paid plan's quota;"
+                                       " tests/integration/test_usage_policies.py",
     "api_key_exists": "key ids are made by the server; tests/unit/test_apikey_decider.py",
     "api_key_name_invalid": "the request schema refuses it first; apikey decider tests",
     "api_key_too_many_permissions": "the request schema refuses it first; apikey decider tests",
