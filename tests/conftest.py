@@ -220,6 +220,17 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: f
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process group, then give each 20 s before a SIGKILL."""
+    for p in procs:
+        os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
 def spawn(settings: Settings, *args: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
     """Start `chronicle <args>` as a real process with the test run's settings."""
     handle = log.open("ab")
@@ -250,12 +261,6 @@ def running_stack(settings: Settings, log: Path, **env: str) -> Iterator[str]:
                    message=f"api ready ({log.read_text(errors='replace')[-800:]})")
         yield url
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_all(procs)
         print("exit codes (relay, projector, api):", [p.returncode for p in procs])
 

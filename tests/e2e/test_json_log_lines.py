@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import httpx
 import msgspec
 
 from infra.settings import Settings
-from tests.conftest import ADMIN_TOKEN, free_port, ready, spawn, wait_until
+from tests.conftest import ADMIN_TOKEN, free_port, ready, spawn, stop_all, wait_until
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SECRET = "pk_test_" + "ab" * 16 + "_ThisIsTheSecretPartOfTheKey123"
@@ -40,13 +39,7 @@ def processes(settings: Settings, logs: Path) -> Iterator[str]:
         wait_until(lambda: ready(url), timeout=60, message="the api process ready")
         yield url
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_all(procs)
 
 
 def send_hostile_requests(url: str) -> None:

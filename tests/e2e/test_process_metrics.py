@@ -6,17 +6,14 @@ queue depth, dropped request-log records), which together is the whole list."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from infra.settings import Settings
-from tests.conftest import ADMIN_TOKEN, free_port, running_stack, spawn, wait_until
+from tests.conftest import ADMIN_TOKEN, free_port, running_stack, spawn, stop_all, wait_until
 
 HISTOGRAM = "http_server_request_duration_seconds"
 LISTED = {"chronicle_projection_lag", "chronicle_relay_lag", "chronicle_consumer_lag",
@@ -63,13 +60,7 @@ def workers(settings: Settings, log: Path, ports: dict[str, int]) -> Iterator[No
     try:
         yield
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_all(procs)
 
 
 def scrape(url: str, base: str, *, operator: bool) -> str:
