@@ -144,11 +144,16 @@ def test_one_write_over_http_is_one_trace_through_projector_and_webhook(
     wanted = {(SpanKind.SERVER, "PATCH"), (SpanKind.INTERNAL, "command"),
               (SpanKind.CLIENT, "INSERT"), (SpanKind.PRODUCER, "send"),
               (SpanKind.CONSUMER, "process"), (SpanKind.CLIENT, "POST")}
+    def groups() -> set[str]:
+        return {str(s.attributes["messaging.consumer.group.name"]).rsplit(".", 1)[1]
+                for s in of_trace(exporter, trace_id)
+                if s.kind == SpanKind.CONSUMER and s.attributes}
+
     wait_until(lambda: wanted <= kinds(), timeout=30, message=f"the trace's spans {kinds()}")
+    # The fan-out's span ends just after its commit, so the sender's POST may end first.
+    wait_until(lambda: groups() >= {"organizations", FANOUT}, timeout=30,
+               message=f"the projections' spans {groups()}")
     spans = of_trace(exporter, trace_id)
-    groups = {s.attributes["messaging.consumer.group.name"] for s in spans
-              if s.kind == SpanKind.CONSUMER and s.attributes}
-    assert {g.rsplit(".", 1)[1] for g in groups} >= {"organizations", FANOUT}
     services = {s.resource.attributes["service.name"] for s in spans}
     assert services == {"chronicle-test"}
     post = next(s for s in spans if s.name == "POST")
@@ -159,6 +164,9 @@ def test_one_write_over_http_is_one_trace_through_projector_and_webhook(
 def test_an_incoming_traceparent_is_the_parent_and_names_are_route_templates(
         api: TestClient[Any], exporter: InMemorySpanExporter) -> None:
     org = new_org(api)
+    # new_org's wait is bounded; on a loaded machine the read model may still lack the org.
+    wait_until(lambda: api.get(f"/v1/organizations/{org['id']}").status_code == 200,
+               timeout=60, message="the organization in the read model")
     read = api.get(f"/v1/organizations/{org['id']}", headers={"traceparent": INCOMING})
     assert read.status_code == 200
     span = server_span(exporter, "GET /v1/organizations/{organization_id}")
@@ -204,9 +212,14 @@ def test_sampling_ratio_zero_records_no_span_yet_the_event_carries_its_context(
         record = stack.store.read(renamed["position"] - 1, 1)[0]
         carried = record.envelope.traceparent
         assert isinstance(carried, str)
-        assert (found := TRACEPARENT.match(carried))
+        found = TRACEPARENT.match(carried)
+        assert found is not None
         assert int(found.group(3), 16) & 1 == 0, "flagged not sampled"
-        assert exporter.get_finished_spans() == ()
+        # Only the earlier, sampled create's relay and projector spans may still arrive late.
+        kept = [s for s in exporter.get_finished_spans()
+                if (s.context is not None and f"{s.context.trace_id:032x}" == found.group(1))
+                or s.name.startswith(("PATCH ", "GET ", "command "))]
+        assert kept == []
     finally:
         tracing.setup(stack.settings, "chronicle-test", exporter)
 
