@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+from typing import Any
 
 from anyio import to_thread
 from litestar import Litestar, Router
@@ -51,6 +52,7 @@ from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
 from api.streams.refusals import on_refused
 from api.streams.routes import StreamController, live_socket
+from api.streams.sse import handed_off
 from api.streams.tickets import StreamTicketController, authenticate
 from api.transactions.routes import TransactionController
 from api.usage.guard import usage_guard
@@ -86,6 +88,18 @@ async def stream_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     await organization_policy_guard(connection, handler)
     usage_guard(connection)
     await rate_limit_guard(connection, handler)
+
+
+class App(Litestar):
+    """The app, streaming the SSE bodies its requests hand off (api/streams/sse.py) with the
+    server's own ``send`` once the request has returned."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await super().__call__(scope, receive, send)
+        body = handed_off(scope)
+        if body is not None:
+            del scope  # the stream outlives its request, which nothing here keeps alive
+            await body.pump(send, receive)
 
 
 def worker_app() -> Litestar:
@@ -138,7 +152,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return built
 
     cors = dataclasses.replace(Cors.from_settings(settings), checks=(organization_origins,))
-    app = Litestar(
+    app = App(
         route_handlers=[live, ready, metrics, jwks, token, introspect, revoke, Router(
             "/", route_handlers=[OrganizationController, ApiKeyController, projections,
                                  UserController, RoleController, logout, list_sessions,

@@ -9,7 +9,7 @@ reads as the service role (every row).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.auth.access import principal_of
+from api.auth.principal import Principal
 from api.platform.errors import ApiException
 from infra import tracing
 from infra.container import Container
@@ -31,9 +32,15 @@ READ_MODEL = "read model"  # what a read's PostgreSQL span names as its target
 WALL = "SELECT set_config('role', %s, true), set_config(%s, %s, true)"
 
 
+def reading(container: Container, request: Request,
+            ) -> AbstractAsyncContextManager[AsyncConnection]:
+    return reading_as(container, principal_of(request))
+
+
 @asynccontextmanager
-async def reading(container: Container, request: Request) -> AsyncIterator[AsyncConnection]:
-    principal = principal_of(request)
+async def reading_as(container: Container,
+                     principal: Principal | None) -> AsyncIterator[AsyncConnection]:
+    """A read-model connection behind ``principal``'s wall (None: the operator's, every row)."""
     with tracing.db("SELECT", READ_MODEL):
         async with container.pool.connection() as conn:
             if principal is None:
@@ -52,6 +59,13 @@ async def read(container: Container, request: Request,
                query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run one read-side query (projections/*_queries.py) behind the caller's tenant wall."""
     async with reading(container, request) as conn:
+        return await query(conn)
+
+
+async def read_as(container: Container, principal: Principal | None,
+                  query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """``read`` for a live stream, which keeps its principal rather than its whole request."""
+    async with reading_as(container, principal) as conn:
         return await query(conn)
 
 

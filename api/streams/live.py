@@ -17,9 +17,9 @@ from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
-from litestar.connection import ASGIConnection
 
-from api.auth.tenancy import read
+from api.auth.principal import Principal
+from api.auth.tenancy import read_as
 from api.events.routes import event_out
 from api.platform.dependencies import caught_up
 from api.platform.errors import ApiException, FieldError
@@ -145,16 +145,18 @@ async def admit(container: Container, wanted: Wanted) -> Wanted:
     return wanted._replace(member=member)
 
 
-async def frames(container: Container, connection: ASGIConnection, wanted: Wanted,
+async def frames(container: Container, principal: Principal | None, wanted: Wanted,
                  control: Control | None = None) -> AsyncGenerator[Frame, None]:
-    """The stream's frames; ``control`` brings a WebSocket client's messages (SSE has none)."""
+    """The stream's frames, replayed behind ``principal``'s tenant wall (held instead of the
+    request, which an open stream would otherwise keep alive); ``control`` brings a WebSocket
+    client's messages (SSE has none)."""
     hub = container.hub
     sub = hub.join(wanted.organization_id, wanted.matches, wanted.member)
     try:
         yield Opened(sub.start, sub)
         last = sub.start
         if wanted.after is not None:
-            async for items in _from(container, connection, wanted, sub, wanted.after, last):
+            async for items in _from(container, principal, wanted, sub, wanted.after, last):
                 yield items
             last = max(last, wanted.after)
         while sub.closed is None:
@@ -164,7 +166,7 @@ async def frames(container: Container, connection: ASGIConnection, wanted: Wante
                 yield Told(error)
             if asked[1] is not None:
                 yield Resumed(asked[1])
-                async for items in _from(container, connection, wanted, sub, asked[1], last):
+                async for items in _from(container, principal, wanted, sub, asked[1], last):
                     yield items
                 last = max(last, asked[1])
             items = [i for i in taken if i.position > last and sub.closed is None]
@@ -178,7 +180,7 @@ async def frames(container: Container, connection: ASGIConnection, wanted: Wante
         hub.leave(sub)
 
 
-async def _from(container: Container, connection: ASGIConnection, wanted: Wanted,
+async def _from(container: Container, principal: Principal | None, wanted: Wanted,
                 sub: Subscriber, after: int, last: int) -> AsyncIterator[list[Item]]:
     """The stored events in (after, last] once the replay's index has ``last`` (nothing when
     ``after`` is not before ``last``: the live events after ``after`` follow); the stream is
@@ -189,20 +191,19 @@ async def _from(container: Container, connection: ASGIConnection, wanted: Wanted
     if not await wait_for(container.pool, CHAIN, last, timeout):
         sub.close("not_caught_up")
         return
-    async for items in _replayed(container, connection, wanted._replace(after=after), last):
+    async for items in _replayed(container, principal, wanted._replace(after=after), last):
         yield items
 
 
-async def _replayed(container: Container, connection: ASGIConnection, wanted: Wanted,
+async def _replayed(container: Container, principal: Principal | None, wanted: Wanted,
                     upto: int) -> AsyncIterator[list[Item]]:
     """The stored events in (after, upto] that the stream wants, a page at a time."""
     single = wanted.types[0] if wanted.types and len(wanted.types) == 1 else None
     matches, after = wanted.matches, wanted.after
     while True:
         filters = queries.Filters(wanted.organization_id, type=single, after=after)
-        found = await read(container, connection,  # type: ignore[arg-type]
-                           functools.partial(queries.positions_upto, filters=filters,
-                                             upto=upto, limit=REPLAY_PAGE))
+        found = await read_as(container, principal, functools.partial(
+            queries.positions_upto, filters=filters, upto=upto, limit=REPLAY_PAGE))
         if not found:
             return
         async with container.pool.connection() as conn:

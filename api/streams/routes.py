@@ -35,7 +35,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from api.audit.routes import RESOURCE, OrgParam
-from api.auth.access import require, tenant_of
+from api.auth.access import principal_of, require, tenant_of
 from api.auth.policy import organization_policy_guard
 from api.events.routes import Position
 from api.platform import i18n
@@ -96,7 +96,7 @@ class StreamController(Controller):
                      after: Position = None, last_event_id: LastEventId = None) -> Stream:
         wanted = await admit(container, wanted_by(
             request, organization_id, types, resume_point(last_event_id, after)))
-        return EventStream(frames(container, request, wanted))
+        return EventStream(frames(container, principal_of(request), wanted))
 
 
 def ws_event(item: Item) -> bytes:
@@ -130,8 +130,9 @@ async def live_socket(socket: WebSocket[Any, Any, Any], organization_id: OrgPara
         return
     listener: asyncio.Task[None] | None = None
     control = Control()
+    principal = principal_of(socket)  # type: ignore[arg-type]
     try:
-        async with contextlib.aclosing(frames(container, socket, refused, control)) as source:
+        async with contextlib.aclosing(frames(container, principal, refused, control)) as source:
             async for frame in source:
                 if isinstance(frame, Opened):
                     listener = asyncio.create_task(_listen(socket, frame.subscriber, control))

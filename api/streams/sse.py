@@ -1,11 +1,14 @@
 """The Server-Sent Events response: frames encoded once per event for every client, streamed
-by the connection's own task.
+after the request has been handed off.
 
-litestar's ``Stream`` runs each response in an anyio task group with a second task watching
-for the disconnect (~6 KiB an idle stream, measured under granian); ``ServerSentEvent`` also
-hops to a thread for its first chunk and encodes each message again for every client. Here the
-connection's task sends, and one small task waits for the client to leave, which ends the
-stream's subscription at once.
+An idle stream's cost is what it keeps alive. Streamed inside litestar, it kept every layer's
+suspended coroutine (telemetry, tracing, the edge, litestar's router, middleware and response),
+their send wrappers, the request, its scope and everything cached in it: about half of the
+Python memory of an idle stream. Here the response sends its start through those layers, then
+hands its body off in the scope (``HANDOFF``) and returns, so the request ends (its log record
+and server span are complete: a stream's request lasts until its handshake) and the app's
+outermost call (``App``, api/app.py) sends the frames with the server's own ``send``.
+One small task waits for the client to leave, which ends the stream's subscription at once.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from typing import Any
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
-from litestar.types import Receive, Send
+from litestar.types import Receive, Scope, Send
 
 from api.streams.live import GONE, Closed, Frame, Opened, closing_json, event_json
 from infra.streamhub import Item, Subscriber
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT = b": heartbeat\n\n"
+HANDOFF = "chronicle.sse"  # the scope key a handed-off body waits under
+KEPT = frozenset({"type", "asgi", "http_version", "method", "scheme", "path", "raw_path",
+                  "query_string", "root_path", "client", "server"})
 
 
 def sse_event(item: Item) -> bytes:
@@ -46,7 +52,7 @@ def encoded(frame: Frame) -> bytes:
 
 
 class SseBody:
-    """One response's frames as bytes; ``leave`` ends them when the client has gone."""
+    """One response's frames; ``leave`` ends them when the client has gone."""
 
     __slots__ = ("left", "source", "subscriber")
 
@@ -55,7 +61,7 @@ class SseBody:
         self.subscriber: Subscriber | None = None
         self.left = False
 
-    def leave(self) -> None:
+    def leave(self, _watcher: object = None) -> None:
         self.left = True
         if self.subscriber is not None:
             self.subscriber.close(GONE)
@@ -71,6 +77,18 @@ class SseBody:
                     return
                 yield encoded(frame)
 
+    async def pump(self, send: Send, receive: Receive) -> None:
+        """Send every frame until the stream is closed or the client has gone."""
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        watcher.add_done_callback(self.leave)
+        try:
+            async for chunk in self:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not self.left:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+
 
 class EventStream(Stream):
     def __init__(self, source: AsyncGenerator[Frame, None]) -> None:
@@ -78,25 +96,31 @@ class EventStream(Stream):
 
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
         response = super().to_asgi_response(*args, **kwargs)
-        response.__class__ = _OneTask  # the same slots; only send_body differs
+        response.__class__ = _HandedOff  # the same slots; only __call__ differs
         return response
 
 
-class _OneTask(ASGIStreamingResponse):
+class _HandedOff(ASGIStreamingResponse):
     __slots__ = ()
 
-    async def send_body(self, send: Send, receive: Receive) -> None:
-        body = self.iterator
-        assert isinstance(body, SseBody)
-        watcher = asyncio.ensure_future(_disconnected(receive))
-        watcher.add_done_callback(lambda _: body.leave())
-        try:
-            async for chunk in body:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if not body.left:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            watcher.cancel()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.start_response(send=send)
+        scope[HANDOFF] = self.iterator  # type: ignore[literal-required]
+
+
+def handed_off(scope: Scope) -> SseBody | None:
+    """The body the request handed off, if it did: the app's outermost call streams it once
+    the request has returned (api/app.py ``App``).
+
+    The server keeps the scope for the connection's life (granian holds it beside the
+    protocol), so everything the request put in it (its state, the parsed headers litestar
+    caches, the guards' principal, the route handler's copy) is dropped here; the ASGI
+    spec's basic keys stay for the server."""
+    body: SseBody | None = scope.pop(HANDOFF, None)  # type: ignore[misc]
+    if body is not None:
+        for key in scope.keys() - KEPT:
+            del scope[key]  # type: ignore[misc]
+    return body
 
 
 async def _disconnected(receive: Receive) -> None:
