@@ -52,7 +52,7 @@ from api.roles.routes import RoleController
 from api.signup.routes import SignupController, public_guard
 from api.streams.refusals import on_refused
 from api.streams.routes import StreamController, live_socket
-from api.streams.sse import handed_off
+from api.streams.sse import SseStream, handed_off
 from api.streams.tickets import StreamTicketController, authenticate
 from api.transactions.routes import TransactionController
 from api.usage.guard import usage_guard
@@ -96,10 +96,10 @@ class App(Litestar):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await super().__call__(scope, receive, send)
-        body = handed_off(scope)
-        if body is not None:
+        source = handed_off(scope)
+        if source is not None:
             del scope  # the stream outlives its request, which nothing here keeps alive
-            await body.pump(send, receive)
+            await SseStream(receive).pump(source, send)
 
 
 def worker_app() -> Litestar:

@@ -8,14 +8,13 @@ Python memory of an idle stream. Here the response sends its start through those
 hands its body off in the scope (``HANDOFF``) and returns, so the request ends (its log record
 and server span are complete: a stream's request lasts until its handshake) and the app's
 outermost call (``App``, api/app.py) sends the frames with the server's own ``send``.
-One small task waits for the client to leave, which ends the stream's subscription at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar.response import Stream
@@ -51,48 +50,63 @@ def encoded(frame: Frame) -> bytes:
     return b"".join(map(sse_event, frame))
 
 
-class SseBody:
-    """One response's frames; ``leave`` ends them when the client has gone."""
+class SseStream:
+    """One handed-off stream: sends its frames until they end or the client has gone.
 
-    __slots__ = ("left", "source", "subscriber")
+    The client's leaving is heard by a callback on the pending ``receive`` (granian's is a
+    future already; any other server's coroutine becomes a task), not by a task of its own
+    with a coroutine waiting in it: it ends the stream's subscription at once."""
 
-    def __init__(self, source: AsyncGenerator[Frame, None]) -> None:
-        self.source = source
+    __slots__ = ("left", "receive", "subscriber", "waiting")
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
         self.subscriber: Subscriber | None = None
         self.left = False
+        self.waiting: asyncio.Future[Any] | None = None
 
-    def leave(self, _watcher: object = None) -> None:
+    def leave(self) -> None:
         self.left = True
         if self.subscriber is not None:
             self.subscriber.close(GONE)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async with contextlib.aclosing(self.source):
-            async for frame in self.source:
-                if isinstance(frame, Opened):
-                    self.subscriber = frame.subscriber
-                    if self.left:
-                        self.leave()
-                if isinstance(frame, Closed) and frame.reason == GONE:
-                    return
-                yield encoded(frame)
+    def _listen(self) -> None:
+        self.waiting = asyncio.ensure_future(self.receive())
+        self.waiting.add_done_callback(self._heard)
 
-    async def pump(self, send: Send, receive: Receive) -> None:
-        """Send every frame until the stream is closed or the client has gone."""
-        watcher = asyncio.ensure_future(_disconnected(receive))
-        watcher.add_done_callback(self.leave)
+    def _heard(self, waiting: asyncio.Future[Any]) -> None:
+        if waiting.cancelled():
+            return
+        if waiting.exception() is not None or waiting.result()["type"] == "http.disconnect":
+            self.leave()
+        else:
+            self._listen()
+
+    async def pump(self, source: AsyncGenerator[Frame, None], send: Send) -> None:
+        """Send every frame of ``source`` until the stream is closed or the client has gone."""
+        self._listen()
         try:
-            async for chunk in self:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if not self.left:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            async with contextlib.aclosing(source):
+                async for frame in source:
+                    if isinstance(frame, Opened):
+                        self.subscriber = frame.subscriber
+                        if self.left:
+                            self.leave()
+                    if isinstance(frame, Closed) and frame.reason == GONE:
+                        return
+                    await send({"type": "http.response.body", "body": encoded(frame),
+                                "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            watcher.cancel()
+            if self.waiting is not None:
+                self.waiting.cancel()
 
 
 class EventStream(Stream):
     def __init__(self, source: AsyncGenerator[Frame, None]) -> None:
-        super().__init__(SseBody(source), media_type="text/event-stream", headers=HEADERS)
+        # Frames, not bytes: they are never iterated by litestar, only handed off.
+        super().__init__(source, media_type="text/event-stream",  # type: ignore[arg-type]
+                         headers=HEADERS)
 
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
         response = super().to_asgi_response(*args, **kwargs)
@@ -108,21 +122,17 @@ class _HandedOff(ASGIStreamingResponse):
         scope[HANDOFF] = self.iterator  # type: ignore[literal-required]
 
 
-def handed_off(scope: Scope) -> SseBody | None:
-    """The body the request handed off, if it did: the app's outermost call streams it once
-    the request has returned (api/app.py ``App``).
+def handed_off(scope: dict[str, Any]) -> AsyncGenerator[Frame, None] | None:
+    """The frames the request handed off, if it did: the app's outermost call streams them
+    once the request has returned (api/app.py ``App``).
 
     The server keeps the scope for the connection's life (granian holds it beside the
     protocol), so everything the request put in it (its state, the parsed headers litestar
-    caches, the guards' principal, the route handler's copy) is dropped here; the ASGI
-    spec's basic keys stay for the server."""
-    body: SseBody | None = scope.pop(HANDOFF, None)  # type: ignore[misc]
-    if body is not None:
-        for key in scope.keys() - KEPT:
-            del scope[key]  # type: ignore[misc]
-    return body
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+    caches, the guards' principal, the route handler's copy) is dropped here, and the dict is
+    rebuilt small (a dict never shrinks as keys leave): the ASGI spec's basic keys stay."""
+    source: AsyncGenerator[Frame, None] | None = scope.pop(HANDOFF, None)
+    if source is not None:
+        kept = {key: scope[key] for key in KEPT if key in scope}
+        scope.clear()
+        scope.update(kept)
+    return source
