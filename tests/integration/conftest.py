@@ -1,4 +1,5 @@
-"""The API in-process (litestar TestClient) on the test run's real services."""
+"""The API in-process (litestar TestClient) on the test run's real services, and the webhook
+tests' shared pair: the API over a module's own ``stack`` and a local webhook receiver."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from api.app import create_app
 from infra.container import Container
 from infra.settings import Settings
 from tests.conftest import ADMIN_TOKEN, Workers
+from tests.integration.webhook_receiver import Receiver, receiving
 
 HTTPS = "https://testserver.local"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -34,3 +36,20 @@ def container(settings: Settings) -> Iterator[Container]:
     c = Container.build(settings)
     yield c
     c.store.close()
+
+
+@pytest.fixture(scope="module")
+def api(stack: Any) -> Iterator[TestClient[Any]]:
+    """An operator's client on the module's ``stack`` (its own provisioned services and the
+    workers it runs: tests/integration/test_tracing.py, test_webhook_delivery.py)."""
+    with TestClient(app=create_app(stack.settings), base_url=HTTPS,
+                    raise_server_exceptions=False) as c:
+        c.headers.update(AUTH)
+        yield c
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    """A local webhook receiver; its "slow" answers outlast the webhook tests' 1 s timeout."""
+    with receiving(Receiver(slow_s=1.5)) as r:
+        yield r

@@ -18,7 +18,6 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from api.app import create_app
 from infra import tracing
 from infra.eventstore import EventStore, datastore_from_url
 from infra.projector.runner import Runner
@@ -30,9 +29,9 @@ from infra.webhooks.sender import Sender
 from infra.webhooks.signer import Signer
 from projections.registry import OWN_PROCESS, PROJECTIONS
 from projections.webhook_fanout import NAME as FANOUT
-from tests.conftest import ADMIN_TOKEN, deprovision, provision, wait_until
+from tests.conftest import deprovision, provision, wait_until
 from tests.integration.test_api_keys import new_org
-from tests.integration.webhook_receiver import Receiver, receiving
+from tests.integration.webhook_receiver import Receiver
 
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -86,20 +85,6 @@ def stack(exporter: InMemorySpanExporter) -> Iterator[Stack]:
     yield s
     s.stop()
     deprovision(settings)
-
-
-@pytest.fixture(scope="module")
-def api(stack: Stack) -> Iterator[TestClient[Any]]:
-    with TestClient(app=create_app(stack.settings), base_url="https://testserver.local",
-                    raise_server_exceptions=False) as c:
-        c.headers.update({"Authorization": f"Bearer {ADMIN_TOKEN}"})
-        yield c
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with receiving(Receiver()) as r:
-        yield r
 
 
 def of_trace(exporter: InMemorySpanExporter, trace_id: int) -> list[ReadableSpan]:

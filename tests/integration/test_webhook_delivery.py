@@ -18,15 +18,14 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from infra.eventstore import EventStore, datastore_from_url
 from infra.projector.runner import Runner
 from infra.relay import Relay
 from infra.settings import Settings
 from projections.registry import PROJECTIONS
-from tests.conftest import ADMIN_TOKEN, deprovision, free_port, provision, spawn, wait_until
+from tests.conftest import deprovision, free_port, provision, spawn, wait_until
 from tests.integration.test_api_keys import new_org
-from tests.integration.webhook_receiver import Receiver, receiving
+from tests.integration.webhook_receiver import Receiver
 
 FEEDS = ("organizations", "webhook_endpoints", "audit_chain")
 WEBHOOK_ENV = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.0/8", "WEBHOOK_RETRY_SCHEDULE": "0,100ms,200ms,300ms",
@@ -75,20 +74,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield s
     s.stop()
     deprovision(settings)
-
-
-@pytest.fixture(scope="module")
-def api(stack: Stack) -> Iterator[TestClient[Any]]:
-    with TestClient(app=create_app(stack.settings), base_url="https://testserver.local",
-                    raise_server_exceptions=False) as c:
-        c.headers.update({"Authorization": f"Bearer {ADMIN_TOKEN}"})
-        yield c
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with receiving(Receiver(slow_s=1.5)) as r:
-        yield r
 
 
 def endpoint(api: TestClient[Any], receiver: Receiver, org_id: str, path: str,
