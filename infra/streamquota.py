@@ -33,7 +33,8 @@ class StreamQuota:
     def __init__(self, client: aioredis.Redis, prefix: str, per_org: int, ttl_s: float) -> None:
         self.client, self.prefix, self.per_org, self.ttl_s = client, prefix, per_org, ttl_s
         self.claim_script = client.register_script(CLAIM)
-        self.pending: set[asyncio.Task[None]] = set()
+        self.releasing: list[tuple[UUID, str]] = []  # places to give back, in one pipeline
+        self.flushing: asyncio.Future[None] | None = None  # held: the loop keeps weak references
 
     def key(self, organization_id: UUID) -> str:
         return f"{self.prefix}streams:{organization_id}"
@@ -51,15 +52,23 @@ class StreamQuota:
         return bool(granted)
 
     def release(self, organization_id: UUID, member: str) -> None:
-        task = asyncio.ensure_future(self._release(organization_id, member))
-        self.pending.add(task)  # held until done: the loop keeps only weak references
-        task.add_done_callback(self.pending.discard)
+        """Give a place back, batched: a thousand streams ending at once (a restarted proxy)
+        are one pipeline, not a thousand commands each wanting a connection of the pool
+        ("Too many connections": the places then waited ``ttl_s`` to expire)."""
+        self.releasing.append((organization_id, member))
+        if self.flushing is None or self.flushing.done():
+            self.flushing = asyncio.ensure_future(self._flush())
 
-    async def _release(self, organization_id: UUID, member: str) -> None:
-        try:
-            await self.client.zrem(self.key(organization_id), member)
-        except RedisError as exc:  # it expires within ttl_s anyway
-            log.warning("live streams: could not give a place back: %s", exc)
+    async def _flush(self) -> None:
+        while self.releasing:
+            batch, self.releasing = self.releasing, []
+            try:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for organization_id, member in batch:
+                        pipe.zrem(self.key(organization_id), member)
+                    await pipe.execute()
+            except RedisError as exc:  # they expire within ttl_s anyway
+                log.warning("live streams: could not give %d places back: %s", len(batch), exc)
 
     async def refresh(self, members: Iterable[tuple[UUID, str]]) -> None:
         """Extend the open streams' places (the heartbeat tick)."""

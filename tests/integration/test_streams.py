@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from litestar.testing import TestClient
 from psycopg_pool import AsyncConnectionPool
 from websockets.exceptions import ConnectionClosed
@@ -26,6 +27,7 @@ from websockets.sync.client import ClientConnection, connect
 from infra.livefeed import Announcement
 from infra.settings import Settings
 from infra.streamhub import Hub
+from infra.streamquota import StreamQuota
 from projections.event_queries import matching
 from tests.conftest import ADMIN_TOKEN, Workers, free_port, ready, spawn, wait_until
 from tests.integration.test_api_keys import issue, new_org
@@ -322,3 +324,25 @@ def test_the_hub_reads_from_the_store_what_the_announcements_missed(
             await pool.close()
 
     assert asyncio.run(scenario()) == ([missed[0], missed[2]], missed[2])
+
+
+def test_a_thousand_streams_ending_at_once_give_every_place_back(settings: Settings) -> None:
+    """More releases at once than the Redis pool has connections: one pipeline, none lost."""
+    org, members = uuid.uuid4(), [f"m{i}" for i in range(1000)]
+
+    async def scenario() -> tuple[int, int]:
+        client = aioredis.Redis.from_url(settings.redis_url, max_connections=4)
+        quota = StreamQuota(client, settings.redis_key_prefix, len(members), ttl_s=60)
+        try:
+            for member in members:
+                assert await quota.claim(org, member)
+            claimed = await client.zcard(quota.key(org))
+            for member in members:
+                quota.release(org, member)
+            assert quota.flushing is not None
+            await quota.flushing
+            return claimed, await client.zcard(quota.key(org))
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == (1000, 0)
