@@ -96,19 +96,22 @@ class Subscriber:
         self.fed = False
 
     def wake(self) -> None:
-        """Wake the stream waiting in ``take`` (with whatever is queued, maybe nothing)."""
+        """Wake the stream waiting on ``wait`` (with whatever is queued, maybe nothing)."""
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def take(self) -> list[Item]:
-        """What arrived; empty once closed, or when a heartbeat is due."""
-        if not self.queue and self.closed is None:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
+    def wait(self) -> asyncio.Future[None] | None:
+        """What the stream awaits until something arrives, it is closed or a heartbeat is due;
+        None when something is there already. A future, not a coroutine: an idle stream
+        suspended on it keeps no frame of its own."""
+        if self.queue or self.closed is not None:
+            return None
+        self.waiter = asyncio.get_running_loop().create_future()
+        return self.waiter
+
+    def drain(self) -> list[Item]:
+        """What arrived (empty once closed, or when a heartbeat is due)."""
         items, self.queue = self.queue, []
         return items
 

@@ -160,7 +160,10 @@ async def frames(container: Container, principal: Principal | None, wanted: Want
                 yield items
             last = max(last, wanted.after)
         while sub.closed is None:
-            taken = await sub.take()
+            waiting = sub.wait()
+            if waiting is not None:
+                await waiting
+            taken = sub.drain()
             asked = control.take() if control is not None else ([], None)
             for error in asked[0]:
                 yield Told(error)

@@ -13,7 +13,6 @@ outermost call (``App``, api/app.py) sends the frames with the server's own ``se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -85,19 +84,19 @@ class SseStream:
     async def pump(self, source: AsyncGenerator[Frame, None], send: Send) -> None:
         """Send every frame of ``source`` until the stream is closed or the client has gone."""
         self._listen()
-        try:
-            async with contextlib.aclosing(source):
-                async for frame in source:
-                    if isinstance(frame, Opened):
-                        self.subscriber = frame.subscriber
-                        if self.left:
-                            self.leave()
-                    if isinstance(frame, Closed) and frame.reason == GONE:
-                        return
-                    await send({"type": "http.response.body", "body": encoded(frame),
-                                "more_body": True})
+        try:  # not contextlib.aclosing: one object less held by every idle stream
+            async for frame in source:
+                if isinstance(frame, Opened):
+                    self.subscriber = frame.subscriber
+                    if self.left:
+                        self.leave()
+                if isinstance(frame, Closed) and frame.reason == GONE:
+                    return
+                await send({"type": "http.response.body", "body": encoded(frame),
+                            "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
+            await source.aclose()
             if self.waiting is not None:
                 self.waiting.cancel()
 

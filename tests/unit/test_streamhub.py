@@ -69,7 +69,8 @@ def test_a_slow_subscriber_is_dropped_and_the_others_keep_receiving() -> None:
     h = hub(queue=2)
     slow, fast = h.join(A, None), h.join(A, None)
     announce(h, 10, (11, envelope(A)), (12, envelope(A)))
-    assert [i.position for i in asyncio.run(fast.take())] == [11, 12]
+    assert fast.wait() is None  # something is there already
+    assert [i.position for i in fast.drain()] == [11, 12]
     announce(h, 12, (13, envelope(A)))
     assert slow.closed == "slow_consumer"
     assert slow.queue == []
@@ -94,17 +95,19 @@ def test_a_waiting_stream_wakes_on_delivery_and_empty_on_a_tick_after_a_quiet_in
     async def scenario() -> tuple[list[int], bool, list[int]]:
         h = hub()
         sub = h.join(A, None)
-        waiting = asyncio.ensure_future(sub.take())
-        await asyncio.sleep(0)
+        waiting = sub.wait()
+        assert waiting is not None
         await h._apply(Announcement(prev=10, last=11, events=[(11, envelope(A))]))
-        delivered = [i.position for i in await waiting]
-        waiting = asyncio.ensure_future(sub.take())
-        await asyncio.sleep(0)
+        await waiting
+        delivered = [i.position for i in sub.drain()]
+        waiting = sub.wait()
+        assert waiting is not None
         sub.beat()  # something arrived during this interval: no heartbeat
         await asyncio.sleep(0)
         after_busy = waiting.done()
         sub.beat()  # a quiet interval: wakes empty-handed
-        return delivered, after_busy, [i.position for i in await waiting]
+        await waiting
+        return delivered, after_busy, [i.position for i in sub.drain()]
 
     assert asyncio.run(scenario()) == ([11], False, [])
 
