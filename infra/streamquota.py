@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("chronicle.streams")
 
+CLAIMS_AT_ONCE = 8
 CLAIM = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
@@ -33,6 +34,9 @@ class StreamQuota:
     def __init__(self, client: aioredis.Redis, prefix: str, per_org: int, ttl_s: float) -> None:
         self.client, self.prefix, self.per_org, self.ttl_s = client, prefix, per_org, ttl_s
         self.claim_script = client.register_script(CLAIM)
+        # A burst of streams opening claims a few places at a time: each claim in flight
+        # holds a connection of the Redis pool, which keeps every connection it ever opened.
+        self.claiming = asyncio.Semaphore(CLAIMS_AT_ONCE)
         self.releasing: list[tuple[UUID, str]] = []  # places to give back, in one pipeline
         self.flushing: asyncio.Future[None] | None = None  # held: the loop keeps weak references
 
@@ -41,11 +45,12 @@ class StreamQuota:
 
     async def claim(self, organization_id: UUID, member: str) -> bool:
         """Whether the organization has a place left for ``member`` (True if Redis is away)."""
-        now = time.time()
         try:
-            granted = await self.claim_script(
-                keys=[self.key(organization_id)],
-                args=[now, now + self.ttl_s, self.per_org, member, int(self.ttl_s) + 1])
+            async with self.claiming:
+                now = time.time()
+                granted = await self.claim_script(
+                    keys=[self.key(organization_id)],
+                    args=[now, now + self.ttl_s, self.per_org, member, int(self.ttl_s) + 1])
         except RedisError as exc:
             log.warning("live streams: the organization's limit is per process for now: %s", exc)
             return True
