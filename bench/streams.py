@@ -3,9 +3,10 @@ memory per idle connection, and event-to-client latency.
 
     python -m bench.streams [--sizes 1000 5000] [--seconds 5] [--rates 10 50] [--burst 2000]
 
-A private database and Redis prefix; `chronicle relay` and `chronicle api` (one worker) as real
-processes; events appended straight to the store by this process (so the API process only
-streams), every subscriber a raw asyncio socket (httpx would be the bottleneck long before).
+A private database and Redis prefix; `chronicle relay` and `chronicle api` (one worker, a fresh
+process for each size) as real processes; events appended straight to the store by this
+process (so the API process only streams), every subscriber a raw asyncio socket (httpx would
+be the bottleneck long before).
 The memory figure is the API process tree's RSS (granian's main process and its worker, from
 /proc) with the subscribers open, idle and subscribed, less the RSS with 20 warm-up streams
 open, over the subscribers: everything a stream holds (granian's connection and task, the
@@ -23,6 +24,7 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
 import tempfile
 import time
 import uuid
@@ -214,26 +216,43 @@ def main() -> None:
 
 
 def run(settings: Settings, log: Path, args: argparse.Namespace) -> None:
-    port, limit = free_port(), str(max(args.sizes) + 100)
     env = {"REDIS_KEY_PREFIX": f"{settings.kafka_topic_prefix}:", "RELAY_PORT": "0"}
-    procs = [spawn(settings, "relay", log, **env), spawn(
-        settings, "api", log, PORT=str(port), API_WORKERS="1", STREAM_MAX_PER_ORG=limit,
-        STREAM_MAX_PER_PROCESS=limit, ENABLE_RATE_LIMITING="false",
-        ENABLE_REQUEST_LOG="false", **env)]
+    relay = spawn(settings, "relay", log, **env)
     store = EventStore(datastore_from_url(settings.database_url))
     try:
-        wait_ready(f"http://127.0.0.1:{port}", log)
         writer = Writer(store, uuid.uuid4())
         print(f"streams: one API process, {os.cpu_count()} cores, load average"
               f" {os.getloadavg()[0]:.1f} at the start (the machine is shared)")
         for size in args.sizes:
-            uvloop.run(one_size(port, procs[1].pid, writer, size, args))
+            # A fresh API process per size: one that held the previous size's streams reuses
+            # their freed memory, and its figure would be the difference, not the cost.
+            port, api = api_process(settings, log, size + 100, env)
+            try:
+                uvloop.run(one_size(port, api.pid, writer, size, args))
+            finally:
+                stop(api)
     finally:
         store.close()
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            p.wait(timeout=30)
+        stop(relay)
+
+
+def api_process(settings: Settings, log: Path, limit: int, env: dict[str, str],
+                ) -> tuple[int, subprocess.Popen[bytes]]:
+    port = free_port()
+    api = spawn(settings, "api", log, PORT=str(port), API_WORKERS="1",
+                STREAM_MAX_PER_ORG=str(limit), STREAM_MAX_PER_PROCESS=str(limit),
+                ENABLE_RATE_LIMITING="false", ENABLE_REQUEST_LOG="false", **env)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", log)
+    except BaseException:
+        stop(api)
+        raise
+    return port, api
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
 
 
 if __name__ == "__main__":
