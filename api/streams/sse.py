@@ -27,8 +27,9 @@ from infra.streamhub import Item, Subscriber
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT = b": heartbeat\n\n"
 HANDOFF = "chronicle.sse"  # the scope key a handed-off body waits under
-KEPT = frozenset({"type", "asgi", "http_version", "method", "scheme", "path", "raw_path",
-                  "query_string", "root_path", "client", "server"})
+# What a handed-off stream's scope keeps: nothing reads it any more (granian would only for
+# its access log, which `chronicle api` turns off), so only what says what it was.
+KEPT = ("type", "http_version", "method")
 
 
 def sse_event(item: Item) -> bytes:
@@ -127,8 +128,8 @@ def handed_off(scope: dict[str, Any]) -> AsyncGenerator[Frame, None] | None:
 
     The server keeps the scope for the connection's life (granian holds it beside the
     protocol), so everything the request put in it (its state, the parsed headers litestar
-    caches, the guards' principal, the route handler's copy) is dropped here, and the dict is
-    rebuilt small (a dict never shrinks as keys leave): the ASGI spec's basic keys stay."""
+    caches, the guards' principal, the route handler's copy, the path and query) is dropped
+    here, and the dict is rebuilt small (a dict never shrinks as keys leave)."""
     source: AsyncGenerator[Frame, None] | None = scope.pop(HANDOFF, None)
     if source is not None:
         kept = {key: scope[key] for key in KEPT if key in scope}
