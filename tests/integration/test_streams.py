@@ -181,6 +181,31 @@ def test_the_open_streams_are_counted_in_the_metrics(api: str, two: tuple[Tenant
     assert "# TYPE chronicle_streams_fanned_out_total counter" in text
 
 
+STREAM_SERIES = re.compile(r'^http_server_request_duration_seconds_count\{http_request_method="GET",'
+                           r'http_route="/v1/events/stream/?",http_response_status_code="200"\}'
+                           r' (\S+)$', re.M)
+
+
+def test_an_open_streams_request_is_complete_after_its_handshake_and_the_stream_goes_on(
+        api: str, two: tuple[Tenant, Tenant]) -> None:
+    """Handed off (api/streams/sse.py): the request has returned, timed and logged, so none of
+    it is held for the stream's life; the stream still delivers."""
+
+    def timed() -> float:
+        text = httpx.get(f"{api}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                         timeout=READ_S).text
+        found = STREAM_SERIES.search(text)
+        return float(found.group(1)) if found else 0.0
+
+    before = timed()
+    with sse(api, two[0], types="organization.Renamed") as response:
+        reader = Sse(response).subscribed()
+        wait_until(lambda: timed() == before + 1, timeout=READ_S,
+                   message="the open stream's request timed")
+        position = two[0].rename()
+        assert reader.events(1)[0]["position"] == position
+
+
 def test_sse_resumes_from_last_event_id_with_no_gap_and_no_duplicate(
         api: str, two: tuple[Tenant, Tenant]) -> None:
     a, _ = two
