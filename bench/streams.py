@@ -2,6 +2,7 @@
 memory per idle connection, and event-to-client latency.
 
     python -m bench.streams [--sizes 1000 5000] [--seconds 5] [--rates 10 50] [--burst 2000]
+                            [--sockets 1000]
 
 A private database and Redis prefix; `chronicle relay` and `chronicle api` (one worker, a fresh
 process for each size) as real processes; events appended straight to the store by this
@@ -45,6 +46,8 @@ from infra.settings import Settings
 RSS_AIM_KIB, P99_AIM_MS = 20.0, 200.0
 SAMPLED = 100  # subscribers that parse ids for the latency figure
 IDS = re.compile(rb"\nid: (\d+)\n")
+WS_UPGRADE = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+              "Sec-WebSocket-Key: Y2hyb25pY2xlLWJlbmNoIQ==\r\n")
 APPENDED: dict[int, float] = {}  # position -> perf_counter just before its append
 
 
@@ -59,7 +62,8 @@ class Subscriber(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()
         buf = self.tail + data
-        if not self.subscribed.done() and b"subscribed at" in buf:
+        # SSE's ": subscribed at N" comment, or the WebSocket's {"type":"subscribed",...}
+        if not self.subscribed.done() and b"subscribed" in buf:
             self.subscribed.set_result(None)
         self.events += buf.count(b"\nid: ") - self.tail.count(b"\nid: ")
         if b"event: close" in buf:  # dropped by the server (the connection stays open)
@@ -79,9 +83,11 @@ class Subscriber(asyncio.Protocol):
 
 
 async def subscribe(port: int, org: uuid.UUID, count: int, latencies: list[float],
+                    path: str = "/v1/events/stream",
                     ) -> list[tuple[asyncio.Transport, Subscriber]]:
     loop = asyncio.get_running_loop()
-    request = (f"GET /v1/events/stream?organization_id={org} HTTP/1.1\r\nHost: bench\r\n"
+    upgrade = WS_UPGRADE if path == "/v1/ws" else ""
+    request = (f"GET {path}?organization_id={org} HTTP/1.1\r\nHost: bench\r\n{upgrade}"
                f"Authorization: Bearer {TOKEN}\r\n\r\n").encode()
     opened: list[tuple[asyncio.Transport, Subscriber]] = []
     for start in range(0, count, 200):
@@ -203,6 +209,18 @@ async def one_size(port: int, api_pid: int, writer: Writer, size: int,
     await asyncio.sleep(1)
 
 
+async def idle_sockets(port: int, api_pid: int, org: uuid.UUID, size: int) -> None:
+    """RSS per idle WebSocket, measured as for the event streams."""
+    warm = await subscribe(port, org, 20, [], "/v1/ws")
+    before = rss_kib(api_pid)
+    opened = await subscribe(port, org, size, [], "/v1/ws")
+    per_conn = (await steady_rss_kib(api_pid) - before) / size
+    print(f"websockets {size:>5} idle: RSS {per_conn:6.1f} KiB per connection  (aim < "
+          f"{RSS_AIM_KIB:.0f}; ratio {per_conn / RSS_AIM_KIB:.2f})")
+    for transport, _ in opened + warm:
+        transport.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
@@ -210,6 +228,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=2000, help="events for the throughput")
     parser.add_argument("--rates", type=float, nargs="+", default=[10.0, 50.0],
                         help="events/s (one an append) for the latency figures")
+    parser.add_argument("--sockets", type=int, default=1000,
+                        help="idle WebSockets for their memory figure (0: none)")
     args = parser.parse_args()
     with private_environment() as settings, tempfile.TemporaryDirectory() as tmp:
         run(settings, Path(tmp) / "stack.log", args)
@@ -229,6 +249,12 @@ def run(settings: Settings, log: Path, args: argparse.Namespace) -> None:
             port, api = api_process(settings, log, size + 100, env)
             try:
                 uvloop.run(one_size(port, api.pid, writer, size, args))
+            finally:
+                stop(api)
+        if args.sockets:
+            port, api = api_process(settings, log, args.sockets + 100, env)
+            try:
+                uvloop.run(idle_sockets(port, api.pid, writer.org, args.sockets))
             finally:
                 stop(api)
     finally:
