@@ -53,11 +53,23 @@ class Run(NamedTuple):
     found: float  # 202 to the worker's first chunk (relay, projector, the worker's wake-up)
     applied: float  # the worker's first chunk to its last
     seen: float  # the last chunk to the read model (the relay and projector behind it)
+    cpu: dict[str, float]  # CPU seconds each process used during the run
 
 
-def one_run(client: TestClient[Any], settings: Settings, org: str, items: int) -> Run:
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (/proc/<pid>/stat), 0 where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(client: TestClient[Any], settings: Settings, org: str, items: int,
+            procs: dict[str, int]) -> Run:
     body = {"items": [{"op": "create", "type": "things", "data": {"n": i, "name": f"thing {i}"}}
                       for i in range(items)]}
+    before = {name: cpu_seconds(pid) for name, pid in procs.items()}
     accepted = client.post("/v1/bulk-operations", params={"organization_id": org}, json=body)
     started, wall = time.perf_counter(), time.time()
     assert accepted.status_code == 202, accepted.text
@@ -73,7 +85,8 @@ def one_run(client: TestClient[Any], settings: Settings, org: str, items: int) -
                 raise SystemExit(f"not completed after 120 s: {row}")
             time.sleep(0.01)
         first, last = conn.execute(TIMES, (op_id,)).fetchone() or (wall, wall)
-    return Run(total, first - wall, last - first, wall + total - last)
+    cpu = {name: cpu_seconds(pid) - before[name] for name, pid in procs.items()}
+    return Run(total, first - wall, last - first, wall + total - last, cpu)
 
 
 def main() -> None:
@@ -85,15 +98,17 @@ def main() -> None:
         log = Path(home) / "bench.log"
         ports = {"RELAY_PORT": str(free_port()), "PROJECTOR_PORT": str(free_port()),
                  "BULK_PORT": str(free_port())}
-        procs: list[subprocess.Popen[bytes]] = [
-            spawn(settings, p, log, **ports) for p in ("relay", "projector", "bulk")]
+        names = ("relay", "projector", "bulk")
+        procs: list[subprocess.Popen[bytes]] = [spawn(settings, p, log, **ports) for p in names]
+        pids = {name: p.pid for name, p in zip(names, procs, strict=True)}
         try:
             with TestClient(app=create_app(settings), base_url="https://bench.local") as client:
                 client.headers.update(OPERATOR)
                 org = organization(client)
                 # Until the consumer groups have joined, a first operation waits on them.
-                warm = one_run(client, settings, org, 1)
-                times = [one_run(client, settings, org, args.items) for _ in range(args.runs)]
+                warm = one_run(client, settings, org, 1, pids)
+                times = [one_run(client, settings, org, args.items, pids)
+                         for _ in range(args.runs)]
         finally:
             for p in procs:
                 os.killpg(p.pid, signal.SIGTERM)
@@ -109,6 +124,7 @@ def main() -> None:
             rate = f"{args.items / run.applied:6.0f} items/s" if run.applied > 0.01 else "one chunk"
             print(f"         found by the worker after {run.found:5.2f} s, first to last chunk"
                   f" {run.applied:5.2f} s ({rate}), in the read model {run.seen:5.2f} s later")
+            print("         CPU s: " + ", ".join(f"{n} {c:.2f}" for n, c in run.cpu.items()))
         best = min(r.total for r in times)
         print(f"  best:  {best:6.2f} s  ({best / BAR_S:.2f} of the bar, {best / AIM_S:.2f} of"
               f" the aim)")

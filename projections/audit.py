@@ -144,4 +144,5 @@ class AuditProjection(ReadModel):
 
 
 def _json(values: dict[str, Any] | None) -> Jsonb | None:
-    return None if values is None else Jsonb(values)
+    # msgspec's encoder, not the standard library's: a resource's entry carries its data.
+    return None if values is None else Jsonb(values, dumps=msgspec.json.encode)

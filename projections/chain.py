@@ -20,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
+import msgspec
 import psycopg
 from psycopg import sql
 
 from domain.deciders import AGGREGATES
-from domain.envelope import decode
+from domain.envelope import Actor
 from infra.eventstore import EVENTS_TABLE
 from projections.base import Item, Projection
 from projections.rows import append_only, tenant_wall
@@ -34,6 +36,18 @@ from projections.rows import append_only, tenant_wall
 GENESIS = bytes(32)
 CHUNK = 1000  # event rows read at a time while chaining
 CHECKPOINT_CONTEXT = b"chronicle-audit-checkpoint/v1"
+
+
+class Header(msgspec.Struct, frozen=True):
+    """The envelope's fields a link records: the rest of the stored bytes (the event, a
+    resource's data) is skipped, not built, which was half of this projection's time."""
+
+    organization_id: UUID
+    occurred_at: datetime
+    actor: Actor
+
+
+_headers = msgspec.json.Decoder(Header)
 
 
 def _statements() -> tuple[str, ...]:
@@ -125,7 +139,7 @@ class ChainProjection(Projection):
     def _chain(self, cur: psycopg.Cursor, heads: dict[UUID, tuple[int, bytes, int]],
                rows: list[tuple[int, UUID, int, str, bytes]]) -> None:
         """Chain a chunk of event rows, in position order, with one read and one write."""
-        envelopes = [decode(bytes(state)) for *_, state in rows]
+        envelopes = [_headers.decode(state) for *_, state in rows]
         missing = list({e.organization_id for e in envelopes} - heads.keys())
         if missing:
             for org, seq, digest, position in cur.execute(LAST, (missing,)).fetchall():
@@ -135,7 +149,7 @@ class ChainProjection(Projection):
             org = e.organization_id
             seq, previous, _ = heads[org]
             digest = link(previous, stream_id, version, topic, bytes(state), position)
-            links.append((org, seq + 1, position, stream_id, version, e.event_type,
+            links.append((org, seq + 1, position, stream_id, version, topic,
                           e.occurred_at, e.actor.kind, e.actor.id, digest))
             heads[org] = (seq + 1, digest, position)
         cur.executemany(INSERT, links)
