@@ -75,6 +75,7 @@ class Chunk(NamedTuple):
     number: int
     batch: Batch
     stored: list[Envelope]
+    encoded: list[bytes]  # the envelopes' bytes, made once for the size check and the append
     after: Operation
 
 
@@ -135,7 +136,8 @@ class BulkCommands:
             if running is not None and previous is not None:
                 committed = self._landed(running, previous, crash)
             crash("before_append", chunk.number)
-            running, previous, op = appender.submit(self.store.append, chunk.stored), chunk, chunk.after
+            running = appender.submit(self.store.append, chunk.stored, encoded=chunk.encoded)
+            previous, op = chunk, chunk.after
         if running is not None and previous is not None:
             committed = self._landed(running, previous, crash)
         return committed
@@ -172,8 +174,8 @@ class BulkCommands:
         events = bulk.decide(RecordChunk(chunk=number, results=results), op.state)
         stored = envelopes(op.ctx, [*batch.writes, write(
             bulk.DECIDER, operation_id, organization_id, op.version, events)])
-        check_sizes(stored, self.store.max_event_bytes)
-        return Chunk(number, batch, stored, op._replace(
+        encoded = check_sizes(stored, self.store.max_event_bytes)
+        return Chunk(number, batch, stored, encoded, op._replace(
             state=bulk.DECIDER.fold(op.state, events), version=op.version + len(events)))
 
 
