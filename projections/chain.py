@@ -78,9 +78,11 @@ DDL = _statements()
 ROWS = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
                " WHERE notification_id > %s AND notification_id <= %s"
                " ORDER BY notification_id LIMIT %s").format(sql.Identifier(EVENTS_TABLE))
-INSERT = ("INSERT INTO audit_chain (organization_id, seq, position, stream_id, version,"
-          " event_type, occurred_at, actor_kind, actor_id, digest)"
-          " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+# COPY, not an executemany of INSERTs: psycopg formats COPY rows in C, and adapted each
+# INSERT's parameters in Python (a bulk operation chains 10,000 events). The head's lock keeps
+# a position from being chained twice, as it did for the INSERTs (position is UNIQUE).
+COPY = ("COPY audit_chain (organization_id, seq, position, stream_id, version,"
+        " event_type, occurred_at, actor_kind, actor_id, digest) FROM STDIN")
 # One statement for all the organizations of a chunk (and of a batch's checkpoints): each
 # lookup is an index probe of its own (LATERAL ... LIMIT 1), however long the chains are.
 LAST = ("SELECT o, l.seq, l.digest, l.position FROM unnest(%s::uuid[]) AS o"
@@ -152,7 +154,9 @@ class ChainProjection(Projection):
             links.append((org, seq + 1, position, stream_id, version, topic,
                           e.occurred_at, e.actor.kind, e.actor.id, digest))
             heads[org] = (seq + 1, digest, position)
-        cur.executemany(INSERT, links)
+        with cur.copy(COPY) as copy:
+            for link_row in links:
+                copy.write_row(link_row)
 
     def _checkpoint(self, cur: psycopg.Cursor, heads: dict[UUID, tuple[int, bytes, int]]) -> None:
         """Sign each organization's head unless a checkpoint of it is recent enough."""
