@@ -35,6 +35,9 @@ MAX_FINISHED = 10_000  # operations remembered as finished while the read model 
 RECONNECT_S = 1.0
 HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"  # the store's position
 STORE_CHANNEL = EVENTS_TABLE  # what the store's writers notify on after an append (the relay's)
+# Looks woken by appends are this far apart at least: every API process notifies after its
+# appends, and an idle worker would otherwise query on each of them.
+MIN_LOOK_S = 0.05
 # The submissions after a position, and the last position looked at: each event is looked at
 # once, however few of them are submissions.
 SUBMITTED = (f"SELECT max(notification_id), coalesce(array_agg(originator_id ORDER BY"
@@ -139,7 +142,10 @@ class BulkWorker:
         deadline = time.monotonic() + self.idle_s
         while not self.stopped.is_set() and (left := deadline - time.monotonic()) > 0:
             for note in conn.notifies(timeout=min(left, 0.5), stop_after=1):
-                if note.payload == PROJECTION or note.channel == STORE_CHANNEL:
+                if note.channel == STORE_CHANNEL:
+                    self.stopped.wait(max(0.0, self.looked_at + MIN_LOOK_S - time.monotonic()))
+                    return
+                if note.payload == PROJECTION:
                     return
 
     def _failed(self, exc: BaseException) -> None:
