@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from psycopg import Cursor, sql
+from psycopg import Cursor, pq, sql
 
 from projections.rows import append_only, tenant_wall, update_if_newer
 
 # INSERT statements by (table, key, columns): a handful per table.
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], sql.Composed] = {}
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], bytes] = {}
 # From this many rows on, insert_many copies them into a staging table and inserts from it:
 # COPY rows are formatted in C, an executemany adapts each row's parameters in Python (two
 # thirds of the audit's CPU for a bulk operation's 10,000 entries). Below, three statements
-# cost more than they save.
+# cost more than they save. Not in a pipeline (COPY cannot run in one): there, executemany.
 COPY_FROM = 16
 _STAGES: dict[tuple[str, str, tuple[str, ...]], tuple[sql.Composed, ...]] = {}
 
@@ -107,7 +107,8 @@ class Table:
         """``insert`` for rows of one shape: a few in one executemany, more through COPY
         into a temporary staging table of those columns, then one INSERT ... SELECT with the
         same ON CONFLICT (a redelivered creation still changes nothing)."""
-        if len(rows) < COPY_FROM:
+        if len(rows) < COPY_FROM or (
+                cur.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF):
             if rows:
                 cur.executemany(self._insert_statement(table, tuple(rows[0])),
                                 [list(r.values()) for r in rows])
@@ -139,14 +140,16 @@ class Table:
                 table, columns, columns, stage, sql.Identifier(self.key)))
         return found
 
-    def _insert_statement(self, table: sql.Identifier, names: tuple[str, ...]) -> sql.Composed:
+    def _insert_statement(self, table: sql.Identifier, names: tuple[str, ...]) -> bytes:
         shape = (repr(table), self.key, names)
-        # Composed once per shape: formatting it for every row was most of a batch's Python.
+        # Composed once per shape, and kept as bytes: formatting it for every row was most of a
+        # batch's Python, and psycopg renders a Composed again on every execute.
         if (statement := _INSERTS.get(shape)) is None:
             statement = _INSERTS[shape] = sql.SQL(
                 "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
                 table, sql.SQL(", ").join(map(sql.Identifier, names)),
-                sql.SQL(", ").join(sql.Placeholder() * len(names)), sql.Identifier(self.key))
+                sql.SQL(", ").join(sql.Placeholder() * len(names)),
+                sql.Identifier(self.key)).as_bytes(None)
         return statement
 
     def update(self, cur: Cursor[Any], table: sql.Identifier, key: UUID, version: int,

@@ -1,11 +1,12 @@
 """A read model's batch insert (projections/table.py insert_many), by executemany for a few
-rows and through COPY and a staging table for more: the same rows either way, a redelivered
-row changes nothing, and it works outside a transaction (a rebuild's first pass)."""
+rows (and in a pipeline) and through COPY and a staging table for more: the same rows either
+way, a redelivered row changes nothing, and it works outside a transaction (a rebuild's)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,12 +45,14 @@ def stored(db: psycopg.Connection, table: Table) -> dict[Any, tuple[Any, ...]]:
     return {r[0]: tuple(r) for r in rows}
 
 
-@pytest.mark.parametrize("n", [3, COPY_FROM, 40])
+@pytest.mark.parametrize(("n", "pipelined"), [(3, False), (COPY_FROM, False), (40, False),
+                                               (40, True)])
 def test_a_batch_is_stored_as_given_and_a_redelivered_one_changes_nothing(
-        n: int, table: Table, db: psycopg.Connection, settings: Settings) -> None:
+        n: int, pipelined: bool, table: Table, db: psycopg.Connection,
+        settings: Settings) -> None:
     rows = made(n, "first")
     with psycopg.connect(settings.database_url) as conn, conn.transaction(), \
-            conn.cursor() as cur:
+            conn.pipeline() if pipelined else nullcontext(), conn.cursor() as cur:
         table.insert_many(cur, sql.Identifier(table.name), rows)
         table.insert_many(cur, sql.Identifier(table.name), [{**r, "note": "again"} for r in rows])
     found = stored(db, table)
