@@ -1,7 +1,9 @@
 """A 10,000-item bulk operation end to end: wall time from the 202 to `completed` in the read
 model that `GET /v1/bulk-operations/{id}` serves, against the seed's 5 s bar for bulk work and
 the issue's 2 s aim, and the items/s that makes as a seeding rate. The relay, projector and
-bulk worker run as real processes; the API is the app in process (one request).
+bulk worker run as real processes; the API is the app in process (one request). Each run also
+prints the CPU seconds each process and the PostgreSQL backends spent on it: on a shared
+machine the wall time follows the load, the CPU much less.
 
     python -m bench.bulk [--items 10000] [--runs 2]
 """
