@@ -21,6 +21,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from commands.batch import Batch, Dependents
+from commands.ids import NamedIds, random_ids
 from commands.ports import ConcurrencyError, EventStore, Schemas
 from commands.runner import (
     Context,
@@ -47,13 +48,15 @@ from domain.resource.writes import ResourceWrite
 
 # Room for the envelope around a chunk's items (ids, actor, request ids, user agent).
 ENVELOPE_ROOM = 4096
+ITEM_PREFIX = "item:"  # a create's resource id: uuid5(operation id, "item:<index>")
 # Test-only crash points: called with ("before_append" | "after_append", chunk).
 Crash = Callable[[str, int], None]
 
 
 def item_id(operation_id: UUID, index: int) -> UUID:
-    """The resource id a bulk create writes: the same for every attempt of the item."""
-    return uuid.uuid5(operation_id, f"item:{index}")
+    """The resource id a bulk create writes: the same for every attempt of the item (the
+    worker makes it with ``NamedIds(operation_id, ITEM_PREFIX)``, the same value)."""
+    return uuid.uuid5(operation_id, f"{ITEM_PREFIX}{index}")
 
 
 class Operation(NamedTuple):
@@ -72,6 +75,7 @@ class Chunk(NamedTuple):
     number: int
     batch: Batch
     stored: list[Envelope]
+    encoded: list[bytes]  # the envelopes' bytes, made once for the size check and the append
     after: Operation
 
 
@@ -132,7 +136,8 @@ class BulkCommands:
             if running is not None and previous is not None:
                 committed = self._landed(running, previous, crash)
             crash("before_append", chunk.number)
-            running, previous, op = appender.submit(self.store.append, chunk.stored), chunk, chunk.after
+            running = appender.submit(self.store.append, chunk.stored, encoded=chunk.encoded)
+            previous, op = chunk, chunk.after
         if running is not None and previous is not None:
             committed = self._landed(running, previous, crash)
         return committed
@@ -163,13 +168,14 @@ class BulkCommands:
                       dependents=self._dependents,
                       after=None if previous is None else previous.batch)
         batch.prefetch(staged.items)
-        results = tuple(_result(batch, operation_id, staged.first_index + offset, item)
-                        for offset, item in enumerate(staged.items))
+        ids = NamedIds(operation_id, ITEM_PREFIX)
+        results = tuple(_result(batch, index, ids(index), item)
+                        for index, item in enumerate(staged.items, start=staged.first_index))
         events = bulk.decide(RecordChunk(chunk=number, results=results), op.state)
         stored = envelopes(op.ctx, [*batch.writes, write(
             bulk.DECIDER, operation_id, organization_id, op.version, events)])
-        check_sizes(stored, self.store.max_event_bytes)
-        return Chunk(number, batch, stored, op._replace(
+        encoded = check_sizes(stored, self.store.max_event_bytes)
+        return Chunk(number, batch, stored, encoded, op._replace(
             state=bulk.DECIDER.fold(op.state, events), version=op.version + len(events)))
 
 
@@ -177,9 +183,9 @@ def _open(op: Operation) -> bool:
     return op.state.status in ("pending", "processing")
 
 
-def _result(batch: Batch, operation_id: UUID, index: int, item: ResourceWrite) -> ItemResult:
+def _result(batch: Batch, index: int, new_id: UUID, item: ResourceWrite) -> ItemResult:
     try:
-        applied = batch.apply(item, item_id(operation_id, index))
+        applied = batch.apply(item, new_id)
     except (DomainError, VersionConflict) as e:
         code = e.code if isinstance(e, DomainError) else VersionConflict.code
         return ItemResult(index=index, success=False, error=code,
@@ -190,8 +196,8 @@ def _result(batch: Batch, operation_id: UUID, index: int, item: ResourceWrite) -
 
 def _context(submitted: Envelope) -> Context:
     """The submitter's context: its resource writes are theirs (createdBy), correlated with
-    the submission's request and caused by its event."""
-    return Context(actor=submitted.actor, request_id=submitted.request_id,
+    the submission's request and caused by its event; their event ids drawn in batches."""
+    return Context(actor=submitted.actor, request_id=submitted.request_id, new_id=random_ids(),
                    correlation_id=submitted.correlation_id,
                    causation_id=str(submitted.event_id), ip_address=submitted.ip_address or "",
                    user_agent=submitted.user_agent or "", source=submitted.source or "system")

@@ -106,11 +106,12 @@ class EventStore(Protocol):
         its streams at once); a stream with no events is absent."""
         ...
 
-    def append(self, envelopes: Sequence[Envelope], *,
-               sealing: Sealing | None = None) -> list[int]:
+    def append(self, envelopes: Sequence[Envelope], *, sealing: Sealing | None = None,
+               encoded: Sequence[bytes] | None = None) -> list[int]:
         """Append in one transaction, each envelope at its version (ConcurrencyError if a
         version is taken), with the sealing's idempotency record (DuplicateRecord if its key
-        is live); returns the store positions, in order."""
+        is live); returns the store positions, in order. ``encoded``: the envelopes' bytes
+        (``encode``, as ``check_sizes`` returns them), stored as they are, not made again."""
         ...
 
     def record(self, record: Record) -> None:

@@ -214,8 +214,9 @@ def type_of(store: EventStore, organization_id: UUID,
 def checked(schemas: Schemas, type_id: UUID, kind: rt.ResourceType, content: Content,
             known: Callable[[UUID], bool]) -> int:
     """The type's current version, after checking the content against it: the data matches
-    its schema, and every relationship names a resource ``known`` to the organization."""
-    res.check_content(content)
+    its schema, and every relationship names a resource ``known`` to the organization. The
+    content's bounds are the decider's to check (``res.decide``), once; the request bodies
+    bound the same fields before any of this runs."""
     schemas.validator((type_id, kind.type_version), kind.schemas[-1])(content.data)
     for i, related in enumerate(content.relationships):
         if not known(related.id):

@@ -146,13 +146,16 @@ def envelopes(ctx: Context, writes: Iterable[StreamWrite]) -> list[Envelope]:
     return out
 
 
-def check_sizes(batch: Sequence[Envelope], limit: int) -> None:
+def check_sizes(batch: Sequence[Envelope], limit: int) -> list[bytes]:
     """Refuse the batch if one of its events, encoded as it is stored and published, is over
-    ``limit`` bytes."""
+    ``limit`` bytes; else its events encoded, which the append may store as they are."""
+    encoded = []
     for envelope in batch:
-        size = len(encode(envelope))
-        if size > limit:
-            raise EventTooLarge(envelope.event_type, size, limit)
+        data = encode(envelope)
+        if len(data) > limit:
+            raise EventTooLarge(envelope.event_type, len(data), limit)
+        encoded.append(data)
+    return encoded
 
 
 def check_expected(expected: int | None, actual: int) -> None:

@@ -173,12 +173,13 @@ class MsgspecMapper:
     The same bytes go to Kafka, so every consumer decodes with ``domain.envelope.decode``.
     """
 
-    def to_stored_event(self, envelope: Envelope) -> StoredEvent:
+    def to_stored_event(self, envelope: Envelope, state: bytes | None = None) -> StoredEvent:
+        """``state``: the envelope's bytes if already encoded (``encode(envelope)``)."""
         return StoredEvent(
             originator_id=envelope.stream_id,
             originator_version=envelope.version,
             topic=envelope.event_type,
-            state=encode(envelope),
+            state=encode(envelope) if state is None else state,
         )
 
     def to_envelope(self, stored: StoredEvent) -> Envelope:
@@ -231,12 +232,16 @@ class EventStore:
         self.recorder.create_table()
 
     def append(self, envelopes: Sequence[Envelope], *, sealing: Sealing | None = None,
-               after_insert: AfterInsert | None = None) -> list[int]:
+               after_insert: AfterInsert | None = None,
+               encoded: Sequence[bytes] | None = None) -> list[int]:
         """Append in one transaction, with the sealing's idempotency record and the rows
-        ``after_insert`` writes; returns the store positions, in order."""
+        ``after_insert`` writes; returns the store positions, in order. ``encoded``: the
+        envelopes' bytes, when the caller made them (the size check): stored as they are."""
         if sealing is not None:
             after_insert = _sealed(sealing, after_insert)
-        stored = [self.mapper.to_stored_event(e) for e in envelopes]
+        stored = ([self.mapper.to_stored_event(e) for e in envelopes] if encoded is None else
+                  [self.mapper.to_stored_event(e, d) for e, d in zip(envelopes, encoded,
+                                                                    strict=True)])
         try:
             with tracing.db("INSERT", EVENTS_TABLE):
                 positions = self.recorder.insert_events(stored, after_insert=after_insert)

@@ -38,16 +38,16 @@ class MemoryEventStore:
         found = {stream_id: self.load(stream_id) for stream_id in dict.fromkeys(stream_ids)}
         return {stream_id: envelopes for stream_id, envelopes in found.items() if envelopes}
 
-    def append(self, envelopes: Sequence[Envelope], *,
-               sealing: Sealing | None = None) -> list[int]:
+    def append(self, envelopes: Sequence[Envelope], *, sealing: Sealing | None = None,
+               encoded: Sequence[bytes] | None = None) -> list[int]:
         with self._lock:
             self._check_versions(envelopes)
             record = sealing(len(self.log) + len(envelopes)) if sealing is not None else None
             if record is not None:
                 self._check_live(record.claim)
             positions = []
-            for envelope in envelopes:
-                data = encode(envelope)
+            for i, envelope in enumerate(envelopes):
+                data = encode(envelope) if encoded is None else encoded[i]
                 self.streams.setdefault(envelope.stream_id, []).append(data)
                 self.log.append(data)
                 positions.append(len(self.log))

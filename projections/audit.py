@@ -60,9 +60,12 @@ SPEC = Table(TABLE, tenant="organization_id", append_only=True, columns=(
 
 STATES_DDL = ("CREATE TABLE IF NOT EXISTS audit_states (stream_id uuid PRIMARY KEY,"
               " version bigint NOT NULL, state bytea NOT NULL)")
-SAVE_STATE = ("INSERT INTO audit_states (stream_id, version, state) VALUES (%s, %s, %s)"
-              " ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version,"
-              " state = EXCLUDED.state WHERE audit_states.version < EXCLUDED.version")
+# One statement for the batch's streams (three arrays; an executemany adapted each row's
+# parameters in Python: a third of the audit's CPU for a bulk operation's 10,000 streams).
+SAVE_STATES = ("INSERT INTO audit_states (stream_id, version, state)"
+               " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bytea[])"
+               " ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version,"
+               " state = EXCLUDED.state WHERE audit_states.version < EXCLUDED.version")
 HISTORY = sql.SQL("SELECT state FROM {} WHERE originator_id = %s AND originator_version < %s"
                   " ORDER BY originator_version").format(sql.Identifier(EVENTS_TABLE))
 
@@ -72,6 +75,9 @@ class AuditProjection(ReadModel):
 
     spec = SPEC
     stream_type = "*"  # no single one; the base's per-type filter is not used
+    # A batch is a few statements, its entries the bulk of it: COPY (not possible in the
+    # runner's pipeline) saves more than the pipeline's round trips.
+    pipelined = False
 
     def __init__(self, table: str | None = None) -> None:
         super().__init__(table)
@@ -93,8 +99,9 @@ class AuditProjection(ReadModel):
         # The batch's entries in one executemany, and each stream's newest state once (what
         # the next batch folds from), rather than a statement or two per event.
         self.spec.insert_many(cur, self.table, entries)
-        cur.executemany(SAVE_STATE, [(stream, version, msgspec.json.encode(state))
-                                     for stream, (version, state) in states.items()])
+        if states:
+            cur.execute(SAVE_STATES, (list(states), [v for v, _ in states.values()],
+                                      [msgspec.json.encode(s) for _, s in states.values()]))
 
     @staticmethod
     def _saved(cur: psycopg.Cursor, items: Sequence[Item]) -> dict[UUID, tuple[int, bytes]]:
@@ -144,4 +151,5 @@ class AuditProjection(ReadModel):
 
 
 def _json(values: dict[str, Any] | None) -> Jsonb | None:
-    return None if values is None else Jsonb(values)
+    # msgspec's encoder, not the standard library's: a resource's entry carries its data.
+    return None if values is None else Jsonb(values, dumps=msgspec.json.encode)

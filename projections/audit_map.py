@@ -3,6 +3,7 @@ it made to its stream's state, with every credential redacted."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -100,11 +101,17 @@ def entry_of(event: AnyEvent) -> tuple[str, str]:
 def redact(value: Any) -> Any:
     """``value`` (builtins) with every credential field's non-empty value replaced."""
     if isinstance(value, dict):
-        return {k: _hidden(v) if CREDENTIAL.search(str(k)) else redact(v)
-                for k, v in value.items()}
+        return {k: _hidden(v) if _credential(str(k)) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _credential(key: str) -> bool:
+    """Whether a field of that name holds a credential; remembered, as the same few names
+    come back in every entry (the fields of a type's data, event after event)."""
+    return CREDENTIAL.search(key) is not None
 
 
 def _hidden(value: Any) -> Any:

@@ -20,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
+import msgspec
 import psycopg
 from psycopg import sql
 
 from domain.deciders import AGGREGATES
-from domain.envelope import decode
+from domain.envelope import Actor
 from infra.eventstore import EVENTS_TABLE
 from projections.base import Item, Projection
 from projections.rows import append_only, tenant_wall
@@ -34,6 +36,18 @@ from projections.rows import append_only, tenant_wall
 GENESIS = bytes(32)
 CHUNK = 1000  # event rows read at a time while chaining
 CHECKPOINT_CONTEXT = b"chronicle-audit-checkpoint/v1"
+
+
+class Header(msgspec.Struct, frozen=True):
+    """The envelope's fields a link records: the rest of the stored bytes (the event, a
+    resource's data) is skipped, not built, which was half of this projection's time."""
+
+    organization_id: UUID
+    occurred_at: datetime
+    actor: Actor
+
+
+_headers = msgspec.json.Decoder(Header)
 
 
 def _statements() -> tuple[str, ...]:
@@ -64,9 +78,11 @@ DDL = _statements()
 ROWS = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
                " WHERE notification_id > %s AND notification_id <= %s"
                " ORDER BY notification_id LIMIT %s").format(sql.Identifier(EVENTS_TABLE))
-INSERT = ("INSERT INTO audit_chain (organization_id, seq, position, stream_id, version,"
-          " event_type, occurred_at, actor_kind, actor_id, digest)"
-          " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+# COPY, not an executemany of INSERTs: psycopg formats COPY rows in C, and adapted each
+# INSERT's parameters in Python (a bulk operation chains 10,000 events). The head's lock keeps
+# a position from being chained twice, as it did for the INSERTs (position is UNIQUE).
+COPY = ("COPY audit_chain (organization_id, seq, position, stream_id, version,"
+        " event_type, occurred_at, actor_kind, actor_id, digest) FROM STDIN")
 # One statement for all the organizations of a chunk (and of a batch's checkpoints): each
 # lookup is an index probe of its own (LATERAL ... LIMIT 1), however long the chains are.
 LAST = ("SELECT o, l.seq, l.digest, l.position FROM unnest(%s::uuid[]) AS o"
@@ -125,7 +141,7 @@ class ChainProjection(Projection):
     def _chain(self, cur: psycopg.Cursor, heads: dict[UUID, tuple[int, bytes, int]],
                rows: list[tuple[int, UUID, int, str, bytes]]) -> None:
         """Chain a chunk of event rows, in position order, with one read and one write."""
-        envelopes = [decode(bytes(state)) for *_, state in rows]
+        envelopes = [_headers.decode(state) for *_, state in rows]
         missing = list({e.organization_id for e in envelopes} - heads.keys())
         if missing:
             for org, seq, digest, position in cur.execute(LAST, (missing,)).fetchall():
@@ -135,10 +151,12 @@ class ChainProjection(Projection):
             org = e.organization_id
             seq, previous, _ = heads[org]
             digest = link(previous, stream_id, version, topic, bytes(state), position)
-            links.append((org, seq + 1, position, stream_id, version, e.event_type,
+            links.append((org, seq + 1, position, stream_id, version, topic,
                           e.occurred_at, e.actor.kind, e.actor.id, digest))
             heads[org] = (seq + 1, digest, position)
-        cur.executemany(INSERT, links)
+        with cur.copy(COPY) as copy:
+            for link_row in links:
+                copy.write_row(link_row)
 
     def _checkpoint(self, cur: psycopg.Cursor, heads: dict[UUID, tuple[int, bytes, int]]) -> None:
         """Sign each organization's head unless a checkpoint of it is recent enough."""

@@ -5,6 +5,7 @@ array, a full-text vector over data's strings) so that they need no migration.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
 
 import msgspec
@@ -112,25 +113,23 @@ JSONB = ("data", "labels", "annotations", "relationships")
 class ResourcesProjection(ReadModel):
     spec = SPEC
     stream_type = resource.DECIDER.stream_type
+    # The runner's pipeline would rule out COPY: a run of changes gets one of its own instead.
+    pipelined = False
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None:
-        """The batch's new rows in one executemany (a bulk operation's chunk is hundreds of
-        creations: one round trip, not one each), flushed before any change, so that a
-        change made in the same batch finds its row."""
-        created: list[dict[str, object]] = []
-        for item in items:
-            change = row_change(item.envelope) if (
-                item.envelope.stream_type == self.stream_type) else None
-            if change is None:
-                continue
-            kind, values = change
+        """The batch in runs: a run of creations in one insert_many (a bulk operation's chunk
+        is hundreds of them: COPY), a run of changes in one pipeline (one round trip, not one
+        each), each run written before the next, so a change finds a row the batch created."""
+        changes = [(item, change) for item in items if item.envelope.stream_type == (
+            self.stream_type) and (change := row_change(item.envelope)) is not None]
+        for kind, run in groupby(changes, key=lambda c: c[1][0]):
             if kind == "insert":
-                created.append(self.new_row(item, **_stored(values)))
+                self.spec.insert_many(cur, self.table, [
+                    self.new_row(item, **_stored(values)) for item, (_, values) in run])
                 continue
-            self.spec.insert_many(cur, self.table, created)
-            created = []
-            self.update(cur, item, **_stored(values))
-        self.spec.insert_many(cur, self.table, created)
+            with cur.connection.pipeline():
+                for item, (_, values) in run:
+                    self.update(cur, item, **_stored(values))
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         self.apply(cur, [item])

@@ -143,16 +143,18 @@ def check_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def depth(value: object) -> int:
-    """How many objects and arrays nest in ``value`` (a scalar is 0), without recursion."""
+    """How many objects and arrays nest in ``value`` (a scalar is 0), without recursion.
+    Only containers are stacked: every bulk item's data is measured, mostly flat."""
+    if not isinstance(value, (dict, list)):
+        return 0
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
-        children = (item.values() if isinstance(item, dict)
-                    else item if isinstance(item, list) else None)
-        if children is None:
-            continue
+        children = item.values() if isinstance(item, dict) else item
         deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in children)
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, level + 1))
     return deepest
 
 

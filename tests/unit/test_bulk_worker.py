@@ -18,9 +18,13 @@ class Rows:
     def fetchall(self) -> list[tuple[UUID]]:
         return [(i,) for i in self.ids]
 
+    def fetchone(self) -> tuple[int, list[UUID]]:
+        """The event store's answers (its head; the submissions since): none appended."""
+        return 0, []
+
 
 class Listing:
-    """A connection whose open-operations query answers ``ids``."""
+    """A connection whose open-operations query answers ``ids`` (and the store nothing new)."""
 
     def __init__(self, ids: list[UUID]) -> None:
         self.ids = ids

@@ -44,15 +44,15 @@ class RacingStore(MemoryEventStore):
         self.rivals: list[Callable[[], object]] = []
         self._racing = False
 
-    def append(self, envelopes: Sequence[Envelope], *,
-               sealing: Sealing | None = None) -> list[int]:
+    def append(self, envelopes: Sequence[Envelope], *, sealing: Sealing | None = None,
+               encoded: Sequence[bytes] | None = None) -> list[int]:
         if self.rivals and not self._racing:
             self._racing = True
             try:
                 self.rivals.pop(0)()
             finally:
                 self._racing = False
-        return super().append(envelopes, sealing=sealing)
+        return super().append(envelopes, sealing=sealing, encoded=encoded)
 
 
 @pytest.fixture
