@@ -1,6 +1,6 @@
 """Usage metering in each API process: every USAGE_REFRESH_S it measures every organization's
-month (one ClickHouse query for calls and bandwidth, two PostgreSQL ones for storage and
-users), records crossed thresholds as usage events, and rebuilds ``blocked``, the dict the
+month (ClickHouse queries for calls and bandwidth, storage and users; PostgreSQL only for
+the organizations' plans), records crossed thresholds as usage events, and rebuilds ``blocked``, the dict the
 request path looks an organization up in. A request never waits on a measurement: what it
 pays is that lookup (api/usage/guard.py); a quota is enforced within one refresh of being
 reached, which is the price of not counting every request against ClickHouse.
@@ -96,9 +96,8 @@ class Meter:
         now = now or datetime.now(UTC)
         period = queries.period_of(now)
         self.recorded = {r for r in self.recorded if r[1] == period}
-        counts = await to_thread.run_sync(lambda: queries.counts(self.analytics.get(), period))
+        counts, levels = await to_thread.run_sync(self.measure, period)
         async with self.pool.connection() as conn:
-            levels = await queries.levels(conn)
             # Only an organization that used something can cross a threshold: the others (most
             # of them, on a large platform) cost nothing per tick.
             organizations = await queries.organizations(conn, {*counts, *levels})
@@ -113,6 +112,11 @@ class Meter:
                 blocked[org] = block
         self.blocked = blocked
         await to_thread.run_sync(lambda: self.keep(period, levels, now))
+
+    def measure(self, period: str) -> tuple[dict[UUID, queries.Counts],
+                                            dict[UUID, queries.Levels]]:
+        ch = self.analytics.get()
+        return queries.counts(ch, period), queries.levels(ch)
 
     async def record(self, org: UUID, period: str, used: Mapping[str, int], quota: Quota) -> None:
         """Tell the usage decider of each metric past a threshold it was not told of yet."""

@@ -74,10 +74,15 @@ async def months(container: Container, org: UUID,
     """The organization's metered months; this month's levels as they are now."""
     shared = container.analytics
     assert shared is not None  # built by the container with every other adapter
-    found = await to_thread.run_sync(lambda: queries.history(shared.get(), org, limit))
+
+    def from_clickhouse() -> tuple[dict[str, tuple[queries.Counts, queries.Levels]],
+                                   queries.Levels]:
+        ch = shared.get()
+        return (queries.history(ch, org, limit),
+                queries.levels(ch, org).get(org, queries.Levels()))
+
+    found, live = await to_thread.run_sync(from_clickhouse)
     now = queries.period_of(datetime.now(UTC))
-    async with container.pool.connection() as conn:
-        live = (await queries.levels(conn, org)).get(org, queries.Levels())
     counts = found.get(now, (queries.Counts(), live))[0]
     return {now: (counts, live), **{p: m for p, m in found.items() if p != now}}
 
