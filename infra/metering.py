@@ -1,9 +1,11 @@
-"""Usage metering in each API process: every USAGE_REFRESH_S it measures every organization's
-month (ClickHouse queries for calls and bandwidth, storage and users; PostgreSQL only for
-the organizations' plans), records crossed thresholds as usage events, and rebuilds ``blocked``, the dict the
-request path looks an organization up in. A request never waits on a measurement: what it
-pays is that lookup (api/usage/guard.py); a quota is enforced within one refresh of being
-reached, which is the price of not counting every request against ClickHouse.
+"""Usage metering, led by one API process of the deployment: every USAGE_REFRESH_S the leader
+(the holder of an advisory lock, infra/lease.py) measures every organization's month
+(ClickHouse for calls, bandwidth, storage and users; PostgreSQL only for the plans), records
+crossed thresholds as usage events, rebuilds ``blocked``, the dict the request path looks an
+organization up in, and shares it in Redis; every other process reads that dict each tick,
+and takes the lead when the leader's session is gone. A request never waits on a
+measurement: what it pays is that lookup (api/usage/guard.py); a quota is enforced within a
+refresh or two of being reached, the price of not counting every request against ClickHouse.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
+import msgspec
 from anyio import to_thread
 from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
 
 from commands.runner import Context
 from commands.usage import UsageCommands
@@ -24,6 +28,7 @@ from domain.envelope import SYSTEM
 from domain.organization.plans import METRICS, WARN_AT, Over, Quota, quota_of
 from domain.usage.decider import RecordUsage
 from infra import clickhouse
+from infra.lease import AdvisoryLease
 from projections import usage_queries as queries
 
 log = logging.getLogger("chronicle.metering")
@@ -69,14 +74,34 @@ def block_of(used: Mapping[str, int], quota: Quota, period: str, until: datetime
                  quota.over, plan)
 
 
+class Board:
+    """The leader's ``blocked`` in one Redis key for the other processes; it expires after a
+    few missed refreshes, so blocks lapse rather than outlive a deployment with no leader."""
+
+    def __init__(self, redis: Redis, key: str, ttl_s: float) -> None:
+        self.redis, self.key, self.ttl_ms = redis, key, max(1000, int(ttl_s * 1000))
+        self.decoder = msgspec.json.Decoder(dict[UUID, Block])
+
+    async def publish(self, blocked: dict[UUID, Block]) -> None:
+        await self.redis.set(self.key, msgspec.json.encode(blocked), px=self.ttl_ms)
+
+    async def read(self) -> dict[UUID, Block]:
+        found = await self.redis.get(self.key)
+        return {} if found is None else self.decoder.decode(found)
+
+
 class Meter:
     def __init__(self, pool: AsyncConnectionPool, analytics: clickhouse.Shared,
                  usage: UsageCommands, *, every_s: float,
-                 quotas: Mapping[str, Quota] | None = None) -> None:
-        """``quotas``: each plan's (default: the plans' own, domain/organization/plans.py)."""
+                 quotas: Mapping[str, Quota] | None = None,
+                 lease: AdvisoryLease | None = None, board: Board | None = None) -> None:
+        """``quotas``: each plan's (default: the plans' own, domain/organization/plans.py);
+        ``lease``: who leads (None: this meter always measures); ``board``: where the leader
+        shares ``blocked`` and the others read it."""
         self.pool, self.analytics, self.usage = pool, analytics, usage
         self.every_s = every_s
         self.quotas = quotas
+        self.lease, self.board = lease, board
         self.blocked: dict[UUID, Block] = {}
         self.recorded: set[tuple[UUID, str, str, int]] = set()  # already told the decider
         self.kept: dict[UUID, queries.Levels] = {}  # the levels last written to ClickHouse
@@ -85,12 +110,25 @@ class Meter:
         return quota_of(plan) if self.quotas is None else self.quotas[plan]
 
     async def follow(self) -> None:
-        while True:
-            try:
-                await self.refresh()
-            except Exception as exc:  # keep the last measurement; the next tick tries again
-                log.warning("could not measure usage: %s", exc)
-            await asyncio.sleep(self.every_s)
+        try:
+            while True:
+                try:
+                    await self.tick()
+                except Exception as exc:  # keep the last measurement; the next tick tries again
+                    log.warning("could not measure usage: %s", exc)
+                await asyncio.sleep(self.every_s)
+        finally:
+            if self.lease is not None:
+                await self.lease.release()
+
+    async def tick(self, now: datetime | None = None) -> None:
+        """The leader measures, records and shares; a follower takes the leader's ``blocked``."""
+        if self.lease is None or await self.lease.held():
+            await self.refresh(now)
+            if self.board is not None:
+                await self.board.publish(self.blocked)
+        elif self.board is not None:
+            self.blocked = await self.board.read()
 
     async def refresh(self, now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
