@@ -106,8 +106,13 @@ class Meter:
         self.recorded: set[tuple[UUID, str, str, int]] = set()  # already told the decider
         self.kept: dict[UUID, queries.Levels] = {}  # the levels last written to ClickHouse
 
-    def quota(self, plan: str) -> Quota:
-        return quota_of(plan) if self.quotas is None else self.quotas[plan]
+    def quota(self, plan: str, policy: Over | None = None) -> Quota:
+        """The plan's quotas (the meter's own ``quotas`` when given), past them ``policy``, the
+        operator's override of the organization's policy, when set."""
+        if self.quotas is None:
+            return quota_of(plan, policy)
+        quota = self.quotas[plan]
+        return quota if policy is None else msgspec.structs.replace(quota, over=policy)
 
     async def follow(self) -> None:
         try:
@@ -141,9 +146,9 @@ class Meter:
             organizations = await queries.organizations(conn, {*counts, *levels})
         blocked: dict[UUID, Block] = {}
         until = month_end(now)
-        for org in organizations:
-            plan = organizations[org].plan
-            quota = self.quota(plan)
+        for org, organization in organizations.items():
+            plan = organization.plan
+            quota = self.quota(plan, organization.quota_policy)
             used = used_of(counts.get(org, queries.Counts()), levels.get(org, queries.Levels()))
             await self.record(org, period, used, quota)
             if (block := block_of(used, quota, period, until, plan=plan)) is not None:

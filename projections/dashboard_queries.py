@@ -54,7 +54,8 @@ def month_levels(ch: Client, org: UUID | None) -> Levels:
 
 async def plan(conn: AsyncConnection, org: UUID | None) -> str | None:
     """The organization's plan (None in the operator's view)."""
-    return await usage_queries.plan(conn, org) if org is not None else None
+    found = await usage_queries.plan(conn, org) if org is not None else None
+    return None if found is None else found.plan
 
 
 def period_now(now: datetime) -> str:

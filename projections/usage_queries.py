@@ -14,6 +14,8 @@ from uuid import UUID
 from clickhouse_connect.driver.client import Client
 from psycopg import AsyncConnection, Connection
 
+from domain.organization.plans import Over
+
 
 class Counts(NamedTuple):
     api_calls: int = 0
@@ -34,10 +36,11 @@ class Month(NamedTuple):
 class Organization(NamedTuple):
     plan: str
     status: str
+    quota_policy: Over | None = None  # the operator's override of the plan's policy
 
 
-ORGANIZATIONS = ("SELECT id, plan, status FROM organizations WHERE status <> 'deleted'"
-                 " AND id = ANY(%s)")
+ORGANIZATIONS = ("SELECT id, plan, status, quota_policy FROM organizations"
+                 " WHERE status <> 'deleted' AND id = ANY(%s)")
 ONE = " AND organization_id = {org:UUID}"  # a route's one organization; the meter reads all
 # Both tables are ReplacingMergeTree(version) keyed by (organization, ...): FINAL collapses each
 # row to its newest version as it reads (merging the sorted parts in streams, pruned by the key
@@ -98,15 +101,14 @@ async def organizations(conn: AsyncConnection, ids: Iterable[UUID]
                         ) -> dict[UUID, Organization]:
     """The live ones among ``ids`` (the meter asks only for those that used something)."""
     cur = await conn.execute(ORGANIZATIONS, (list(ids),))
-    return {org: Organization(plan, status) for org, plan, status in await cur.fetchall()}
+    return {org: Organization(*rest) for org, *rest in await cur.fetchall()}
 
 
-async def plan(conn: AsyncConnection, org: UUID) -> str | None:
-    """The organization's plan; None when there is no such (live) organization."""
-    cur = await conn.execute("SELECT plan FROM organizations WHERE id = %s"
-                             " AND status <> 'deleted'", (org,))
+async def plan(conn: AsyncConnection, org: UUID) -> Organization | None:
+    """The organization's plan and policy; None when there is no such (live) organization."""
+    cur = await conn.execute(ORGANIZATIONS.replace("= ANY(%s)", "= %s"), (org,))
     found = await cur.fetchone()
-    return None if found is None else str(found[0])
+    return None if found is None else Organization(*found[1:])
 
 
 def levels(ch: Client, org: UUID | None = None) -> dict[UUID, Levels]:
@@ -123,5 +125,5 @@ def _by_organization(rows: Sequence[Sequence[Any]]) -> dict[UUID, int]:
 
 def organizations_now(conn: Connection, ids: Iterable[UUID]) -> dict[UUID, Organization]:
     """``organizations`` on a synchronous connection (the alert evaluator's)."""
-    return {org: Organization(plan, status)
-            for org, plan, status in conn.execute(ORGANIZATIONS, (list(ids),)).fetchall()}
+    return {org: Organization(*rest)
+            for org, *rest in conn.execute(ORGANIZATIONS, (list(ids),)).fetchall()}
