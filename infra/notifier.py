@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 log = logging.getLogger("chronicle.notifier")
+
+# After a NOTIFY the thread rests this long, so the commits meanwhile share the next one: under
+# load a process sends at most 50 a second, not one per commit (each is a transaction, and a
+# step of the relay with its flush, checkpoint and announcement); a lone commit is announced at
+# once, and a relay that is behind reads again without waiting for one.
+GAP_S = 0.02
 
 
 class Notifier:
@@ -47,6 +54,7 @@ class Notifier:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(autocommit=True, **self.kwargs)
                 conn.execute(self.statement)
+                time.sleep(GAP_S)
             except psycopg.Error as exc:
                 log.warning("could not notify the relay: %s", exc)
                 conn = None

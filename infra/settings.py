@@ -84,10 +84,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     command_retries: int = 5
     relay_batch_size: int = 500
     relay_poll_interval_ms: int = 500
+    relay_linger_ms: int = 5  # after a NOTIFY, how long the relay gathers commits before reading
     relay_port: int = 8091
     projector_port: int = 8092
     alerts_port: int = 8096  # `chronicle alerts`' health and metrics
     projector_batch_size: int = 500
+    # After a batch's first event, how long a runner waits for more before applying: under load
+    # batches grow and their fixed cost (a transaction, the offsets, a ClickHouse insert) is
+    # shared; an event alone waits this long at most.
+    projector_linger_ms: int = 5
     projector_instance: str = "0"
     # A failing batch is retried this many times (backoff doubling from the first delay up to
     # the cap) before its events are applied one by one and the failing one is parked.
@@ -259,10 +264,12 @@ ENV_NAMES: dict[str, str] = {
     "COMMAND_RETRIES": "command_retries",
     "RELAY_BATCH_SIZE": "relay_batch_size",
     "RELAY_POLL_INTERVAL_MS": "relay_poll_interval_ms",
+    "RELAY_LINGER_MS": "relay_linger_ms",
     "RELAY_PORT": "relay_port",
     "PROJECTOR_PORT": "projector_port",
     "ALERTS_PORT": "alerts_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
+    "PROJECTOR_LINGER_MS": "projector_linger_ms",
     "PROJECTOR_INSTANCE": "projector_instance",
     "PROJECTOR_MAX_RETRIES": "projector_max_retries",
     "PROJECTOR_RETRY_BACKOFF_MS": "projector_retry_backoff_ms",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import psycopg
@@ -79,6 +80,8 @@ class Runner:
         self._rebuild: str | None = None
         self._session_s = consumer_config(settings, self.group)["session.timeout.ms"] / 1000
         self._attempts = 0
+        linger = getattr(projection, "linger_s", None)
+        self._linger_s = self.settings.projector_linger_ms / 1000 if linger is None else linger
         self._retry = Backoff(settings.projector_retry_backoff_ms / 1000,
                               settings.projector_max_backoff_ms / 1000)
 
@@ -135,7 +138,8 @@ class Runner:
         # for a full batch, holding a lone event (and the read waiting for it) that long.
         first = consumer.poll(timeout)
         messages = [] if first is None else [first, *consumer.consume(
-            self.settings.projector_batch_size - 1, timeout=0)]
+            self.settings.projector_batch_size - 1,
+            timeout=self._linger_s)]
         # Blocked far longer than asked: the process was paused (SIGSTOP, a VM stall), so its
         # group session has expired and the fetched state is stale. Start over cleanly.
         if time.monotonic() - before > timeout + self._session_s:
@@ -186,7 +190,9 @@ class Runner:
             nexts[key] = (msg.offset() or 0) + 1
             items.append(Item(position_of(msg), decode(msg.value() or b"")))
         # Traced events get a consumer span each (the child of their producer's), until commit.
-        with tracing.consuming(self.group, messages), conn.transaction(), conn.cursor() as cur:
+        with tracing.consuming(self.group, messages), conn.transaction(), \
+                conn.pipeline() if getattr(self.projection, "pipelined", False) else nullcontext(), \
+                conn.cursor() as cur:
             self.projection.apply(cur, items)
             for (topic, partition), nxt in nexts.items():
                 cur.execute(self.upsert_offset, (self.projection.name, topic, partition, nxt))
