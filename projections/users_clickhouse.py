@@ -17,7 +17,7 @@ from clickhouse_connect.driver.client import Client
 from domain.user import decider as user
 from domain.user.events import UserRemoved
 from infra.clickhouse import Inserter
-from projections.base import Item, Projection
+from projections.base import CLICKHOUSE_LINGER_S, Item, Projection
 
 NAME = "clickhouse_users"
 COLUMNS = ["organization_id", "id", "version", "position", "removed"]
@@ -37,6 +37,7 @@ def rows(items: Sequence[Item]) -> list[list[object]]:
 
 class UsersClickHouseProjection(Projection):
     name = NAME
+    linger_s: float | None = CLICKHOUSE_LINGER_S
     aggregates: tuple[str, ...] = (user.DECIDER.stream_type,)
 
     def __init__(self, client: Client, table: str = "users") -> None:
