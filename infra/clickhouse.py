@@ -87,6 +87,19 @@ CREATE TABLE IF NOT EXISTS {table} (
 ORDER BY (organization_id, type, id)
 """
 
+# Each user's latest row (projections/users_clickhouse.py), collapsed to its newest version:
+# the usage meter counts the organization's users not removed (FINAL: see usage_queries.py).
+USERS_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    organization_id UUID,
+    id UUID,
+    version UInt64,
+    position UInt64,
+    removed Bool
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (organization_id, id)
+"""
+
 # API metrics (projections/metric_queries.py): every row of api_requests, as it is inserted,
 # folded into one row of aggregate states per minute and dimension (api_metrics_1m); the
 # minutes' states merged again (-MergeState) as they arrive into hours (api_metrics_1h), the
@@ -251,6 +264,7 @@ def migrate(settings: Settings) -> None:
     db.command(EVENTS_DDL.format(table="events"))
     db.command(API_REQUESTS_DDL.format(table="api_requests"))
     db.command(RESOURCES_DDL.format(table="resources"))
+    db.command(USERS_DDL.format(table="users"))
     for table, at, source, source_at, start in API_METRICS:
         db.command(API_METRICS_DDL.format(table=table, at=at))
         view = API_METRICS_MV if source == "api_requests" else API_METRICS_ROLLUP

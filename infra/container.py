@@ -35,7 +35,8 @@ from infra.eventstore import EventStore, datastore_from_url
 from infra.invalidation import Feed
 from infra.jsonschemas import JsonSchemas
 from infra.keycache import KeyCache
-from infra.metering import Meter
+from infra.lease import AdvisoryLease
+from infra.metering import Board, Meter
 from infra.orgcache import OrgCache
 from infra.ratelimit import LocalLimiter, RedisLimiter
 from infra.replay import SpentRefreshTokens, UsedSignatures
@@ -61,6 +62,17 @@ def ring_for(settings: Settings) -> KeyRing:
     return KeyRing(settings.database_url, settings.encryption_key or DEV_ENCRYPTION_KEY,
                    timedelta(seconds=settings.jwt_access_ttl_s + LEEWAY_S),
                    settings.jwt_key_rotation_days)
+
+
+def meter(settings: Settings, pool: AsyncConnectionPool, analytics: clickhouse.Shared,
+          store: EventStore, redis: aioredis.Redis) -> Meter:
+    """The process's meter: it measures while it holds the deployment's lease, and otherwise
+    reads what the leader shares (blocks lapse after three refreshes without a leader)."""
+    return Meter(pool, analytics, UsageCommands(store, retries=settings.command_retries),
+                 every_s=settings.usage_refresh_s,
+                 lease=AdvisoryLease(settings.database_url, "chronicle.usage-meter"),
+                 board=Board(redis, f"{settings.redis_key_prefix}usage.blocked",
+                             3 * settings.usage_refresh_s))
 
 
 @dataclass
@@ -158,8 +170,8 @@ class Container:
             webhooks=webhook_commands(settings, store),
             request_log=RequestLog(settings) if settings.enable_request_log else None,
             analytics=analytics,
-            meter=Meter(pool, analytics, UsageCommands(store, retries=settings.command_retries),
-                        every_s=settings.usage_refresh_s) if settings.enable_usage_limits else None,
+            meter=meter(settings, pool, analytics, store, redis)
+            if settings.enable_usage_limits else None,
         )
 
     def start_background(self) -> list[asyncio.Task[None]]:

@@ -1,7 +1,7 @@
 """The quota_use alert metrics: each organization's month's use of its plan's quotas as shares
 (0: nothing used, 1: the quota reached, beyond 1 under an overage plan), measured as the meter
-measures them (infra/metering.py): calls and bandwidth from ClickHouse, storage and users from
-the PostgreSQL read models."""
+measures them (infra/metering.py): calls and bandwidth, storage and users from ClickHouse; the
+plans from the PostgreSQL organizations read model."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def shares(conn: psycopg.Connection, ch: Client, now: datetime,
     of the ``ruled`` ones (an organization's rule reads 0, not nothing, on an unused month)."""
     period = queries.period_of(now)
     counts = queries.counts(ch, period)
-    levels = queries.levels_now(conn)
+    levels = queries.levels(ch)
     found: Shares = {}
     wanted = {*counts, *levels, *ruled}
     for org, organization in queries.organizations_now(conn, wanted).items():

@@ -149,8 +149,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4318"
     tracing_sample_ratio: float = 1.0
     otel_service_name: str = ""
-    # Usage metering (infra/metering.py): each API process measures every organization's month
-    # this often, warns at 80 % of a plan quota and, under a blocking plan, refuses past it.
+    # Usage metering (infra/metering.py): one API process of the deployment (the lease holder)
+    # measures every organization's month this often and warns at 80 % of a plan quota; under
+    # a blocking policy every API process refuses past it (the others read the leader's blocks
+    # as often).
     enable_usage_limits: bool = True
     usage_refresh_s: float = 60.0
     # Live event streams (GET /v1/events/stream, /v1/ws): a heartbeat every STREAM_HEARTBEAT

@@ -37,6 +37,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "organization.Reactivated": ("organizations", "reactivate"),
     "organization.Deleted": ("organizations", "delete"),
     "organization.RateLimitChanged": ("organizations", "change_rate_limit"),
+    "organization.QuotaPolicyChanged": ("organizations", "change_quota_policy"),
     "resource_type.Registered": ("resource_types", "create"),
     "resource_type.SchemaExtended": ("resource_types", "extend_schema"),
     "resource_type.VersionAdded": ("resource_types", "add_version"),

@@ -46,11 +46,16 @@ def month_counts(ch: Client, org: UUID | None, period: str) -> tuple[Counts, int
     return Counts(int(calls or 0), int(size or 0)), int(organizations or 0)
 
 
-async def month_levels(conn: AsyncConnection, org: UUID | None) -> tuple[Levels, str | None]:
-    """Storage and users now (summed over organizations for the operator), and the plan."""
-    found = await usage_queries.levels(conn, org)
-    total = Levels(sum(lv.storage for lv in found.values()), sum(lv.users for lv in found.values()))
-    return total, (await usage_queries.plan(conn, org) if org is not None else None)
+def month_levels(ch: Client, org: UUID | None) -> Levels:
+    """Storage and users now (summed over organizations for the operator)."""
+    found = usage_queries.levels(ch, org)
+    return Levels(sum(lv.storage for lv in found.values()), sum(lv.users for lv in found.values()))
+
+
+async def plan(conn: AsyncConnection, org: UUID | None) -> str | None:
+    """The organization's plan (None in the operator's view)."""
+    found = await usage_queries.plan(conn, org) if org is not None else None
+    return None if found is None else found.plan
 
 
 def period_now(now: datetime) -> str:

@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from projections import paging
 from projections.organizations import TABLE
 
-COLUMNS = ("id, name, slug, plan, settings, rate_limit, status, version, position,"
+COLUMNS = ("id, name, slug, plan, settings, rate_limit, quota_policy, status, version, position,"
            " created_position, created_at, updated_at, deleted_at")
 
 GET = f"SELECT {COLUMNS} FROM {TABLE} WHERE id = %s"

@@ -10,6 +10,7 @@ from domain.organization.events import (
     OrganizationCreated,
     OrganizationDeleted,
     OrganizationPlanChanged,
+    OrganizationQuotaPolicyChanged,
     OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
@@ -37,6 +38,7 @@ SPEC = Table(TABLE, tenant="id", columns=(
     Column("updated_at", "timestamptz"),
     Column("deleted_at", "timestamptz", null=True),
     Column("rate_limit", "jsonb", null=True, added=True),
+    Column("quota_policy", "text", null=True, added=True),  # the operator's override
 ), indexes=(Index("created_position_idx", ("created_position",)),
             Index("slug_idx", ("slug",))))
 
@@ -72,6 +74,8 @@ class OrganizationsProjection(AnnouncedReadModel):
                 self.update(cur, item, status="deleted", deleted_at=e.occurred_at)
             case OrganizationRateLimitChanged(rate_limit=limit):
                 self.update(cur, item, rate_limit=None if limit is None else _json(limit))
+            case OrganizationQuotaPolicyChanged(quota_policy=policy):
+                self.update(cur, item, quota_policy=policy)
             case _:
                 return
 

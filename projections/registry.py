@@ -63,6 +63,13 @@ def _clickhouse_resources(settings: Settings) -> Projection:
     return ResourcesClickHouseProjection(clickhouse.client(settings), store)
 
 
+def _clickhouse_users(settings: Settings) -> Projection:
+    from infra import clickhouse
+    from projections.users_clickhouse import UsersClickHouseProjection
+
+    return UsersClickHouseProjection(clickhouse.client(settings))
+
+
 def _chain(settings: Settings) -> Projection:
     return chain.ChainProjection(settings.chain_key, settings.audit_checkpoint_seconds)
 
@@ -86,6 +93,7 @@ PROJECTIONS: dict[str, Spec] = {
     "resources": read_model(ResourcesProjection),
     "bulk_operations": read_model(BulkOperationsProjection),
     "clickhouse_resources": Spec(("resource",), _clickhouse_resources),
+    "clickhouse_users": Spec(("user",), _clickhouse_users),
     "alert_rules": read_model(AlertRulesProjection)._replace(ddl=alert_rules.EVALUATIONS_DDL),
     "audit_entries": Spec(AGGREGATES, lambda _settings: audit.AuditProjection(), audit.SPEC,
                   ddl=(audit.STATES_DDL,)),

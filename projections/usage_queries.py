@@ -1,17 +1,20 @@
-"""Usage metering's reads (the seed's UsageMetrics): calls and bandwidth per organization and
-month from ClickHouse's ``usage_monthly`` rollup; storage (resources' data sizes) and users
-from the PostgreSQL read models as they are now, and, for past months, the levels the meter
-kept in ClickHouse's ``usage_levels``."""
+"""Usage metering's reads (the seed's UsageMetrics), all from ClickHouse: calls and bandwidth
+per organization and month from the ``usage_monthly`` rollup; storage (resources' data sizes)
+and users as they are now from the ``resources`` and ``users`` tables, and, for past months,
+the levels the meter kept in ``usage_levels``. Only the organizations' plans and policies come
+from PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
 from psycopg import AsyncConnection, Connection
+
+from domain.organization.plans import Over
 
 
 class Counts(NamedTuple):
@@ -33,14 +36,22 @@ class Month(NamedTuple):
 class Organization(NamedTuple):
     plan: str
     status: str
+    quota_policy: Over | None = None  # the operator's override of the plan's policy
 
 
-ORGANIZATIONS = ("SELECT id, plan, status FROM organizations WHERE status <> 'deleted'"
-                 " AND id = ANY(%s)")
-ONE = " AND organization_id = %s"  # a route's one organization; the meter reads them all
-STORAGE = ("SELECT organization_id, coalesce(sum(size), 0) FROM resources"
+ORGANIZATIONS = ("SELECT id, plan, status, quota_policy FROM organizations"
+                 " WHERE status <> 'deleted' AND id = ANY(%s)")
+ONE = " AND organization_id = {org:UUID}"  # a route's one organization; the meter reads all
+# Both tables are ReplacingMergeTree(version) keyed by (organization, ...): FINAL collapses each
+# row to its newest version as it reads (merging the sorted parts in streams, pruned by the key
+# for one organization), and only then is WHERE applied (ClickHouse does not move a non-key
+# condition to PREWHERE under FINAL), so a resource whose newest version is deleted, or a user
+# whose newest row is its removal, is not counted even before the parts have merged. argMax by
+# version would be as correct but must hold every resource's group in a hash table: over 300k
+# resources in two versions, every organization's storage took 90 ms with FINAL, 560 ms with argMax.
+STORAGE = ("SELECT organization_id, sum(size) FROM resources FINAL"
            " WHERE status <> 'deleted'{one} GROUP BY organization_id")
-USERS = ("SELECT organization_id, count(*) FROM users WHERE removed_at IS NULL{one}"
+USERS = ("SELECT organization_id, count() FROM users FINAL WHERE NOT removed{one}"
          " GROUP BY organization_id")
 _COUNTS = ("SELECT organization_id, sum(api_calls), sum(bytes_in) + sum(bytes_out)"
            " FROM usage_monthly WHERE month = {month:Date} GROUP BY organization_id")
@@ -91,37 +102,29 @@ async def organizations(conn: AsyncConnection, ids: Iterable[UUID]
                         ) -> dict[UUID, Organization]:
     """The live ones among ``ids`` (the meter asks only for those that used something)."""
     cur = await conn.execute(ORGANIZATIONS, (list(ids),))
-    return {org: Organization(plan, status) for org, plan, status in await cur.fetchall()}
+    return {org: Organization(*rest) for org, *rest in await cur.fetchall()}
 
 
-async def plan(conn: AsyncConnection, org: UUID) -> str | None:
-    """The organization's plan; None when there is no such (live) organization."""
-    cur = await conn.execute("SELECT plan FROM organizations WHERE id = %s"
-                             " AND status <> 'deleted'", (org,))
+async def plan(conn: AsyncConnection, org: UUID) -> Organization | None:
+    """The organization's plan and policy; None when there is no such (live) organization."""
+    cur = await conn.execute(ORGANIZATIONS.replace("= ANY(%s)", "= %s"), (org,))
     found = await cur.fetchone()
-    return None if found is None else str(found[0])
+    return None if found is None else Organization(*found[1:])
 
 
-async def levels(conn: AsyncConnection, org: UUID | None = None) -> dict[UUID, Levels]:
+def levels(ch: Client, org: UUID | None = None) -> dict[UUID, Levels]:
     """Every organization's storage and users now (or only ``org``'s)."""
-    one, values = ("", ()) if org is None else (ONE, (org,))
-    storage: dict[UUID, int] = dict(await (await conn.execute(
-        STORAGE.format(one=one), values)).fetchall())
-    users: dict[UUID, int] = dict(await (await conn.execute(
-        USERS.format(one=one), values)).fetchall())
-    return {org: Levels(int(storage.get(org, 0)), int(users.get(org, 0)))
-            for org in {*storage, *users}}
+    one, values = ("", {}) if org is None else (ONE, {"org": org})
+    storage = _by_organization(ch.query(STORAGE.format(one=one), parameters=values).result_rows)
+    users = _by_organization(ch.query(USERS.format(one=one), parameters=values).result_rows)
+    return {o: Levels(storage.get(o, 0), users.get(o, 0)) for o in {*storage, *users}}
+
+
+def _by_organization(rows: Sequence[Sequence[Any]]) -> dict[UUID, int]:
+    return {org: int(n) for org, n in rows}
 
 
 def organizations_now(conn: Connection, ids: Iterable[UUID]) -> dict[UUID, Organization]:
     """``organizations`` on a synchronous connection (the alert evaluator's)."""
-    return {org: Organization(plan, status)
-            for org, plan, status in conn.execute(ORGANIZATIONS, (list(ids),)).fetchall()}
-
-
-def levels_now(conn: Connection) -> dict[UUID, Levels]:
-    """``levels`` of every organization on a synchronous connection."""
-    storage: dict[UUID, int] = dict(conn.execute(STORAGE.format(one="")).fetchall())
-    users: dict[UUID, int] = dict(conn.execute(USERS.format(one="")).fetchall())
-    return {org: Levels(int(storage.get(org, 0)), int(users.get(org, 0)))
-            for org in {*storage, *users}}
+    return {org: Organization(*rest)
+            for org, *rest in conn.execute(ORGANIZATIONS, (list(ids),)).fetchall()}

@@ -129,8 +129,8 @@ def _usage(org: UUID | None, period: str, counts: queries.Counts, levels: querie
 
 class Snapshots:
     """Computes a scope's snapshot (``await snapshots(org)``). Storage and users, which move
-    slowly and are sums over the read models, are measured once per USAGE_REFRESH_S per scope,
-    not on every tick."""
+    slowly and are sums over ClickHouse's resources and users tables, are measured once per
+    USAGE_REFRESH_S per scope, not on every tick."""
 
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -140,8 +140,11 @@ class Snapshots:
         kept = self.levels.get(org)
         if kept is not None and time.monotonic() - kept[0] < self.container.settings.usage_refresh_s:
             return kept[1], kept[2]
+        shared = self.container.analytics
+        assert shared is not None  # built by the container with every other adapter
+        levels = await to_thread.run_sync(lambda: queries.month_levels(shared.get(), org))
         async with self.container.pool.connection() as conn:
-            levels, plan = await queries.month_levels(conn, org)
+            plan = await queries.plan(conn, org)
         self.levels[org] = (time.monotonic(), levels, plan)
         return levels, plan
 

@@ -37,6 +37,7 @@ UPDATE_REQUESTS: dict[str, Any] = {
     "override the plan's rate limits (operator only)": {"rateLimit": {
         "requestsPerSecond": 2000, "burstLimit": 4000, "requestsPerMinute": 120000,
         "requestsPerHour": 5000000, "requestsPerDay": 100000000}},
+    "override the plan's policy past a quota (operator only)": {"quotaPolicy": "overage"},
 }
 SUSPEND_REQUESTS: dict[str, Any] = {"with a reason": {"reason": "unpaid invoice"}}
 

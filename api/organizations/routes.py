@@ -44,6 +44,7 @@ from domain.organization.commands import (
     OrganizationCommand,
     ReactivateOrganization,
     RenameOrganization,
+    SetQuotaPolicy,
     SetRateLimit,
     SuspendOrganization,
     UpdateSettings,
@@ -65,7 +66,8 @@ def out(row: dict[str, Any]) -> OrganizationOut:
         settings=msgspec.convert(settings, OrganizationSettings), status=row["status"],
         version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
-        rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row.get("rate_limit") else None)
+        rate_limit=msgspec.convert(row["rate_limit"], RateLimit) if row.get("rate_limit") else None,
+        quota_policy=row.get("quota_policy"))
 
 
 def patch_plan(body: UpdateOrganizationBody) -> Plan:
@@ -83,6 +85,8 @@ def patch_plan(body: UpdateOrganizationBody) -> Plan:
         if body.rate_limit is not msgspec.UNSET:
             commands.append(SetRateLimit(rate_limit=None if body.rate_limit is None
                                          else to_domain(body.rate_limit, RateLimit)))
+        if body.quota_policy is not msgspec.UNSET:
+            commands.append(SetQuotaPolicy(quota_policy=body.quota_policy))
         return commands
 
     return plan
@@ -118,10 +122,13 @@ class OrganizationController(Controller):
             status=201, location=True)
 
     @patch("/{organization_id:uuid}",
-           summary="Rename, change plan, update settings or (the operator) override rate limits",
+           summary="Rename, change plan, update settings or (the operator) override rate limits"
+                   " or the quota policy",
            description="`rateLimit` replaces the plan's default limits for the organization and "
-                       "every key without limits of its own; `null` goes back to the plan's. "
-                       "Only the platform operator may set it (403 `operator_only`).",
+                       "every key without limits of its own; `quotaPolicy` (`block_429`, "
+                       "`block_402` or `overage`) replaces the plan's policy past a usage "
+                       "quota; `null` goes back to the plan's. Only the platform operator may "
+                       "set either (403 `operator_only`).",
            **docs.command(200, *docs.BODY, *docs.TARGET, *docs.VERSIONED, *docs.OPERATOR_ONLY,
                           "organization_deleted", "timezone_invalid", "allowed_origin_invalid",
                           "rate_limit_out_of_range", example=ex.ACCEPTED,
@@ -129,8 +136,8 @@ class OrganizationController(Controller):
     async def update(self, request: Request, organization_id: OrgId, container: Services,
                      ctx: Ctx, expected: Expected, data: JSONBody[UpdateOrganizationBody],
                      ) -> Response[CommandAccepted]:
-        if data.rate_limit is not msgspec.UNSET:  # a tenant cannot lift its own limits
-            require_operator(request)
+        if data.rate_limit is not msgspec.UNSET or data.quota_policy is not msgspec.UNSET:
+            require_operator(request)  # a tenant cannot lift its own limits nor its quotas' block
         return await _run(request, container, ctx, expected, organization_id, patch_plan(data))
 
     @post("/{organization_id:uuid}/suspend", status_code=200, summary="Suspend", **docs.command(
@@ -268,4 +275,5 @@ async def _as_of(c: Container, organization_id: UUID, raw: str) -> OrganizationO
     return OrganizationOut(id=organization_id, name=s.name, slug=s.slug, plan=s.plan,
                            settings=s.settings, status=s.status, version=past.version,
                            created_at=past.created_at, updated_at=past.updated_at,
-                           deleted_at=past.deleted_at, rate_limit=s.rate_limit)
+                           deleted_at=past.deleted_at, rate_limit=s.rate_limit,
+                           quota_policy=s.quota_policy)

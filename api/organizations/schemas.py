@@ -25,7 +25,7 @@ from api.platform.bodies import (
 )
 from api.platform.schemas import Out, PaginationInfo
 from domain.envelope import Actor
-from domain.organization.events import OrganizationSettings, Plan, RateLimit
+from domain.organization.events import OrganizationSettings, Plan, QuotaPolicy, RateLimit
 
 
 class CreateOrganizationBody(Body, frozen=True):
@@ -64,6 +64,8 @@ class UpdateOrganizationBody(Body, frozen=True):
     settings: SettingsPatch | None = None
     # The platform operator's override of the plan's limits; null: back to the plan's.
     rate_limit: RateLimitIn | msgspec.UnsetType | None = msgspec.UNSET
+    # The platform operator's override of the plan's policy past a usage quota; null: the plan's.
+    quota_policy: QuotaPolicy | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class SuspendBody(Body, frozen=True):
@@ -82,6 +84,7 @@ class OrganizationOut(Out, frozen=True):
     updated_at: datetime
     deleted_at: datetime | None = None
     rate_limit: RateLimit | None = None  # the operator's override; None: the plan's limits
+    quota_policy: QuotaPolicy | None = None  # the operator's override; None: the plan's policy
 
 
 class OrganizationPage(Out, frozen=True):

@@ -31,9 +31,12 @@ Period = Annotated[str | None, QueryParameter(
     max_length=7, required=False, description="The month, like 2026-12 (default: this one)")]
 
 
-def quota_for(container: Container, plan: str) -> Quota:
-    """The quota the meter enforces (the plan's, unless the meter was given others)."""
-    return quota_of(plan) if container.meter is None else container.meter.quota(plan)
+def quota_for(container: Container, organization: queries.Organization) -> Quota:
+    """The quota the meter enforces (the plan's, unless the meter was given others), with the
+    operator's override of the policy when set: ``quotaPolicy`` is the effective one."""
+    plan, policy = organization.plan, organization.quota_policy
+    return quota_of(plan, policy) if container.meter is None else container.meter.quota(
+        plan, policy)
 
 
 def usage_out(org: UUID, plan: str, period: str, counts: queries.Counts,
@@ -61,7 +64,7 @@ def month_of(raw: str | None) -> str:
     return raw
 
 
-async def plan_of(container: Container, org: UUID) -> str:
+async def plan_of(container: Container, org: UUID) -> queries.Organization:
     async with container.pool.connection() as conn:
         found = await queries.plan(conn, org)
     if found is None:
@@ -74,10 +77,15 @@ async def months(container: Container, org: UUID,
     """The organization's metered months; this month's levels as they are now."""
     shared = container.analytics
     assert shared is not None  # built by the container with every other adapter
-    found = await to_thread.run_sync(lambda: queries.history(shared.get(), org, limit))
+
+    def from_clickhouse() -> tuple[dict[str, tuple[queries.Counts, queries.Levels]],
+                                   queries.Levels]:
+        ch = shared.get()
+        return (queries.history(ch, org, limit),
+                queries.levels(ch, org).get(org, queries.Levels()))
+
+    found, live = await to_thread.run_sync(from_clickhouse)
     now = queries.period_of(datetime.now(UTC))
-    async with container.pool.connection() as conn:
-        live = (await queries.levels(conn, org)).get(org, queries.Levels())
     counts = found.get(now, (queries.Counts(), live))[0]
     return {now: (counts, live), **{p: m for p, m in found.items() if p != now}}
 
@@ -93,10 +101,11 @@ class UsageController(Controller):
         org_id = organization_for(tenant, organization_id)
         require(request, RESOURCE, "read", org_id)
         month = month_of(period)
-        plan = await plan_of(container, org_id)
+        organization = await plan_of(container, org_id)
         counts, levels = (await months(container, org_id, lim.MAX_USAGE_MONTHS)).get(
             month, (queries.Counts(), queries.Levels()))
-        return usage_out(org_id, plan, month, counts, levels, quota_for(container, plan))
+        return usage_out(org_id, organization.plan, month, counts, levels,
+                         quota_for(container, organization))
 
     @get("/statements", summary="Monthly statements: every metered month, newest first",
          **docs.read(StatementsOut, "invalid_parameter", "permission_denied", "not_found"))
@@ -106,8 +115,9 @@ class UsageController(Controller):
                              ge=1, le=lim.MAX_USAGE_MONTHS)] = 12) -> StatementsOut:
         org_id = organization_for(tenant, organization_id)
         require(request, RESOURCE, "read", org_id)
-        plan = await plan_of(container, org_id)
+        organization = await plan_of(container, org_id)
         found = await months(container, org_id, limit)
-        quota = quota_for(container, plan)
+        quota = quota_for(container, organization)
         return StatementsOut(organization_id=org_id, data=[
-            usage_out(org_id, plan, p, c, lv, quota) for p, (c, lv) in list(found.items())[:limit]])
+            usage_out(org_id, organization.plan, p, c, lv, quota)
+            for p, (c, lv) in list(found.items())[:limit]])

@@ -22,7 +22,9 @@ class UsageOut(Out, frozen=True):
     limits: UsageFigures  # the plan's monthly quotas
     percent_used: dict[str, float]  # by metric, of its quota
     policy: str  # past a quota: "block" (refused) or "overage" (served on, billed)
-    quota_policy: str  # how: "block_429" (until the month ends), "block_402" or "overage"
+    # How, in effect (the operator's override of the organization's, else its plan's):
+    # "block_429" (until the month ends), "block_402" or "overage"
+    quota_policy: str
     blocked: str | None  # the metric past its quota that the API refuses on, if any
 
 

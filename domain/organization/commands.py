@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from domain.organization.events import OrganizationSettings, Plan, RateLimit
+from domain.organization.events import OrganizationSettings, Plan, QuotaPolicy, RateLimit
 
 
 class CreateOrganization(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,6 +44,12 @@ class SetRateLimit(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit: RateLimit | None
 
 
+class SetQuotaPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """The platform operator's override of the plan's policy past a quota (None: the plan's)."""
+
+    quota_policy: QuotaPolicy | None
+
+
 OrganizationCommand = (
     CreateOrganization
     | RenameOrganization
@@ -53,4 +59,5 @@ OrganizationCommand = (
     | ReactivateOrganization
     | DeleteOrganization
     | SetRateLimit
+    | SetQuotaPolicy
 )

@@ -28,6 +28,7 @@ from domain.organization.commands import (
     OrganizationCommand,
     ReactivateOrganization,
     RenameOrganization,
+    SetQuotaPolicy,
     SetRateLimit,
     SuspendOrganization,
     UpdateSettings,
@@ -37,6 +38,7 @@ from domain.organization.events import (
     OrganizationDeleted,
     OrganizationEvent,
     OrganizationPlanChanged,
+    OrganizationQuotaPolicyChanged,
     OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
@@ -44,6 +46,7 @@ from domain.organization.events import (
     OrganizationSettingsUpdated,
     OrganizationSuspended,
     Plan,
+    QuotaPolicy,
     RateLimit,
 )
 from domain.organization.plans import check_rate_limit
@@ -65,6 +68,7 @@ class Organization(msgspec.Struct, frozen=True, kw_only=True):
     plan: Plan = "free"
     settings: OrganizationSettings = OrganizationSettings()
     rate_limit: RateLimit | None = None  # the operator's override of the plan's limits
+    quota_policy: QuotaPolicy | None = None  # the operator's override of the plan's policy
 
 
 INITIAL = Organization()
@@ -89,6 +93,8 @@ def evolve(state: Organization, event: OrganizationEvent) -> Organization:
             return msgspec.structs.replace(state, status="deleted")
         case OrganizationRateLimitChanged(rate_limit=rate_limit):
             return msgspec.structs.replace(state, rate_limit=rate_limit)
+        case OrganizationQuotaPolicyChanged(quota_policy=policy):
+            return msgspec.structs.replace(state, quota_policy=policy)
         case _:
             return state
 
@@ -139,6 +145,10 @@ def decide(command: OrganizationCommand, state: Organization) -> list[Organizati
                 check_rate_limit(rate_limit, "rateLimit")
             return [] if rate_limit == state.rate_limit else [OrganizationRateLimitChanged(
                 rate_limit=rate_limit, previous_rate_limit=state.rate_limit)]
+        case SetQuotaPolicy(quota_policy=policy):
+            _require_live(state)
+            return [] if policy == state.quota_policy else [OrganizationQuotaPolicyChanged(
+                quota_policy=policy, previous_quota_policy=state.quota_policy)]
         case _:
             assert_never(command)
 

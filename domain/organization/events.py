@@ -41,6 +41,10 @@ class RateLimit(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     requests_per_day: int
 
 
+# A plan's policy past a usage quota (domain/organization/plans.py says what each does).
+QuotaPolicy = Literal["block_429", "block_402", "overage"]
+
+
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     pass
 
@@ -85,6 +89,14 @@ class OrganizationRateLimitChanged(_Event, tag="organization.RateLimitChanged", 
     previous_rate_limit: RateLimit | None = None
 
 
+class OrganizationQuotaPolicyChanged(_Event, tag="organization.QuotaPolicyChanged", frozen=True):
+    """The operator's per-organization override of its plan's policy past a usage quota;
+    None: the plan's again."""
+
+    quota_policy: QuotaPolicy | None
+    previous_quota_policy: QuotaPolicy | None = None
+
+
 OrganizationEvent = (
     OrganizationCreated
     | OrganizationRenamed
@@ -94,4 +106,5 @@ OrganizationEvent = (
     | OrganizationReactivated
     | OrganizationDeleted
     | OrganizationRateLimitChanged
+    | OrganizationQuotaPolicyChanged
 )

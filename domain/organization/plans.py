@@ -3,12 +3,10 @@ usage quotas with what happens past them."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
 from domain.errors import InvalidValue
-from domain.organization.events import Plan, RateLimit
+from domain.organization.events import Plan, QuotaPolicy, RateLimit
 
 __all__ = ["MAX_RATE", "METRICS", "PLAN_LIMITS", "PLAN_ORDER", "PLAN_QUOTAS", "Over", "Quota",
            "RateLimit", "check_rate_limit", "limit_of", "quota_of", "upgrades_of"]
@@ -42,7 +40,8 @@ WARN_AT = 0.8  # the share of a quota at which the organization is warned, once 
 # way on, as on the free plan); ``block_402`` with 402 Payment Required, the quota, the period
 # and where to upgrade (a paying customer's way on is a larger plan). ``overage`` serves on
 # and bills the excess (warnings only).
-Over = Literal["block_429", "block_402", "overage"]
+# The operator may set one organization's policy apart from its plan's (quota_of's ``override``).
+Over = QuotaPolicy
 
 
 class Quota(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -73,8 +72,10 @@ PLAN_QUOTAS: dict[Plan, Quota] = {
 PLAN_ORDER: tuple[Plan, ...] = ("free", "starter", "professional", "enterprise")
 
 
-def quota_of(plan: str) -> Quota:
-    return PLAN_QUOTAS.get(plan, PLAN_QUOTAS["free"])  # type: ignore[call-overload]
+def quota_of(plan: str, override: Over | None = None) -> Quota:
+    """The plan's quotas, past them the operator's ``override`` of its policy when set."""
+    quota: Quota = PLAN_QUOTAS.get(plan, PLAN_QUOTAS["free"])  # type: ignore[call-overload]
+    return quota if override is None else msgspec.structs.replace(quota, over=override)
 
 
 def upgrades_of(plan: str) -> list[str]:

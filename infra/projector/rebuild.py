@@ -5,7 +5,8 @@ transaction that first locks the live table against writers, applies the last ev
 both tables (and their indexes: the next migrate finds the names it knows) and raises the
 projection's checkpoint to the last position applied; readers wait on the rename's lock and then
 read the new table, never an empty one. The fresh table has its row-level-security policy and
-grants from its DDL. ClickHouse: EXCHANGE TABLES, then a catch-up (duplicates collapse on the key).
+grants from its DDL. ClickHouse (events, resources, users): EXCHANGE TABLES, then a catch-up
+(duplicates collapse on the key).
 
 The live projector keeps its Kafka offsets: what it applies again after the swap is older than
 the rebuilt rows and changes nothing (every write is guarded by the stream version).
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import psycopg
+from clickhouse_connect.driver.client import Client
 from psycopg import sql
 
 from infra import clickhouse
@@ -26,11 +29,31 @@ from projections.base import Item, Projection
 from projections.events_clickhouse import EventsProjection
 from projections.readmodel import ReadModel
 from projections.registry import PROJECTIONS
+from projections.resources_clickhouse import ResourcesClickHouseProjection
 from projections.table import Table
+from projections.users_clickhouse import UsersClickHouseProjection
 
 BATCH = 1000
 CLICKHOUSE = "clickhouse_events"
 Progress = Callable[[str], None]
+
+
+class ClickHouseTable(NamedTuple):
+    table: str
+    ddl: str
+    build: Callable[[Client, EventStore, str], Projection]  # the projection onto a table
+
+
+# The ClickHouse projections a rebuild replaces, by name: their tables are keyed so that the
+# events applied again after the exchange collapse onto the rows the rebuild wrote.
+CLICKHOUSE_TABLES = {
+    CLICKHOUSE: ClickHouseTable("events", clickhouse.EVENTS_DDL,
+                                lambda c, _store, t: EventsProjection(c, table=t)),
+    "clickhouse_resources": ClickHouseTable(
+        "resources", clickhouse.RESOURCES_DDL, ResourcesClickHouseProjection),
+    "clickhouse_users": ClickHouseTable("users", clickhouse.USERS_DDL,
+                                        lambda c, _store, t: UsersClickHouseProjection(c, t)),
+}
 
 CHECKPOINT = ("UPDATE projection_partitions SET caught_up_position ="
               " GREATEST(caught_up_position, %s), updated_at = now() WHERE projection = %s")
@@ -49,14 +72,14 @@ def replay(store: EventStore, projection: Projection, cur: psycopg.Cursor | None
 
 
 def rebuildable() -> list[str]:
-    """The projections a rebuild can replace: the table read models and ClickHouse's events."""
+    """The projections a rebuild can replace: the table read models and ClickHouse's tables."""
     return [name for name, spec in PROJECTIONS.items()
-            if spec.table is not None or name == CLICKHOUSE]
+            if spec.table is not None or name in CLICKHOUSE_TABLES]
 
 
 def rebuild(settings: Settings, store: EventStore, name: str, progress: Progress) -> None:
-    if name == CLICKHOUSE:
-        rebuild_clickhouse_events(settings, store, progress)
+    if name in CLICKHOUSE_TABLES:
+        rebuild_clickhouse(settings, store, name, progress)
     else:
         rebuild_table(settings, store, name, progress)
 
@@ -98,18 +121,20 @@ def renames(table: Table, source: str, target: str) -> list[sql.Composed]:
                 sql.Identifier(a), sql.Identifier(b)) for a, b in pairs)]
 
 
-def rebuild_clickhouse_events(settings: Settings, store: EventStore, progress: Progress) -> None:
+def rebuild_clickhouse(settings: Settings, store: EventStore, name: str,
+                       progress: Progress) -> None:
+    spec = CLICKHOUSE_TABLES[name]
     client = clickhouse.client(settings)
-    fresh = f"events_r{int(time.time())}"
+    fresh = f"{spec.table}_r{int(time.time())}"
     client.command(f"DROP TABLE IF EXISTS {fresh}")
-    client.command(clickhouse.EVENTS_DDL.format(table=fresh))
-    projection = EventsProjection(client, table=fresh)
-    last = replay(store, projection, None, 0, progress, store.head())
-    progress(f"exchanging {fresh} with events")
-    client.command(f"EXCHANGE TABLES events AND {fresh}")
-    projection = EventsProjection(client)  # its inserter names the table it was made for
-    last = replay(store, projection, None, last, progress, store.head())
+    client.command(spec.ddl.format(table=fresh))
+    last = replay(store, spec.build(client, store, fresh), None, 0, progress, store.head())
+    progress(f"exchanging {fresh} with {spec.table}")
+    client.command(f"EXCHANGE TABLES {spec.table} AND {fresh}")
+    # A new projection: its inserter names the table it was made for.
+    last = replay(store, spec.build(client, store, spec.table), None, last, progress,
+                  store.head())
     client.command(f"DROP TABLE {fresh}")
     client.close()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(CHECKPOINT, (last, CLICKHOUSE))
+        conn.execute(CHECKPOINT, (last, name))

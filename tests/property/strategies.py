@@ -51,6 +51,7 @@ from domain.organization.events import (
     OrganizationCreated,
     OrganizationDeleted,
     OrganizationPlanChanged,
+    OrganizationQuotaPolicyChanged,
     OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
@@ -193,6 +194,10 @@ EVENT_STRATEGIES: dict[type, st.SearchStrategy] = {
     OrganizationRateLimitChanged: st.builds(OrganizationRateLimitChanged,
                                             rate_limit=st.none() | rate_limits,
                                             previous_rate_limit=st.none() | rate_limits),
+    OrganizationQuotaPolicyChanged: st.builds(
+        OrganizationQuotaPolicyChanged,
+        quota_policy=st.none() | st.sampled_from(["block_429", "block_402", "overage"]),
+        previous_quota_policy=st.none() | st.sampled_from(["block_429", "block_402", "overage"])),
     SlugClaimed: st.builds(SlugClaimed, slug=texts, organization_id=st.uuids()),
     SlugReleased: st.builds(SlugReleased, slug=texts, organization_id=st.uuids()),
     ApiKeyCreated: st.builds(

@@ -17,6 +17,7 @@ from domain.organization.commands import (
     OrganizationCommand,
     ReactivateOrganization,
     RenameOrganization,
+    SetQuotaPolicy,
     SetRateLimit,
     SuspendOrganization,
     UpdateSettings,
@@ -28,6 +29,7 @@ from domain.organization.events import (
     OrganizationDeleted,
     OrganizationEvent,
     OrganizationPlanChanged,
+    OrganizationQuotaPolicyChanged,
     OrganizationRateLimitChanged,
     OrganizationReactivated,
     OrganizationRenamed,
@@ -37,6 +39,7 @@ from domain.organization.events import (
     RateLimit,
     SecuritySettings,
 )
+from domain.organization.plans import quota_of
 from domain.slug.events import SlugClaimed
 from tests.unit.spec import Specification
 
@@ -240,6 +243,7 @@ CHANGES: list[OrganizationCommand] = [
     ReactivateOrganization(),
     DeleteOrganization(),
     SetRateLimit(rate_limit=None),
+    SetQuotaPolicy(quota_policy=None),
 ]
 
 
@@ -298,6 +302,33 @@ def test_every_limit_of_an_override_must_be_positive(field: str, value: float) -
     camel = "".join(w if i == 0 else w.title() for i, w in enumerate(field.split("_")))
     given(CREATED).when(SetRateLimit(rate_limit=bad)).then_raises(
         InvalidValue, field=f"rateLimit.{camel}")
+
+
+# The operator's quota-policy override
+
+OVERAGE = OrganizationQuotaPolicyChanged(quota_policy="overage")
+
+
+def test_a_policy_override_is_recorded_with_the_one_it_replaces() -> None:
+    given(CREATED).when(SetQuotaPolicy(quota_policy="overage")).then(OVERAGE)
+    given(CREATED, OVERAGE).when(SetQuotaPolicy(quota_policy="block_402")).then(
+        OrganizationQuotaPolicyChanged(quota_policy="block_402", previous_quota_policy="overage"))
+    assert reduce(evolve, [CREATED, OVERAGE], INITIAL).quota_policy == "overage"
+
+
+def test_clearing_the_policy_override_goes_back_to_the_plans_and_a_repeat_records_nothing(
+        ) -> None:
+    cleared = OrganizationQuotaPolicyChanged(quota_policy=None, previous_quota_policy="overage")
+    given(CREATED, OVERAGE).when(SetQuotaPolicy(quota_policy=None)).then(cleared)
+    assert reduce(evolve, [CREATED, OVERAGE, cleared], INITIAL).quota_policy is None
+    given(CREATED, OVERAGE).when(SetQuotaPolicy(quota_policy="overage")).then()
+    given(CREATED).when(SetQuotaPolicy(quota_policy=None)).then()
+
+
+def test_the_policy_override_replaces_only_the_plans_policy_not_its_quotas() -> None:
+    plain, over = quota_of("free"), quota_of("free", "block_402")
+    assert (plain.over, over.over) == ("block_429", "block_402")
+    assert msgspec.structs.replace(over, over="block_429") == plain
 
 
 # Evolve
