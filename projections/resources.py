@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 import psycopg
+from psycopg import sql
 
 from domain.envelope import Envelope
 from domain.resource import decider as resource
@@ -134,6 +135,13 @@ class ResourcesProjection(ReadModel):
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         self.apply(cur, [item])
+
+    def runtime_indexes(self, cur: psycopg.Cursor, table: str) -> dict[str, sql.Composed]:
+        """The expression indexes of the data paths the types declare ``indexed`` (the
+        resource_types projection makes them on the live table as types are registered)."""
+        from projections.resource_indexes import declared  # it names this module's TABLE
+
+        return declared(cur, table)
 
 
 def _stored(values: dict[str, Any]) -> dict[str, Any]:
