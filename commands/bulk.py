@@ -22,6 +22,7 @@ from uuid import UUID
 
 from commands.batch import Batch, Dependents
 from commands.ports import ConcurrencyError, EventStore, Schemas
+from commands.resources import stamp_of
 from commands.runner import (
     Context,
     Result,
@@ -160,7 +161,7 @@ class BulkCommands:
         organization_id = op.state.organization_id
         assert organization_id is not None
         batch = Batch(self.store, self.schemas, organization_id, grants=op.state.grants,
-                      dependents=self._dependents,
+                      dependents=self._dependents, stamp=stamp_of(op.ctx),
                       after=None if previous is None else previous.batch)
         batch.prefetch(staged.items)
         results = tuple(_result(batch, operation_id, staged.first_index + offset, item)

@@ -21,6 +21,7 @@ from domain.resource.events import (
     ResourceReplaced,
     ResourceRestored,
 )
+from domain.resource.stamps import actor_text
 from projections.base import Item
 from projections.readmodel import ReadModel
 from projections.table import Column, Index, Table
@@ -70,7 +71,7 @@ SPEC = Table(TABLE, tenant="organization_id", columns=(
 
 
 def actor_of(envelope: Envelope) -> str:
-    return f"{envelope.actor.kind}:{envelope.actor.id}"
+    return actor_text(envelope.actor)
 
 
 def _json(value: object) -> str:

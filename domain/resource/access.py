@@ -6,8 +6,11 @@ itself, so the use cases (single writes, transactions, bulk items) check them he
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from domain.errors import Forbidden, NotFound
 from domain.permissions import Action, Permissions, admitted
@@ -15,8 +18,8 @@ from domain.resource.decider import Resource
 
 
 def shown(resource_id: UUID, state: Resource, version: int) -> dict[str, Any]:
-    """The resource in the API's camelCase shape (without who and when, which the state does
-    not hold: a filter on them admits no write)."""
+    """The resource in the API's camelCase shape, times as RFC 3339 text as a response has
+    them (what a grant's filters are compared with)."""
     return {"id": str(resource_id), "type": state.resource_type,
             "typeVersion": state.type_version, "externalKey": state.external_key,
             "data": state.data, "metadata": {
@@ -24,7 +27,13 @@ def shown(resource_id: UUID, state: Resource, version: int) -> dict[str, Any]:
                 "annotations": state.annotations, "checksum": state.checksum,
                 "size": state.size},
             "relationships": [{"type": r.type, "id": str(r.id)} for r in state.relationships],
-            "status": state.status, "version": version}
+            "status": state.status, "version": version, "createdBy": state.created_by,
+            "updatedBy": state.updated_by, "createdAt": _text(state.created_at),
+            "updatedAt": _text(state.updated_at), "deletedAt": _text(state.deleted_at)}
+
+
+def _text(at: datetime | None) -> str | None:
+    return None if at is None else str(msgspec.to_builtins(at))
 
 
 def check_write(grants: tuple[Permissions, ...] | None, action: Action, resource_id: UUID,
