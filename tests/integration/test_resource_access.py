@@ -1,5 +1,5 @@
 """A grant's conditions on resources: the fields it shows and the filters a resource must match,
-per type."""
+per type, on reads and writes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from tests.integration.test_api_keys import as_key, issue
-from tests.integration.test_resources import create, get, with_type
+from tests.integration.test_resources import MERGE, OPERATOR, create, get, with_type
 
 
 def test_a_grant_with_fields_shows_only_those_and_one_with_filters_only_what_matches(
@@ -33,3 +33,34 @@ def test_a_grant_with_fields_shows_only_those_and_one_with_filters_only_what_mat
     listed = as_key(client, active_only, "GET", "/v1/resources/bees",
                     params={"status": "any"}).json()
     assert [r["id"] for r in listed["data"]] == [made[0]["id"]]
+
+
+def patched(client: TestClient[Any], key: str, path: str) -> Any:
+    return client.patch(path, json={"data": {"legs": 6}},
+                        headers={**MERGE, "Authorization": f"Bearer {key}"})
+
+
+def test_filters_on_who_wrote_a_resource_and_when_bind_writes_as_the_api_shows_them(
+        client: TestClient[Any]) -> None:
+    org = with_type(client)
+    made = create(client, org, {"data": {"name": "Maya"}}).json()
+    path = f"/v1/resources/bees/{made['id']}"
+    shown = get(client, org, path, made["position"]).json()
+    crud = ["create", "read", "update", "delete"]
+    by_operator = issue(client, org, permissions=[{"resource": "resources", "actions": crud,
+                                                   "conditions": {"filters": {
+                                                       "createdBy": OPERATOR}}}])
+    changed = patched(client, by_operator, path)
+    assert changed.status_code == 200, changed.text
+    mine = as_key(client, by_operator, "POST", "/v1/resources/bees", json={"data": {"name": "x"}})
+    assert mine.status_code == 403, mine.text
+    assert mine.json()["error"]["reason"] == "permission_denied"
+    at_creation = issue(client, org, permissions=[{"resource": "resources", "actions": crud,
+                                                   "conditions": {"filters": {
+                                                       "createdAt": shown["createdAt"]}}}])
+    assert patched(client, at_creation, path).status_code == 200
+    as_updated = issue(client, org, permissions=[{"resource": "resources", "actions": crud,
+                                                  "conditions": {"filters": {
+                                                      "updatedAt": shown["updatedAt"]}}}])
+    assert patched(client, as_updated, path).status_code == 404  # changed since
+    assert get(client, org, path).json()["version"] == 3
