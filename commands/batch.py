@@ -37,6 +37,7 @@ from domain.resource.commands import (
     UpsertResource,
 )
 from domain.resource.events import ResourceEvent
+from domain.resource.fields import kept
 from domain.resource.relations import check_acyclic, parents
 from domain.resource.stamps import Stamp, folded, replayed
 from domain.resource.writes import ResourceWrite, WriteOp
@@ -132,8 +133,8 @@ class Batch:
         else:
             check_acyclic(resource_id, staged[0].after.state.relationships, self._parents)
         for i, one in enumerate(staged):  # the first is the item's, the others its cascade
-            check_write(self.grants, action, one.stream_id, one.before,
-                        None if action == "delete" else one.after, named=i == 0)
+            check_write(self.grants, action, one.stream_id, one.before, one.after,
+                        named=i == 0)
         for one in staged:
             self.writes.append(write(res.DECIDER, one.stream_id, self.organization_id,
                                      one.before.version, one.events))
@@ -204,13 +205,13 @@ class Batch:
                                       type_version=self._checked(item.resource_type, content),
                                       content=content)
             case "upsert":
-                content = _required(item.content, "data")
+                content = self._kept(item, state)
                 return UpsertResource(organization_id=self.organization_id,
                                       resource_type=item.resource_type,
                                       type_version=self._checked(item.resource_type, content),
                                       external_key=_required(item.key, "key"), content=content)
             case "replace":
-                content = _required(item.content, "data")
+                content = self._kept(item, state)
                 return ReplaceResource(type_version=self._checked(item.resource_type, content),
                                        content=content)
             case "patch":
@@ -221,6 +222,13 @@ class Batch:
                 return DeleteResource()
             case _:
                 assert_never(item.op)
+
+    def _kept(self, item: ResourceWrite, state: res.Resource) -> Content:
+        """A replace's (or an upsert's of an existing resource) content: what the caller may
+        not write stays as it is."""
+        content = _required(item.content, "data")
+        return content if state.status == "absent" else kept(
+            self.grants, f"resources:{item.resource_type}", state.content, content)
 
     def _current(self, resource_id: UUID) -> Loaded[res.Resource]:
         if (seen := self._streams.get(resource_id)) is None:

@@ -37,8 +37,9 @@ from domain.resource.commands import (
     RestoreResource,
     UpsertResource,
 )
-from domain.resource.document import merge_patch
+from domain.resource.document import document, merge_patch
 from domain.resource.events import ResourceEvent
+from domain.resource.fields import kept
 from domain.resource.relations import check_acyclic, parents
 from domain.resource.stamps import Stamp, actor_text, folded, replayed
 from domain.resource_type import decider as rt
@@ -73,13 +74,15 @@ class ResourceCommands:
         resource_id = res.key_stream_id(organization_id, resource_type, res.check_key(key))
 
         def attempt() -> list[StreamWrite]:
-            type_version = self._checked(organization_id, resource_type, content)
             current = loaded(self.store, resource_id)
             check_expected(expected_version, current.version)
-            self._acyclic(resource_id, content)
+            written = content if current.state.status == "absent" else kept(
+                ctx.grants, f"resources:{resource_type}", current.state.content, content)
+            type_version = self._checked(organization_id, resource_type, written)
+            self._acyclic(resource_id, written)
             command = UpsertResource(organization_id=organization_id,
                                      resource_type=resource_type, type_version=type_version,
-                                     external_key=key, content=content)
+                                     external_key=key, content=written)
             return [guarded(ctx, "update", resource_id, organization_id, current,
                             res.decide(command, current.state))]
 
@@ -92,9 +95,11 @@ class ResourceCommands:
         def attempt() -> list[StreamWrite]:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
-            type_version = self._checked(organization_id, resource_type, content)
-            self._acyclic(resource_id, content)
-            command = ReplaceResource(type_version=type_version, content=content)
+            written = kept(ctx.grants, f"resources:{resource_type}", current.state.content,
+                           content)
+            type_version = self._checked(organization_id, resource_type, written)
+            self._acyclic(resource_id, written)
+            command = ReplaceResource(type_version=type_version, content=written)
             return [guarded(ctx, "update", resource_id, organization_id, current,
                             res.decide(command, current.state))]
 
@@ -179,11 +184,11 @@ def guarded(ctx: Context, action: Action, resource_id: UUID, organization_id: UU
             current: Loaded[res.Resource], events: list[ResourceEvent], *,
             named: bool = True) -> StreamWrite:
     """The resource's write, once the caller's permission filters admit the resource as it is
-    and (but for a delete) as the events leave it, written by the caller now (``named``: the
-    caller asked for this one, not a cascade)."""
+    and (but for a delete) as the events leave it, written by the caller now, and its
+    ``fields`` every path the write changes (``named``: the caller asked for this one, not a
+    cascade)."""
     if ctx.grants is not None:
-        after = None if action == "delete" else (
-            folded(current.state, events, stamp_of(ctx)), current.version + len(events))
+        after = (folded(current.state, events, stamp_of(ctx)), current.version + len(events))
         check_write(ctx.grants, action, resource_id, (current.state, current.version), after,
                     named=named)
     return write(res.DECIDER, resource_id, organization_id, current.version, events)
@@ -240,14 +245,6 @@ def owned(store: EventStore, resource_id: UUID, organization_id: UUID) -> bool:
     first = store.load(resource_id, lte=1)
     return bool(first) and first[0].stream_type == res.DECIDER.stream_type and (
         first[0].organization_id == organization_id)
-
-
-def document(content: Content) -> dict[str, Any]:
-    """The writable part of a resource as its JSON shape (what a merge patch applies to)."""
-    return {"data": content.data,
-            "metadata": {"tags": list(content.tags), "labels": content.labels,
-                         "annotations": content.annotations},
-            "relationships": msgspec.to_builtins(content.relationships)}
 
 
 def patched(content: Content, patch: dict[str, Any]) -> Content:

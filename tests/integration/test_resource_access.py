@@ -64,3 +64,23 @@ def test_filters_on_who_wrote_a_resource_and_when_bind_writes_as_the_api_shows_t
                                                       "updatedAt": shown["updatedAt"]}}}])
     assert patched(client, as_updated, path).status_code == 404  # changed since
     assert get(client, org, path).json()["version"] == 3
+
+
+def test_a_key_writes_only_its_fields_and_a_replace_keeps_the_others(
+        client: TestClient[Any]) -> None:
+    org = with_type(client)
+    made = create(client, org, {"data": {"name": "Maya", "legs": 4},
+                                "metadata": {"tags": ["queen"]}}).json()
+    path = f"/v1/resources/bees/{made['id']}"
+    names_only = issue(client, org, permissions=[{
+        "resource": "resources:bees", "actions": ["read", "update"],
+        "conditions": {"fields": ["data.name"]}}])
+    outside = patched(client, names_only, path)  # sets data.legs to 6
+    assert outside.status_code == 403, outside.text
+    error = outside.json()["error"]
+    assert (error["reason"], error["details"][0]["field"]) == ("permission_denied", "data.legs")
+    replaced = as_key(client, names_only, "PUT", path, json={"data": {"name": "Queen"}})
+    assert replaced.status_code == 200, replaced.text
+    seen = get(client, org, path, replaced.json()["position"]).json()
+    assert (seen["version"], seen["data"], seen["metadata"]["tags"]) == (
+        2, {"name": "Queen", "legs": 4}, ["queen"])
