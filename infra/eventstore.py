@@ -32,6 +32,7 @@ from infra.notifier import Notifier
 
 EVENTS_TABLE = "chronicle_events"
 DEFAULT_MAX_EVENT_BYTES = 262_144
+SMALL_APPEND = 16  # appends of at most this many events send scalars, larger ones arrays
 
 
 # How long a read waits for transactions holding ids to end before it returns what is final:
@@ -78,6 +79,17 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             " FROM x CROSS JOIN unnest(%s::uuid[], %s::bigint[], %s::text[], %b::bytea[])"
             " AS e(originator_id, originator_version, topic, state)"
             " RETURNING notification_id").format(table=table)
+        # A command's few events go as a VALUES list of scalars: psycopg dumps those in C, while
+        # each array costs a Python dumper (a third of a small append's CPU). One prepared
+        # statement per count, up to SMALL_APPEND.
+        self.insert_values = [SQL(
+            "INSERT INTO {table} (originator_id, originator_version, topic, state,"
+            " transaction_id) WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid)"
+            " SELECT e.originator_id, e.originator_version, e.topic, e.state, x.xid"
+            " FROM x CROSS JOIN (VALUES {rows}) AS e(originator_id, originator_version, topic,"
+            " state) RETURNING notification_id").format(table=table, rows=SQL(", ").join(
+                [SQL("(%s::uuid, %s::bigint, %s::text, %b::bytea)")] * n))
+            for n in range(SMALL_APPEND + 1)]
         self.horizon = FinalHorizon(datastore, self.sequence)
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
@@ -128,7 +140,12 @@ class ChronicleRecorder(PostgresApplicationRecorder):
 
     def _insert(self, curs: Cursor[DictRow], rows: list[Any],
                 sync: Callable[[], None] = lambda: None) -> list[int]:
-        curs.execute(self.insert_with_xid, rows, prepare=True)
+        count = len(rows[0])
+        if count <= SMALL_APPEND:
+            curs.execute(self.insert_values[count],
+                         [value for row in zip(*rows, strict=True) for value in row], prepare=True)
+        else:
+            curs.execute(self.insert_with_xid, rows, prepare=True)
         # Sync now, so a version conflict is raised here rather than at commit.
         sync()
         return [row["notification_id"] for row in curs.fetchall()]

@@ -50,11 +50,23 @@ def message(prev: int, batch: Sequence[Recorded]) -> bytes:
     return b'{"prev":%d,"last":%d,"events":[%s]}' % (prev, last, events)
 
 
+class Heads(msgspec.Struct, frozen=True):
+    """An announcement's positions alone: its events are skipped, never decoded."""
+
+    prev: int
+    last: int
+
+
 _decoder = msgspec.json.Decoder(Announcement)
+_heads = msgspec.json.Decoder(Heads)
 
 
 def parse(data: bytes | str) -> Announcement:
     return _decoder.decode(data)
+
+
+def heads(data: bytes | str) -> Heads:
+    return _heads.decode(data)
 
 
 class Announcer:

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 log = logging.getLogger("chronicle.notifier")
+
+# After a NOTIFY the thread rests this long, so the commits meanwhile share the next one: under
+# load a process sends a few hundred a second, not one per commit (each is a transaction and
+# a wake-up of the relay); a lone commit is announced at once.
+GAP_S = 0.005
 
 
 class Notifier:
@@ -47,6 +53,7 @@ class Notifier:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(autocommit=True, **self.kwargs)
                 conn.execute(self.statement)
+                time.sleep(GAP_S)
             except psycopg.Error as exc:
                 log.warning("could not notify the relay: %s", exc)
                 conn = None

@@ -88,6 +88,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_port: int = 8092
     alerts_port: int = 8096  # `chronicle alerts`' health and metrics
     projector_batch_size: int = 500
+    # After a batch's first event, how long a runner waits for more before applying: under load
+    # batches grow and their fixed cost (a transaction, the offsets, a ClickHouse insert) is
+    # shared; an event alone waits this long at most.
+    projector_linger_ms: int = 5
     projector_instance: str = "0"
     # A failing batch is retried this many times (backoff doubling from the first delay up to
     # the cap) before its events are applied one by one and the failing one is parked.
@@ -261,6 +265,7 @@ ENV_NAMES: dict[str, str] = {
     "PROJECTOR_PORT": "projector_port",
     "ALERTS_PORT": "alerts_port",
     "PROJECTOR_BATCH_SIZE": "projector_batch_size",
+    "PROJECTOR_LINGER_MS": "projector_linger_ms",
     "PROJECTOR_INSTANCE": "projector_instance",
     "PROJECTOR_MAX_RETRIES": "projector_max_retries",
     "PROJECTOR_RETRY_BACKOFF_MS": "projector_retry_backoff_ms",

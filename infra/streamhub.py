@@ -29,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.envelope import Envelope, decode
 from infra.eventstore import EVENTS_TABLE
-from infra.livefeed import CHANNEL, Announcement, parse
+from infra.livefeed import CHANNEL, Announcement, heads, parse
 from infra.relay import RELAY_NAME
 from infra.settings import Settings
 from infra.streamquota import StreamQuota
@@ -218,6 +218,13 @@ class Hub:
                 async with asyncio.timeout(self.sync_s):
                     await self.arrived.wait()
         data = self.inbox.popleft() if self.inbox else None
+        if not self.count:
+            # No stream is open here: there is nobody to deliver to, so only the position moves
+            # (every API worker hears every announcement; decoding its events was most of
+            # what a worker spent on a create it did not serve).
+            upto = await self._relay_position() if data is None else heads(data).last
+            self.last = max(self.last, upto)
+            return
         if data is None:
             await self._catch_up(await self._relay_position())
         else:

@@ -135,7 +135,8 @@ class Runner:
         # for a full batch, holding a lone event (and the read waiting for it) that long.
         first = consumer.poll(timeout)
         messages = [] if first is None else [first, *consumer.consume(
-            self.settings.projector_batch_size - 1, timeout=0)]
+            self.settings.projector_batch_size - 1,
+            timeout=self.settings.projector_linger_ms / 1000)]
         # Blocked far longer than asked: the process was paused (SIGSTOP, a VM stall), so its
         # group session has expired and the fetched state is stale. Start over cleanly.
         if time.monotonic() - before > timeout + self._session_s:

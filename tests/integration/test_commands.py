@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from commands.organizations import OrganizationCommands
+from commands.ports import ConcurrencyError
 from commands.runner import TooMuchContention, VersionConflict
 from domain.errors import SlugTaken
 from domain.organization.commands import (
@@ -17,7 +18,7 @@ from domain.organization.commands import (
     RenameOrganization,
 )
 from domain.slug.decider import slug_stream_id
-from infra.eventstore import EventStore
+from infra.eventstore import SMALL_APPEND, EventStore
 from tests.builders import context
 
 
@@ -119,3 +120,19 @@ def test_retries_run_out_under_endless_contention(store: EventStore) -> None:
             commands.handle(context(), oid, RenameOrganization(name="mine"))
     finally:
         store.append = real_append  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("count", [1, SMALL_APPEND, SMALL_APPEND + 1])
+def test_an_append_of_any_size_stores_every_event_in_order_and_refuses_a_taken_version(
+        store: EventStore, count: int) -> None:
+    commands = OrganizationCommands(store)
+    oid = new_org(commands)
+    renames = [RenameOrganization(name=f"name {i}") for i in range(count)]
+    result = commands.handle(context(), oid, lambda _state: renames)
+    events = store.load(oid)
+    assert [e.version for e in events] == list(range(1, count + 2))
+    assert [e.event.name for e in events[1:]] == [r.name for r in renames]  # type: ignore[attr-defined]
+    assert result.version == count + 1
+    with pytest.raises(ConcurrencyError):
+        store.append(events[-count:])
+    assert len(store.load(oid)) == count + 1

@@ -119,3 +119,17 @@ def test_the_relays_message_decodes_to_the_announcement_it_made() -> None:
     assert parsed.events[0][1] == e
     big = Recorded(11, e, b" " * 600_000 + data)
     assert parse(message(10, [big])) == Announcement(prev=10, last=11, events=[])
+
+
+def test_with_no_stream_open_an_announcement_only_moves_the_position_its_events_unread() -> None:
+    h = hub()
+    h.on_message('{"prev":10,"last":14,"events":[[11,{"not":"an envelope"}]]}')
+    asyncio.run(h._step())
+    assert h.last == 14
+    assert h.delivered == 0
+    sub = h.join(A, None)
+    assert sub.start == 14
+    h.on_message(msgspec.json.encode(Announcement(prev=14, last=15, events=[(15, envelope(A))]))
+                 .decode())
+    asyncio.run(h._step())
+    assert [i.position for i in sub.queue] == [15]
