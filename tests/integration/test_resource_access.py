@@ -84,3 +84,17 @@ def test_a_key_writes_only_its_fields_and_a_replace_keeps_the_others(
     seen = get(client, org, path, replaced.json()["position"]).json()
     assert (seen["version"], seen["data"], seen["metadata"]["tags"]) == (
         2, {"name": "Queen", "legs": 4}, ["queen"])
+
+
+def test_a_key_filtered_on_a_time_lists_and_counts_only_what_it_may_see(
+        client: TestClient[Any]) -> None:
+    org = with_type(client)
+    made = [create(client, org, {"data": {"name": n}}).json() for n in ("Maya", "Willy")]
+    first = get(client, org, f"/v1/resources/bees/{made[0]['id']}", made[1]["position"]).json()
+    key = issue(client, org, permissions=[{"resource": "resources", "actions": ["read"],
+                                           "conditions": {"filters": {
+                                               "createdAt": first["createdAt"]}}}])
+    page = as_key(client, key, "GET", "/v1/resources/bees",
+                  params={"count": "exact", "limit": 1}).json()
+    assert [r["id"] for r in page["data"]] == [made[0]["id"]]
+    assert (page["pagination"]["total"], page["pagination"]["hasNext"]) == (1, False)
