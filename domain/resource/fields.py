@@ -46,22 +46,30 @@ def _join(path: str, key: str) -> str:
 def changed(before: Any, after: Any, path: str = "") -> Iterator[str]:
     """The paths at which ``after`` differs from ``before``: into objects key by key, so that
     adding ``{"city": …}`` under ``data.hive`` changes ``data.hive.city``."""
-    if before == after:
-        return
-    objects = sum(isinstance(v, dict) for v in (before, after))
-    absent = before is MISSING or after is MISSING
-    if objects == 0 or (objects == 1 and not absent):
+    kinds = {type(before), type(after)}
+    if kinds <= {dict, type(MISSING)} and dict in kinds:
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        found = False
+        for key in sorted({*old, *new}):
+            for inner in changed(old.get(key, MISSING), new.get(key, MISSING), _join(path, key)):
+                found = True
+                yield inner
+        if not found and MISSING in (before, after):
+            yield path  # an empty object added or removed
+    elif not same(before, after):
         yield path  # a value, or an object turned into a value (or back)
-        return
-    old = before if isinstance(before, dict) else {}
-    new = after if isinstance(after, dict) else {}
-    found = False
-    for key in sorted({*old, *new}):
-        for inner in changed(old.get(key, MISSING), new.get(key, MISSING), _join(path, key)):
-            found = True
-            yield inner
-    if not found:
-        yield path  # an empty object added or removed
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON: ``1``, ``1.0`` and ``true`` differ, though Python's == holds them equal."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same, a, b))
+    return bool(a == b)
 
 
 def _shape(state: Resource, with_status: bool) -> dict[str, Any]:

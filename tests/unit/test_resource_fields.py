@@ -32,6 +32,7 @@ def test_a_change_is_named_by_the_deepest_path_that_differs() -> None:
     assert list(changed({"a": "text"}, {"a": {"b": 1}})) == ["a"]
     assert list(changed({}, {"a": {}})) == ["a"]
     assert list(changed({"a": 1}, {"a": 1})) == []
+    assert list(changed({"a": 1, "b": [1]}, {"a": True, "b": [1.0]})) == ["a", "b"]
 
 
 def test_a_field_covers_itself_and_what_is_inside_it_only() -> None:
