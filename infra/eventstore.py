@@ -78,17 +78,18 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             " SELECT e.originator_id, e.originator_version, e.topic, e.state, x.xid"
             " FROM x CROSS JOIN unnest(%s::uuid[], %s::bigint[], %s::text[], %b::bytea[])"
             " AS e(originator_id, originator_version, topic, state)"
-            " RETURNING notification_id").format(table=table)
+            " RETURNING notification_id").format(table=table).as_bytes(None)
         # A command's few events go as a VALUES list of scalars: psycopg dumps those in C, while
         # each array costs a Python dumper (a third of a small append's CPU). One prepared
-        # statement per count, up to SMALL_APPEND.
+        # statement per count, up to SMALL_APPEND. Both are kept as bytes: psycopg renders a
+        # Composed again on every execute.
         self.insert_values = [SQL(
             "INSERT INTO {table} (originator_id, originator_version, topic, state,"
             " transaction_id) WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid)"
             " SELECT e.originator_id, e.originator_version, e.topic, e.state, x.xid"
             " FROM x CROSS JOIN (VALUES {rows}) AS e(originator_id, originator_version, topic,"
             " state) RETURNING notification_id").format(table=table, rows=SQL(", ").join(
-                [SQL("(%s::uuid, %s::bigint, %s::text, %b::bytea)")] * n))
+                [SQL("(%s::uuid, %s::bigint, %s::text, %b::bytea)")] * n)).as_bytes(None)
             for n in range(SMALL_APPEND + 1)]
         self.horizon = FinalHorizon(datastore, self.sequence)
 

@@ -20,6 +20,9 @@ class Projection(Protocol):
 
     name: str
     aggregates: tuple[str, ...]
+    # Its writes only write (no rowcount, no result read back but by a fetch): the runner then
+    # sends a batch's statements in one pipeline instead of one round trip each.
+    pipelined: bool = False
 
     def apply(self, cur: psycopg.Cursor, items: Sequence[Item]) -> None: ...
 

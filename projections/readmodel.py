@@ -22,6 +22,7 @@ class ReadModel(Projection):
 
     spec: ClassVar[Table]
     stream_type: ClassVar[str]
+    pipelined = True
 
     def __init__(self, table: str | None = None) -> None:
         self.name = self.spec.name

@@ -17,10 +17,24 @@ def update_if_newer(cur: Cursor[Any], table: sql.Identifier, stream_id: UUID, ve
     """Set ``columns`` on the stream's row only if ``version`` is newer than the row's:
     a redelivered or replayed event changes nothing."""
     columns["version"] = version
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
-    cur.execute(sql.SQL("UPDATE {} SET {} WHERE {} = %s AND version < %s").format(
-        table, assignments, sql.Identifier(key)), (*columns.values(), stream_id, version))
+    cur.execute(_update_statement(table, key, tuple(columns)),
+                (*columns.values(), stream_id, version))
+
+
+_UPDATES: dict[tuple[str, str, tuple[str, ...]], bytes] = {}
+
+
+def _update_statement(table: sql.Identifier, key: str, names: tuple[str, ...]) -> bytes:
+    """Composed once per shape and kept as bytes (psycopg renders a Composed on every execute:
+    more than the rest of an event's update)."""
+    shape = (repr(table), key, names)
+    if (statement := _UPDATES.get(shape)) is None:
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(c)) for c in names)
+        statement = _UPDATES[shape] = sql.SQL(
+            "UPDATE {} SET {} WHERE {} = %s AND version < %s").format(
+            table, assignments, sql.Identifier(key)).as_bytes(None)
+    return statement
 
 
 # Row-level security: the second wall between tenants. API reads made for an organization's

@@ -12,7 +12,7 @@ from psycopg import Cursor, sql
 from projections.rows import append_only, tenant_wall, update_if_newer
 
 # INSERT statements by (table, key, columns): a handful per table.
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], sql.Composed] = {}
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], bytes] = {}
 
 # What the base read model writes on every row: the guard and the creation order for paging.
 BOOKKEEPING = frozenset({"id", "version", "created_position", "created_at", "updated_at"})
@@ -102,14 +102,16 @@ class Table:
             cur.executemany(self._insert_statement(table, tuple(rows[0])),
                             [list(r.values()) for r in rows])
 
-    def _insert_statement(self, table: sql.Identifier, names: tuple[str, ...]) -> sql.Composed:
+    def _insert_statement(self, table: sql.Identifier, names: tuple[str, ...]) -> bytes:
         shape = (repr(table), self.key, names)
-        # Composed once per shape: formatting it for every row was most of a batch's Python.
+        # Composed once per shape, and kept as bytes: formatting it for every row was most of a
+        # batch's Python, and psycopg renders a Composed again on every execute.
         if (statement := _INSERTS.get(shape)) is None:
             statement = _INSERTS[shape] = sql.SQL(
                 "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
                 table, sql.SQL(", ").join(map(sql.Identifier, names)),
-                sql.SQL(", ").join(sql.Placeholder() * len(names)), sql.Identifier(self.key))
+                sql.SQL(", ").join(sql.Placeholder() * len(names)),
+                sql.Identifier(self.key)).as_bytes(None)
         return statement
 
     def update(self, cur: Cursor[Any], table: sql.Identifier, key: UUID, version: int,

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from anyio import to_thread
 from litestar import Request, Response
 
 from api.platform.errors import ApiException
+from api.platform.offload import in_thread
 from api.platform.schemas import CommandAccepted
 from commands.idempotency import Claim, Rendered
 from commands.ports import DuplicateRecord
@@ -72,11 +72,11 @@ async def run_command(request: Request, container: Container, command: Command, 
 
 async def run_rendered(request: Request, container: Container,
                        command: Callable[[Claim | None], Rendered]) -> Response[Any]:
-    """Run ``command`` (in a thread) once per Idempotency-Key: it records its rendered
-    response under the claim it is given, with its events."""
+    """Run ``command`` (in a thread: api/platform/offload.py) once per Idempotency-Key: it
+    records its rendered response under the claim it is given, with its events."""
     key = request.headers.get("idempotency-key")
     if key is None:
-        rendered = await to_thread.run_sync(command, None)
+        rendered = await in_thread(command, None)
         failpoint("after_commit")
         return respond(rendered)
     if not KEY.match(key):
@@ -100,7 +100,7 @@ async def _once(container: Container, claim: Claim,
         if replay := await _replay(container, claim):
             return replay
         try:
-            rendered = await to_thread.run_sync(command, claim)
+            rendered = await in_thread(command, claim)
         except DuplicateRecord:
             if replay := await _replay(container, claim):
                 return replay

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import psycopg
@@ -187,7 +188,9 @@ class Runner:
             nexts[key] = (msg.offset() or 0) + 1
             items.append(Item(position_of(msg), decode(msg.value() or b"")))
         # Traced events get a consumer span each (the child of their producer's), until commit.
-        with tracing.consuming(self.group, messages), conn.transaction(), conn.cursor() as cur:
+        with tracing.consuming(self.group, messages), conn.transaction(), \
+                conn.pipeline() if getattr(self.projection, "pipelined", False) else nullcontext(), \
+                conn.cursor() as cur:
             self.projection.apply(cur, items)
             for (topic, partition), nxt in nexts.items():
                 cur.execute(self.upsert_offset, (self.projection.name, topic, partition, nxt))
