@@ -19,9 +19,10 @@ from psycopg import sql
 log = logging.getLogger("chronicle.notifier")
 
 # After a NOTIFY the thread rests this long, so the commits meanwhile share the next one: under
-# load a process sends a few hundred a second, not one per commit (each is a transaction and
-# a wake-up of the relay); a lone commit is announced at once.
-GAP_S = 0.005
+# load a process sends at most 50 a second, not one per commit (each is a transaction, and a
+# step of the relay with its flush, checkpoint and announcement); a lone commit is announced at
+# once, and a relay that is behind reads again without waiting for one.
+GAP_S = 0.02
 
 
 class Notifier:

@@ -199,7 +199,10 @@ class Relay:
                     continue
                 timeout = self.settings.relay_poll_interval_ms / 1000
                 for _ in listener.notifies(timeout=timeout, stop_after=1):
-                    pass
+                    # Woken by a commit: let the commits right behind it join the batch. Each
+                    # batch costs a flush, a checkpoint, an announcement and a fetch by every
+                    # consumer of its topics, so under load fewer, fuller batches are cheaper.
+                    self.stopping.wait(self.settings.relay_linger_ms / 1000)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -84,6 +84,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     command_retries: int = 5
     relay_batch_size: int = 500
     relay_poll_interval_ms: int = 500
+    relay_linger_ms: int = 5  # after a NOTIFY, how long the relay gathers commits before reading
     relay_port: int = 8091
     projector_port: int = 8092
     alerts_port: int = 8096  # `chronicle alerts`' health and metrics
@@ -261,6 +262,7 @@ ENV_NAMES: dict[str, str] = {
     "COMMAND_RETRIES": "command_retries",
     "RELAY_BATCH_SIZE": "relay_batch_size",
     "RELAY_POLL_INTERVAL_MS": "relay_poll_interval_ms",
+    "RELAY_LINGER_MS": "relay_linger_ms",
     "RELAY_PORT": "relay_port",
     "PROJECTOR_PORT": "projector_port",
     "ALERTS_PORT": "alerts_port",

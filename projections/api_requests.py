@@ -20,7 +20,7 @@ from clickhouse_connect.driver.client import Client
 from domain.organization.events import DataRetention
 from infra.clickhouse import Inserter
 from infra.requestlog import DECODER, ApiRequest
-from projections.base import Item, Projection
+from projections.base import CLICKHOUSE_LINGER_S, Item, Projection
 
 COLUMNS = [
     "organization_id", "timestamp", "request_id", "trace_id", "method", "route", "status",
@@ -69,6 +69,7 @@ def row(r: ApiRequest, days: int) -> list[object]:
 
 class RequestLogProjection(Projection):
     name = "api_requests"
+    linger_s: float | None = CLICKHOUSE_LINGER_S
     aggregates: tuple[str, ...] = ("api-requests",)  # the topic chronicle.api-requests.v1
 
     def __init__(self, client: Client, table: str = "api_requests") -> None:

@@ -14,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 
 from domain.deciders import AGGREGATES
 from infra.clickhouse import Inserter
-from projections.base import Item, Projection
+from projections.base import CLICKHOUSE_LINGER_S, Item, Projection
 
 COLUMNS = [
     "organization_id", "stream_id", "stream_type", "version", "position", "event_id",
@@ -46,6 +46,7 @@ def row(item: Item) -> list[object]:
 
 class EventsProjection(Projection):
     name = "clickhouse_events"
+    linger_s: float | None = CLICKHOUSE_LINGER_S
     aggregates: tuple[str, ...] = AGGREGATES
 
     def __init__(self, client: Client, table: str = "events") -> None:

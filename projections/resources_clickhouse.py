@@ -22,7 +22,7 @@ from domain.resource import decider as resource
 from domain.resource.events import ResourceDeleted, ResourceRestored
 from infra.clickhouse import Inserter
 from infra.eventstore import EventStore
-from projections.base import Item, Projection
+from projections.base import CLICKHOUSE_LINGER_S, Item, Projection
 
 COLUMNS = ["organization_id", "type", "id", "version", "position", "type_version",
            "external_key", "status", "data", "tags", "labels", "annotations", "relationships",
@@ -59,6 +59,7 @@ def _json(value: Any) -> str:
 
 class ResourcesClickHouseProjection(Projection):
     name = "clickhouse_resources"
+    linger_s: float | None = CLICKHOUSE_LINGER_S
     aggregates: tuple[str, ...] = (resource.DECIDER.stream_type,)
 
     def __init__(self, client: Client, store: EventStore, table: str = "resources") -> None:

@@ -80,6 +80,8 @@ class Runner:
         self._rebuild: str | None = None
         self._session_s = consumer_config(settings, self.group)["session.timeout.ms"] / 1000
         self._attempts = 0
+        linger = getattr(projection, "linger_s", None)
+        self._linger_s = self.settings.projector_linger_ms / 1000 if linger is None else linger
         self._retry = Backoff(settings.projector_retry_backoff_ms / 1000,
                               settings.projector_max_backoff_ms / 1000)
 
@@ -137,7 +139,7 @@ class Runner:
         first = consumer.poll(timeout)
         messages = [] if first is None else [first, *consumer.consume(
             self.settings.projector_batch_size - 1,
-            timeout=self.settings.projector_linger_ms / 1000)]
+            timeout=self._linger_s)]
         # Blocked far longer than asked: the process was paused (SIGSTOP, a VM stall), so its
         # group session has expired and the fetched state is stale. Start over cleanly.
         if time.monotonic() - before > timeout + self._session_s:
