@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, assert_never
 from uuid import UUID
 
 from commands.ports import EventStore, Schemas
-from commands.resources import checked, current_of, owned, patched, type_of
+from commands.resources import checked, current_of, loaded, owned, patched, type_of
 from commands.runner import Loaded, StreamWrite, check_expected, load, write
 from domain.errors import DomainError, InvalidState, InvalidValue
 from domain.limits import MAX_CASCADE
@@ -37,7 +37,9 @@ from domain.resource.commands import (
     UpsertResource,
 )
 from domain.resource.events import ResourceEvent
+from domain.resource.fields import kept
 from domain.resource.relations import check_acyclic, parents
+from domain.resource.stamps import Stamp, folded, replayed
 from domain.resource.writes import ResourceWrite, WriteOp
 from domain.resource_type import decider as rt
 
@@ -63,9 +65,9 @@ class Staged(NamedTuple):
     after: Loaded[res.Resource]
 
 
-def _staged(stream_id: UUID, before: Loaded[res.Resource],
-            events: list[ResourceEvent]) -> Staged:
-    return Staged(stream_id, before, events, Loaded(res.DECIDER.fold(before.state, events),
+def _staged(stream_id: UUID, before: Loaded[res.Resource], events: list[ResourceEvent],
+            stamp: Stamp) -> Staged:
+    return Staged(stream_id, before, events, Loaded(folded(before.state, events, stamp),
                                                     before.version + len(events)))
 
 
@@ -73,14 +75,15 @@ class Batch:
     """Writes of one organization's resources, decided one after the other."""
 
     def __init__(self, store: EventStore, schemas: Schemas, organization_id: UUID, *,
-                 dependents: Dependents, grants: tuple[Permissions, ...] | None = None,
+                 dependents: Dependents, stamp: Stamp,
+                 grants: tuple[Permissions, ...] | None = None,
                  after: Batch | None = None) -> None:
-        """``dependents``: the read model's, for a delete; ``grants``: the caller's permission
-        sets whose filters every write must meet (None: none); ``after``: a batch whose
-        append has not committed yet, which this one follows (it sees the streams that batch
-        wrote as that batch left them)."""
+        """``dependents``: the read model's, for a delete; ``stamp``: who writes, and when;
+        ``grants``: the caller's permission sets whose conditions every write must meet
+        (None: none); ``after``: a batch whose append has not committed yet, which this one
+        follows (it sees the streams that batch wrote as that batch left them)."""
         self.store, self.schemas, self.organization_id = store, schemas, organization_id
-        self.dependents, self.grants = dependents, grants
+        self.dependents, self.grants, self.stamp = dependents, grants, stamp
         self._dependents: dict[UUID, Sequence[UUID]] = {}
         self.writes: list[StreamWrite] = []
         self._streams: dict[UUID, Loaded[res.Resource]] = {} if after is None else {
@@ -107,11 +110,7 @@ class Batch:
                    if stream_id not in self._streams]
         found = self.store.load_many(missing)
         for stream_id in missing:
-            state, version = res.INITIAL, 0
-            for envelope in found.get(stream_id, ()):
-                state = res.DECIDER.evolve(state, envelope.event)  # type: ignore[arg-type]
-                version = envelope.version
-            self._streams[stream_id] = Loaded(state, version)
+            self._streams[stream_id] = Loaded(*replayed(found.get(stream_id, ())))
 
     def apply(self, item: ResourceWrite, new_id: UUID) -> Applied:
         """Decide ``item`` (a create takes ``new_id``); raise a DomainError, or a
@@ -127,15 +126,15 @@ class Batch:
             current = current_of(current, self.organization_id, item.resource_type,
                                  item.expected_version)
         events = res.decide(self._command(item, current.state), current.state)
-        staged = [_staged(resource_id, current, events)]
+        staged = [_staged(resource_id, current, events, self.stamp)]
         action = ACTIONS[item.op]
         if item.op == "delete":
             staged += self._cascade(resource_id, item.cascade)
         else:
             check_acyclic(resource_id, staged[0].after.state.relationships, self._parents)
         for i, one in enumerate(staged):  # the first is the item's, the others its cascade
-            check_write(self.grants, action, one.stream_id, one.before,
-                        None if action == "delete" else one.after, named=i == 0)
+            check_write(self.grants, action, one.stream_id, one.before, one.after,
+                        named=i == 0)
         for one in staged:
             self.writes.append(write(res.DECIDER, one.stream_id, self.organization_id,
                                      one.before.version, one.events))
@@ -155,7 +154,7 @@ class Batch:
         if len(found) > MAX_CASCADE:
             raise InvalidState(f"a cascade deletes at most {MAX_CASCADE} dependents",
                                code="cascade_too_large", params={"max": MAX_CASCADE})
-        return [_staged(other, before, res.decide(DeleteResource(), before.state))
+        return [_staged(other, before, res.decide(DeleteResource(), before.state), self.stamp)
                 for other in found for before in (self._current(other),)]
 
     def _depending(self, resource_id: UUID) -> list[UUID]:
@@ -206,13 +205,13 @@ class Batch:
                                       type_version=self._checked(item.resource_type, content),
                                       content=content)
             case "upsert":
-                content = _required(item.content, "data")
+                content = self._kept(item, state)
                 return UpsertResource(organization_id=self.organization_id,
                                       resource_type=item.resource_type,
                                       type_version=self._checked(item.resource_type, content),
                                       external_key=_required(item.key, "key"), content=content)
             case "replace":
-                content = _required(item.content, "data")
+                content = self._kept(item, state)
                 return ReplaceResource(type_version=self._checked(item.resource_type, content),
                                        content=content)
             case "patch":
@@ -224,9 +223,16 @@ class Batch:
             case _:
                 assert_never(item.op)
 
+    def _kept(self, item: ResourceWrite, state: res.Resource) -> Content:
+        """A replace's (or an upsert's of an existing resource) content: what the caller may
+        not write stays as it is."""
+        content = _required(item.content, "data")
+        return content if state.status == "absent" else kept(
+            self.grants, f"resources:{item.resource_type}", state.content, content)
+
     def _current(self, resource_id: UUID) -> Loaded[res.Resource]:
         if (seen := self._streams.get(resource_id)) is None:
-            seen = self._streams[resource_id] = load(self.store, res.DECIDER, resource_id)
+            seen = self._streams[resource_id] = loaded(self.store, resource_id)
         return seen
 
     def _checked(self, resource_type: str, content: Content) -> int:

@@ -23,6 +23,7 @@ from uuid import UUID
 from commands.batch import Batch, Dependents
 from commands.ids import NamedIds, random_ids
 from commands.ports import ConcurrencyError, EventStore, Schemas
+from commands.resources import stamp_of
 from commands.runner import (
     Context,
     Result,
@@ -165,7 +166,7 @@ class BulkCommands:
         organization_id = op.state.organization_id
         assert organization_id is not None
         batch = Batch(self.store, self.schemas, organization_id, grants=op.state.grants,
-                      dependents=self._dependents,
+                      dependents=self._dependents, stamp=stamp_of(op.ctx),
                       after=None if previous is None else previous.batch)
         batch.prefetch(staged.items)
         ids = NamedIds(operation_id, ITEM_PREFIX)

@@ -24,7 +24,7 @@ from commands.runner import (
 from domain.errors import ForeignNotFound, InvalidValue, NotFound
 from domain.organization import decider as org
 from domain.organization.rules import require_live
-from domain.permissions import Action, Permissions
+from domain.permissions import Action
 from domain.resource import decider as res
 from domain.resource.access import check_write
 from domain.resource.commands import (
@@ -37,9 +37,11 @@ from domain.resource.commands import (
     RestoreResource,
     UpsertResource,
 )
-from domain.resource.document import merge_patch
+from domain.resource.document import document, merge_patch
 from domain.resource.events import ResourceEvent
+from domain.resource.fields import kept
 from domain.resource.relations import check_acyclic, parents
+from domain.resource.stamps import Stamp, actor_text, folded, replayed
 from domain.resource_type import decider as rt
 
 MAX_MESSAGE = 300  # the decoder's message, as it reaches the error's params
@@ -59,7 +61,7 @@ class ResourceCommands:
             command = CreateResource(organization_id=organization_id,
                                      resource_type=resource_type, type_version=type_version,
                                      content=content)
-            return [guarded(ctx.grants, "create", resource_id, organization_id,
+            return [guarded(ctx, "create", resource_id, organization_id,
                             Loaded(res.INITIAL, 0), res.decide(command, res.INITIAL))]
 
         return execute(self.store, ctx, attempt, retries=self.retries, seal=seal)
@@ -72,14 +74,16 @@ class ResourceCommands:
         resource_id = res.key_stream_id(organization_id, resource_type, res.check_key(key))
 
         def attempt() -> list[StreamWrite]:
-            type_version = self._checked(organization_id, resource_type, content)
-            current = load(self.store, res.DECIDER, resource_id)
+            current = loaded(self.store, resource_id)
             check_expected(expected_version, current.version)
-            self._acyclic(resource_id, content)
+            written = content if current.state.status == "absent" else kept(
+                ctx.grants, f"resources:{resource_type}", current.state.content, content)
+            type_version = self._checked(organization_id, resource_type, written)
+            self._acyclic(resource_id, written)
             command = UpsertResource(organization_id=organization_id,
                                      resource_type=resource_type, type_version=type_version,
-                                     external_key=key, content=content)
-            return [guarded(ctx.grants, "update", resource_id, organization_id, current,
+                                     external_key=key, content=written)
+            return [guarded(ctx, "update", resource_id, organization_id, current,
                             res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
@@ -91,10 +95,12 @@ class ResourceCommands:
         def attempt() -> list[StreamWrite]:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
-            type_version = self._checked(organization_id, resource_type, content)
-            self._acyclic(resource_id, content)
-            command = ReplaceResource(type_version=type_version, content=content)
-            return [guarded(ctx.grants, "update", resource_id, organization_id, current,
+            written = kept(ctx.grants, f"resources:{resource_type}", current.state.content,
+                           content)
+            type_version = self._checked(organization_id, resource_type, written)
+            self._acyclic(resource_id, written)
+            command = ReplaceResource(type_version=type_version, content=written)
+            return [guarded(ctx, "update", resource_id, organization_id, current,
                             res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
@@ -113,7 +119,7 @@ class ResourceCommands:
             type_version = self._checked(organization_id, resource_type, content)
             self._acyclic(resource_id, content)
             command = PatchResource(type_version=type_version, content=content)
-            return [guarded(ctx.grants, "update", resource_id, organization_id, current,
+            return [guarded(ctx, "update", resource_id, organization_id, current,
                             res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
@@ -128,7 +134,7 @@ class ResourceCommands:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
             action: Action = "delete" if isinstance(command, DeleteResource) else "update"
-            return [guarded(ctx.grants, action, resource_id, organization_id, current,
+            return [guarded(ctx, action, resource_id, organization_id, current,
                             res.decide(command, current.state))]
 
         return execute(self.store, ctx, attempt, retries=self.retries,
@@ -143,12 +149,12 @@ class ResourceCommands:
         def attempt() -> list[StreamWrite]:
             current = self._current(organization_id, resource_type, resource_id,
                                     expected_version)
-            writes = [guarded(ctx.grants, "delete", resource_id, organization_id, current,
+            writes = [guarded(ctx, "delete", resource_id, organization_id, current,
                               res.decide(DeleteResource(), current.state))]
             for other in dependents:
-                found = load(self.store, res.DECIDER, other)
+                found = loaded(self.store, other)
                 if found.state.organization_id == organization_id and other != resource_id:
-                    writes.append(guarded(ctx.grants, "delete", other, organization_id, found,
+                    writes.append(guarded(ctx, "delete", other, organization_id, found,
                                           res.decide(DeleteResource(), found.state),
                                           named=False))
             return writes
@@ -164,8 +170,8 @@ class ResourceCommands:
 
     def _current(self, organization_id: UUID, resource_type: str, resource_id: UUID,
                  expected_version: int | None) -> Loaded[res.Resource]:
-        return current_of(load(self.store, res.DECIDER, resource_id), organization_id,
-                          resource_type, expected_version)
+        return current_of(loaded(self.store, resource_id), organization_id, resource_type,
+                          expected_version)
 
     def _checked(self, organization_id: UUID, resource_type: str, content: Content) -> int:
         require_live(load(self.store, org.DECIDER, organization_id).state)
@@ -174,18 +180,28 @@ class ResourceCommands:
                        lambda related: owned(self.store, related, organization_id))
 
 
-def guarded(grants: tuple[Permissions, ...] | None, action: Action, resource_id: UUID,
-            organization_id: UUID, current: Loaded[res.Resource],
-            events: list[ResourceEvent], *, named: bool = True) -> StreamWrite:
+def guarded(ctx: Context, action: Action, resource_id: UUID, organization_id: UUID,
+            current: Loaded[res.Resource], events: list[ResourceEvent], *,
+            named: bool = True) -> StreamWrite:
     """The resource's write, once the caller's permission filters admit the resource as it is
-    and (but for a delete) as the events leave it (``named``: the caller asked for this one,
-    not a cascade)."""
-    if grants is not None:
-        after = None if action == "delete" else (
-            res.DECIDER.fold(current.state, events), current.version + len(events))
-        check_write(grants, action, resource_id, (current.state, current.version), after,
+    and (but for a delete) as the events leave it, written by the caller now, and its
+    ``fields`` every path the write changes (``named``: the caller asked for this one, not a
+    cascade)."""
+    if ctx.grants is not None:
+        after = (folded(current.state, events, stamp_of(ctx)), current.version + len(events))
+        check_write(ctx.grants, action, resource_id, (current.state, current.version), after,
                     named=named)
     return write(res.DECIDER, resource_id, organization_id, current.version, events)
+
+
+def loaded(store: EventStore, resource_id: UUID) -> Loaded[res.Resource]:
+    """The resource with who wrote it and when (its stamps), and its version."""
+    return Loaded(*replayed(store.load(resource_id)))
+
+
+def stamp_of(ctx: Context) -> Stamp:
+    """Who the caller's writes are by, and about when (the append's clock reads again)."""
+    return Stamp(actor_text(ctx.actor), ctx.clock())
 
 
 def current_of(current: Loaded[res.Resource], organization_id: UUID, resource_type: str,
@@ -230,14 +246,6 @@ def owned(store: EventStore, resource_id: UUID, organization_id: UUID) -> bool:
     first = store.load(resource_id, lte=1)
     return bool(first) and first[0].stream_type == res.DECIDER.stream_type and (
         first[0].organization_id == organization_id)
-
-
-def document(content: Content) -> dict[str, Any]:
-    """The writable part of a resource as its JSON shape (what a merge patch applies to)."""
-    return {"data": content.data,
-            "metadata": {"tags": list(content.tags), "labels": content.labels,
-                         "annotations": content.annotations},
-            "relationships": msgspec.to_builtins(content.relationships)}
 
 
 def patched(content: Content, patch: dict[str, Any]) -> Content:

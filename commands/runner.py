@@ -73,7 +73,7 @@ class Context:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], UUID] = field(default=uuid.uuid4)
     # The caller's permission sets (a key's and its ceiling) when one of them has filters that
-    # the objects it writes must match; None: no filter applies (or the operator).
+    # the objects it writes must match, or fields; None: no condition applies (the operator).
     grants: tuple[Permissions, ...] | None = None
 
 

@@ -18,6 +18,7 @@ from uuid import UUID
 from commands.batch import Applied, Batch
 from commands.idempotency import Claim, Record, Rendered
 from commands.ports import ConcurrencyError, EventStore, Schemas
+from commands.resources import stamp_of
 from commands.runner import (
     Context,
     TooMuchContention,
@@ -67,7 +68,8 @@ class TransactionCommands:
                                params={"max": MAX_TRANSACTION_ITEMS})
         for _ in range(self.retries + 1):
             batch = Batch(self.store, self.schemas, organization_id, grants=ctx.grants,
-                          dependents=lambda _org, _deleted: dependents or {})
+                          dependents=lambda _org, _deleted: dependents or {},
+                          stamp=stamp_of(ctx))
             batch.prefetch(items)
             applied = [_decided(batch, index, item, ctx.new_id())
                        for index, item in enumerate(items)]

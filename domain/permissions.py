@@ -104,9 +104,10 @@ def admits(permissions: Permissions, resource: str, action: Action,
     return False
 
 
-def filtered(grants: tuple[Permissions, ...]) -> bool:
-    """Whether any grant of ``grants`` has filters (without, every object is admitted)."""
-    return any(p.conditions is not None and p.conditions.filters
+def conditioned(grants: tuple[Permissions, ...]) -> bool:
+    """Whether any grant of ``grants`` has filters or fields (without, every object is
+    admitted, and every field of it may be written)."""
+    return any(p.conditions is not None and (p.conditions.filters or p.conditions.fields is not None)
                for g in grants for p in g)
 
 

@@ -25,7 +25,8 @@ import psycopg
 from commands.bulk import BulkCommands
 from infra.eventstore import EVENTS_TABLE
 from infra.settings import Settings
-from projections.bulk_operation_queries import caught_up, dependents, open_operations
+from projections.bulk_operation_queries import caught_up, open_operations
+from projections.resource_queries import dependents_now
 
 log = logging.getLogger("chronicle.bulk")
 
@@ -119,7 +120,7 @@ class BulkWorker:
             head = int(row[0]) if row else 0
             if not caught_up(conn, "resources", head, self.read_wait_s):
                 log.warning("bulk worker: the resources read model lags position %d", head)
-            return {i: dependents(conn, organization_id, i) for i in deleted}
+            return {i: dependents_now(conn, organization_id, i) for i in deleted}
 
         return found
 

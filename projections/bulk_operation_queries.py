@@ -1,6 +1,5 @@
 """Queries on the bulk_operations read model: one operation and a page of them (the API), and
-for the bulk worker the operations still to apply and, on the resources read model, what
-depends on a resource a delete item names."""
+for the bulk worker the operations still to apply and the wait for a read model."""
 
 from __future__ import annotations
 
@@ -9,11 +8,8 @@ from uuid import UUID
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 
-from domain.limits import MAX_CASCADE
 from projections import paging
-from projections.resource_queries import DEPENDING
 from projections.status import CAUGHT_UP
 
 COLUMNS = ("id, organization_id, status, total_count, success_count, failure_count,"
@@ -61,17 +57,3 @@ def caught_up(conn: psycopg.Connection, projection: str, position: int,
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
-
-
-def dependents(conn: psycopg.Connection, organization_id: UUID,
-               resource_id: UUID) -> list[UUID]:
-    """``resource_queries.dependents`` on the worker's synchronous connection."""
-    found: list[UUID] = []
-    seen, frontier = {resource_id}, [resource_id]
-    while frontier and len(found) <= MAX_CASCADE:
-        wanted = [Jsonb([{"type": "dependency", "id": str(i)}]) for i in frontier]
-        rows = conn.execute(DEPENDING, (organization_id, wanted, MAX_CASCADE + 1)).fetchall()
-        frontier = [row[0] for row in rows if row[0] not in seen]
-        seen.update(frontier)
-        found += frontier
-    return found[:MAX_CASCADE + 1]

@@ -34,6 +34,12 @@ class ReadModel(Projection):
             if item.envelope.stream_type == self.stream_type:
                 self.match(cur, item)
 
+    def runtime_indexes(self, cur: psycopg.Cursor, table: str) -> dict[str, sql.Composed]:
+        """The indexes that events make on this read model's table beyond its spec's, by the
+        suffix of their name (``<table>_<suffix>``), as DDL on ``table``: a rebuild makes them
+        on its fresh copy and renames them with it. None but the spec's by default."""
+        return {}
+
     @abstractmethod
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         """Write what ``item``'s event means; an event that means nothing must not fail."""

@@ -32,7 +32,8 @@ def narrowed(query: Query, required: dict[str, str | int | float | bool],
 def _query_field(name: str) -> str | None:
     """The query field a name of the resource's shape is (``metadata.labels.k`` is
     ``labels.k``), if one is."""
-    if name in ("id", "status", "version", "createdBy") or data_path(name):
+    if name in ("id", "status", "version", "createdBy", "createdAt", "updatedAt") or (
+            data_path(name)):
         return name
     key = name.removeprefix("metadata.labels.")
     return f"labels.{key}" if key != name and LABEL_KEY.fullmatch(key) else None

@@ -14,9 +14,16 @@ from psycopg import sql
 from domain.resource_type.decider import INDEX_PATH
 from projections.resources import TABLE
 
+# Every path some type of some organization declares (a rebuild of the table makes them all).
+DECLARED = "SELECT DISTINCT jsonb_array_elements_text(indexed) FROM resource_types"
+
+
+def suffix(path: str) -> str:
+    return f"data_{hashlib.sha256(path.encode()).hexdigest()[:16]}"
+
 
 def index_name(path: str, table: str = TABLE) -> str:
-    return f"{table}_data_{hashlib.sha256(path.encode()).hexdigest()[:16]}"
+    return f"{table}_{suffix(path)}"
 
 
 def index_ddl(path: str, table: str = TABLE) -> sql.Composed:
@@ -36,3 +43,11 @@ def ensure(cur: psycopg.Cursor, paths: tuple[str, ...]) -> None:
     registration finds them made)."""
     for path in paths:
         cur.execute(index_ddl(path))
+
+
+def declared(cur: psycopg.Cursor, table: str) -> dict[str, sql.Composed]:
+    """The index of every path the types declare, by its name's suffix, as DDL on ``table``
+    (a fresh copy of the read model that a rebuild fills)."""
+    cur.execute(DECLARED)
+    return {suffix(path): index_ddl(path, table) for (path,) in cur.fetchall()
+            if INDEX_PATH.fullmatch(path)}

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from domain.limits import MAX_CASCADE
 from projections import paging
@@ -21,8 +21,15 @@ COLUMNS = ("id, organization_id, type, type_version, external_key, status, data,
            " annotations, relationships, checksum, size, created_by, updated_by, deleted_at,"
            " version, created_position, created_at, updated_at")
 EXPORT_BATCH = 500  # rows fetched from the server-side cursor at a time
-DEPENDING = ("SELECT id FROM resources WHERE organization_id = %s AND status <> 'deleted'"
-             " AND relationships @> ANY(%s::jsonb[]) ORDER BY id LIMIT %s")
+# Who depends on a resource, transitively: the resources not deleted holding a `dependency`
+# on it (relationships_idx), then on those, level by level. UNION drops a row met again, so a
+# cycle ends the walk; the LIMIT stops it as soon as there are too many (a recursive query
+# yields its rows as it finds them).
+DEPENDENTS = ("WITH RECURSIVE walk(id) AS (SELECT %(id)s::uuid UNION"
+              " SELECT r.id FROM walk JOIN resources r ON r.organization_id = %(org)s"
+              " AND r.status <> 'deleted' AND r.relationships @> jsonb_build_array("
+              "jsonb_build_object('type', 'dependency', 'id', walk.id::text)))"
+              " SELECT id FROM walk WHERE id <> %(id)s LIMIT %(limit)s")
 
 
 # One resource by (id, organization, type), whatever its status (a deleted one stays readable
@@ -66,18 +73,20 @@ async def every(conn: AsyncConnection, organization_id: UUID, resource_type: str
             yield batch
 
 
+def _walk(organization_id: UUID, resource_id: UUID) -> dict[str, object]:
+    return {"org": organization_id, "id": resource_id, "limit": MAX_CASCADE + 1}
+
+
 async def dependents(conn: AsyncConnection, organization_id: UUID,
                      resource_id: UUID) -> list[UUID]:
     """The resources not deleted that depend on ``resource_id`` (a ``dependency``
-    relationship to it), and those that depend on them, level by level: at most
-    MAX_CASCADE + 1, so that a caller can tell there are too many."""
-    found: list[UUID] = []
-    seen, frontier = {resource_id}, [resource_id]
-    cur = conn.cursor()
-    while frontier and len(found) <= MAX_CASCADE:
-        wanted = [Jsonb([{"type": "dependency", "id": str(i)}]) for i in frontier]
-        await cur.execute(DEPENDING, (organization_id, wanted, MAX_CASCADE + 1))
-        frontier = [row[0] for row in await cur.fetchall() if row[0] not in seen]
-        seen.update(frontier)
-        found += frontier
-    return found[:MAX_CASCADE + 1]
+    relationship to it), and those that depend on them: at most MAX_CASCADE + 1, so that a
+    caller can tell there are too many (the routes)."""
+    cur = await conn.execute(DEPENDENTS, _walk(organization_id, resource_id))
+    return [row[0] for row in await cur.fetchall()]
+
+
+def dependents_now(conn: psycopg.Connection, organization_id: UUID,
+                   resource_id: UUID) -> list[UUID]:
+    """``dependents`` on a synchronous connection (the bulk worker's)."""
+    return [row[0] for row in conn.execute(DEPENDENTS, _walk(organization_id, resource_id))]

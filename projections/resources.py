@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 import psycopg
+from psycopg import sql
 
 from domain.envelope import Envelope
 from domain.resource import decider as resource
@@ -21,6 +22,7 @@ from domain.resource.events import (
     ResourceReplaced,
     ResourceRestored,
 )
+from domain.resource.stamps import actor_text
 from projections.base import Item
 from projections.readmodel import ReadModel
 from projections.table import Column, Index, Table
@@ -70,7 +72,7 @@ SPEC = Table(TABLE, tenant="organization_id", columns=(
 
 
 def actor_of(envelope: Envelope) -> str:
-    return f"{envelope.actor.kind}:{envelope.actor.id}"
+    return actor_text(envelope.actor)
 
 
 def _json(value: object) -> str:
@@ -133,6 +135,13 @@ class ResourcesProjection(ReadModel):
 
     def match(self, cur: psycopg.Cursor, item: Item) -> None:
         self.apply(cur, [item])
+
+    def runtime_indexes(self, cur: psycopg.Cursor, table: str) -> dict[str, sql.Composed]:
+        """The expression indexes of the data paths the types declare ``indexed`` (the
+        resource_types projection makes them on the live table as types are registered)."""
+        from projections.resource_indexes import declared  # it names this module's TABLE
+
+        return declared(cur, table)
 
 
 def _stored(values: dict[str, Any]) -> dict[str, Any]:

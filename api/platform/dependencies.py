@@ -23,7 +23,7 @@ from api.platform.errors import ApiException
 from api.platform.middleware import ensure_request_id
 from api.platform.proxy import origin_of
 from commands.runner import Context
-from domain.permissions import filtered
+from domain.permissions import conditioned
 from infra import tracing
 from infra.container import Container
 from projections.status import wait_for
@@ -71,7 +71,7 @@ def provide_context(request: Request) -> Context:
     """Who asks and in which request: copied into every event the request's command appends."""
     request_id = ensure_request_id(request.scope)
     principal = request.scope["state"].get("principal")
-    grants = principal.grants if principal is not None and filtered(principal.grants) else None
+    grants = principal.grants if principal is not None and conditioned(principal.grants) else None
     # The request's span, for the commands that append without a span of their own
     # (transactions); a command's own span (commands/runner.py) replaces it.
     return Context(actor=request.scope["state"]["actor"], request_id=request_id,

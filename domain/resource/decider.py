@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any, Literal, assert_never
 from uuid import UUID
 
@@ -75,6 +76,14 @@ class Resource(msgspec.Struct, frozen=True, kw_only=True):
     relationships: tuple[Relationship, ...] = ()
     checksum: str = ""
     size: int = 0
+    # Who and when, as the envelopes say (domain/resource/stamps.py folds them; ``evolve``,
+    # which sees events only, keeps them as they are): what a permission filter on
+    # createdBy, updatedBy or a timestamp reads.
+    created_by: str = ""
+    updated_by: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
 
     @property
     def content(self) -> Content:

@@ -1,10 +1,24 @@
-"""Pure document functions: RFC 7396 JSON merge patch, canonical JSON and its SHA-256."""
+"""Pure document functions: a resource's writable part as JSON, RFC 7396 JSON merge patch,
+canonical JSON and its SHA-256."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from typing import Any
+
+import msgspec
+
+from domain.resource.commands import Content
+
+
+def document(content: Content) -> dict[str, Any]:
+    """The writable part of a resource as its JSON shape (what a merge patch applies to, and
+    what a grant's ``fields`` name: ``data.<path>``, ``metadata.tags``, ``relationships``)."""
+    return {"data": content.data,
+            "metadata": {"tags": list(content.tags), "labels": content.labels,
+                         "annotations": content.annotations},
+            "relationships": msgspec.to_builtins(content.relationships)}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

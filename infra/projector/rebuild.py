@@ -5,8 +5,9 @@ transaction that first locks the live table against writers, applies the last ev
 both tables (and their indexes: the next migrate finds the names it knows) and raises the
 projection's checkpoint to the last position applied; readers wait on the rename's lock and then
 read the new table, never an empty one. The fresh table has its row-level-security policy and
-grants from its DDL. ClickHouse (events, resources, users): EXCHANGE TABLES, then a catch-up
-(duplicates collapse on the key).
+grants from its DDL, and the indexes events made on the live one (a resource type's expression
+indexes) from its read model's ``runtime_indexes``. ClickHouse (events, resources, users):
+EXCHANGE TABLES, then a catch-up (duplicates collapse on the key).
 
 The live projector keeps its Kafka offsets: what it applies again after the swap is older than
 the rebuilt rows and changes nothing (every write is guarded by the stream version).
@@ -15,7 +16,7 @@ the rebuilt rows and changes nothing (every write is guarded by the stream versi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import psycopg
@@ -98,22 +99,31 @@ def rebuild_table(settings: Settings, store: EventStore, name: str, progress: Pr
             conn.execute(statement)
         with conn.cursor() as cur:
             last = replay(store, projection, cur, 0, progress, store.head())
+            for statement in projection.runtime_indexes(cur, fresh).values():
+                cur.execute(statement)  # after the rows: one sort each, not row by row
         progress(f"swapping {fresh} in (live writers paused for the final catch-up)")
         old = f"{fresh}_old"
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
                 sql.Identifier(table.name)))
             last = replay(store, projection, cur, last, progress, store.head())
-            for statement in [*renames(table, table.name, old), *renames(table, fresh, table.name)]:
+            made = projection.runtime_indexes(cur, fresh)  # and those made meanwhile
+            for statement in made.values():
+                cur.execute(statement)
+            for statement in [*renames(table, table.name, old, made),
+                              *renames(table, fresh, table.name, made)]:
                 cur.execute(statement)
             cur.execute(CHECKPOINT, (last, name))
         conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(old)))
 
 
-def renames(table: Table, source: str, target: str) -> list[sql.Composed]:
-    """Rename ``source`` (a copy of ``table``) to ``target``, with its key and indexes."""
+def renames(table: Table, source: str, target: str,
+            runtime: Iterable[str] = ()) -> list[sql.Composed]:
+    """Rename ``source`` (a copy of ``table``) to ``target``, with its key and indexes (the
+    spec's, and the ``runtime`` ones' suffixes: ReadModel.runtime_indexes)."""
     pairs = [(f"{source}_pkey", f"{target}_pkey"),
-             *((table.index_name(i, source), table.index_name(i, target)) for i in table.indexes)]
+             *((table.index_name(i, source), table.index_name(i, target)) for i in table.indexes),
+             *((f"{source}_{s}", f"{target}_{s}") for s in runtime)]
     # IF EXISTS: a table swapped in by an earlier rebuild kept its fresh copy's index names.
     return [sql.SQL("ALTER TABLE {} RENAME TO {}").format(
                 sql.Identifier(source), sql.Identifier(target)),

@@ -16,6 +16,7 @@ from infra.eventstore import EventStore
 from infra.projector.rebuild import rebuild, rebuildable
 from infra.settings import Settings
 from projections.registry import PROJECTIONS
+from projections.resource_indexes import index_name
 from projections.rows import READER_ROLE, TENANT_SETTING
 from projections.status import caught_up
 from tests.conftest import wait_until
@@ -194,3 +195,24 @@ def test_a_rebuilt_clickhouse_table_equals_the_live_one(
     ch.close()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         assert caught_up(conn, name) >= head
+
+
+def test_a_rebuilt_resources_table_keeps_the_expression_indexes_types_declare(
+        settings: Settings, store: EventStore, client: TestClient[Any]) -> None:
+    org = client.post("/v1/organizations", json={
+        "name": "Indexed", "slug": f"ix-{uuid.uuid4().hex[:10]}"}).json()["id"]
+    paths = ["rank", "shop.city"]
+    assert client.post("/v1/resource-types", json={
+        "name": "shops", "schema": {"type": "object"}, "indexed": paths,
+        "organizationId": org}).status_code == 201
+    assert client.post("/v1/resources/shops", params={"organization_id": org},
+                       json={"data": {"rank": 1, "shop": {"city": "Oslo"}}}).status_code == 201
+    wait_until(lambda: caught_up_all(settings, store.head()), message="projections")
+    query = ("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'resources'"
+             " AND indexname = ANY(%s) ORDER BY 1")
+    names = [index_name(p) for p in paths]
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        live = conn.execute(query, (names,)).fetchall()
+        assert [name for name, _ in live] == sorted(names)
+        rebuild(settings, store, "resources", lambda _line: None)
+        assert conn.execute(query, (names,)).fetchall() == live

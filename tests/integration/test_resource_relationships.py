@@ -3,10 +3,15 @@ others depend on the resource unless it cascades, and related resources inlined 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from uuid import UUID
 
+import psycopg
 from litestar.testing import TestClient
 
+from infra.settings import Settings
+from projections.resource_queries import dependents, dependents_now
 from tests.integration.test_resources import create, get, with_type
 
 
@@ -50,6 +55,26 @@ def test_a_resource_others_depend_on_is_deleted_only_with_cascade(
     for rid in (base, user, deeper):
         assert get(client, org, f"/v1/resources/bees/{rid}", position).json()[
             "status"] == "deleted"
+
+
+def test_the_dependents_walk_is_one_query_that_ends_on_a_cycle_sync_or_async(
+        client: TestClient[Any], settings: Settings) -> None:
+    org = with_type(client)
+    ids = [create(client, org, {"data": {"name": "a"}}).json()["id"]]
+    for name in ("b", "c"):
+        ids.append(create(client, org, {"data": {"name": name}, "relationships": [
+            {"type": "dependency", "id": ids[-1]}]}).json()["id"])
+    closed = _put(client, org, ids[0], [{"type": "dependency", "id": ids[-1]}]).json()
+    get(client, org, f"/v1/resources/bees/{ids[0]}", closed["position"])  # read model has it
+    org_id, a = UUID(org), UUID(ids[0])
+
+    async def walked() -> list[UUID]:
+        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+            return await dependents(conn, org_id, a)
+
+    with psycopg.connect(settings.database_url) as conn:
+        now = dependents_now(conn, org_id, a)
+    assert sorted(now) == sorted(asyncio.run(walked())) == sorted(map(UUID, ids[1:]))
 
 
 def test_expand_inlines_parents_up_to_the_depth_asked(client: TestClient[Any]) -> None:

@@ -18,6 +18,7 @@ from commands.runner import VersionConflict
 from domain.errors import DomainError, InvalidValue, NotFound
 from domain.resource import decider as res
 from domain.resource.commands import ArchiveResource, Content, DeleteResource, RestoreResource
+from domain.resource.stamps import replayed
 from domain.resource_type.commands import RegisterResourceType
 from infra.jsonschemas import JsonSchemas
 from projections.resources import row_change
@@ -142,3 +143,8 @@ def test_after_any_history_the_read_models_row_is_the_state_folded_from_the_even
     assert (row["checksum"], row["size"], row["version"]) == (
         state.checksum, state.size, envelopes[-1].version)
     assert (row["deleted_at"] is not None) == (state.status == "deleted")
+    stamped, version = replayed(envelopes)
+    assert (stamped.created_by, stamped.updated_by, stamped.deleted_at, version) == (
+        row["created_by"], row["updated_by"], row["deleted_at"], row["version"])
+    assert (stamped.created_at, stamped.updated_at) == (
+        envelopes[0].occurred_at, envelopes[-1].occurred_at)
