@@ -55,7 +55,10 @@ Sample = tuple[int, dict[tuple[str, int], int]]  # a relay position, end offsets
 class Horizon:
     """One process's latest sample, taken by whichever runner needs a newer one first."""
 
-    _shared: dict[str, Horizon] = {}  # one per broker, for the process
+    # One per broker and database: a sample pairs one relay's position with end offsets, so
+    # two deployments in one process (the tests' environments) must never share one (a runner
+    # would prove its partitions against another relay's position).
+    _shared: dict[tuple[str, str], Horizon] = {}
     _shared_lock = threading.Lock()
 
     def __init__(self, bootstrap_servers: str) -> None:
@@ -68,9 +71,10 @@ class Horizon:
         self._checked_at = 0.0  # when the relay position was last read
 
     @classmethod
-    def of(cls, bootstrap_servers: str) -> Horizon:
+    def of(cls, bootstrap_servers: str, database_url: str) -> Horizon:
         with cls._shared_lock:
-            return cls._shared.setdefault(bootstrap_servers, cls(bootstrap_servers))
+            return cls._shared.setdefault((bootstrap_servers, database_url),
+                                          cls(bootstrap_servers))
 
     def sample(self, conn: psycopg.Connection, keys: list[tuple[str, int]],
                max_age_s: float) -> Sample | None:
@@ -124,9 +128,9 @@ class Progress:
     """One runner's proofs; ``offsets`` is the runner's next offset per (topic, partition)."""
 
     def __init__(self, projection: str, offsets: dict[tuple[str, int], int],
-                 idle_interval_s: float, bootstrap_servers: str) -> None:
+                 idle_interval_s: float, bootstrap_servers: str, database_url: str) -> None:
         self.projection = projection
-        self.horizon = Horizon.of(bootstrap_servers)
+        self.horizon = Horizon.of(bootstrap_servers, database_url)
         self.offsets = offsets
         self.idle_interval_s = idle_interval_s
         self.assigned = False

@@ -59,7 +59,7 @@ class RecordRunner(Runner):
         self.records = projection
         self.progress = Unproven(projection.name, self.stats.offsets,
                                  settings.projector_idle_poll_ms / 1000,
-                                 settings.kafka_bootstrap_servers)
+                                 settings.kafka_bootstrap_servers, settings.database_url)
 
     def handle(self, conn: psycopg.Connection, messages: list[Message]) -> None:
         nexts: dict[tuple[str, int], int] = {}

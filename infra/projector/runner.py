@@ -76,7 +76,7 @@ class Runner:
         self.stopping = threading.Event()
         self.progress = Progress(
             projection.name, self.stats.offsets, settings.projector_idle_poll_ms / 1000,
-            settings.kafka_bootstrap_servers)
+            settings.kafka_bootstrap_servers, settings.database_url)
         self._rebuild: str | None = None
         self._session_s = consumer_config(settings, self.group)["session.timeout.ms"] / 1000
         self._attempts = 0
